@@ -1,0 +1,277 @@
+"""From the raw arrays of a replication to tidy tables (one row per replication and month).
+
+Definitions (as the official counts, OZG_BRIEF §2):
+
+- **online_anywhere**: the service can be used somewhere: a federal service is online, a
+  state-executed service is available in at least one Land, a municipally executed one is
+  connected by at least one administration.
+- **nationwide** (flächendeckend): available in every Land and, if municipally executed, in
+  every municipal administration.
+- **population_coverage**: share of (inhabitant, service) pairs for which the service is
+  usable online, i.e. the mean over services of the share of the population it reaches.
+
+A state "at month m" counts every event with time ``t < m + 1`` (end of the month).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from sim.calendar import month_end_dates, month_index, month_start_dates
+from sim.model import EVENT_NAMES, RunResult
+from sim.world import FEDERAL, MUNICIPAL, SIZE_CLASS_LABELS, World
+
+TABLES = ("national", "by_state", "by_topic", "by_size_class", "events", "spending")
+KPI_DATE = "2022-12"  # the OZG deadline, 31 Dec 2022
+TARGETS = (0.5, 0.9, 1.0)
+
+
+def _month(t: np.ndarray, horizon: int) -> np.ndarray:
+    """Month row from which an event at time t counts (``horizon`` = never)."""
+    m = np.floor(np.where(np.isfinite(t), t, horizon)).astype(np.int64)
+    return np.clip(m, 0, horizon)
+
+
+def _cum(group: np.ndarray, t: np.ndarray, n_groups: int, horizon: int,
+         weights: np.ndarray | None = None) -> np.ndarray:
+    """Cumulative (weighted) count per group and month: shape (n_groups, horizon)."""
+    idx = group.astype(np.int64) * (horizon + 1) + _month(t, horizon)
+    h = np.bincount(idx.ravel(), weights=None if weights is None else weights.ravel(),
+                    minlength=n_groups * (horizon + 1))
+    return np.cumsum(h.reshape(n_groups, horizon + 1), axis=1)[:, :horizon]
+
+
+class Coverage:
+    """Per-service and per-Land availability times of one replication, and their curves."""
+
+    def __init__(self, world: World, r: RunResult) -> None:
+        self.world, self.r = world, r
+        self.H = r.horizon_months
+        svc = world.services
+        self.executor = svc["executor"].to_numpy()
+        self.muni = world.municipal_services
+        S, L = world.n_services, world.n_states
+        ta = r.t_admin
+        # Per (service, Land): fully available (all administrations, if municipal) and
+        # available anywhere in the Land.
+        self.t_full = r.t_state.copy()
+        self.t_any_state = r.t_state.copy()
+        for li, (a0, a1) in enumerate(world.admin_slices):
+            if a1 > a0 and len(self.muni):
+                self.t_full[self.muni, li] = ta[:, a0:a1].max(axis=1)
+                self.t_any_state[self.muni, li] = ta[:, a0:a1].min(axis=1)
+        self.t_nationwide = self.t_full.max(axis=1) if L else np.full(S, np.inf)
+        self.t_anywhere = self.t_any_state.min(axis=1) if L else np.full(S, np.inf)
+        self.pop_state = world.states["population"].to_numpy().astype(float)
+        self.pop_admin = world.admins["population"].to_numpy().astype(float)
+        self.admin_state = world.admins["state"].to_numpy()
+
+    def service_population_curves(self) -> np.ndarray:
+        """(S, H): population reached by each service at the end of each month."""
+        S, L, H = self.world.n_services, self.world.n_states, self.H
+        non_muni = np.flatnonzero(self.executor != MUNICIPAL)
+        cov = np.zeros((S, H))
+        if len(non_muni):
+            ts = self.r.t_state[non_muni]
+            grp = np.repeat(np.arange(len(non_muni)), L)
+            w = np.tile(self.pop_state, len(non_muni))
+            cov[non_muni] = _cum(grp, ts.ravel(), len(non_muni), H, w)
+        if len(self.muni):
+            A = self.world.n_admins
+            grp = np.repeat(np.arange(len(self.muni)), A)
+            w = np.tile(self.pop_admin, len(self.muni))
+            cov[self.muni] = _cum(grp, self.r.t_admin.ravel(), len(self.muni), H, w)
+        return cov
+
+    def state_population_curves(self) -> np.ndarray:
+        """(L, H): sum over services of the population reached within each Land."""
+        L, H = self.world.n_states, self.H
+        non_muni = self.executor != MUNICIPAL
+        ts = self.r.t_state[non_muni]  # (S', L)
+        grp = np.tile(np.arange(L), ts.shape[0])
+        out = _cum(grp, ts.ravel(), L, H) * self.pop_state[:, None]
+        if len(self.muni):
+            A = self.world.n_admins
+            grp = np.tile(self.admin_state, len(self.muni))
+            w = np.tile(self.pop_admin, len(self.muni))
+            out += _cum(grp, self.r.t_admin.ravel(), L, H, w)
+        return out
+
+
+def tables_for_replication(world: World, r: RunResult) -> dict[str, pd.DataFrame]:
+    """All tidy tables of one replication."""
+    c = Coverage(world, r)
+    H, S, L = r.horizon_months, world.n_services, world.n_states
+    dates = month_end_dates(H)
+    rep = r.replication
+    P = float(c.pop_admin.sum())
+    svc_cov = c.service_population_curves() / P  # (S, H) share of national population
+
+    one = np.zeros(S, dtype=np.int64)
+    anywhere = _cum(one, c.t_anywhere, 1, H)[0]
+    nationwide = _cum(one, c.t_nationwide, 1, H)[0]
+    national = pd.DataFrame({
+        "replication": rep, "month": np.arange(H), "date": dates,
+        "online_anywhere": anywhere.astype(np.int64),
+        "nationwide": nationwide.astype(np.int64),
+        "online_anywhere_share": anywhere / S, "nationwide_share": nationwide / S,
+        "population_coverage": svc_cov.mean(axis=0), "n_services": S})
+
+    full = _cum(np.tile(np.arange(L), S), c.t_full.ravel(), L, H)
+    any_in = _cum(np.tile(np.arange(L), S), c.t_any_state.ravel(), L, H)
+    pop_cov = c.state_population_curves() / (S * np.maximum(c.pop_state, 1.0))[:, None]
+    codes = world.states["state"].to_numpy()
+    by_state = pd.DataFrame({
+        "replication": rep, "month": np.tile(np.arange(H), L), "date": np.tile(dates, L),
+        "state": np.repeat(codes, H),
+        "available": full.ravel().astype(np.int64),
+        "online_anywhere_in_state": any_in.ravel().astype(np.int64),
+        "available_share": full.ravel() / S,
+        "population_coverage": pop_cov.ravel(), "n_services": S})
+
+    topic = world.services["topic"].to_numpy()
+    T = len(world.topics)
+    n_t = np.bincount(topic, minlength=T)
+    t_any = _cum(topic, c.t_anywhere, T, H)
+    t_nat = _cum(topic, c.t_nationwide, T, H)
+    t_cov = np.zeros((T, H))
+    np.add.at(t_cov, topic, svc_cov)
+    by_topic = pd.DataFrame({
+        "replication": rep, "month": np.tile(np.arange(H), T), "date": np.tile(dates, T),
+        "topic": np.repeat(world.topics["topic"].to_numpy(), H),
+        "online_anywhere": t_any.ravel().astype(np.int64),
+        "nationwide": t_nat.ravel().astype(np.int64),
+        "nationwide_share": (t_nat / np.maximum(n_t, 1)[:, None]).ravel(),
+        "population_coverage": (t_cov / np.maximum(n_t, 1)[:, None]).ravel(),
+        "n_services": np.repeat(n_t, H)})
+
+    size = world.admins["size_class"].to_numpy()
+    C = len(SIZE_CLASS_LABELS)
+    Sm = len(c.muni)
+    n_c = np.bincount(size, minlength=C)
+    pop_c = np.bincount(size, weights=c.pop_admin, minlength=C)
+    grp = np.tile(size, Sm)
+    done = _cum(grp, r.t_admin.ravel(), C, H)
+    done_pop = _cum(grp, r.t_admin.ravel(), C, H, np.tile(c.pop_admin, Sm))
+    denom_n = np.maximum(n_c * Sm, 1)[:, None]
+    denom_p = np.maximum(pop_c * Sm, 1)[:, None]
+    by_size = pd.DataFrame({
+        "replication": rep, "month": np.tile(np.arange(H), C), "date": np.tile(dates, C),
+        "size_class": np.repeat(np.asarray(SIZE_CLASS_LABELS), H),
+        "onboarded_share": (done / denom_n).ravel(),
+        "population_coverage": (done_pop / denom_p).ravel(),
+        "n_admins": np.repeat(n_c, H), "n_municipal_services": Sm})
+
+    return {"national": national, "by_state": by_state, "by_topic": by_topic,
+            "by_size_class": by_size, "events": _events(world, r, c),
+            "spending": _spending(r)}
+
+
+def _events(world: World, r: RunResult, c: Coverage) -> pd.DataFrame:
+    ozg = world.services["ozg_id"].to_numpy()
+    topic_name = world.services["topic_name"].to_numpy()
+    rows_t, rows_ev, rows_s, rows_actor, rows_detail = [], [], [], [], []
+    for t, code, s, actor, detail in r.events:
+        rows_t.append(t)
+        rows_ev.append(EVENT_NAMES[code])
+        rows_s.append(s)
+        rows_actor.append(actor)
+        rows_detail.append(detail)
+    codes = world.states["state"].to_numpy()
+    for label, arr in (("municipal_first_onboarded", c.t_any_state),
+                       ("municipal_all_onboarded", c.t_full)):
+        sub = arr[c.muni]
+        si, li = np.nonzero(np.isfinite(sub))
+        rows_t.extend(sub[si, li].tolist())
+        rows_ev.extend([label] * len(si))
+        rows_s.extend(c.muni[si].tolist())
+        rows_actor.extend(codes[li].tolist())
+        rows_detail.extend([""] * len(si))
+    t = np.asarray(rows_t, dtype=float)
+    s = np.asarray(rows_s, dtype=np.int64)
+    df = pd.DataFrame({"replication": r.replication, "time_months": t,
+                       "date": month_start_dates(t), "event": rows_ev,
+                       "ozg_id": ozg[s] if len(s) else np.zeros(0, dtype=np.int64),
+                       "topic": topic_name[s] if len(s) else np.zeros(0, dtype=object),
+                       "actor": rows_actor, "detail": rows_detail})
+    return df.sort_values(["time_months", "event", "ozg_id", "actor"],
+                          kind="stable").reset_index(drop=True)
+
+
+def _spending(r: RunResult) -> pd.DataFrame:
+    cols = ["time_months", "programme", "actor", "eur", "purpose"]
+    df = pd.DataFrame(r.spending, columns=cols)
+    df.insert(0, "replication", r.replication)
+    df.insert(2, "date", month_start_dates(df["time_months"].to_numpy()))
+    return df.astype({"eur": float})
+
+
+def kpis_for_replication(national: pd.DataFrame, spending: pd.DataFrame,
+                         budgets: list[tuple[str, str, float]]) -> dict[str, float]:
+    """Key figures of one replication (NaN where not reached within the horizon)."""
+    H = len(national)
+    m = month_index(KPI_DATE)
+    k: dict[str, float] = {}
+    row = national.iloc[m] if m < H else None
+    for col in ("online_anywhere", "nationwide", "nationwide_share", "population_coverage"):
+        k[f"{col}_2022_12"] = float(row[col]) if row is not None else np.nan
+    for col in ("population_coverage", "nationwide_share"):
+        v = national[col].to_numpy()
+        for target in TARGETS:
+            hit = np.flatnonzero(v >= target - 1e-12)
+            k[f"months_to_{int(target * 100)}pct_{col}"] = float(hit[0]) if len(hit) else np.nan
+    programmes = sorted({b[0] for b in budgets})
+    for p in programmes:
+        k[f"budget_eur_{p}"] = float(sum(b[2] for b in budgets if b[0] == p))
+    for p in [*programmes, "own_funds"]:
+        k[f"spent_eur_{p}"] = float(spending.loc[spending["programme"] == p, "eur"].sum())
+    funded = spending.loc[spending["programme"] != "own_funds", "eur"].sum()
+    k["spent_eur_programmes"] = float(funded)
+    cov = k["population_coverage_2022_12"]
+    k["cost_per_coverage_point_eur"] = (float(funded) / (cov * 100)
+                                        if cov and np.isfinite(cov) and cov > 0 else np.nan)
+    return k
+
+
+KPI_UNITS = {"online_anywhere_2022_12": "services", "nationwide_2022_12": "services",
+             "nationwide_share_2022_12": "share", "population_coverage_2022_12": "share",
+             "cost_per_coverage_point_eur": "EUR per percentage point"}
+
+
+def kpi_unit(name: str) -> str:
+    if name in KPI_UNITS:
+        return KPI_UNITS[name]
+    if name.startswith("months_to_"):
+        return "months since 2018-01"
+    if "_eur" in name:
+        return "EUR"
+    return ""
+
+
+def summarise_kpis(per_rep: pd.DataFrame) -> pd.DataFrame:
+    """Across replications: mean, median, 5 % and 95 % quantiles, how many reached it."""
+    rows = []
+    for name in [c for c in per_rep.columns if c != "replication"]:
+        v = per_rep[name].to_numpy(dtype=float)
+        ok = v[np.isfinite(v)]
+        rows.append({"kpi": name, "unit": kpi_unit(name),
+                     "mean": ok.mean() if len(ok) else np.nan,
+                     "median": np.median(ok) if len(ok) else np.nan,
+                     "q05": np.quantile(ok, 0.05) if len(ok) else np.nan,
+                     "q95": np.quantile(ok, 0.95) if len(ok) else np.nan,
+                     "n_replications": len(v), "n_reached": len(ok)})
+    return pd.DataFrame(rows)
+
+
+def services_table(world: World) -> pd.DataFrame:
+    """The simulated catalogue, for joining ``ozg_id`` in the events table."""
+    s = world.services
+    ex = np.asarray(["federal", "state", "municipal"])[s["executor"].to_numpy()]
+    lead = np.where(s["lead_state"].to_numpy() >= 0,
+                    world.states["state"].to_numpy()[np.maximum(s["lead_state"].to_numpy(), 0)],
+                    "BUND")
+    lead = np.where(s["executor"].to_numpy() == FEDERAL, "BUND", lead)
+    return pd.DataFrame({"ozg_id": s["ozg_id"], "name": s["name"], "topic": s["topic_name"],
+                         "service_type": s["service_type"], "n_leika": s["n_leika"],
+                         "executor": ex, "efa_lead": lead})

@@ -1,0 +1,481 @@
+"""Model parameters: plain dataclasses, validated in one place.
+
+These dataclasses are both the Hydra structured-config schema (``conf/``) and the model's
+input; the model core never sees Hydra objects. :meth:`Config.validate` checks every value
+and raises :class:`~sim.errors.ConfigError` naming the dotted key, the value and what is
+allowed. Defaults, units and sources of every parameter are listed in ``MODEL.md``.
+
+Typing uses ``typing.Optional``/``List``/``Dict`` because OmegaConf's structured configs
+understand those forms.
+"""
+
+# ruff: noqa: UP006, UP045
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, fields, is_dataclass
+from typing import Any, Dict, List, Optional
+
+from sim.calendar import month_index
+from sim.errors import ConfigError
+
+SHARING_MODES = ("efa", "efv", "einzel")
+PROJECT_MODES = ("federal", *SHARING_MODES)
+ALLOCATIONS = ("project", "koenigstein")
+N_SIZE_CLASSES = 7
+
+
+def _fail(key: str, value: Any, allowed: str) -> None:
+    raise ConfigError(f"{key}={value!r} is not allowed: {allowed}")
+
+
+def _num(key: str, value: Any, lo: float | None = None, hi: float | None = None,
+         lo_open: bool = False, integer: bool = False) -> None:
+    """Check a number against a range; the message states the allowed range."""
+    kind = "an integer" if integer else "a number"
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or (
+            integer and not float(value).is_integer()) or not math.isfinite(float(value)):
+        _fail(key, value, f"{kind}" + _range_text(lo, hi, lo_open))
+    if lo is not None and (value <= lo if lo_open else value < lo):
+        _fail(key, value, f"{kind}" + _range_text(lo, hi, lo_open))
+    if hi is not None and value > hi:
+        _fail(key, value, f"{kind}" + _range_text(lo, hi, lo_open))
+
+
+def _range_text(lo: float | None, hi: float | None, lo_open: bool) -> str:
+    if lo is not None and hi is not None:
+        return f" in {'(' if lo_open else '['}{lo:g}, {hi:g}]"
+    if lo is not None:
+        return f" {'>' if lo_open else '>='} {lo:g}"
+    if hi is not None:
+        return f" <= {hi:g}"
+    return ""
+
+
+def _choice(key: str, value: Any, allowed: tuple[str, ...]) -> None:
+    if value not in allowed:
+        _fail(key, value, "one of " + ", ".join(allowed))
+
+
+@dataclass
+class WorldParams:
+    """Which part of Germany is simulated and how services are assigned to executing levels.
+
+    Attributes
+    ----------
+    name : str
+        Label of the world (``germany``, ``toy``...).
+    states : list of str or None
+        Länder included (abbreviations); ``None`` means all 16.
+    max_admins_per_state : int or None
+        Keep at most this many municipal administrations per Land, spread evenly over the
+        population ranks; ``None`` keeps all.
+    services_per_topic : int or None
+        Keep the first ``k`` services of each topic field (catalogue order); ``None`` keeps all.
+    municipal_share_typ23, municipal_share_typ45 : float
+        Share of Typ 2/3 and Typ 4/5 services executed by municipalities (the rest by the
+        Länder). Chosen so that ~224 of the 557 services are municipal, in line with the KDN
+        count of 237 of 590 (OZG_BRIEF §1).
+    fallback_lead_state : str
+        Lead state for topic fields without one in the data (Querschnitt) or whose lead is
+        not in the world: the largest Land by default (rationale: largest staff pool).
+    """
+
+    name: str = "germany"
+    states: Optional[List[str]] = None
+    max_admins_per_state: Optional[int] = None
+    services_per_topic: Optional[int] = None
+    municipal_share_typ23: float = 0.5
+    municipal_share_typ45: float = 0.6
+    fallback_lead_state: str = "NW"
+
+    def validate(self, prefix: str = "world") -> None:
+        from sim.data_io import STATE_ABBRS
+        if self.states is not None:
+            if len(self.states) == 0:
+                _fail(f"{prefix}.states", self.states, "null (all) or a non-empty list of Länder")
+            for s in self.states:
+                _choice(f"{prefix}.states", s, STATE_ABBRS)
+            if len(set(self.states)) != len(self.states):
+                _fail(f"{prefix}.states", self.states, "a list without duplicates")
+        if self.max_admins_per_state is not None:
+            _num(f"{prefix}.max_admins_per_state", self.max_admins_per_state, 1, integer=True)
+        if self.services_per_topic is not None:
+            _num(f"{prefix}.services_per_topic", self.services_per_topic, 1, integer=True)
+        _num(f"{prefix}.municipal_share_typ23", self.municipal_share_typ23, 0, 1)
+        _num(f"{prefix}.municipal_share_typ45", self.municipal_share_typ45, 0, 1)
+        _choice(f"{prefix}.fallback_lead_state", self.fallback_lead_state, STATE_ABBRS)
+
+
+@dataclass
+class StrategyParams:
+    """The policy lever: who builds a service and who shares it with whom.
+
+    Attributes
+    ----------
+    name : str
+        ``efa``, ``efv``, ``einzel`` or ``mixed``.
+    mode_by_type : dict
+        Sharing mode per service type (``"2/3"``, ``"4/5"``): ``efa`` (lead state builds
+        once for all), ``efv`` (each group of ``efv_groups`` builds once for its members),
+        ``einzel`` (each Land builds its own). Typ 1 is always built by the Bund.
+    efv_groups : list of list of str
+        Sharing groups for ``efv``; Länder not listed form groups of their own.
+    municipal_effort_factor : float
+        Multiplier on municipal onboarding effort under this strategy (1 = baseline).
+    """
+
+    name: str = "efa"
+    mode_by_type: Dict[str, str] = field(default_factory=lambda: {"2/3": "efa", "4/5": "efa"})
+    efv_groups: List[List[str]] = field(default_factory=lambda: [
+        ["SH", "HH", "HB", "ST"], ["NI", "MV"], ["BE", "BB"], ["SN", "TH"],
+        ["HE", "RP", "SL"], ["NW"], ["BY"], ["BW"]])
+    municipal_effort_factor: float = 1.0
+
+    def validate(self, prefix: str = "strategy") -> None:
+        from sim.data_io import STATE_ABBRS
+        for t in ("2/3", "4/5"):
+            if t not in self.mode_by_type:
+                _fail(f"{prefix}.mode_by_type", dict(self.mode_by_type),
+                      "a mapping with keys '2/3' and '4/5'")
+        for t, mode in self.mode_by_type.items():
+            _choice(f"{prefix}.mode_by_type", t, ("2/3", "4/5"))
+            _choice(f"{prefix}.mode_by_type.{t}", mode, SHARING_MODES)
+        seen: set[str] = set()
+        for g in self.efv_groups:
+            if len(g) == 0:
+                _fail(f"{prefix}.efv_groups", g, "non-empty lists of Länder")
+            for s in g:
+                _choice(f"{prefix}.efv_groups", s, STATE_ABBRS)
+                if s in seen:
+                    _fail(f"{prefix}.efv_groups", s, "each Land in at most one group")
+                seen.add(s)
+        _num(f"{prefix}.municipal_effort_factor", self.municipal_effort_factor, 0)
+
+
+@dataclass
+class ProgrammeParams:
+    """One funding programme: money that becomes external capacity.
+
+    Attributes
+    ----------
+    name : str
+        Programme label used in the spending ledger.
+    amount_eur : float
+        Total money (EUR).
+    start, end : str
+        First and last month (``YYYY-MM``) in which money can be committed; unspent money
+        lapses after ``end``.
+    allocation : str
+        ``project``: one central pot, granted project by project, first come first served;
+        ``koenigstein``: one pot per Land, its Königsteiner Schlüssel share of the amount.
+    eligible_modes : list of str
+        Which projects may draw on it: ``federal`` (Bund's Typ-1 builds), ``efa``, ``efv``,
+        ``einzel``.
+    external_fte_per_project : float
+        External contractors (FTE) that a funded development project adds to its team.
+    municipal_share : float
+        Share of the amount passed to municipal administrations (per capita) for onboarding.
+    """
+
+    name: str = "programme"
+    amount_eur: float = 0.0
+    start: str = "2020-09"
+    end: str = "2022-12"
+    allocation: str = "project"
+    eligible_modes: List[str] = field(default_factory=lambda: ["efa"])
+    external_fte_per_project: float = 9.0
+    municipal_share: float = 0.0
+
+    def validate(self, prefix: str) -> None:
+        _num(f"{prefix}.amount_eur", self.amount_eur, 0)
+        s = month_index(self.start, f"{prefix}.start")
+        e = month_index(self.end, f"{prefix}.end")
+        if e < s:
+            _fail(f"{prefix}.end", self.end, f"a month not before start={self.start}")
+        _choice(f"{prefix}.allocation", self.allocation, ALLOCATIONS)
+        for m in self.eligible_modes:
+            _choice(f"{prefix}.eligible_modes", m, PROJECT_MODES)
+        _num(f"{prefix}.external_fte_per_project", self.external_fte_per_project, 0)
+        _num(f"{prefix}.municipal_share", self.municipal_share, 0, 1)
+
+
+@dataclass
+class FundingParams:
+    """Money: the programmes in force and the price of external capacity.
+
+    Attributes
+    ----------
+    name : str
+        Scenario label (``none``, ``konjunkturpaket``, ``koenigstein``).
+    day_rate_eur : float
+        Price of one external person-day (EUR); ~1,670 EUR derived from the IT-Planungsrat
+        digitisation budget call of Dec 2022 (36.8 M EUR for ~22,000 person-days).
+    programmes : list of ProgrammeParams
+    """
+
+    name: str = "none"
+    day_rate_eur: float = 1670.0
+    programmes: List[ProgrammeParams] = field(default_factory=list)
+
+    def validate(self, prefix: str = "funding") -> None:
+        _num(f"{prefix}.day_rate_eur", self.day_rate_eur, 0, lo_open=True)
+        names = [p.name for p in self.programmes]
+        if len(set(names)) != len(names):
+            _fail(f"{prefix}.programmes", names, "programmes with distinct names")
+        for i, p in enumerate(self.programmes):
+            p.validate(f"{prefix}.programmes[{i}]")
+
+
+@dataclass
+class StaffingParams:
+    """People: developer staff of Bund, Länder and lead states, and municipal staff.
+
+    Attributes
+    ----------
+    name : str
+        Scenario label.
+    bund_fte : float
+        Federal developer staff (FTE) for Typ-1 services at the start.
+    state_fte_base, state_fte_per_million : float
+        Developer staff of a Land at the start: base + per million inhabitants (FTE).
+    lead_fte_per_service : float
+        Extra developer staff of a lead state per service of the topic fields it leads (FTE).
+    team_fte : float
+        Internal staff one development project occupies (FTE); staff // team_fte projects
+        run in parallel.
+    productive_days_per_fte_month : float
+        Working days per FTE and month available for project work.
+    hiring_start : str
+        Month from which builders hire towards their cap.
+    hiring_lag_months : float
+        Mean time to fill one team's worth of positions (months).
+    staff_cap_factor : float
+        Labour-market cap: staff never exceeds this multiple of the initial staff.
+    municipal_fte_by_size_class : list of float
+        OZG onboarding staff of a municipal administration (FTE) by size class
+        (<5k, 5-10k, 10-20k, 20-50k, 50-100k, 100-500k, >=500k inhabitants).
+    """
+
+    name: str = "baseline"
+    bund_fte: float = 180.0
+    state_fte_base: float = 15.0
+    state_fte_per_million: float = 8.0
+    lead_fte_per_service: float = 1.0
+    team_fte: float = 3.0
+    productive_days_per_fte_month: float = 18.0
+    hiring_start: str = "2019-01"
+    hiring_lag_months: float = 6.0
+    staff_cap_factor: float = 1.5
+    municipal_fte_by_size_class: List[float] = field(
+        default_factory=lambda: [0.3, 0.5, 0.8, 1.5, 3.0, 6.0, 15.0])
+
+    def validate(self, prefix: str = "staffing") -> None:
+        for k in ("bund_fte", "state_fte_base", "state_fte_per_million", "lead_fte_per_service",
+                  "hiring_lag_months"):
+            _num(f"{prefix}.{k}", getattr(self, k), 0)
+        _num(f"{prefix}.team_fte", self.team_fte, 0, lo_open=True)
+        _num(f"{prefix}.productive_days_per_fte_month", self.productive_days_per_fte_month,
+             0, 31, lo_open=True)
+        month_index(self.hiring_start, f"{prefix}.hiring_start")
+        _num(f"{prefix}.staff_cap_factor", self.staff_cap_factor, 1)
+        if len(self.municipal_fte_by_size_class) != N_SIZE_CLASSES:
+            _fail(f"{prefix}.municipal_fte_by_size_class", list(self.municipal_fte_by_size_class),
+                  f"a list of {N_SIZE_CLASSES} numbers >= 0 (one per size class)")
+        for v in self.municipal_fte_by_size_class:
+            _num(f"{prefix}.municipal_fte_by_size_class", v, 0)
+
+
+@dataclass
+class DevelopmentParams:
+    """How long and how much it takes to build a service.
+
+    Attributes
+    ----------
+    start : str
+        Month development begins (catalogue presented April 2018).
+    effort_person_days : float
+        Effort to build a service of median complexity for one jurisdiction (person-days).
+    complexity_elasticity : float
+        Effort scales with (LeiKa entries / median)^elasticity.
+    effort_sigma : float
+        Log-sd of the service's intrinsic complexity noise (shared by all its builds).
+    builder_effort_sigma : float
+        Log-sd of the builder-specific effort noise.
+    shared_build_overhead : float
+        Extra effort share of a multi-tenant build (EfA/EfV) over a single-Land build.
+    publication_months : float
+        Mean delay from go-live in the builder's jurisdiction to marketplace publication.
+    delay_cv : float
+        Coefficient of variation of every delay (gamma distributed, mean as configured);
+        1 = exponential, 0 = deterministic.
+    """
+
+    start: str = "2018-04"
+    effort_person_days: float = 900.0
+    complexity_elasticity: float = 0.4
+    effort_sigma: float = 0.5
+    builder_effort_sigma: float = 0.2
+    shared_build_overhead: float = 0.3
+    publication_months: float = 1.0
+    delay_cv: float = 1.0
+
+    def validate(self, prefix: str = "development") -> None:
+        month_index(self.start, f"{prefix}.start")
+        _num(f"{prefix}.effort_person_days", self.effort_person_days, 0)
+        _num(f"{prefix}.complexity_elasticity", self.complexity_elasticity, 0, 2)
+        _num(f"{prefix}.effort_sigma", self.effort_sigma, 0, 3)
+        _num(f"{prefix}.builder_effort_sigma", self.builder_effort_sigma, 0, 3)
+        _num(f"{prefix}.shared_build_overhead", self.shared_build_overhead, 0)
+        _num(f"{prefix}.publication_months", self.publication_months, 0)
+        _num(f"{prefix}.delay_cv", self.delay_cv, 0, 5)
+
+
+@dataclass
+class SharingFrictions:
+    """Frictions of reusing a shared service, per sharing mode.
+
+    Attributes
+    ----------
+    decision_months : float
+        Mean time from publication until a Land decides about reuse.
+    propensity : float
+        Probability that a Land reuses rather than builds its own.
+    contract_months : float
+        Mean time to negotiate and sign the reuse contract.
+    tenant_onboarding_months : float
+        Operator's work to onboard one tenant Land (months of one onboarding slot).
+    operator_onboarding_slots : int
+        Tenant onboardings an operator runs in parallel (over all its services).
+    fee_eur : float
+        One-off fee a tenant Land pays the operator per service (own funds).
+    """
+
+    decision_months: float = 6.0
+    propensity: float = 0.85
+    contract_months: float = 4.0
+    tenant_onboarding_months: float = 1.5
+    operator_onboarding_slots: int = 8
+    fee_eur: float = 25000.0
+
+    def validate(self, prefix: str) -> None:
+        for k in ("decision_months", "contract_months", "tenant_onboarding_months", "fee_eur"):
+            _num(f"{prefix}.{k}", getattr(self, k), 0)
+        _num(f"{prefix}.propensity", self.propensity, 0, 1)
+        _num(f"{prefix}.operator_onboarding_slots", self.operator_onboarding_slots, 1,
+             integer=True)
+
+
+@dataclass
+class SharingParams:
+    """Frictions per sharing mode: EfA (across all Länder) and EfV (within a group)."""
+
+    efa: SharingFrictions = field(default_factory=SharingFrictions)
+    efv: SharingFrictions = field(default_factory=lambda: SharingFrictions(
+        decision_months=3.0, propensity=0.95, contract_months=2.0,
+        tenant_onboarding_months=1.0, operator_onboarding_slots=4, fee_eur=25000.0))
+
+    def validate(self, prefix: str = "sharing") -> None:
+        self.efa.validate(f"{prefix}.efa")
+        self.efv.validate(f"{prefix}.efv")
+
+
+@dataclass
+class MunicipalParams:
+    """How municipal administrations connect municipally executed services.
+
+    Attributes
+    ----------
+    onboarding_effort_person_days : float
+        Internal effort to connect a median-complexity service (person-days).
+    complexity_elasticity : float
+        Onboarding effort scales with (LeiKa entries / median)^elasticity.
+    effort_sigma : float
+        Log-sd of the effort per administration and service.
+    info_lag_months_by_size_class : list of float
+        Mean information lag (months) between a service becoming available in the Land and
+        the administration starting to connect it, by size class.
+    external_share_when_funded : float
+        Share of an onboarding's effort bought from contractors while support money remains.
+    """
+
+    onboarding_effort_person_days: float = 3.0
+    complexity_elasticity: float = 0.3
+    effort_sigma: float = 0.5
+    info_lag_months_by_size_class: List[float] = field(
+        default_factory=lambda: [6.0, 5.0, 4.0, 3.0, 2.0, 1.0, 0.5])
+    external_share_when_funded: float = 0.75
+
+    def validate(self, prefix: str = "municipal") -> None:
+        _num(f"{prefix}.onboarding_effort_person_days", self.onboarding_effort_person_days, 0)
+        _num(f"{prefix}.complexity_elasticity", self.complexity_elasticity, 0, 2)
+        _num(f"{prefix}.effort_sigma", self.effort_sigma, 0, 3)
+        if len(self.info_lag_months_by_size_class) != N_SIZE_CLASSES:
+            _fail(f"{prefix}.info_lag_months_by_size_class",
+                  list(self.info_lag_months_by_size_class),
+                  f"a list of {N_SIZE_CLASSES} numbers >= 0 (one per size class)")
+        for v in self.info_lag_months_by_size_class:
+            _num(f"{prefix}.info_lag_months_by_size_class", v, 0)
+        _num(f"{prefix}.external_share_when_funded", self.external_share_when_funded, 0, 1)
+
+
+@dataclass
+class Config:
+    """Everything one run needs: the world, the scenario, the strategy and run control.
+
+    Attributes
+    ----------
+    replications : int
+        Independent replications (common random numbers across strategies).
+    seed : int
+        Root seed; replication ``r`` uses streams keyed by (seed, r, stream).
+    workers : int or None
+        Worker processes; ``None`` uses all cores. Results do not depend on it.
+    end : str
+        Last simulated month (``YYYY-MM``); the run covers 2018-01 to ``end``.
+    """
+
+    world: WorldParams = field(default_factory=WorldParams)
+    strategy: StrategyParams = field(default_factory=StrategyParams)
+    funding: FundingParams = field(default_factory=FundingParams)
+    staffing: StaffingParams = field(default_factory=StaffingParams)
+    development: DevelopmentParams = field(default_factory=DevelopmentParams)
+    sharing: SharingParams = field(default_factory=SharingParams)
+    municipal: MunicipalParams = field(default_factory=MunicipalParams)
+    replications: int = 10
+    seed: int = 1
+    workers: Optional[int] = None
+    end: str = "2030-12"
+
+    def validate(self) -> Config:
+        """Check every value; return ``self`` so calls can be chained."""
+        self.world.validate()
+        self.strategy.validate()
+        self.funding.validate()
+        self.staffing.validate()
+        self.development.validate()
+        self.sharing.validate()
+        self.municipal.validate()
+        _num("replications", self.replications, 1, 100000, integer=True)
+        _num("seed", self.seed, 0, 2**63 - 1, integer=True)
+        if self.workers is not None:
+            _num("workers", self.workers, 1, 256, integer=True)
+        if month_index(self.end, "end") < 12:
+            _fail("end", self.end, "a month from 2019-01 on (at least one simulated year)")
+        return self
+
+    @property
+    def horizon_months(self) -> int:
+        """Number of simulated months (2018-01 .. ``end``)."""
+        return month_index(self.end, "end") + 1
+
+
+def to_dict(obj: Any) -> Any:
+    """Plain-Python (JSON-ready) copy of a parameter dataclass tree."""
+    if is_dataclass(obj) and not isinstance(obj, type):
+        return {f.name: to_dict(getattr(obj, f.name)) for f in fields(obj)}
+    if isinstance(obj, dict):
+        return {str(k): to_dict(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [to_dict(v) for v in obj]
+    return obj

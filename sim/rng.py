@@ -1,0 +1,97 @@
+"""Named random streams and the draws of one replication (common random numbers).
+
+Every stream is a ``numpy.random.Generator`` seeded by ``SeedSequence((seed, replication,
+stream_id))``; stream ids are fixed numbers, so adding a stream never shifts another one.
+All draws that depend only on the world (not on strategy, funding or staffing) are made
+up front and indexed by entity, so every strategy sees the same draws for the same
+service, Land or administration: differences between strategies are not noise.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from sim.world import World
+
+#: Fixed stream ids. Append new streams; never renumber.
+STREAM_IDS = {
+    "dev_effort": 1,
+    "delays": 2,
+    "reuse_choice": 3,
+    "priority": 4,
+    "hiring": 5,
+    "municipal_effort": 6,
+    "municipal_lag": 7,
+}
+
+
+def stream(seed: int, replication: int, name: str, *extra: int) -> np.random.Generator:
+    """Generator for stream ``name`` of one replication (``extra`` keys a sub-stream)."""
+    return np.random.default_rng(np.random.SeedSequence(
+        (int(seed), int(replication), STREAM_IDS[name], *map(int, extra))))
+
+
+def unit_gamma(rng: np.random.Generator, cv: float, size: tuple[int, ...]) -> np.ndarray:
+    """Gamma variates with mean 1 and coefficient of variation ``cv`` (0: all ones)."""
+    if cv == 0:
+        return np.ones(size)
+    k = 1.0 / cv**2
+    return rng.gamma(k, 1.0 / k, size=size)
+
+
+@dataclass
+class Draws:
+    """Random inputs of one replication, indexed by entity.
+
+    Attributes
+    ----------
+    complexity_z : ndarray (S,)
+        Standard normal, intrinsic complexity noise of each service.
+    builder_z : ndarray (S, L + 1)
+        Standard normal, builder-specific effort noise (column ``L`` is the Bund).
+    publication, decision, contract, tenant_onboarding : ndarray
+        Mean-1 gamma multipliers of the delays, (S, L + 1) for publication by a builder,
+        (S, L) for a tenant Land's reuse steps.
+    reuse_u : ndarray (S, L)
+        Uniform(0, 1): a Land reuses a shared service iff ``reuse_u < propensity``.
+    priority : ndarray (L + 1, S)
+        Each builder's work order (rank of each service; lower first).
+    onboarding_z : ndarray (Sm, A)
+        Standard normal, effort noise per municipal service and administration.
+    info_lag : ndarray (Sm, A)
+        Mean-1 gamma multipliers of the information lag.
+    """
+
+    complexity_z: np.ndarray
+    builder_z: np.ndarray
+    publication: np.ndarray
+    decision: np.ndarray
+    contract: np.ndarray
+    tenant_onboarding: np.ndarray
+    reuse_u: np.ndarray
+    priority: np.ndarray
+    onboarding_z: np.ndarray
+    info_lag: np.ndarray
+
+    @classmethod
+    def make(cls, world: World, seed: int, replication: int, delay_cv: float) -> Draws:
+        """Draw everything a replication needs from its named streams."""
+        S, L, A = world.n_services, world.n_states, world.n_admins
+        Sm = len(world.municipal_services)
+        eff = stream(seed, replication, "dev_effort")
+        dl = stream(seed, replication, "delays")
+        pr = stream(seed, replication, "priority")
+        return cls(
+            complexity_z=eff.standard_normal(S),
+            builder_z=eff.standard_normal((S, L + 1)),
+            publication=unit_gamma(dl, delay_cv, (S, L + 1)),
+            decision=unit_gamma(dl, delay_cv, (S, L)),
+            contract=unit_gamma(dl, delay_cv, (S, L)),
+            tenant_onboarding=unit_gamma(dl, delay_cv, (S, L)),
+            reuse_u=stream(seed, replication, "reuse_choice").random((S, L)),
+            priority=np.argsort(pr.random((L + 1, S)), axis=1).argsort(axis=1),
+            onboarding_z=stream(seed, replication, "municipal_effort").standard_normal((Sm, A)),
+            info_lag=unit_gamma(stream(seed, replication, "municipal_lag"), delay_cv, (Sm, A)),
+        )
