@@ -20,7 +20,7 @@ import numpy as np
 import simpy
 
 from sim.calendar import month_index
-from sim.params import Config, ProgrammeParams, SharingFrictions
+from sim.params import TYPE_KEYS, Config, ProgrammeParams, SharingFrictions
 from sim.rng import Draws, stream, unit_gamma
 from sim.world import FEDERAL, MUNICIPAL, World
 
@@ -497,7 +497,7 @@ class Simulation:
             if ex == FEDERAL:
                 plan.append([(L, everyone, "federal")])
                 continue
-            mode = strat.mode_by_type[stype]
+            mode = strat.mode_by_type[TYPE_KEYS[stype]]
             if mode == "efa":
                 plan.append([(int(lead), everyone, "efa")])
             elif mode == "efv":

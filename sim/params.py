@@ -23,6 +23,8 @@ SHARING_MODES = ("efa", "efv", "einzel")
 PROJECT_MODES = ("federal", *SHARING_MODES)
 ALLOCATIONS = ("project", "koenigstein")
 N_SIZE_CLASSES = 7
+#: Config key of each catalogue service type that a strategy decides on.
+TYPE_KEYS = {"2/3": "typ23", "4/5": "typ45"}
 
 
 def _fail(key: str, value: Any, allowed: str) -> None:
@@ -116,7 +118,7 @@ class StrategyParams:
     name : str
         ``efa``, ``efv``, ``einzel`` or ``mixed``.
     mode_by_type : dict
-        Sharing mode per service type (``"2/3"``, ``"4/5"``): ``efa`` (lead state builds
+        Sharing mode per service type (``typ23``, ``typ45``): ``efa`` (lead state builds
         once for all), ``efv`` (each group of ``efv_groups`` builds once for its members),
         ``einzel`` (each Land builds its own). Typ 1 is always built by the Bund.
     efv_groups : list of list of str
@@ -126,7 +128,7 @@ class StrategyParams:
     """
 
     name: str = "efa"
-    mode_by_type: Dict[str, str] = field(default_factory=lambda: {"2/3": "efa", "4/5": "efa"})
+    mode_by_type: Dict[str, str] = field(default_factory=lambda: {"typ23": "efa", "typ45": "efa"})
     efv_groups: List[List[str]] = field(default_factory=lambda: [
         ["SH", "HH", "HB", "ST"], ["NI", "MV"], ["BE", "BB"], ["SN", "TH"],
         ["HE", "RP", "SL"], ["NW"], ["BY"], ["BW"]])
@@ -134,12 +136,12 @@ class StrategyParams:
 
     def validate(self, prefix: str = "strategy") -> None:
         from sim.data_io import STATE_ABBRS
-        for t in ("2/3", "4/5"):
+        for t in TYPE_KEYS.values():
             if t not in self.mode_by_type:
                 _fail(f"{prefix}.mode_by_type", dict(self.mode_by_type),
-                      "a mapping with keys '2/3' and '4/5'")
+                      "a mapping with keys typ23 and typ45")
         for t, mode in self.mode_by_type.items():
-            _choice(f"{prefix}.mode_by_type", t, ("2/3", "4/5"))
+            _choice(f"{prefix}.mode_by_type", t, tuple(TYPE_KEYS.values()))
             _choice(f"{prefix}.mode_by_type.{t}", mode, SHARING_MODES)
         seen: set[str] = set()
         for g in self.efv_groups:

@@ -1,0 +1,129 @@
+"""``ozg-sim``: run one configuration (replications) and write its outputs.
+
+Usage: ``ozg-sim [key=value ...]`` with Hydra overrides, e.g.
+``ozg-sim strategy=efv funding=koenigstein replications=20 seed=7 workers=2``.
+``hydra.run.dir=DIR`` picks the output folder. A bad configuration prints one line naming
+the key, the value and what is allowed, exits with code 2 and writes nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from pathlib import Path
+
+from sim.config import CONF_DIR, explain, load_config, register_schema, to_config
+from sim.errors import ConfigError, DataError
+
+log = logging.getLogger("ozg-sim")
+EXIT_BAD_INPUT = 2
+_PASS_THROUGH = ("-h", "--help", "--hydra-help", "--info", "-i", "--cfg", "-c", "--resolve",
+                 "--package", "-p", "--version", "--shell-completion", "-sc")
+
+
+def _fail(msg: str) -> None:
+    print(f"ozg-sim: error: {msg}", file=sys.stderr)
+    sys.exit(EXIT_BAD_INPUT)
+
+
+class _Progress:
+    """A tqdm bar on a terminal, plain log lines otherwise."""
+
+    def __init__(self, total: int) -> None:
+        self.bar = None
+        self.t0 = time.perf_counter()
+        if sys.stderr.isatty():
+            from tqdm import tqdm
+            self.bar = tqdm(total=total, unit="rep", desc="replications", leave=False)
+
+    def __call__(self, done: int, total: int) -> None:
+        if self.bar is not None:
+            self.bar.update(1)
+        else:
+            el = time.perf_counter() - self.t0
+            eta = el / done * (total - done)
+            log.info("replication %d/%d done (%.1f s elapsed, ETA %.1f s)", done, total, el, eta)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def run(cfg_node: object) -> Path:
+    """Hydra task: simulate the configuration and write its outputs into the run folder."""
+    from hydra.core.hydra_config import HydraConfig
+
+    from sim.io import write_run
+    from sim.plots import draw_run_figures
+    from sim.runner import run_replications
+    from sim.world import build_world
+
+    try:
+        cfg = to_config(cfg_node)  # type: ignore[arg-type]
+        world = build_world(cfg.world)
+    except (ConfigError, DataError) as exc:
+        _fail(str(exc))
+    out_dir = Path(HydraConfig.get().runtime.output_dir)
+    t0 = time.perf_counter()
+    s = world.summary()
+    log.info("world %s: %d Länder, %d services, %d municipal administrations; strategy=%s "
+             "funding=%s staffing=%s; %d replications, seed %d",
+             cfg.world.name, s["states"], s["services"], s["admins"], cfg.strategy.name,
+             cfg.funding.name, cfg.staffing.name, cfg.replications, cfg.seed)
+    progress = _Progress(cfg.replications)
+    try:
+        results = run_replications(world, cfg, cfg.workers, progress)
+    finally:
+        progress.close()
+    wall = time.perf_counter() - t0
+    title = (f"OZG rollout, strategy {cfg.strategy.name}, funding {cfg.funding.name}, "
+             f"staffing {cfg.staffing.name} ({cfg.world.name})")
+    subtitle = f"Seed {cfg.seed}."
+    write_run(out_dir, cfg, world, results, wall,
+              figures=lambda d: draw_run_figures(d, title, subtitle))
+    k = results.kpi_summary.set_index("kpi")["median"]
+    log.info("done in %.1f s (%.2f s per replication on %s worker(s))", wall,
+             sum(results.wall_s) / len(results.wall_s), cfg.workers or "all")
+    log.info("at 2022-12-31 (median): %d services online somewhere, %d nationwide, "
+             "population coverage %.1f %%", k["online_anywhere_2022_12"],
+             k["nationwide_2022_12"], 100 * k["population_coverage_2022_12"])
+    print(f"outputs: {out_dir}")
+    print(f"charts:  {out_dir / 'coverage.png'} (and coverage.pdf)")
+    return out_dir
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console entry point: pre-flight check of the overrides, then the Hydra run."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    if not CONF_DIR.is_dir():
+        _fail(f"config folder {CONF_DIR} not found: install ozg-sim from its checkout "
+              "(pip install -e .)")
+    multirun = any(a in ("-m", "--multirun") for a in args)
+    passthrough = any(a.split("=")[0] in _PASS_THROUGH for a in args)
+    if not passthrough:
+        overrides = [a for a in args if not a.startswith("-")]
+        try:
+            if multirun:
+                from sim.config import check_overrides
+                check_overrides(overrides)
+            else:
+                from sim.world import build_world
+                build_world(load_config(overrides).world)
+        except (ConfigError, DataError) as exc:
+            _fail(explain(exc))
+
+    import hydra
+
+    register_schema()
+
+    @hydra.main(config_path=str(CONF_DIR), config_name="config", version_base=None)
+    def _hydra_main(cfg: object) -> None:
+        run(cfg)
+
+    sys.argv = [sys.argv[0] if sys.argv else "ozg-sim", *args]
+    _hydra_main()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,109 @@
+"""The Hydra/OmegaConf boundary: compose ``conf/`` into a validated :class:`~sim.params.Config`.
+
+The only module of ``sim`` that knows about Hydra; the model core takes the plain
+dataclasses it returns. Errors come out as :class:`~sim.errors.ConfigError` with one line
+naming key, value and what is allowed.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from hydra import compose, initialize_config_dir
+from hydra.core.config_store import ConfigStore
+from hydra.core.global_hydra import GlobalHydra
+from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
+
+from sim.errors import ConfigError
+from sim.params import Config
+
+#: Hydra configs live at the top of the checkout, beside the package.
+CONF_DIR = Path(__file__).resolve().parent.parent / "conf"
+SCHEMA_NAME = "ozg_sim_schema"
+GROUPS = ("world", "strategy", "funding", "staffing")
+_CONVERT = re.compile(r"Value '(.*)' of type '.*' could not be converted to (\w+)")
+
+
+def register_schema() -> None:
+    """Register :class:`Config` as the structured schema ``conf/config.yaml`` builds on."""
+    ConfigStore.instance().store(name=SCHEMA_NAME, node=Config)
+
+
+def group_options(group: str, conf_dir: Path = CONF_DIR) -> list[str]:
+    return sorted(p.stem for p in (conf_dir / group).glob("*.yaml"))
+
+
+def explain(exc: BaseException) -> str:
+    """One line out of a Hydra/OmegaConf exception chain, naming the key where known."""
+    e: BaseException | None = exc
+    while e is not None:
+        if isinstance(e, ConfigError):
+            return str(e)
+        if isinstance(e, OmegaConfBaseException) and getattr(e, "full_key", None):
+            msg = str(getattr(e, "msg", "") or e).strip().splitlines()[0]
+            conv = _CONVERT.match(msg)
+            if conv:
+                return (f"{e.full_key}={conv.group(1)!r} is not allowed: a value of type "
+                        f"{conv.group(2).lower()}")
+            return f"{e.full_key}: {msg}"
+        e = e.__cause__ or e.__context__
+    lines = [ln.strip() for ln in str(exc).strip().splitlines() if ln.strip()]
+    first = lines[0] if lines else exc.__class__.__name__
+    if "Lexer" in first or "Parser" in first or "mismatched input" in first:
+        return f"cannot parse override {first.split(': ', 1)[-1]}: allowed key=value"
+    return first
+
+
+def check_overrides(overrides: list[str], conf_dir: Path = CONF_DIR) -> None:
+    """Reject unknown config-group options and unknown top-level keys before composing."""
+    top_keys = set(Config.__dataclass_fields__) | set(GROUPS)
+    for ov in overrides:
+        key, sep, value = ov.lstrip("+~").partition("=")
+        if not sep:
+            raise ConfigError(f"{ov!r} is not an override: allowed key=value, e.g. strategy=efv")
+        root = key.split(".")[0].split("@")[0]
+        if root == "hydra":
+            continue
+        if root not in top_keys:
+            raise ConfigError(f"{key}={value!r} is not allowed: unknown key; allowed keys: "
+                              + ", ".join(sorted(top_keys)))
+        if key in GROUPS:
+            options = group_options(key, conf_dir)
+            for v in value.split(","):
+                if v not in options:
+                    raise ConfigError(f"{key}={v!r} is not allowed: one of "
+                                      + ", ".join(options))
+
+
+def to_config(cfg: DictConfig | dict[str, Any]) -> Config:
+    """Convert a composed config (without its ``hydra`` node) into a validated ``Config``."""
+    try:
+        node = cfg if isinstance(cfg, DictConfig) else OmegaConf.create(cfg)
+        merged = OmegaConf.merge(OmegaConf.structured(Config), node)
+        obj = OmegaConf.to_object(merged)
+    except OmegaConfBaseException as exc:
+        raise ConfigError(explain(exc)) from exc
+    assert isinstance(obj, Config)
+    return obj.validate()
+
+
+def load_config(overrides: list[str] | None = None, conf_dir: Path = CONF_DIR) -> Config:
+    """Compose ``conf/config.yaml`` with Hydra overrides into a validated ``Config``."""
+    overrides = list(overrides or [])
+    check_overrides(overrides, conf_dir)
+    register_schema()
+    GlobalHydra.instance().clear()
+    try:
+        with initialize_config_dir(str(conf_dir), version_base=None):
+            cfg = compose("config", overrides=[o for o in overrides
+                                               if not o.lstrip("+~").startswith("hydra.")])
+    except ConfigError:
+        raise
+    except Exception as exc:  # Hydra raises several exception types for bad overrides
+        raise ConfigError(explain(exc)) from exc
+    finally:
+        GlobalHydra.instance().clear()
+    return to_config(cfg)

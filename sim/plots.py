@@ -1,0 +1,147 @@
+"""Charts drawn only from saved tables (never from a live run).
+
+Plot functions take an ``Axes`` and return it; :func:`coverage_figure` assembles the
+standard figure of a run. Colours are the Okabe-Ito palette (colour-blind safe); series
+also differ by line style and marker so the figure reads in black and white.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.dates as mdates  # noqa: E402
+import matplotlib.pyplot as plt  # noqa: E402
+import pandas as pd  # noqa: E402
+from matplotlib.axes import Axes  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+from sim.data_io import load_history  # noqa: E402
+
+OKABE_ITO = {"blue": "#0072B2", "orange": "#E69F00", "green": "#009E73", "red": "#D55E00",
+             "purple": "#CC79A7", "sky": "#56B4E9", "yellow": "#F0E442", "black": "#000000"}
+SERIES_STYLE = {
+    "online_anywhere": dict(color=OKABE_ITO["blue"], ls="-", label="online somewhere"),
+    "nationwide": dict(color=OKABE_ITO["red"], ls="--", label="nationwide"),
+    "population_coverage": dict(color=OKABE_ITO["green"], ls="-", label="population coverage"),
+}
+DEADLINE = pd.Timestamp("2022-12-31")
+BAND = (0.05, 0.95)
+
+
+def _style() -> dict[str, object]:
+    return {"font.size": 9, "axes.titlesize": 10, "axes.labelsize": 9, "legend.fontsize": 8,
+            "axes.spines.top": False, "axes.spines.right": False, "figure.dpi": 100,
+            "savefig.dpi": 200, "font.family": "DejaVu Sans"}
+
+
+def quantile_bands(df: pd.DataFrame, col: str) -> pd.DataFrame:
+    """Median and 5-95 % band of ``col`` across replications, per date."""
+    g = df.groupby("date")[col]
+    return pd.DataFrame({"median": g.median(), "lo": g.quantile(BAND[0]),
+                         "hi": g.quantile(BAND[1])}).reset_index()
+
+
+def plot_band(ax: Axes, df: pd.DataFrame, col: str, scale: float = 1.0,
+              style: dict | None = None) -> Axes:
+    """Median line and 5-95 % band across replications of one column over time."""
+    st = dict(SERIES_STYLE.get(col, {}), **(style or {}))
+    q = quantile_bands(df, col)
+    color = st.pop("color", OKABE_ITO["black"])
+    label = st.pop("label", col)
+    ax.fill_between(q["date"], q["lo"] * scale, q["hi"] * scale, color=color, alpha=0.18,
+                    lw=0)
+    ax.plot(q["date"], q["median"] * scale, color=color, label=label, lw=1.6, **st)
+    return ax
+
+
+def plot_observed(ax: Axes, history: pd.DataFrame, metric: str, marker: str, color: str,
+                  label: str) -> Axes:
+    """Observed national figures (OZG dashboard and monitors) as markers."""
+    h = history[(history["geo"] == "DE") & (history["metric"] == metric)]
+    if len(h):
+        ax.plot(h["date"], h["value"], ls="none", marker=marker, ms=6, mfc="white", mew=1.4,
+                color=color, label=label, zorder=5)
+    return ax
+
+
+def _deadline(ax: Axes, y: float = 0.5, left: bool = True) -> None:
+    """Dotted line at the OZG deadline, labelled along the line at height ``y``."""
+    ax.axvline(DEADLINE, color="0.4", lw=0.8, ls=":")
+    ax.annotate("OZG deadline 31 Dec 2022", xy=(DEADLINE, y), xycoords=("data", "axes fraction"),
+                xytext=(-3 if left else 3, 0), textcoords="offset points",
+                ha="right" if left else "left", va="center", rotation=90, fontsize=7,
+                color="0.3")
+
+
+def _dates(ax: Axes) -> None:
+    ax.xaxis.set_major_locator(mdates.YearLocator(2))
+    ax.xaxis.set_minor_locator(mdates.YearLocator(1))
+    ax.xaxis.set_major_formatter(mdates.DateFormatter("%Y"))
+    ax.grid(axis="y", color="0.9", lw=0.6)
+
+
+def coverage_figure(national: pd.DataFrame, title: str, subtitle: str = "",
+                    history: pd.DataFrame | None = None) -> Figure:
+    """Two panels: services online somewhere and nationwide; population coverage."""
+    n_services = int(national["n_services"].iloc[0])
+    n_rep = national["replication"].nunique()
+    with plt.rc_context(_style()):
+        fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 4.2), constrained_layout=True)
+        plot_band(a1, national, "online_anywhere")
+        plot_band(a1, national, "nationwide")
+        if history is not None:
+            plot_observed(a1, history, "ozg_leistungen_online_min1", "o", OKABE_ITO["blue"],
+                          "observed: online somewhere")
+            plot_observed(a1, history, "ozg_leistungen_flaechendeckend", "s",
+                          OKABE_ITO["red"], "observed: nationwide")
+        a1.set_ylim(0, n_services * 1.05)
+        a1.axhline(n_services, color="0.6", lw=0.6)
+        a1.set_ylabel(f"OZG services (of {n_services} simulated)")
+        a1.set_title("a  Services online", loc="left", fontweight="bold")
+        _deadline(a1)
+        _dates(a1)
+
+        plot_band(a2, national, "population_coverage", scale=100)
+        a2.set_ylim(0, 100)
+        a2.set_ylabel("population coverage (%)")
+        a2.set_title("b  Share of inhabitants × services usable online", loc="left",
+                     fontweight="bold")
+        _deadline(a2, y=0.22, left=False)
+        _dates(a2)
+        for ax in (a1, a2):
+            ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.09), ncol=2, frameon=False)
+        fig.suptitle(title, x=0.01, ha="left", fontsize=11, fontweight="bold")
+        note = (f"Lines: median of {n_rep} replications; bands: {int(BAND[0] * 100)}–"
+                f"{int(BAND[1] * 100)} % range."
+                + (" Observed counts refer to the official catalogue of 575 services."
+                   if history is not None else "")
+                + (f" {subtitle}" if subtitle else ""))
+        fig.supxlabel(note, x=0.01, ha="left", fontsize=7, color="0.3")
+    return fig
+
+
+def save_figure(fig: Figure, path_stem: Path, formats: tuple[str, ...] = ("png", "pdf")) -> list[str]:
+    """Save under ``path_stem.<fmt>``; returns the file names."""
+    names = []
+    for fmt in formats:
+        out = Path(f"{path_stem}.{fmt}")
+        fig.savefig(out, dpi=200, bbox_inches="tight")
+        names.append(out.name)
+    plt.close(fig)
+    return names
+
+
+def draw_run_figures(run_dir: Path, title: str, subtitle: str = "") -> list[str]:
+    """Draw the standard charts of a run folder from its saved ``national.parquet``."""
+    run_dir = Path(run_dir)
+    national = pd.read_parquet(run_dir / "national.parquet")
+    history = load_history()
+    fig = coverage_figure(national, title, subtitle, history)
+    return save_figure(fig, run_dir / "coverage")
+
+
+__all__ = ["coverage_figure", "draw_run_figures", "plot_band", "plot_observed",
+           "quantile_bands", "save_figure"]
