@@ -56,7 +56,8 @@ def _check(df: pd.DataFrame, filename: str, col: str, ok: pd.Series, allowed: st
     if not bool(ok.all()):
         bad = df.loc[~ok, col].iloc[0]
         line = int((~ok).idxmax()) + 2
-        raise DataError(f"{filename}: column {col} has value {bad!r} (line {line}); allowed {allowed}")
+        raise DataError(
+            f"{filename}: column {col} has value {bad!r} (line {line}); allowed {allowed}")
 
 
 def _unique(df: pd.DataFrame, filename: str, col: str) -> None:
@@ -124,7 +125,10 @@ def load_catalogue(data_dir: Path = DATA_DIR) -> pd.DataFrame:
 
 
 def load_municipalities(data_dir: Path = DATA_DIR) -> pd.DataFrame:
-    """All municipalities (Zensus 2022): ``ags, name, state, kreis_ags, verband_key, population``."""
+    """All municipalities (Zensus 2022).
+
+    Columns ``ags, name, state, kreis_ags, verband_key, population``.
+    """
     f = "gemeinden_zensus2022.csv"
     df = _read(data_dir, f, {"ags": "str", "name": "str", "state_abbr": "str",
                              "kreis_ags": "str", "verband_key": "str?", "population": "int"})

@@ -92,7 +92,6 @@ class Coverage:
         grp = np.tile(np.arange(L), ts.shape[0])
         out = _cum(grp, ts.ravel(), L, H) * self.pop_state[:, None]
         if len(self.muni):
-            A = self.world.n_admins
             grp = np.tile(self.admin_state, len(self.muni))
             w = np.tile(self.pop_admin, len(self.muni))
             out += _cum(grp, self.r.t_admin.ravel(), L, H, w)
@@ -172,10 +171,10 @@ def _events(world: World, r: RunResult, c: Coverage) -> pd.DataFrame:
     ozg = world.services["ozg_id"].to_numpy()
     topic_name = world.services["topic_name"].to_numpy()
     rows_t, rows_ev, rows_s, rows_actor, rows_detail = [], [], [], [], []
-    for t, code, s, actor, detail in r.events:
-        rows_t.append(t)
+    for time_m, code, service, actor, detail in r.events:
+        rows_t.append(time_m)
         rows_ev.append(EVENT_NAMES[code])
-        rows_s.append(s)
+        rows_s.append(service)
         rows_actor.append(actor)
         rows_detail.append(detail)
     codes = world.states["state"].to_numpy()

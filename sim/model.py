@@ -131,7 +131,8 @@ class Funding:
     def next_opening(self, t: float, builder: str, mode: str) -> float | None:
         """Earliest future window start of a pot with money this project could use."""
         starts = [p.start for p in self.pots_for(builder, mode)
-                  if p.start > t and p.remaining_eur > 0 and p.programme.external_fte_per_project > 0]
+                  if p.start > t and p.remaining_eur > 0
+                  and p.programme.external_fte_per_project > 0]
         return min(starts) if starts else None
 
 
@@ -148,8 +149,8 @@ class TeamPool:
     def __init__(self, env: simpy.Environment, initial_fte: float, team_fte: float,
                  cap_factor: float) -> None:
         self.team_fte = team_fte
-        self.initial_teams = int(math.floor(initial_fte / team_fte + _EPS))
-        self.max_teams = int(math.floor(initial_fte * cap_factor / team_fte + _EPS))
+        self.initial_teams = math.floor(initial_fte / team_fte + _EPS)
+        self.max_teams = math.floor(initial_fte * cap_factor / team_fte + _EPS)
         capacity = max(self.max_teams, 1)
         self.resource = simpy.PriorityResource(env, capacity=capacity)
         self._blocked = [self.resource.request(priority=-1)
@@ -164,7 +165,7 @@ class TeamPool:
 
     @property
     def teams(self) -> int:
-        return self.resource.capacity - len(self._blocked)
+        return int(self.resource.capacity) - len(self._blocked)
 
 
 def hire_staff(env: simpy.Environment, pool: TeamPool, start: float, lag_months: float,
@@ -206,7 +207,8 @@ class Builder:
     def onboarding_slots(self, env: simpy.Environment, mode: str,
                          frictions: SharingFrictions) -> simpy.Resource:
         if mode not in self.onboarding:
-            self.onboarding[mode] = simpy.Resource(env, capacity=frictions.operator_onboarding_slots)
+            self.onboarding[mode] = simpy.Resource(
+                env, capacity=frictions.operator_onboarding_slots)
         return self.onboarding[mode]
 
 
@@ -515,7 +517,8 @@ class Simulation:
             for b, members, _mode in groups:
                 if b < L and len(members) > 1:
                     shared_builds[b] += 1
-        fte = (st.state_fte_base + st.state_fte_per_million * w.states["population"].to_numpy() / 1e6
+        pop_millions = w.states["population"].to_numpy() / 1e6
+        fte = (st.state_fte_base + st.state_fte_per_million * pop_millions
                + st.lead_fte_per_service * shared_builds)
         codes = [*list(w.states["state"]), BUND]
         ftes = [*list(fte), st.bund_fte]

@@ -9,7 +9,7 @@ Typing uses ``typing.Optional``/``List``/``Dict`` because OmegaConf's structured
 understand those forms.
 """
 
-# ruff: noqa: UP006, UP045
+# ruff: noqa: UP006, UP035, UP045
 from __future__ import annotations
 
 import math

@@ -12,13 +12,13 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.dates as mdates  # noqa: E402
-import matplotlib.pyplot as plt  # noqa: E402
-import pandas as pd  # noqa: E402
-from matplotlib.axes import Axes  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
+import matplotlib.dates as mdates
+import matplotlib.pyplot as plt
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
 
-from sim.data_io import load_history  # noqa: E402
+from sim.data_io import load_history
 
 OKABE_ITO = {"blue": "#0072B2", "orange": "#E69F00", "green": "#009E73", "red": "#D55E00",
              "purple": "#CC79A7", "sky": "#56B4E9", "yellow": "#F0E442", "black": "#000000"}
@@ -88,7 +88,7 @@ def coverage_figure(national: pd.DataFrame, title: str, subtitle: str = "",
     """Two panels: services online somewhere and nationwide; population coverage."""
     n_services = int(national["n_services"].iloc[0])
     n_rep = national["replication"].nunique()
-    with plt.rc_context(_style()):
+    with plt.rc_context(_style()):  # type: ignore[arg-type]
         fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 4.2), constrained_layout=True)
         plot_band(a1, national, "online_anywhere")
         plot_band(a1, national, "nationwide")
@@ -123,7 +123,8 @@ def coverage_figure(national: pd.DataFrame, title: str, subtitle: str = "",
     return fig
 
 
-def save_figure(fig: Figure, path_stem: Path, formats: tuple[str, ...] = ("png", "pdf")) -> list[str]:
+def save_figure(fig: Figure, path_stem: Path,
+                formats: tuple[str, ...] = ("png", "pdf")) -> list[str]:
     """Save under ``path_stem.<fmt>``; returns the file names."""
     names = []
     for fmt in formats:
