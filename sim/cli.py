@@ -55,7 +55,7 @@ def run(cfg_node: object) -> Path:
     from hydra.core.hydra_config import HydraConfig
 
     from sim.io import write_run
-    from sim.plots import draw_run_figures
+    from sim.plots import draw_run_figures, run_title
     from sim.runner import run_replications
     from sim.world import build_world
 
@@ -77,8 +77,7 @@ def run(cfg_node: object) -> Path:
     finally:
         progress.close()
     wall = time.perf_counter() - t0
-    title = (f"OZG rollout, strategy {cfg.strategy.name}, funding {cfg.funding.name}, "
-             f"staffing {cfg.staffing.name} ({cfg.world.name})")
+    title = run_title(cfg.strategy.name, cfg.funding.name, cfg.staffing.name, cfg.world.name)
     subtitle = f"Seed {cfg.seed}."
     write_run(out_dir, cfg, world, results, wall,
               figures=lambda d: draw_run_figures(d, title, subtitle))

@@ -28,6 +28,18 @@ SERIES_STYLE = {
     "population_coverage": dict(color=OKABE_ITO["green"], ls="-", label="population coverage"),
 }
 DEADLINE = pd.Timestamp("2022-12-31")
+STRATEGY_LABELS = {"efa": "EfA (one for all)", "efv": "EfV (groups share)",
+                   "einzel": "each Land for itself",
+                   "mixed": "mixed (EfA for Typ 2/3, EfV for 4/5)"}
+FUNDING_LABELS = {"none": "no programme",
+                  "konjunkturpaket": "2020 stimulus, project by project",
+                  "koenigstein": "2020 stimulus by Königsteiner Schlüssel"}
+
+
+def run_title(strategy: str, funding: str, staffing: str, world: str) -> str:
+    """Readable chart title of a run."""
+    return (f"OZG rollout: {STRATEGY_LABELS.get(strategy, strategy)}; "
+            f"{FUNDING_LABELS.get(funding, funding)}; staffing {staffing}; world {world}")
 BAND = (0.05, 0.95)
 
 
