@@ -535,10 +535,15 @@ class Simulation:
         self.bund = self.builders[L]
 
     def _start_processes(self) -> None:
-        for s, groups in enumerate(self._plan):
-            for b, members, mode in groups:
-                self.env.process(provide_service(self.env, self, s, self.builders[b],
-                                                 members, mode))
+        # Started in each builder's work order: all projects ask for a team at the same
+        # moment (development start) and SimPy grants free teams in request order, so
+        # starting them in service order would hand the first teams to the first services
+        # of the catalogue instead of the builder's highest-priority ones.
+        jobs = [(int(self.builders[b].rank[s]), s, b, members, mode)
+                for s, groups in enumerate(self._plan) for b, members, mode in groups]
+        for _rank, s, b, members, mode in sorted(jobs, key=lambda j: (j[0], j[1], j[2])):
+            self.env.process(provide_service(self.env, self, s, self.builders[b],
+                                             members, mode))
 
     # -- bookkeeping -------------------------------------------------------
 

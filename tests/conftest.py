@@ -1,0 +1,40 @@
+"""Fixtures: worlds of three sizes and a factory of validated configurations.
+
+Helpers that tests import directly (``make_config``, ``deterministic``,
+``check_invariants``...) live in ``tests/helpers.py``.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+
+import pytest
+from helpers import SMALL, TOY, make_config
+
+from sim.params import Config, WorldParams
+from sim.world import World, build_world
+
+
+@pytest.fixture(scope="session")
+def toy_world() -> World:
+    """3 Länder (HB, SL, BE), at most 10 administrations each, 3 services per topic field."""
+    return build_world(copy.deepcopy(TOY))
+
+
+@pytest.fixture(scope="session")
+def small_world() -> World:
+    """3 Länder (SH, HB, SL), at most 40 administrations each, 6 services per topic field."""
+    return build_world(copy.deepcopy(SMALL))
+
+
+@pytest.fixture(scope="session")
+def germany_world() -> World:
+    """All 16 Länder, 557 services, 4,396 administrations."""
+    return build_world(WorldParams())
+
+
+@pytest.fixture
+def config() -> Callable[..., Config]:
+    """Factory of validated configs: ``config("strategy=efv", world=SMALL, replications=3)``."""
+    return make_config
