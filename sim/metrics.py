@@ -203,7 +203,8 @@ def _spending(r: RunResult) -> pd.DataFrame:
     df = pd.DataFrame(r.spending, columns=cols)
     df.insert(0, "replication", r.replication)
     df.insert(2, "date", month_start_dates(df["time_months"].to_numpy()))
-    return df.astype({"eur": float})
+    df = df.sort_values(["time_months", "programme", "actor", "purpose"], kind="stable")
+    return df.reset_index(drop=True).astype({"eur": float})
 
 
 def kpis_for_replication(national: pd.DataFrame, spending: pd.DataFrame,

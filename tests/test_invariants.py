@@ -94,10 +94,6 @@ def test_no_money_spent_outside_programme_windows(small_world) -> None:
     assert dev["time_months"].between(32, 60, inclusive="left").all()
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "known issue: MunicipalSector._schedule decides municipal funding at each onboarding's "
-    "start but dates the ledger row at the moment the service reaches the Land, so rows "
-    "can predate the programme window"))
 def test_municipal_money_is_dated_inside_the_programme_window(toy_world) -> None:
     cfg = make_config("world=toy", "funding=konjunkturpaket")
     prog = cfg.funding.programmes[0]

@@ -73,7 +73,7 @@ def test_team_pool_sizes(fte, team, cap, initial, maximum) -> None:
 def test_team_pool_grants_exactly_its_teams_in_priority_order() -> None:
     env = simpy.Environment()
     pool = TeamPool(env, 9.0, 3.0, 5 / 3)  # 3 teams now, 5 at the cap
-    reqs = {p: pool.resource.request(priority=p) for p in (7, 2, 9, 4, 1, 8)}
+    reqs = {p: pool.acquire(p) for p in (7, 2, 9, 4, 1, 8)}
 
     def granted() -> list[int]:
         env.run()  # a release takes effect when SimPy processes it
@@ -87,7 +87,7 @@ def test_team_pool_grants_exactly_its_teams_in_priority_order() -> None:
     assert granted() == [1, 2, 4, 7, 9]
     pool.hire_team()  # cap reached: 8 keeps waiting
     assert granted() == [1, 2, 4, 7, 9]
-    pool.resource.release(reqs[7])
+    pool.release()  # the team of 7 finishes
     assert granted() == [1, 2, 4, 7, 8, 9]
 
 
