@@ -21,6 +21,7 @@ from typing import Any
 
 import pandas as pd
 
+from sim.metrics import services_table
 from sim.params import Config, to_dict
 from sim.runner import Results
 from sim.world import World
@@ -95,7 +96,6 @@ def write_run(out_dir: Path, cfg: Config, world: World, results: Results, wall_s
         results.kpis.to_parquet(staging / "kpis_by_replication.parquet", index=False)
         rows["kpis.csv"] = len(results.kpi_summary)
         rows["kpis_by_replication.parquet"] = len(results.kpis)
-        from sim.metrics import services_table
         services_table(world).to_csv(staging / "services.csv", index=False)
         rows["services.csv"] = world.n_services
         names = figures(staging) if figures else []

@@ -110,12 +110,16 @@ class Funding:
                 self.initial.append((p.name, "municipalities", p.amount_eur * p.municipal_share))
 
     def pots_for(self, builder: str, mode: str) -> list[Pot]:
-        """Pots a project of ``builder`` in sharing ``mode`` may draw on, in programme order."""
+        """Pots a project of ``builder`` in sharing ``mode`` may draw on.
+
+        Central (project-by-project) pots first, then the builder Land's own pots, each in
+        programme order.
+        """
         return self.dev_pots.get((BUND, mode), []) + (
             self.dev_pots.get((builder, mode), []) if builder != BUND else [])
 
-    def grant(self, t: float, builder: str, mode: str, remaining_pd: float, team_fte: float,
-              service: int) -> tuple[float, str | None]:
+    def grant(self, t: float, builder: str, mode: str, remaining_pd: float,
+              team_fte: float) -> tuple[float, str | None]:
         """Fund a project's external contractors for its remaining effort, if a pot can.
 
         Returns the external FTE granted (0 if none) and the programme name.
@@ -370,8 +374,7 @@ def develop_service(env: simpy.Environment, sim: Simulation, builder: Builder, s
     ext = 0.0
     while remaining > _EPS:
         if ext == 0.0:
-            ext, prog = sim.funding.grant(env.now, builder.code, mode, remaining, team_fte,
-                                          service)
+            ext, prog = sim.funding.grant(env.now, builder.code, mode, remaining, team_fte)
             if prog is not None:
                 sim.log(EV_FUNDED, service, builder.code, prog)
         rate = (team_fte + ext) * days
