@@ -22,8 +22,11 @@ from sim.calendar import month_end_dates, month_index, month_start_dates
 from sim.model import EVENT_NAMES, RunResult
 from sim.world import FEDERAL, MUNICIPAL, SIZE_CLASS_LABELS, World
 
-TABLES = ("national", "by_state", "by_topic", "by_size_class", "events", "spending")
+TABLES = ("national", "by_state", "by_topic", "by_size_class", "by_kreis", "events",
+          "spending")
 KPI_DATE = "2022-12"  # the OZG deadline, 31 Dec 2022
+#: Months for which Kreis-level coverage is tabulated (for maps), besides the last month.
+MAP_MONTHS = ("2022-12", "2026-12")
 TARGETS = (0.5, 0.9, 1.0)
 
 
@@ -163,8 +166,41 @@ def tables_for_replication(world: World, r: RunResult) -> dict[str, pd.DataFrame
         "n_admins": np.repeat(n_c, H), "n_municipal_services": Sm})
 
     return {"national": national, "by_state": by_state, "by_topic": by_topic,
-            "by_size_class": by_size, "events": _events(world, r, c),
-            "spending": _spending(r)}
+            "by_size_class": by_size, "by_kreis": _by_kreis(world, r, c),
+            "events": _events(world, r, c), "spending": _spending(r)}
+
+
+def map_months(horizon: int) -> list[int]:
+    """Month rows tabulated by Kreis: :data:`MAP_MONTHS` within the horizon, and the last."""
+    months = {month_index(m) for m in MAP_MONTHS if month_index(m) < horizon}
+    return sorted(months | {horizon - 1})
+
+
+def _by_kreis(world: World, r: RunResult, c: Coverage) -> pd.DataFrame:
+    """Population coverage per Kreis at the map months (for maps)."""
+    H = r.horizon_months
+    kreis, k_idx = np.unique(world.admins["kreis_ags"].to_numpy(), return_inverse=True)
+    K = len(kreis)
+    k_pop = np.bincount(k_idx, weights=c.pop_admin, minlength=K)
+    k_state = np.zeros(K, dtype=np.int64)
+    k_state[k_idx] = c.admin_state
+    non_muni = c.executor != MUNICIPAL
+    S = world.n_services
+    months = map_months(H)
+    cov = np.zeros((len(months), K))
+    for i, m in enumerate(months):
+        n_avail = (r.t_state[non_muni] < m + 1).sum(axis=0)  # per Land
+        covered = n_avail[k_state] * k_pop
+        if len(c.muni):
+            done = (r.t_admin < m + 1).sum(axis=0) * c.pop_admin
+            covered = covered + np.bincount(k_idx, weights=done, minlength=K)
+        cov[i] = covered / (S * np.maximum(k_pop, 1.0))
+    dates = month_end_dates(H)[months]
+    return pd.DataFrame({
+        "replication": r.replication, "month": np.repeat(months, K),
+        "date": np.repeat(dates, K), "kreis_ags": np.tile(kreis, len(months)),
+        "population": np.tile(k_pop, len(months)).astype(np.int64),
+        "population_coverage": cov.ravel()})
 
 
 def _events(world: World, r: RunResult, c: Coverage) -> pd.DataFrame:

@@ -282,7 +282,8 @@ class MunicipalSector:
         admins = sim.world.admins.iloc[a0:a1]
         cfg = sim.cfg
         size = admins["size_class"].to_numpy()
-        fte = np.asarray(cfg.staffing.municipal_fte_by_size_class)[size]
+        fte = (np.asarray(cfg.staffing.municipal_fte_by_size_class)[size]
+               * cfg.staffing.municipal_fte_factor)
         self.rate_pd = fte * cfg.staffing.productive_days_per_fte_month  # person-days/month
         self.lag_mean = np.asarray(cfg.municipal.info_lag_months_by_size_class)[size]
         self.free_at = np.zeros(a1 - a0)
@@ -569,7 +570,7 @@ class Simulation:
         fte = (st.state_fte_base + st.state_fte_per_million * pop_millions
                + st.lead_fte_per_service * shared_builds)
         codes = [*list(w.states["state"]), BUND]
-        ftes = [*list(fte), st.bund_fte]
+        ftes = [f * st.dev_fte_factor for f in [*list(fte), st.bund_fte]]
         self.builders = []
         start = float(month_index(st.hiring_start))
         for i, (code, f) in enumerate(zip(codes, ftes, strict=True)):

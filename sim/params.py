@@ -257,6 +257,10 @@ class StaffingParams:
     municipal_fte_by_size_class : list of float
         OZG onboarding staff of a municipal administration (FTE) by size class
         (<5k, 5-10k, 10-20k, 20-50k, 50-100k, 100-500k, >=500k inhabitants).
+    dev_fte_factor : float
+        Multiplier on all developer staff (Bund, Länder, lead states): a sweep lever.
+    municipal_fte_factor : float
+        Multiplier on all municipal staff: a sweep lever.
     """
 
     name: str = "baseline"
@@ -271,6 +275,8 @@ class StaffingParams:
     staff_cap_factor: float = 1.5
     municipal_fte_by_size_class: List[float] = field(
         default_factory=lambda: [0.3, 0.5, 0.8, 1.5, 3.0, 6.0, 15.0])
+    dev_fte_factor: float = 1.0
+    municipal_fte_factor: float = 1.0
 
     def validate(self, prefix: str = "staffing") -> None:
         for k in ("bund_fte", "state_fte_base", "state_fte_per_million", "lead_fte_per_service",
@@ -286,6 +292,8 @@ class StaffingParams:
                   f"a list of {N_SIZE_CLASSES} numbers >= 0 (one per size class)")
         for v in self.municipal_fte_by_size_class:
             _num(f"{prefix}.municipal_fte_by_size_class", v, 0)
+        _num(f"{prefix}.dev_fte_factor", self.dev_fte_factor, 0)
+        _num(f"{prefix}.municipal_fte_factor", self.municipal_fte_factor, 0)
 
 
 @dataclass

@@ -1,0 +1,412 @@
+"""Sweeps: a design (grid, Latin hypercube, explicit list) × replications, run in a local
+process pool with a run cache, so an interrupted sweep resumes and nothing is computed twice.
+
+A *point* is a set of overrides: config-group choices (``strategy=efv``) and dotted
+parameter keys (``staffing.dev_fte_factor=1.5``). Each (point, replication) is one *run*;
+its cache key hashes the resolved configuration, the replication and the code version
+(the package sources and data), so a re-run skips what is already complete. Runs of
+different strategies with the same replication number share random numbers.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import itertools
+import json
+import logging
+import multiprocessing as mp
+import os
+import pickle
+import sys
+import time
+import traceback
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass, field, fields, is_dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy.stats import qmc
+
+from sim.config import GROUPS, load_config
+from sim.errors import ConfigError
+from sim.params import Config, to_dict
+from sim.runner import run_replication
+from sim.world import World, build_world
+
+log = logging.getLogger("ozg-sim")
+
+#: Tables a sweep keeps of every run (events and spending stay with single runs).
+SWEEP_TABLES = ("national", "by_state", "by_topic", "by_size_class", "by_kreis")
+PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+# --------------------------------------------------------------------------- designs
+
+
+def grid(axes: dict[str, list[Any]]) -> list[dict[str, Any]]:
+    """All combinations of the axes' values (in axis order, last axis fastest)."""
+    keys = list(axes)
+    for k in keys:
+        if not isinstance(axes[k], (list, tuple)) or len(axes[k]) == 0:
+            raise ConfigError(f"design.grid.{k}={axes[k]!r} is not allowed: a non-empty list")
+    return [dict(zip(keys, vals, strict=True))
+            for vals in itertools.product(*(axes[k] for k in keys))]
+
+
+def latin_hypercube(ranges: dict[str, list[float]], n: int, seed: int) -> list[dict[str, Any]]:
+    """``n`` points of a Latin hypercube (``scipy.stats.qmc``) over ``[lo, hi]`` ranges."""
+    if n < 1:
+        raise ConfigError(f"design.lhs.n={n!r} is not allowed: an integer >= 1")
+    lo, hi = [], []
+    for k, r in ranges.items():
+        if not isinstance(r, (list, tuple)) or len(r) != 2 or not r[0] < r[1]:
+            raise ConfigError(f"design.lhs.ranges.{k}={r!r} is not allowed: [lo, hi] with lo < hi")
+        lo.append(float(r[0]))
+        hi.append(float(r[1]))
+    sample = qmc.LatinHypercube(d=len(ranges), seed=np.random.default_rng(seed)).random(n)
+    scaled = qmc.scale(sample, lo, hi)
+    return [dict(zip(ranges, (float(v) for v in row), strict=True)) for row in scaled]
+
+
+def cross(a: list[dict[str, Any]], b: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Every point of ``a`` combined with every point of ``b``."""
+    return [{**x, **y} for x in a for y in b] if a and b else (a or b)
+
+
+def expand_design(design: dict[str, Any], seed: int) -> list[dict[str, Any]]:
+    """Points of a design spec: ``grid`` (axes), ``lhs`` (n, ranges), ``points`` (explicit
+    list), ``cross`` (a grid crossed with the rest)."""
+    allowed = {"grid", "lhs", "points", "cross"}
+    unknown = set(design) - allowed
+    if unknown:
+        raise ConfigError(f"design.{sorted(unknown)[0]} is not allowed: design keys are "
+                          + ", ".join(sorted(allowed)))
+    pts: list[dict[str, Any]] = []
+    if "grid" in design:
+        pts = cross(pts, grid(dict(design["grid"])))
+    if "lhs" in design:
+        spec = dict(design["lhs"])
+        pts = cross(pts, latin_hypercube(dict(spec["ranges"]), int(spec["n"]), seed))
+    if "points" in design:
+        pts = cross(pts, [dict(p) for p in design["points"]])
+    if "cross" in design:
+        pts = cross(pts, grid(dict(design["cross"])))
+    return pts or [{}]
+
+
+# --------------------------------------------------------------------------- configs
+
+
+def set_path(cfg: Config, key: str, value: Any) -> None:
+    """Set a dotted parameter key on a Config, coercing to the existing value's type."""
+    parts = key.split(".")
+    obj: Any = cfg
+    for p in parts[:-1]:
+        obj = obj[int(p)] if isinstance(obj, list) else getattr(obj, p, _MISSING)
+        if obj is _MISSING:
+            raise ConfigError(f"{key}={value!r} is not allowed: unknown key")
+    last = parts[-1]
+    if isinstance(obj, list):
+        old = obj[int(last)]
+    elif isinstance(obj, dict):
+        old = obj.get(last, _MISSING)
+    elif is_dataclass(obj) and last in {f.name for f in fields(obj)}:
+        old = getattr(obj, last)
+    else:
+        raise ConfigError(f"{key}={value!r} is not allowed: unknown key")
+    new = _coerce(key, old, value)
+    if isinstance(obj, list):
+        obj[int(last)] = new
+    elif isinstance(obj, dict):
+        obj[last] = new
+    else:
+        setattr(obj, last, new)
+
+
+_MISSING = object()
+
+
+def _coerce(key: str, old: Any, value: Any) -> Any:
+    if isinstance(old, bool) or old is None or old is _MISSING:
+        return value
+    if isinstance(old, int):
+        return round(float(value))
+    if isinstance(old, float):
+        return float(value)
+    return value
+
+
+class ConfigFactory:
+    """Configs of design points: Hydra composes each group combination once; the other keys
+    are set on a copy (microseconds instead of ~0.1 s per composition)."""
+
+    def __init__(self, base: list[str]) -> None:
+        self.base = list(base)
+        self._composed: dict[tuple[str, ...], Config] = {}
+
+    def make(self, point: dict[str, Any]) -> Config:
+        group_ovr = tuple(f"{k}={v}" for k, v in point.items() if k in GROUPS)
+        if group_ovr not in self._composed:
+            self._composed[group_ovr] = load_config([*self.base, *group_ovr])
+        cfg = copy.deepcopy(self._composed[group_ovr])
+        for k, v in point.items():
+            if k not in GROUPS:
+                set_path(cfg, k, v)
+        return cfg.validate()
+
+
+# --------------------------------------------------------------------------- cache keys
+
+
+@lru_cache(maxsize=1)
+def code_version() -> str:
+    """Hash of the package sources and embedded data: results depend on nothing else."""
+    h = hashlib.sha256()
+    for p in sorted(PACKAGE_DIR.rglob("*")):
+        if p.suffix in (".py", ".csv") and "__pycache__" not in p.parts:
+            h.update(p.relative_to(PACKAGE_DIR).as_posix().encode())
+            h.update(p.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def config_hash(cfg: Config) -> str:
+    """Hash of everything in a config that can change a run's result."""
+    d = to_dict(cfg)
+    for k in ("replications", "workers"):
+        d.pop(k, None)
+    return hashlib.sha256(json.dumps(d, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def run_key(cfg: Config, replication: int) -> str:
+    return f"{config_hash(cfg)}-{replication}-{code_version()}"
+
+
+# --------------------------------------------------------------------------- runs
+
+
+@dataclass
+class RunRecord:
+    """Outcome of one (point, replication)."""
+
+    point: int
+    replication: int
+    key: str
+    status: str  # ok | failed
+    wall_s: float
+    cached: bool
+    error: str = ""
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    kpis: dict[str, float] = field(default_factory=dict)
+
+
+_WORLDS: dict[str, World] = {}
+
+
+def _world_for(cfg: Config) -> World:
+    key = json.dumps(to_dict(cfg.world), sort_keys=True)
+    if key not in _WORLDS:
+        _WORLDS[key] = build_world(cfg.world)
+    return _WORLDS[key]
+
+
+def execute_run(point: int, replication: int, cfg: Config, key: str,
+                cache_dir: Path | None) -> RunRecord:
+    """Run one replication of one point; never raises (a failure is recorded)."""
+    t0 = time.perf_counter()
+    try:
+        out = run_replication(_world_for(cfg), cfg, replication)
+        rec = RunRecord(point, replication, key, "ok", time.perf_counter() - t0, False,
+                        tables={k: out.tables[k] for k in SWEEP_TABLES}, kpis=out.kpis)
+    except Exception as exc:  # a failing run must not stop the sweep
+        tb = traceback.format_exception_only(type(exc), exc)[-1].strip()
+        return RunRecord(point, replication, key, "failed", time.perf_counter() - t0, False,
+                         error=tb)
+    if cache_dir is not None:
+        _cache_write(cache_dir, rec)
+    return rec
+
+
+def _cache_path(cache_dir: Path, key: str) -> Path:
+    return cache_dir / key[:2] / f"{key}.pkl"
+
+
+def _cache_write(cache_dir: Path, rec: RunRecord) -> None:
+    path = _cache_path(cache_dir, rec.key)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".tmp{os.getpid()}")
+    with open(tmp, "wb") as f:
+        pickle.dump({"tables": rec.tables, "kpis": rec.kpis, "wall_s": rec.wall_s}, f,
+                    protocol=pickle.HIGHEST_PROTOCOL)
+    os.replace(tmp, path)
+
+
+def _cache_read(cache_dir: Path, point: int, replication: int, key: str) -> RunRecord | None:
+    path = _cache_path(cache_dir, key)
+    if not path.is_file():
+        return None
+    try:
+        with open(path, "rb") as f:
+            d = pickle.load(f)
+    except (OSError, pickle.UnpicklingError, EOFError):
+        return None
+    return RunRecord(point, replication, key, "ok", float(d["wall_s"]), True,
+                     tables=d["tables"], kpis=d["kpis"])
+
+
+@dataclass
+class Sweep:
+    """A design expanded into runs.
+
+    Attributes
+    ----------
+    name : str
+    points : list of dict
+        Overrides of each design point (index = point id).
+    configs : list of Config
+    replications : int
+    """
+
+    name: str
+    points: list[dict[str, Any]]
+    configs: list[Config]
+    replications: int
+
+    @property
+    def n_runs(self) -> int:
+        return len(self.points) * self.replications
+
+    def runs(self) -> Iterator[tuple[int, int, Config, str]]:
+        for p, cfg in enumerate(self.configs):
+            for r in range(self.replications):
+                yield p, r, cfg, run_key(cfg, r)
+
+    def design_columns(self) -> list[str]:
+        """Strategy and funding always, then every key a point sets, in first-seen order."""
+        cols: list[str] = ["strategy", "funding"]
+        for pt in self.points:
+            cols += [k for k in pt if k not in cols]
+        return cols
+
+
+def make_sweep(name: str, design: dict[str, Any], base: list[str], replications: int,
+               seed: int) -> Sweep:
+    """Expand a design into points and their validated configs."""
+    points = expand_design(design, seed)
+    factory = ConfigFactory([*base, f"seed={seed}", f"replications={replications}"])
+    configs = [factory.make(p) for p in points]
+    return Sweep(name, points, configs, replications)
+
+
+class _Progress:
+    """tqdm on a terminal, a log line every ~10 % otherwise."""
+
+    def __init__(self, total: int, done: int) -> None:
+        self.total, self.done, self.t0 = total, done, time.perf_counter()
+        self.new = 0
+        self.bar = None
+        self.next_log = 0.1
+        if sys.stderr.isatty():
+            from tqdm import tqdm
+            self.bar = tqdm(total=total, initial=done, unit="run", desc="runs", leave=False)
+
+    def update(self) -> None:
+        self.done += 1
+        self.new += 1
+        if self.bar is not None:
+            self.bar.update(1)
+        elif self.done / self.total >= self.next_log or self.done == self.total:
+            el = time.perf_counter() - self.t0
+            eta = el / self.new * (self.total - self.done)
+            log.info("run %d/%d (%.0f %%), %.1f s elapsed, ETA %.1f s", self.done, self.total,
+                     100 * self.done / self.total, el, eta)
+            self.next_log = self.done / self.total + 0.1
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def run_sweep(sweep: Sweep, workers: int | None = None, cache_dir: Path | None = None,
+              progress: bool = True,
+              runner: Callable[..., RunRecord] = execute_run) -> list[RunRecord]:
+    """Run every (point, replication) not yet in the cache; results in (point, rep) order."""
+    from sim.runner import default_workers
+    todo, records = [], []
+    for p, r, cfg, key in sweep.runs():
+        hit = _cache_read(cache_dir, p, r, key) if cache_dir is not None else None
+        if hit is not None:
+            records.append(hit)
+        else:
+            todo.append((p, r, cfg, key))
+    if records:
+        log.info("%d of %d runs found in the cache", len(records), sweep.n_runs)
+    bar = _Progress(sweep.n_runs, len(records)) if progress else None
+    workers = max(1, min(workers or default_workers(), len(todo) or 1))
+    if workers == 1 or len(todo) <= 1:
+        for p, r, cfg, key in todo:
+            records.append(runner(p, r, cfg, key, cache_dir))
+            if bar:
+                bar.update()
+    else:
+        ctx = mp.get_context("fork" if "fork" in mp.get_all_start_methods() else "spawn")
+        with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+            pending: set[Future[RunRecord]] = set()
+            it = iter(todo)
+            for p, r, cfg, key in itertools.islice(it, workers * 4):
+                pending.add(pool.submit(runner, p, r, cfg, key, cache_dir))
+            while pending:
+                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for fut in done:
+                    records.append(fut.result())
+                    if bar:
+                        bar.update()
+                for p, r, cfg, key in itertools.islice(it, len(done)):
+                    pending.add(pool.submit(runner, p, r, cfg, key, cache_dir))
+    if bar:
+        bar.close()
+    records.sort(key=lambda x: (x.point, x.replication))
+    return records
+
+
+def assemble(sweep: Sweep, records: Iterable[RunRecord]) -> dict[str, pd.DataFrame]:
+    """One tidy table per kind for all runs, with the design columns; plus ``kpis`` and
+    ``runs`` (status, error, wall time, cache key of every run)."""
+    records = list(records)
+    cols = sweep.design_columns()
+    design = pd.DataFrame([{"point": i, **{c: pt.get(c) for c in cols}}
+                           for i, pt in enumerate(sweep.points)])
+    for c in cols:
+        design[c] = _design_column(sweep, c, design[c])
+    ok = [r for r in records if r.status == "ok"]
+    out: dict[str, pd.DataFrame] = {}
+    for name in SWEEP_TABLES:
+        parts = [r.tables[name].assign(point=r.point) for r in ok]
+        df = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame({"point": []})
+        out[name] = design.merge(df, on="point", how="right")[
+            ["point", *cols, *[c for c in df.columns if c != "point"]]]
+    kp = pd.DataFrame([{"point": r.point, "replication": r.replication, **r.kpis} for r in ok])
+    out["kpis"] = design.merge(kp, on="point", how="right") if len(kp) else kp
+    out["runs"] = pd.DataFrame([{"point": r.point, "replication": r.replication,
+                                 "status": r.status, "error": r.error,
+                                 "wall_s": r.wall_s, "cached": r.cached, "key": r.key}
+                                for r in records])
+    out["points"] = design.assign(config_hash=[config_hash(c) for c in sweep.configs])
+    return out
+
+
+def _design_column(sweep: Sweep, col: str, values: pd.Series) -> pd.Series:
+    """Group choices keep their option names; for a parameter key the resolved value."""
+    if col in GROUPS:
+        return pd.Series([getattr(c, col).name for c in sweep.configs], index=values.index)
+    resolved = []
+    for cfg in sweep.configs:
+        obj: Any = cfg
+        for part in col.split("."):
+            obj = obj[int(part)] if isinstance(obj, list) else getattr(obj, part)
+        resolved.append(obj)
+    return pd.Series(resolved, index=values.index)
