@@ -431,7 +431,8 @@ def _wilson(k: int, n: int, level: float) -> tuple[float, float]:
     denom = 1 + z * z / n
     centre = (p + z * z / (2 * n)) / denom
     half = z / denom * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
-    return max(0.0, centre - half), min(1.0, centre + half)
+    # Rounding can put a bound a hair past p at k = 0 or k = n; the interval contains p.
+    return max(0.0, min(p, centre - half)), min(1.0, max(p, centre + half))
 
 
 def prob_first(national: pd.DataFrame, factor: str, a: object, b: object, value: str,
