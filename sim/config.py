@@ -15,7 +15,7 @@ from hydra import compose, initialize_config_dir
 from hydra.core.config_store import ConfigStore
 from hydra.core.global_hydra import GlobalHydra
 from omegaconf import DictConfig, OmegaConf
-from omegaconf.errors import OmegaConfBaseException
+from omegaconf.errors import ConfigAttributeError, ConfigKeyError, OmegaConfBaseException
 
 from sim.errors import ConfigError
 from sim.params import Config
@@ -42,6 +42,8 @@ def explain(exc: BaseException) -> str:
     while e is not None:
         if isinstance(e, ConfigError):
             return str(e)
+        if isinstance(e, (ConfigKeyError, ConfigAttributeError)) and getattr(e, "full_key", None):
+            return f"{e.full_key} is not allowed: unknown key"
         if isinstance(e, OmegaConfBaseException) and getattr(e, "full_key", None):
             msg = str(getattr(e, "msg", "") or e).strip().splitlines()[0]
             conv = _CONVERT.match(msg)

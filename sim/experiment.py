@@ -1,0 +1,227 @@
+"""``ozg-sim-experiment``: run a named experiment (a sweep) end to end.
+
+    ozg-sim-experiment NAME [key=value ...] [--dry-run] [--no-cache]
+
+``NAME`` is a file ``conf/experiment/NAME.yaml`` (its first line is this command). Options
+given as ``key=value``: ``replications``, ``seed``, ``workers``, ``lang`` (``en``/``de``),
+``out`` (root folder, default ``outputs/experiments``), ``cache`` (run cache, default
+``outputs/cache``); every other ``key=value`` is a config override applied to all points
+(e.g. ``world=toy``). Outputs go to ``<out>/<NAME>/<timestamp>/`` and appear only when
+complete: ``manifest.json``, one tidy Parquet table per kind for all runs, ``summary.csv``,
+``figures/``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import sys
+import tempfile
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from omegaconf import OmegaConf
+
+from sim.config import CONF_DIR
+from sim.errors import ConfigError, DataError
+from sim.io import git_commit, package_versions
+from sim.metrics import summarise_kpis
+from sim.params import to_dict
+from sim.sweep import Sweep, assemble, code_version, config_hash, make_sweep, run_sweep
+
+log = logging.getLogger("ozg-sim")
+EXPERIMENT_DIR = CONF_DIR / "experiment"
+OPTION_KEYS = ("replications", "seed", "workers", "lang", "out", "cache")
+SPEC_KEYS = {"name", "title", "description", "replications", "seed", "base", "design",
+             "figures", "reference"}
+
+
+def experiment_names() -> list[str]:
+    return sorted(p.stem for p in EXPERIMENT_DIR.glob("*.yaml"))
+
+
+def load_spec(name: str) -> dict[str, Any]:
+    """The experiment file as a plain dict, checked."""
+    path = EXPERIMENT_DIR / f"{name}.yaml"
+    if not path.is_file():
+        raise ConfigError(f"experiment={name!r} is not allowed: one of "
+                          + ", ".join(experiment_names()))
+    raw = OmegaConf.to_container(OmegaConf.load(path), resolve=True)
+    assert isinstance(raw, dict)
+    spec = {str(k): v for k, v in raw.items()}
+    unknown = set(spec) - SPEC_KEYS
+    if unknown:
+        raise ConfigError(f"{path.name}: key {sorted(unknown)[0]!r} is not allowed: keys are "
+                          + ", ".join(sorted(SPEC_KEYS)))
+    for k in ("name", "design"):
+        if k not in spec:
+            raise ConfigError(f"{path.name}: key {k!r} is missing")
+    return spec
+
+
+def parse_args(argv: list[str]) -> tuple[str, dict[str, str], list[str], set[str]]:
+    """Split the command line into name, options, config overrides and flags."""
+    flags = {a for a in argv if a.startswith("--")}
+    rest = [a for a in argv if not a.startswith("--")]
+    bad = flags - {"--dry-run", "--no-cache"}
+    if bad:
+        raise ConfigError(f"{sorted(bad)[0]} is not allowed: flags are --dry-run, --no-cache")
+    if not rest or "=" in rest[0]:
+        raise ConfigError("experiment name missing: allowed " + ", ".join(experiment_names()))
+    name, opts, overrides = rest[0], {}, []
+    for a in rest[1:]:
+        key, sep, value = a.partition("=")
+        if not sep:
+            raise ConfigError(f"{a!r} is not an override: allowed key=value")
+        if key in OPTION_KEYS:
+            opts[key] = value
+        else:
+            overrides.append(a)
+    if opts.get("lang", "en") not in ("en", "de"):
+        raise ConfigError(f"lang={opts['lang']!r} is not allowed: one of en, de")
+    for k in ("replications", "seed", "workers"):
+        if k in opts and not (opts[k].isdigit() and (int(opts[k]) >= 1 or k == "seed")):
+            raise ConfigError(f"{k}={opts[k]!r} is not allowed: an integer >= "
+                              f"{0 if k == 'seed' else 1}")
+    return name, opts, overrides, flags
+
+
+def build(name: str, opts: dict[str, str], overrides: list[str]) -> tuple[dict[str, Any], Sweep]:
+    spec = load_spec(name)
+    reps = int(opts.get("replications", spec.get("replications", 10)))
+    seed = int(opts.get("seed", spec.get("seed", 1)))
+    base = [*map(str, spec.get("base") or []), *overrides]
+    return spec, make_sweep(spec["name"], dict(spec["design"]), base, reps, seed)
+
+
+def dry_run(sweep: Sweep, workers: int, cache_dir: Path | None, pilot_runs: int = 2) -> str:
+    """Number of runs, how many are cached, and an estimated time from a short pilot."""
+    from sim.sweep import _cache_read, execute_run
+    runs = list(sweep.runs())
+    cached = sum(1 for p, r, _c, k in runs
+                 if cache_dir is not None and _cache_read(cache_dir, p, r, k) is not None)
+    todo = [x for x in runs
+            if cache_dir is None or _cache_read(cache_dir, x[0], x[1], x[3]) is None]
+    walls = [execute_run(p, r, c, k, cache_dir).wall_s for p, r, c, k in todo[:pilot_runs]]
+    per_run = sum(walls) / len(walls) if walls else 0.0
+    left = max(0, len(todo) - len(walls))
+    est = per_run * left / max(1, workers)
+    return (f"{sweep.name}: {len(sweep.points)} points x {sweep.replications} replications "
+            f"= {sweep.n_runs} runs; {cached} cached; pilot {len(walls)} run(s) at "
+            f"{per_run:.2f} s each; estimated {est:.0f} s on {workers} worker(s)")
+
+
+def write_outputs(folder: Path, spec: dict[str, Any], sweep: Sweep,
+                  tables: dict[str, pd.DataFrame], wall_s: float, workers: int,
+                  lang: str) -> list[str]:
+    """Tables, summary, manifest and figures into ``folder`` (a staging folder)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    rows = {}
+    for name, df in tables.items():
+        df.to_parquet(folder / f"{name}.parquet", index=False)
+        rows[f"{name}.parquet"] = len(df)
+    summary = summarise_points(tables)
+    summary.to_csv(folder / "summary.csv", index=False, float_format="%.6g")
+    runs = tables["runs"]
+    failures = runs[runs["status"] != "ok"]
+    manifest = {
+        "tool": "ozg-sim-experiment", "experiment": spec["name"],
+        "title": spec.get("title", spec["name"]), "description": spec.get("description", ""),
+        "created": datetime.now().isoformat(timespec="seconds"),
+        "command": " ".join(["ozg-sim-experiment", *sys.argv[1:]]),
+        "design": spec["design"], "base": spec.get("base") or [],
+        "figure_list": list(spec.get("figures") or ["fan"]),
+        "reference": spec.get("reference"),
+        "replications": sweep.replications,
+        "seed": sweep.configs[0].seed if sweep.configs else None,
+        "points": [{"point": i, "overrides": p, "config_hash": config_hash(c)}
+                   for i, (p, c) in enumerate(zip(sweep.points, sweep.configs, strict=True))],
+        "config_of_first_point": to_dict(sweep.configs[0]) if sweep.configs else None,
+        "code_version": code_version(), "git_commit": git_commit(),
+        "package_versions": package_versions(),
+        "timings": {"wall_s": round(wall_s, 3), "workers": workers,
+                    "runs": len(runs), "cached": int(runs["cached"].sum()),
+                    "run_wall_s_total": round(float(runs["wall_s"].sum()), 3)},
+        "failures": failures[["point", "replication", "error"]].to_dict("records"),
+        "rows": rows, "lang": lang,
+    }
+    (folder / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str))
+    from sim.experiment_figures import draw_experiment_figures
+    return draw_experiment_figures(folder, lang)
+
+
+def summarise_points(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """KPI summary (mean, median, 5-95 %) per design point, with its design columns."""
+    kp = tables["kpis"]
+    design = tables["points"].drop(columns="config_hash")
+    parts = []
+    for point, grp in kp.groupby("point", sort=True):
+        s = summarise_kpis(grp.drop(columns=[c for c in design.columns if c != "point"]
+                                    ).drop(columns="point"))
+        parts.append(s.assign(point=point))
+    if not parts:
+        return pd.DataFrame()
+    out = pd.concat(parts, ignore_index=True)
+    return design.merge(out, on="point")
+
+
+def run_experiment(argv: list[str]) -> Path | None:
+    """Parse, run and write an experiment; returns the output folder (None for dry runs)."""
+    from sim.runner import default_workers
+    name, opts, overrides, flags = parse_args(argv)
+    spec, sweep = build(name, opts, overrides)
+    workers = int(opts.get("workers", 0)) or default_workers()
+    cache_dir = None if "--no-cache" in flags else Path(opts.get("cache", "outputs/cache"))
+    if "--dry-run" in flags:
+        print(dry_run(sweep, workers, cache_dir))
+        return None
+    lang = opts.get("lang", "en")
+    out_root = Path(opts.get("out", "outputs/experiments")) / spec["name"]
+    log.info("%s: %d points x %d replications = %d runs on %d worker(s)", spec["name"],
+             len(sweep.points), sweep.replications, sweep.n_runs, workers)
+    t0 = time.perf_counter()
+    records = run_sweep(sweep, workers, cache_dir)
+    tables = assemble(sweep, records)
+    wall = time.perf_counter() - t0
+    out_root.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".partial-", dir=out_root))
+    try:
+        write_outputs(staging, spec, sweep, tables, wall, workers, lang)
+        stamp = datetime.now().strftime("%Y-%m-%d_%H-%M-%S")
+        final = out_root / stamp
+        n = 1
+        while final.exists():
+            n += 1
+            final = out_root / f"{stamp}_{n}"
+        os.replace(staging, final)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    runs = tables["runs"]
+    failed = runs[runs["status"] != "ok"]
+    log.info("done in %.1f s: %d runs (%d from the cache), %d failed", wall, len(runs),
+             int(runs["cached"].sum()), len(failed))
+    for _, f in failed.iterrows():
+        log.warning("failed: point %d replication %d: %s", f["point"], f["replication"],
+                    f["error"])
+    print(f"outputs: {final}")
+    print(f"figures: {final / 'figures'}")
+    return final
+
+
+def main(argv: list[str] | None = None) -> None:
+    logging.basicConfig(level=logging.INFO, format="[%(asctime)s][%(name)s] %(message)s")
+    logging.getLogger("fontTools").setLevel(logging.WARNING)
+    try:
+        run_experiment(list(sys.argv[1:] if argv is None else argv))
+    except (ConfigError, DataError) as exc:
+        print(f"ozg-sim-experiment: error: {exc}", file=sys.stderr)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

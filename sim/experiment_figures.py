@@ -1,0 +1,333 @@
+"""Figures and statistics tables of an experiment folder, drawn only from its saved tables.
+
+    ozg-sim-figures FOLDER [lang=de]
+
+redraws everything of ``FOLDER`` (an ``ozg-sim-experiment`` output) into ``FOLDER/figures``
+without rerunning the model. Which figures an experiment gets is listed under ``figures:``
+in its ``conf/experiment/*.yaml`` (copied into the folder's ``manifest.json``).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from sim import charts, stats
+from sim.errors import ConfigError
+
+REFERENCE_DEFAULT = {"factor": "strategy", "level": "efa"}
+TARGETS = (0.5, 0.9)
+
+
+def _read(folder: Path) -> tuple[dict[str, Any], dict[str, pd.DataFrame]]:
+    manifest_path = folder / "manifest.json"
+    if not manifest_path.is_file():
+        raise ConfigError(f"{folder} is not an experiment folder: manifest.json is missing")
+    manifest = json.loads(manifest_path.read_text())
+    tables = {p.stem: pd.read_parquet(p) for p in sorted(folder.glob("*.parquet"))}
+    return manifest, tables
+
+
+def _provenance(manifest: dict[str, Any], tables: dict[str, pd.DataFrame]) -> dict[str, Any]:
+    pts = tables.get("points")
+    return {"experiment": manifest.get("experiment"),
+            "code_version": manifest.get("code_version"),
+            "git_commit": manifest.get("git_commit"),
+            "seed": manifest.get("seed"), "replications": manifest.get("replications"),
+            "config_hashes": ";".join(pts["config_hash"].astype(str)) if pts is not None else "",
+            "command": manifest.get("command")}
+
+
+def _varies(df: pd.DataFrame, col: str) -> bool:
+    return col in df.columns and df[col].nunique() > 1
+
+
+def _funding_levels(df: pd.DataFrame) -> list[str]:
+    return list(dict.fromkeys(df["funding"])) if "funding" in df.columns else []
+
+
+def draw_experiment_figures(folder: Path, lang: str = "en") -> list[str]:
+    """Draw every figure the experiment asks for; returns the written file names."""
+    folder = Path(folder)
+    manifest, tables = _read(folder)
+    spec_figs = manifest.get("figure_list") or _figures_of(manifest)
+    out = folder / "figures"
+    prov = _provenance(manifest, tables)
+    ref = manifest.get("reference") or REFERENCE_DEFAULT
+    written: list[str] = []
+    ctx = _Ctx(folder, out, tables, prov, lang, ref, manifest)
+    for name in spec_figs:
+        recipe = RECIPES.get(name)
+        if recipe is None:
+            raise ConfigError(f"figures: {name!r} is not allowed: one of "
+                              + ", ".join(sorted(RECIPES)))
+        written += recipe(ctx)
+    plt.close("all")
+    return written
+
+
+def _figures_of(manifest: dict[str, Any]) -> list[str]:
+    from sim.experiment import load_spec
+    try:
+        spec = load_spec(str(manifest.get("experiment")))
+    except ConfigError:
+        return ["fan"]
+    manifest["reference"] = spec.get("reference")
+    return list(spec.get("figures") or ["fan"])
+
+
+class _Ctx:
+    def __init__(self, folder: Path, out: Path, tables: dict[str, pd.DataFrame],
+                 prov: dict[str, Any], lang: str, ref: dict[str, str],
+                 manifest: dict[str, Any]) -> None:
+        self.folder, self.out, self.t, self.prov = folder, out, tables, prov
+        self.lang: charts.Lang = "de" if lang == "de" else "en"
+        self.ref, self.manifest = ref, manifest
+
+    def save(self, fig: Any, name: str, data: pd.DataFrame) -> list[str]:
+        return [p.name for p in charts.save_figure(fig, self.out, name, data, self.prov)]
+
+    def table(self, name: str, df: pd.DataFrame) -> list[str]:
+        self.out.mkdir(parents=True, exist_ok=True)
+        df.to_csv(self.out / f"{name}.csv", index=False, float_format="%.6g")
+        return [f"{name}.csv"]
+
+    @property
+    def title(self) -> str:
+        return str(self.manifest.get("title") or self.manifest.get("experiment"))
+
+    def scenario_title(self, funding: str | None) -> str:
+        """Short title naming the funding scenario a figure is restricted to."""
+        if funding is None:
+            return self.title
+        label = charts.label_value("funding", funding, self.lang)
+        return label[:1].upper() + label[1:]
+
+
+def _fan(c: _Ctx) -> list[str]:
+    nat = c.t["national"]
+    facet = "funding" if _varies(nat, "funding") else None
+    files = []
+    for value in ("population_coverage", "nationwide_share"):
+        fig, data = charts.fan_figure(nat, by="strategy", value=value, lang=c.lang,
+                                      title=c.title, facet=facet)
+        files += c.save(fig, f"fan_{value}", data)
+    return files
+
+
+def _difference(c: _Ctx) -> list[str]:
+    nat = c.t["national"]
+    factor, ref = c.ref["factor"], c.ref["level"]
+    others = [s for s in dict.fromkeys(nat[factor]) if s != ref]
+    files: list[str] = []
+    all_diffs = []
+    for value in ("population_coverage", "nationwide_share"):
+        diffs = []
+        for other in others:
+            d = stats.paired_difference(nat, factor=factor, a=other, b=ref, value=value)
+            diffs.append(d.assign(comparison=f"{other} - {ref}", value=value))
+        if not diffs:
+            continue
+        d = pd.concat(diffs, ignore_index=True)
+        all_diffs.append(d)
+        levels: list[str | None] = [*_funding_levels(d)] or [None]
+        for lev in levels:
+            sub = d if lev is None else d[d["funding"] == lev]
+            suffix = "" if lev is None else f"_{lev}"
+            fig, data = charts.difference_figure(
+                sub, lang=c.lang, value=value, title=c.scenario_title(lev),
+                n_replications=int(c.manifest.get("replications") or 0) or None)
+            files += c.save(fig, f"difference_{value}{suffix}", data)
+    if all_diffs:
+        files += c.table("paired_differences", pd.concat(all_diffs, ignore_index=True))
+    # Probability that a strategy reaches a target before the reference.
+    rows = []
+    for target in TARGETS:
+        for other in others:
+            p = stats.prob_first(nat, factor=factor, a=other, b=ref,
+                                 value="population_coverage", target=target)
+            rows.append(p.assign(a=other, b=ref, target=target))
+    if rows:
+        files += c.table("prob_reaches_first", pd.concat(rows, ignore_index=True))
+    return files
+
+
+def _main_funding(df: pd.DataFrame) -> tuple[pd.DataFrame, str | None]:
+    """The stimulus scenario if the experiment has several funding levels (and its name)."""
+    levels = _funding_levels(df)
+    if len(levels) > 1:
+        pick = "konjunkturpaket" if "konjunkturpaket" in levels else levels[0]
+        return df[df["funding"] == pick], pick
+    return df, levels[0] if levels else None
+
+
+def _small_multiples(c: _Ctx) -> list[str]:
+    bs, lev = _main_funding(c.t["by_state"])
+    fig, data = charts.small_multiples_figure(bs, by="strategy", value="population_coverage",
+                                              lang=c.lang, title=c.scenario_title(lev))
+    return c.save(fig, "small_multiples_population_coverage", data)
+
+
+def _maps(c: _Ctx) -> list[str]:
+    files = []
+    for table, level in (("by_state", "land"), ("by_kreis", "kreis")):
+        df, lev = _main_funding(c.t[table])
+        fig, data = charts.map_figure(df, level=level, by="strategy",  # type: ignore[arg-type]
+                                      value="population_coverage", lang=c.lang,
+                                      title=c.scenario_title(lev))
+        files += c.save(fig, f"map_{level}", data)
+    return files
+
+
+def _by(kp: pd.DataFrame) -> list[str]:
+    return ["strategy", "funding"] if _varies(kp, "funding") else ["strategy"]
+
+
+def _time_to_target(c: _Ctx) -> list[str]:
+    kp = c.t["kpis"]
+    horizon = float(c.t["national"]["month"].max() + 1)
+    fig, data = charts.time_to_target_figure(kp, by=_by(kp), lang=c.lang, title=c.title,
+                                             horizon_months=horizon)
+    return c.save(fig, "time_to_target", data)
+
+
+def _cost_coverage(c: _Ctx) -> list[str]:
+    kp = c.t["kpis"]
+    fig, data = charts.cost_coverage_figure(kp, by=_by(kp), lang=c.lang, title=c.title)
+    return c.save(fig, "cost_coverage", data)
+
+
+KPI_COLS = ("population_coverage_2022_12", "nationwide_share_2022_12",
+            "months_to_50pct_population_coverage", "months_to_90pct_population_coverage")
+
+
+def _sufficiency(c: _Ctx) -> list[str]:
+    kp = c.t["kpis"]
+    cols = [k for k in KPI_COLS if k in kp.columns]
+    targets = {"population_coverage_2022_12": 0.005, "nationwide_share_2022_12": 0.005,
+               "months_to_50pct_population_coverage": 1.0,
+               "months_to_90pct_population_coverage": 1.0}
+    suff = stats.replication_sufficiency(kp, by=_by(kp), kpi_cols=cols,
+                                         target_half_width=targets)
+    summ = pd.concat([stats.summarise(kp, by=_by(kp), value=k).assign(kpi=k) for k in cols],
+                     ignore_index=True)
+    return c.table("replication_sufficiency", suff) + c.table("kpi_intervals", summ)
+
+
+def _heatmaps(c: _Ctx) -> list[str]:
+    kp = c.t["kpis"]
+    keys = [k for k in kp.columns if k.startswith("staffing.")]
+    if len(keys) < 2:
+        raise ConfigError("figures: heatmaps need two swept staffing.* keys in the design")
+    x, y = keys[0], keys[1]
+    facet = "strategy" if _varies(kp, "strategy") else None
+    files = []
+    for value in ("population_coverage_2022_12", "months_to_90pct_population_coverage"):
+        fig, data = charts.heatmap_figure(kp, x=x, y=y, value=value, facet=facet,
+                                          lang=c.lang, title=c.title)
+        files += c.save(fig, f"heatmap_{value}", data)
+    return files
+
+
+def _robustness(c: _Ctx) -> list[str]:
+    """Each strategy's advantage over the reference across the hypercube."""
+    kp = c.t["kpis"]
+    factor, ref = c.ref["factor"], c.ref["level"]
+    params = [k for k in kp.columns if "." in k]
+    value = "population_coverage_2022_12"
+    # Pair on (hypercube point, replication): the hypercube keys identify the point.
+    wide = kp.pivot_table(index=[*params, "replication"], columns=factor, values=value)
+    diffs = wide.sub(wide[ref], axis=0).drop(columns=ref)
+    per_point = diffs.groupby(level=list(range(len(params)))).mean().reset_index()
+    long = per_point.melt(id_vars=params, var_name=factor, value_name="mean_diff")
+    files = c.table("robustness_differences", long)
+    fig, data = robustness_figure(long, params, factor, ref, c.lang, c.title)
+    files += c.save(fig, "robustness", data)
+    return files
+
+
+def robustness_figure(long: pd.DataFrame, params: list[str], factor: str, ref: str,
+                      lang: charts.Lang, title: str) -> tuple[Any, pd.DataFrame]:
+    """Left: distribution of each strategy's mean difference to the reference across the
+    hypercube points; right: the difference against each uncertain parameter."""
+    levels = list(dict.fromkeys(long[factor]))
+    styles = charts.group_styles([factor], [(lv,) for lv in levels])
+    n_p = len(params)
+    ncol = min(4, n_p)
+    nrow = int(np.ceil(n_p / ncol))
+    with plt.rc_context(charts.chart_style()):  # type: ignore[arg-type]
+        fig = plt.figure(figsize=(12, 3.2 + 2.2 * nrow), layout="constrained")
+        sub_l, sub_r = fig.subfigures(1, 2, width_ratios=[1, 2.6])  # type: ignore[misc]
+        ax = sub_l.subplots()
+        data = [long.loc[long[factor] == lv, "mean_diff"].to_numpy() * 100 for lv in levels]
+        bp = ax.boxplot(data, orientation="horizontal", patch_artist=True, widths=0.6)
+        for patch, lv in zip(bp["boxes"], levels, strict=True):
+            st = styles[(lv,)]
+            patch.set_facecolor(st.get("color", "0.5"))
+            patch.set_alpha(0.35)
+            patch.set_edgecolor(st.get("color", "0.2"))
+        ax.set_yticks(range(1, len(levels) + 1),
+                      [charts.label_value(factor, lv, lang, short=True) for lv in levels])
+        ax.axvline(0, color="0.3", lw=0.8)
+        ax.xaxis.set_major_formatter(charts.number_formatter(lang))
+        ref_label = charts.label_value(factor, ref, lang, short=True)
+        ax.set_xlabel(f"Differenz zu {ref_label} am 31.12.2022 (Prozentpunkte)" if lang == "de"
+                      else f"difference to {ref_label} at 31 Dec 2022 (percentage points)")
+        axes = np.atleast_1d(sub_r.subplots(nrow, ncol, sharey=True)).ravel()
+        for i, p in enumerate(params):
+            a = axes[i]
+            for lv in levels:
+                st = styles[(lv,)]
+                d = long[long[factor] == lv]
+                a.plot(d[p], d["mean_diff"] * 100, ls="none", marker=st.get("marker", "o"),
+                       ms=3.5, color=st.get("color", "0.3"), alpha=0.8,
+                       label=charts.label_value(factor, lv, lang, short=True))
+            a.axhline(0, color="0.3", lw=0.6)
+            a.set_xlabel(p.split(".", 1)[1].replace("_", " "), fontsize=7)
+            a.xaxis.set_major_formatter(charts.number_formatter(lang))
+            a.yaxis.set_major_formatter(charts.number_formatter(lang))
+        for a in axes[n_p:]:
+            a.set_visible(False)
+        axes[0].legend(loc="best", fontsize=7, frameon=False)
+        fig.suptitle(title, x=0.01, ha="left", fontweight="bold")
+    return fig, long
+
+
+RECIPES: dict[str, Callable[[_Ctx], list[str]]] = {
+    "fan": _fan, "difference": _difference, "small_multiples": _small_multiples,
+    "maps": _maps, "time_to_target": _time_to_target, "cost_coverage": _cost_coverage,
+    "sufficiency": _sufficiency, "heatmaps": _heatmaps, "robustness": _robustness,
+}
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``ozg-sim-figures FOLDER [lang=de]``: redraw an experiment's figures."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    lang = "en"
+    folders = []
+    for a in args:
+        if a.startswith("lang="):
+            lang = a.split("=", 1)[1]
+        else:
+            folders.append(a)
+    try:
+        if lang not in ("en", "de"):
+            raise ConfigError(f"lang={lang!r} is not allowed: one of en, de")
+        if len(folders) != 1:
+            raise ConfigError("usage: ozg-sim-figures FOLDER [lang=de]")
+        files = draw_experiment_figures(Path(folders[0]), lang)
+    except ConfigError as exc:
+        print(f"ozg-sim-figures: error: {exc}", file=sys.stderr)
+        sys.exit(2)
+    print(f"{len(files)} files in {Path(folders[0]) / 'figures'}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,158 @@
+"""Experiments end to end on the toy world: every experiment, dry run, resume, redraw,
+compare, and bad input (through real subprocesses where exit codes matter)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from sim.experiment import run_experiment
+
+SIM = [sys.executable, "-m"]
+
+
+def _run(folder: Path, name: str, *extra: str) -> Path:
+    out = run_experiment([name, "world=toy", f"out={folder / 'exp'}",
+                          f"cache={folder / 'cache'}", "workers=2", *extra])
+    assert out is not None
+    return out
+
+
+def _figures(folder: Path) -> set[str]:
+    return {p.name for p in (folder / "figures").iterdir()}
+
+
+def _provenance_ok(csv: Path) -> None:
+    lines = csv.read_text().splitlines()
+    assert lines[0].startswith("# ")
+    assert any("code_version" in ln for ln in lines if ln.startswith("#"))
+    data = pd.read_csv(csv, comment="#")
+    assert len(data) > 0
+
+
+@pytest.fixture(scope="module")
+def efa_vs_efv(tmp_path_factory) -> Path:
+    return _run(tmp_path_factory.mktemp("eve"), "efa_vs_efv", "replications=3")
+
+
+def test_efa_vs_efv_end_to_end(efa_vs_efv: Path) -> None:
+    out = efa_vs_efv
+    man = json.loads((out / "manifest.json").read_text())
+    assert man["experiment"] == "efa_vs_efv" and man["failures"] == []
+    assert len(man["points"]) == 8 and man["replications"] == 3
+    nat = pd.read_parquet(out / "national.parquet")
+    assert set(nat["strategy"]) == {"efa", "efv", "einzel", "mixed"}
+    assert set(nat["funding"]) == {"none", "konjunkturpaket"}
+    assert len(nat) == 8 * 3 * nat["month"].nunique()
+    for t in ("by_state", "by_kreis", "kpis", "runs", "points"):
+        assert (out / f"{t}.parquet").is_file()
+    assert (out / "summary.csv").is_file()
+    figs = _figures(out)
+    for stem in ("fan_population_coverage", "difference_population_coverage_konjunkturpaket",
+                 "small_multiples_population_coverage", "map_land", "map_kreis",
+                 "time_to_target", "cost_coverage"):
+        assert {f"{stem}.png", f"{stem}.svg", f"{stem}.pdf", f"{stem}.csv"} <= figs, stem
+        _provenance_ok(out / "figures" / f"{stem}.csv")
+    for table in ("paired_differences", "prob_reaches_first", "replication_sufficiency"):
+        assert f"{table}.csv" in figs
+    suff = pd.read_csv(out / "figures" / "replication_sufficiency.csv")
+    assert {"n", "half_width", "n_needed"} <= set(suff.columns)
+    assert not list(out.parent.glob(".partial-*"))
+
+
+def test_rerun_resumes_from_the_cache_with_identical_results(efa_vs_efv: Path) -> None:
+    root = efa_vs_efv.parent.parent
+    again = run_experiment(["efa_vs_efv", "world=toy", f"out={root}",
+                            f"cache={root.parent / 'cache'}", "replications=3"])
+    assert again is not None and again != efa_vs_efv
+    runs = pd.read_parquet(again / "runs.parquet")
+    assert runs["cached"].all()
+    pd.testing.assert_frame_equal(pd.read_parquet(again / "national.parquet"),
+                                  pd.read_parquet(efa_vs_efv / "national.parquet"))
+
+
+def test_redraw_in_german_from_the_saved_folder(efa_vs_efv: Path, tmp_path: Path) -> None:
+    import shutil
+    copy = tmp_path / "copy"
+    shutil.copytree(efa_vs_efv, copy)
+    shutil.rmtree(copy / "figures")
+    r = subprocess.run([*SIM, "sim.experiment_figures", str(copy), "lang=de"],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert "fan_population_coverage.png" in _figures(copy)
+    sidecar = pd.read_csv(copy / "figures" / "fan_population_coverage.csv", comment="#")
+    nat = pd.read_parquet(copy / "national.parquet")
+    assert sidecar["strategy"].nunique() == nat["strategy"].nunique()
+
+
+def test_compare_puts_runs_and_sweeps_side_by_side(efa_vs_efv: Path, tmp_path: Path) -> None:
+    run_dir = tmp_path / "run"
+    r = subprocess.run([*SIM, "sim", "world=toy", "replications=3", "workers=1",
+                        "strategy=efv", f"hydra.run.dir={run_dir}"],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    out = tmp_path / "cmp"
+    r = subprocess.run([*SIM, "sim.compare", str(run_dir), str(efa_vs_efv), f"out={out}"],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    summary = pd.read_csv(out / "summary.csv")
+    assert summary["source"].nunique() == 9  # one run + eight design points
+    # The single run and the sweep's efv/konjunkturpaket cell are the same configuration.
+    cov = summary[summary["kpi"] == "population_coverage_2022_12"].set_index("source")["mean"]
+    single = cov[[s for s in cov.index if s.startswith("run:")][0]]
+    assert single == pytest.approx(cov["efa_vs_efv: efv, konjunkturpaket"], abs=1e-12)
+    assert (out / "figures" / "fan_population_coverage.png").is_file()
+
+
+def test_staffing_sweep_end_to_end(tmp_path: Path) -> None:
+    out = _run(tmp_path, "staffing_sweep", "replications=2")
+    kp = pd.read_parquet(out / "kpis.parquet")
+    assert kp["staffing.dev_fte_factor"].nunique() == 5
+    assert kp["staffing.municipal_fte_factor"].nunique() == 5
+    figs = _figures(out)
+    for stem in ("heatmap_population_coverage_2022_12",
+                 "heatmap_months_to_90pct_population_coverage"):
+        assert f"{stem}.png" in figs and f"{stem}.csv" in figs
+
+
+def test_exploration_end_to_end(tmp_path: Path) -> None:
+    out = _run(tmp_path, "exploration", "replications=2")
+    kp = pd.read_parquet(out / "kpis.parquet")
+    assert kp["point"].nunique() == 40 * 4
+    # each hypercube point appears once per strategy, with identical uncertain values
+    assert kp.groupby("development.effort_person_days")["strategy"].nunique().eq(4).all()
+    figs = _figures(out)
+    assert {"robustness.png", "robustness.csv", "robustness_differences.csv"} <= figs
+
+
+def test_dry_run_counts_and_estimates_without_writing(tmp_path: Path) -> None:
+    r = subprocess.run([*SIM, "sim.experiment", "efa_vs_efv", "world=toy", "replications=5",
+                        f"out={tmp_path / 'exp'}", f"cache={tmp_path / 'cache'}", "--dry-run"],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert "8 points x 5 replications = 40 runs" in r.stdout
+    assert "estimated" in r.stdout
+    assert not (tmp_path / "exp").exists()
+
+
+@pytest.mark.parametrize(("args", "needle"), [
+    (["nonesuch"], "experiment='nonesuch' is not allowed"),
+    (["efa_vs_efv", "lang=fr"], "lang='fr' is not allowed"),
+    (["efa_vs_efv", "replications=0"], "replications='0' is not allowed"),
+    (["efa_vs_efv", "strategy.nonesuch=1"], "unknown key"),
+    (["efa_vs_efv", "--fast"], "--fast is not allowed"),
+])
+def test_bad_experiment_input_is_one_line_and_exit_2(args, needle, tmp_path: Path) -> None:
+    r = subprocess.run([*SIM, "sim.experiment", *args, f"out={tmp_path / 'exp'}",
+                        f"cache={tmp_path / 'c'}"], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2
+    err = r.stderr.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("ozg-sim-experiment: error:"), r.stderr
+    assert needle in err[0]
+    assert "Traceback" not in r.stderr
+    assert not (tmp_path / "exp").exists()
