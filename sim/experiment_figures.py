@@ -179,9 +179,10 @@ def _maps(c: _Ctx) -> list[str]:
     files = []
     for table, level in (("by_state", "land"), ("by_kreis", "kreis")):
         df, lev = _main_funding(c.t[table])
+        dates = sorted(c.t["by_kreis"]["date"].unique())  # the configured map months
         fig, data = charts.map_figure(df, level=level, by="strategy",  # type: ignore[arg-type]
                                       value="population_coverage", lang=c.lang,
-                                      title=c.scenario_title(lev))
+                                      dates=dates, title=c.scenario_title(lev))
         files += c.save(fig, f"map_{level}", data)
     return files
 

@@ -15,6 +15,8 @@ A state "at month m" counts every event with time ``t < m + 1`` (end of the mont
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import pandas as pd
 
@@ -25,7 +27,7 @@ from sim.world import FEDERAL, MUNICIPAL, SIZE_CLASS_LABELS, World
 TABLES = ("national", "by_state", "by_topic", "by_size_class", "by_kreis", "events",
           "spending")
 KPI_DATE = "2022-12"  # the OZG deadline, 31 Dec 2022
-#: Months for which Kreis-level coverage is tabulated (for maps), besides the last month.
+#: Default months for which Kreis-level coverage is tabulated (for maps), besides the last.
 MAP_MONTHS = ("2022-12", "2026-12")
 TARGETS = (0.5, 0.9, 1.0)
 
@@ -101,8 +103,9 @@ class Coverage:
         return out
 
 
-def tables_for_replication(world: World, r: RunResult) -> dict[str, pd.DataFrame]:
-    """All tidy tables of one replication."""
+def tables_for_replication(world: World, r: RunResult,
+                           map_dates: Sequence[str] = MAP_MONTHS) -> dict[str, pd.DataFrame]:
+    """All tidy tables of one replication (``by_kreis`` at ``map_dates`` and the last month)."""
     c = Coverage(world, r)
     H, S, L = r.horizon_months, world.n_services, world.n_states
     dates = month_end_dates(H)
@@ -166,17 +169,18 @@ def tables_for_replication(world: World, r: RunResult) -> dict[str, pd.DataFrame
         "n_admins": np.repeat(n_c, H), "n_municipal_services": Sm})
 
     return {"national": national, "by_state": by_state, "by_topic": by_topic,
-            "by_size_class": by_size, "by_kreis": _by_kreis(world, r, c),
+            "by_size_class": by_size, "by_kreis": _by_kreis(world, r, c, map_dates),
             "events": _events(world, r, c), "spending": _spending(r)}
 
 
-def map_months(horizon: int) -> list[int]:
-    """Month rows tabulated by Kreis: :data:`MAP_MONTHS` within the horizon, and the last."""
-    months = {month_index(m) for m in MAP_MONTHS if month_index(m) < horizon}
+def map_months(horizon: int, map_dates: Sequence[str] = MAP_MONTHS) -> list[int]:
+    """Month rows tabulated by Kreis: ``map_dates`` within the horizon, and the last."""
+    months = {month_index(m) for m in map_dates if month_index(m) < horizon}
     return sorted(months | {horizon - 1})
 
 
-def _by_kreis(world: World, r: RunResult, c: Coverage) -> pd.DataFrame:
+def _by_kreis(world: World, r: RunResult, c: Coverage,
+              map_dates: Sequence[str] = MAP_MONTHS) -> pd.DataFrame:
     """Population coverage per Kreis at the map months (for maps)."""
     H = r.horizon_months
     kreis, k_idx = np.unique(world.admins["kreis_ags"].to_numpy(), return_inverse=True)
@@ -186,7 +190,7 @@ def _by_kreis(world: World, r: RunResult, c: Coverage) -> pd.DataFrame:
     k_state[k_idx] = c.admin_state
     non_muni = c.executor != MUNICIPAL
     S = world.n_services
-    months = map_months(H)
+    months = map_months(H, map_dates)
     cov = np.zeros((len(months), K))
     for i, m in enumerate(months):
         n_avail = (r.t_state[non_muni] < m + 1).sum(axis=0)  # per Land

@@ -443,6 +443,9 @@ class Config:
         Worker processes; ``None`` uses all cores. Results do not depend on it.
     end : str
         Last simulated month (``YYYY-MM``); the run covers 2018-01 to ``end``.
+    map_months : list of str
+        Months (``YYYY-MM``) at which coverage is tabulated by Kreis for maps, besides the
+        last simulated month.
     """
 
     world: WorldParams = field(default_factory=WorldParams)
@@ -456,6 +459,7 @@ class Config:
     seed: int = 1
     workers: Optional[int] = None
     end: str = "2030-12"
+    map_months: List[str] = field(default_factory=lambda: ["2022-12", "2026-12"])
 
     def validate(self) -> Config:
         """Check every value; return ``self`` so calls can be chained."""
@@ -472,6 +476,8 @@ class Config:
             _num("workers", self.workers, 1, 256, integer=True)
         if month_index(self.end, "end") < 12:
             _fail("end", self.end, "a month from 2019-01 on (at least one simulated year)")
+        for m in self.map_months:
+            month_index(m, "map_months")
         return self
 
     @property
