@@ -37,8 +37,8 @@ from sim.sweep import Sweep, assemble, code_version, config_hash, make_sweep, ru
 log = logging.getLogger("ozg-sim")
 EXPERIMENT_DIR = CONF_DIR / "experiment"
 OPTION_KEYS = ("replications", "seed", "workers", "lang", "out", "cache")
-SPEC_KEYS = {"name", "title", "description", "replications", "seed", "base", "design",
-             "figures", "reference"}
+SPEC_KEYS = {"name", "title", "title_de", "description", "replications", "seed", "base",
+             "design", "figures", "reference"}
 
 
 def experiment_names() -> list[str]:
@@ -131,7 +131,8 @@ def write_outputs(folder: Path, spec: dict[str, Any], sweep: Sweep,
     failures = runs[runs["status"] != "ok"]
     manifest = {
         "tool": "ozg-sim-experiment", "experiment": spec["name"],
-        "title": spec.get("title", spec["name"]), "description": spec.get("description", ""),
+        "title": spec.get("title", spec["name"]), "title_de": spec.get("title_de"),
+        "description": spec.get("description", ""),
         "created": datetime.now().isoformat(timespec="seconds"),
         "command": " ".join(["ozg-sim-experiment", *sys.argv[1:]]),
         "design": spec["design"], "base": spec.get("base") or [],

@@ -101,7 +101,8 @@ class _Ctx:
 
     @property
     def title(self) -> str:
-        return str(self.manifest.get("title") or self.manifest.get("experiment"))
+        de = self.manifest.get("title_de") if self.lang == "de" else None
+        return str(de or self.manifest.get("title") or self.manifest.get("experiment"))
 
     def scenario_title(self, funding: str | None) -> str:
         """Short title naming the funding scenario a figure is restricted to."""
@@ -201,7 +202,9 @@ def _time_to_target(c: _Ctx) -> list[str]:
 
 def _cost_coverage(c: _Ctx) -> list[str]:
     kp = c.t["kpis"]
-    fig, data = charts.cost_coverage_figure(kp, by=_by(kp), lang=c.lang, title=c.title)
+    title = ("Programmmittel und Bevölkerungsabdeckung zum 31.12.2022" if c.lang == "de"
+             else "Programme money and population coverage at 31 Dec 2022")
+    fig, data = charts.cost_coverage_figure(kp, by=_by(kp), lang=c.lang, title=title)
     return c.save(fig, "cost_coverage", data)
 
 
