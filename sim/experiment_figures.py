@@ -257,6 +257,30 @@ def _robustness(c: _Ctx) -> list[str]:
     return files
 
 
+#: Readable names of uncertain parameters (en, de); other keys are shown as they are.
+PARAM_LABELS: dict[str, tuple[str, str]] = {
+    "development.effort_person_days": ("development effort (person-days)",
+                                       "Entwicklungsaufwand (Personentage)"),
+    "development.shared_build_overhead": ("multi-tenant overhead (share)",
+                                          "Mehraufwand mandantenfähig (Anteil)"),
+    "sharing.efa.propensity": ("EfA reuse propensity", "EfA-Nachnutzungsneigung"),
+    "sharing.efa.decision_months": ("EfA decision delay (months)",
+                                    "EfA-Entscheidungsdauer (Monate)"),
+    "sharing.efa.contract_months": ("EfA contract delay (months)",
+                                    "EfA-Vertragsdauer (Monate)"),
+    "sharing.efa.operator_onboarding_slots": ("EfA operator onboarding slots",
+                                              "EfA-Anbindungsplätze je Betreiber"),
+    "sharing.efv.propensity": ("EfV reuse propensity", "EfV-Nachnutzungsneigung"),
+    "municipal.onboarding_effort_person_days": ("municipal effort (person-days)",
+                                                "kommunaler Anbindungsaufwand (Personentage)"),
+}
+
+
+def param_label(key: str, lang: charts.Lang) -> str:
+    en_de = PARAM_LABELS.get(key)
+    return key if en_de is None else en_de[1 if lang == "de" else 0]
+
+
 def robustness_figure(long: pd.DataFrame, params: list[str], factor: str, ref: str,
                       lang: charts.Lang, title: str) -> tuple[Any, pd.DataFrame]:
     """Left: distribution of each strategy's mean difference to the reference across the
@@ -271,13 +295,16 @@ def robustness_figure(long: pd.DataFrame, params: list[str], factor: str, ref: s
         sub_l, sub_r = fig.subfigures(1, 2, width_ratios=[1, 2.6])  # type: ignore[misc]
         ax = sub_l.subplots()
         data = [long.loc[long[factor] == lv, "mean_diff"].to_numpy() * 100 for lv in levels]
-        bp = ax.boxplot(data, orientation="horizontal", patch_artist=True, widths=0.6)
+        positions = list(range(len(levels), 0, -1))  # first level on top, as in the legends
+        bp = ax.boxplot(data, positions=positions, orientation="horizontal", patch_artist=True,
+                        widths=0.6, medianprops={"color": "black", "lw": 1.5},
+                        flierprops={"marker": ".", "ms": 3})
         for patch, lv in zip(bp["boxes"], levels, strict=True):
             st = styles[(lv,)]
             patch.set_facecolor(st.get("color", "0.5"))
             patch.set_alpha(0.35)
             patch.set_edgecolor(st.get("color", "0.2"))
-        ax.set_yticks(range(1, len(levels) + 1),
+        ax.set_yticks(positions,
                       [charts.label_value(factor, lv, lang, short=True) for lv in levels])
         ax.axvline(0, color="0.3", lw=0.8)
         ax.xaxis.set_major_formatter(charts.number_formatter(lang))
@@ -294,12 +321,22 @@ def robustness_figure(long: pd.DataFrame, params: list[str], factor: str, ref: s
                        ms=3.5, color=st.get("color", "0.3"), alpha=0.8,
                        label=charts.label_value(factor, lv, lang, short=True))
             a.axhline(0, color="0.3", lw=0.6)
-            a.set_xlabel(p.split(".", 1)[1].replace("_", " "), fontsize=7)
+            a.set_xlabel(param_label(p, lang), fontsize=7)
             a.xaxis.set_major_formatter(charts.number_formatter(lang))
             a.yaxis.set_major_formatter(charts.number_formatter(lang))
         for a in axes[n_p:]:
             a.set_visible(False)
-        axes[0].legend(loc="best", fontsize=7, frameon=False)
+        sub_r.supylabel("Differenz zu " + ref_label + " (Prozentpunkte)" if lang == "de"
+                        else f"difference to {ref_label} (percentage points)", fontsize=9)
+        handles, labels = axes[0].get_legend_handles_labels()
+        sub_r.legend(handles, labels, loc="outside lower center", ncol=len(labels),
+                     frameon=False, fontsize=8)
+        note = (f"Jeder Punkt: ein Punkt des Latin Hypercube, Mittel über die Replikationen, "
+                f"gepaart mit {ref_label}; Boxen: Median, Quartile, 1,5 IQR."
+                if lang == "de" else
+                f"Each dot: one hypercube point, mean over replications, paired with "
+                f"{ref_label}; boxes: median, quartiles, 1.5 IQR.")
+        fig.supxlabel(note, x=0.01, ha="left", fontsize=7, color="0.3")
         fig.suptitle(title, x=0.01, ha="left", fontweight="bold")
     return fig, long
 
