@@ -104,7 +104,7 @@ def test_compare_puts_runs_and_sweeps_side_by_side(efa_vs_efv: Path, tmp_path: P
     assert summary["source"].nunique() == 9  # one run + eight design points
     # The single run and the sweep's efv/konjunkturpaket cell are the same configuration.
     cov = summary[summary["kpi"] == "population_coverage_2022_12"].set_index("source")["mean"]
-    single = cov[[s for s in cov.index if s.startswith("run:")][0]]
+    single = cov[next(s for s in cov.index if s.startswith("run:"))]
     assert single == pytest.approx(cov["efa_vs_efv: efv, konjunkturpaket"], abs=1e-12)
     assert (out / "figures" / "fan_population_coverage.png").is_file()
 
