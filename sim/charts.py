@@ -35,11 +35,9 @@ from __future__ import annotations
 
 import json
 import math
-import platform
 import textwrap
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
-from importlib import metadata
 from pathlib import Path
 from typing import Any, Literal
 
@@ -61,6 +59,7 @@ from matplotlib.patches import Patch, Rectangle
 from matplotlib.ticker import FixedLocator, FuncFormatter, MaxNLocator, MultipleLocator
 
 from sim import geo
+from sim.io import package_versions
 from sim.plots import DEADLINE, FUNDING_LABELS, OKABE_ITO, STRATEGY_LABELS
 from sim.plots import _style as _base_style
 
@@ -1506,17 +1505,6 @@ def cost_coverage_figure(kpis: pd.DataFrame, by: str | Sequence[str] = "strategy
 # --------------------------------------------------------------------------------------
 # Saving
 # --------------------------------------------------------------------------------------
-
-def package_versions() -> dict[str, str]:
-    """Versions of Python and the packages that shape a chart."""
-    out = {"python": platform.python_version()}
-    for pkg in ("ozg-sim", "matplotlib", "numpy", "pandas"):
-        try:
-            out[pkg] = metadata.version(pkg)
-        except metadata.PackageNotFoundError:
-            out[pkg] = "unknown"
-    return out
-
 
 def _flatten(d: Mapping[str, Any], prefix: str = "") -> dict[str, str]:
     out: dict[str, str] = {}
