@@ -50,6 +50,19 @@ class _Progress:
             self.bar.close()
 
 
+def run_provenance(cfg: object) -> dict[str, object]:
+    """What the sidecar CSV of a run's chart records about where it came from."""
+    from sim.io import git_commit
+    from sim.params import Config
+    from sim.sweep import code_version, config_hash
+    assert isinstance(cfg, Config)
+    return {"config_hash": config_hash(cfg), "seed": cfg.seed,
+            "replications": cfg.replications, "strategy": cfg.strategy.name,
+            "funding": cfg.funding.name, "staffing": cfg.staffing.name,
+            "world": cfg.world.name, "code_version": code_version(),
+            "git_commit": git_commit() or ""}
+
+
 def run(cfg_node: object) -> Path:
     """Hydra task: simulate the configuration and write its outputs into the run folder."""
     from hydra.core.hydra_config import HydraConfig
@@ -80,7 +93,7 @@ def run(cfg_node: object) -> Path:
     title = run_title(cfg.strategy.name, cfg.funding.name, cfg.staffing.name, cfg.world.name)
     subtitle = f"Seed {cfg.seed}."
     write_run(out_dir, cfg, world, results, wall,
-              figures=lambda d: draw_run_figures(d, title, subtitle))
+              figures=lambda d: draw_run_figures(d, title, subtitle, run_provenance(cfg)))
     k = results.kpi_summary.set_index("kpi")["median"]
     log.info("done in %.1f s (%.2f s per replication on %s worker(s))", wall,
              sum(results.wall_s) / len(results.wall_s), cfg.workers or "all")

@@ -2,9 +2,10 @@
 
     ozg-sim-figures FOLDER [lang=de]
 
-redraws everything of ``FOLDER`` (an ``ozg-sim-experiment`` output) into ``FOLDER/figures``
-without rerunning the model. Which figures an experiment gets is listed under ``figures:``
-in its ``conf/experiment/*.yaml`` (copied into the folder's ``manifest.json``).
+redraws everything of ``FOLDER`` (an ``ozg-sim-experiment`` output) into ``FOLDER/figures``,
+or the coverage chart of an ``ozg-sim`` run folder, without rerunning the model. Which
+figures an experiment gets is listed under ``figures:`` in its ``conf/experiment/*.yaml``
+(copied into the folder's ``manifest.json``).
 """
 
 from __future__ import annotations
@@ -53,9 +54,29 @@ def _funding_levels(df: pd.DataFrame) -> list[str]:
     return list(dict.fromkeys(df["funding"])) if "funding" in df.columns else []
 
 
+def redraw_run(folder: Path, manifest: dict[str, Any]) -> list[str]:
+    """Redraw the chart of an ``ozg-sim`` run folder from its saved tables."""
+    from sim.config import to_config
+    from sim.plots import draw_run_figures, run_title
+    cfg = manifest["config"]
+    title = run_title(cfg["strategy"]["name"], cfg["funding"]["name"],
+                      cfg["staffing"]["name"], cfg["world"]["name"])
+    from sim.cli import run_provenance
+    return draw_run_figures(folder, title, f"Seed {cfg['seed']}.",
+                            run_provenance(to_config(cfg)))
+
+
 def draw_experiment_figures(folder: Path, lang: str = "en") -> list[str]:
-    """Draw every figure the experiment asks for; returns the written file names."""
+    """Draw every figure the experiment asks for; returns the written file names.
+
+    For a single-run folder (``ozg-sim``) it redraws the run's coverage chart.
+    """
     folder = Path(folder)
+    manifest_path = folder / "manifest.json"
+    if manifest_path.is_file():
+        manifest = json.loads(manifest_path.read_text())
+        if manifest.get("tool") == "ozg-sim":
+            return redraw_run(folder, manifest)
     manifest, tables = _read(folder)
     spec_figs = manifest.get("figure_list") or _figures_of(manifest)
     out = folder / "figures"
@@ -367,7 +388,7 @@ def main(argv: list[str] | None = None) -> None:
     except ConfigError as exc:
         print(f"ozg-sim-figures: error: {exc}", file=sys.stderr)
         sys.exit(2)
-    print(f"{len(files)} files in {Path(folders[0]) / 'figures'}")
+    print(f"{len(files)} files written under {Path(folders[0])}")
 
 
 if __name__ == "__main__":

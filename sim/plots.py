@@ -147,14 +147,35 @@ def save_figure(fig: Figure, path_stem: Path,
     return names
 
 
-def draw_run_figures(run_dir: Path, title: str, subtitle: str = "") -> list[str]:
-    """Draw the standard charts of a run folder from its saved ``national.parquet``."""
+def coverage_table(national: pd.DataFrame, history: pd.DataFrame | None) -> pd.DataFrame:
+    """Exactly what :func:`coverage_figure` plots: median and 5-95 % band per series and
+    date, and the observed points (``kind="observed"``, value in ``median``)."""
+    parts = [quantile_bands(national, col).assign(series=col, kind="model")
+             for col in ("online_anywhere", "nationwide", "population_coverage")]
+    if history is not None:
+        for metric, series in (("ozg_leistungen_online_min1", "online_anywhere"),
+                               ("ozg_leistungen_flaechendeckend", "nationwide")):
+            h = history[(history["geo"] == "DE") & (history["metric"] == metric)]
+            parts.append(pd.DataFrame({"date": h["date"], "median": h["value"],
+                                       "series": series, "kind": "observed"}))
+    out = pd.concat(parts, ignore_index=True)
+    return out[["series", "kind", "date", "median", "lo", "hi"]]
+
+
+def draw_run_figures(run_dir: Path, title: str, subtitle: str = "",
+                     provenance: dict[str, object] | None = None) -> list[str]:
+    """Draw the standard charts of a run folder from its saved ``national.parquet``:
+    ``coverage.png/.svg/.pdf`` and the sidecar ``coverage.csv`` of the plotted data."""
+    from sim.charts import save_figure as save_with_sidecar
+
     run_dir = Path(run_dir)
     national = pd.read_parquet(run_dir / "national.parquet")
     history = load_history()
     fig = coverage_figure(national, title, subtitle, history)
-    return save_figure(fig, run_dir / "coverage")
+    data = coverage_table(national, history)
+    return [p.name for p in save_with_sidecar(fig, run_dir, "coverage", data,
+                                               provenance or {})]
 
 
-__all__ = ["coverage_figure", "draw_run_figures", "plot_band", "plot_observed",
+__all__ = ["coverage_figure", "coverage_table", "draw_run_figures", "plot_band", "plot_observed",
            "quantile_bands", "save_figure"]

@@ -156,3 +156,24 @@ def test_bad_experiment_input_is_one_line_and_exit_2(args, needle, tmp_path: Pat
     assert needle in err[0]
     assert "Traceback" not in r.stderr
     assert not (tmp_path / "exp").exists()
+
+
+def test_run_chart_has_a_sidecar_and_redraws_from_its_folder(tmp_path: Path) -> None:
+    run_dir = tmp_path / "run"
+    r = subprocess.run([*SIM, "sim", "world=toy", "replications=3", "workers=1",
+                        f"hydra.run.dir={run_dir}"], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    head = (run_dir / "coverage.csv").read_text().splitlines()[:12]
+    assert any(ln.startswith("# config_hash: ") for ln in head)
+    side = pd.read_csv(run_dir / "coverage.csv", comment="#", parse_dates=["date"])
+    nat = pd.read_parquet(run_dir / "national.parquet")
+    model = side[(side["kind"] == "model") & (side["series"] == "population_coverage")]
+    expected = nat.groupby("date")["population_coverage"].median()
+    assert model.set_index("date")["median"].to_numpy() == pytest.approx(expected.to_numpy())
+    for f in run_dir.glob("coverage.*"):
+        f.unlink()
+    r = subprocess.run([*SIM, "sim.experiment_figures", str(run_dir)], capture_output=True,
+                       text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert {f"coverage.{x}" for x in ("png", "svg", "pdf", "csv")} <= {
+        p.name for p in run_dir.iterdir()}
