@@ -81,6 +81,38 @@ class Pot:
         return True
 
 
+def base_state_fte(cfg: Config, world: World) -> np.ndarray:
+    """Developer staff of each Land before any lead-state role (FTE)."""
+    st = cfg.staffing
+    pop_millions = world.states["population"].to_numpy() / 1e6
+    return (st.state_fte_base + st.state_fte_per_million * pop_millions) * st.dev_fte_factor
+
+
+def allocation_shares(rule: str, world: World, cfg: Config) -> np.ndarray:
+    """Each Land's share of a programme allocated to the Länder (sums to 1).
+
+    ``koenigstein``: Königsteiner Schlüssel 2016; ``per_capita``: Zensus 2022 population;
+    ``per_municipality``: number of municipalities; ``need``: inverse of the Land's base
+    developer staff (who has the least capacity gets the most).
+    """
+    if rule == "koenigstein":
+        w = world.states["koenigstein_share"].to_numpy(dtype=float)
+    elif rule == "per_capita":
+        w = world.states["population"].to_numpy(dtype=float)
+    elif rule == "per_municipality":
+        w = np.bincount(world.admins["state"].to_numpy(),
+                        weights=world.admins["n_municipalities"].to_numpy(dtype=float),
+                        minlength=world.n_states)
+    elif rule == "need":
+        fte = base_state_fte(cfg, world)
+        w = np.where(fte > 0, 1.0 / np.maximum(fte, 1e-12), 0.0)
+        if w.sum() == 0:
+            w = np.ones(world.n_states)
+    else:
+        raise ValueError(f"allocation={rule!r} is not a per-Land rule")
+    return w / w.sum()
+
+
 class Funding:
     """All money pots of a run, and the rule by which projects draw on them."""
 
@@ -96,8 +128,8 @@ class Funding:
             dev_amount = p.amount_eur * (1.0 - p.municipal_share)
             if p.allocation == "project":
                 holders = [(BUND, dev_amount)]
-            else:  # koenigstein
-                shares = world.states["koenigstein_share"].to_numpy()
+            else:
+                shares = allocation_shares(p.allocation, world, cfg)
                 holders = [(s, dev_amount * float(k))
                            for s, k in zip(world.states["state"], shares, strict=True)]
             for holder, eur in holders:
@@ -566,11 +598,10 @@ class Simulation:
             for b, members, _mode in groups:
                 if b < L and len(members) > 1:
                     shared_builds[b] += 1
-        pop_millions = w.states["population"].to_numpy() / 1e6
-        fte = (st.state_fte_base + st.state_fte_per_million * pop_millions
-               + st.lead_fte_per_service * shared_builds)
+        fte = (base_state_fte(self.cfg, w)
+               + st.lead_fte_per_service * shared_builds * st.dev_fte_factor)
         codes = [*list(w.states["state"]), BUND]
-        ftes = [f * st.dev_fte_factor for f in [*list(fte), st.bund_fte]]
+        ftes = [*list(fte), st.bund_fte * st.dev_fte_factor]
         self.builders = []
         start = float(month_index(st.hiring_start))
         for i, (code, f) in enumerate(zip(codes, ftes, strict=True)):

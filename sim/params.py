@@ -21,7 +21,7 @@ from sim.errors import ConfigError
 
 SHARING_MODES = ("efa", "efv", "einzel")
 PROJECT_MODES = ("federal", *SHARING_MODES)
-ALLOCATIONS = ("project", "koenigstein")
+ALLOCATIONS = ("project", "koenigstein", "per_capita", "per_municipality", "need")
 N_SIZE_CLASSES = 7
 #: Config key of each catalogue service type that a strategy decides on.
 TYPE_KEYS = {"2/3": "typ23", "4/5": "typ45"}
@@ -169,8 +169,11 @@ class ProgrammeParams:
         First and last month (``YYYY-MM``) in which money can be committed; unspent money
         lapses after ``end``.
     allocation : str
-        ``project``: one central pot, granted project by project, first come first served;
-        ``koenigstein``: one pot per Land, its Königsteiner Schlüssel share of the amount.
+        ``project``: one central pot, granted project by project, first come first served
+        (with ``eligible_modes`` of all modes this is the competitive rule "first ready, first
+        paid"); otherwise one pot per Land, its share of the amount by ``koenigstein``
+        (Königsteiner Schlüssel), ``per_capita`` (population), ``per_municipality`` (number
+        of municipalities) or ``need`` (inverse of its base developer staff).
     eligible_modes : list of str
         Which projects may draw on it: ``federal`` (Bund's Typ-1 builds), ``efa``, ``efv``,
         ``einzel``.

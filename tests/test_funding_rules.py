@@ -1,0 +1,103 @@
+"""Allocation rules of the same money (issue 4 §1), each shown in isolation."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from helpers import SMALL, make_config
+
+from sim.data_io import load_states
+from sim.model import BUND, Funding, Ledger, allocation_shares, base_state_fte
+from sim.runner import run_replications
+
+AMOUNT = 3.0e9
+PER_LAND = ("koenigstein", "per_capita", "per_municipality", "need")
+
+
+def _land_budgets(world, funding: str) -> pd.Series:
+    cfg = make_config(f"funding={funding}")
+    f = Funding(cfg, world, Ledger())
+    b = pd.Series({holder: eur for _p, holder, eur in f.initial})
+    assert BUND not in b.index  # no central pot under a per-Land rule
+    return b.reindex(world.states["state"])
+
+
+def test_koenigstein_gives_each_land_its_key_share_to_the_euro(germany_world) -> None:
+    b = _land_budgets(germany_world, "koenigstein")
+    pct = load_states().set_index("abbr")["koenigstein_share"]
+    expected = AMOUNT * pct.reindex(b.index)
+    assert np.abs(b.to_numpy() - expected.to_numpy()).max() < 1.0  # to the euro
+    assert b.sum() == pytest.approx(AMOUNT, abs=1.0)
+    assert b["NW"] == pytest.approx(AMOUNT * 0.2114424, abs=1.0)  # 21.14424 % (2016 key)
+
+
+def test_per_capita_and_per_municipality_follow_population_and_counts(germany_world) -> None:
+    w = germany_world
+    cap = _land_budgets(w, "per_capita")
+    pop = w.states.set_index("state")["population"]
+    assert np.allclose(cap.to_numpy(), AMOUNT * (pop / pop.sum()).to_numpy(), atol=1.0)
+    mun = _land_budgets(w, "per_municipality")
+    counts = w.admins.groupby("state")["n_municipalities"].sum()
+    counts.index = w.states["state"].to_numpy()[counts.index]
+    assert counts.sum() == 10786
+    assert np.allclose(mun.to_numpy(), AMOUNT * (counts / counts.sum()).reindex(mun.index),
+                       atol=1.0)
+    # Rheinland-Pfalz has 2,301 municipalities but 4.9 % of the population: the rules differ.
+    assert mun["RP"] > 3 * cap["RP"]
+    assert mun["HH"] < cap["HH"] / 100
+
+
+def test_need_gives_most_to_the_land_with_least_staff(germany_world) -> None:
+    w = germany_world
+    cfg = make_config()
+    shares = allocation_shares("need", w, cfg)
+    fte = base_state_fte(cfg, w)
+    assert shares.sum() == pytest.approx(1.0)
+    assert np.argmax(shares) == np.argmin(fte) and np.argmin(shares) == np.argmax(fte)
+    assert np.allclose(shares * fte, (shares * fte)[0])  # exactly inverse proportional
+    b = _land_budgets(w, "need")
+    assert b.sum() == pytest.approx(AMOUNT, abs=1.0)
+
+
+@pytest.mark.parametrize("rule", PER_LAND)
+def test_per_land_money_is_spent_only_by_that_land_and_never_overspent(rule,
+                                                                       small_world) -> None:
+    cfg = make_config("strategy=einzel", f"funding={rule}", world=SMALL, replications=2)
+    cfg.funding.programmes[0].amount_eur = 5e7  # small enough to run out
+    res = run_replications(small_world, cfg, workers=1)
+    dev = res.tables["spending"].query("purpose == 'development'")
+    assert len(dev) > 0
+    budgets = pd.Series({h: e for _p, h, e in Funding(cfg, small_world, Ledger()).initial})
+    spent = dev.groupby(["replication", "actor"])["eur"].sum().groupby("actor").max()
+    assert (spent <= budgets.reindex(spent.index) + 1e-6).all()
+    assert (spent >= 0.5 * budgets.reindex(spent.index)).any()  # the money was binding
+
+
+def test_competitive_pays_any_mode_while_the_stimulus_pays_only_efa(small_world) -> None:
+    spent = {}
+    for funding in ("competitive", "konjunkturpaket"):
+        cfg = make_config("strategy=einzel", f"funding={funding}", world=SMALL,
+                          replications=2)
+        res = run_replications(small_world, cfg, workers=1)
+        spent[funding] = res.tables["spending"].query("purpose == 'development'")["eur"].sum()
+    assert spent["competitive"] > 0
+    assert spent["konjunkturpaket"] == 0
+
+
+def test_a_municipal_share_speeds_municipal_onboarding(small_world) -> None:
+    out = {}
+    for funding in ("konjunkturpaket", "municipal_share"):
+        cfg = make_config("strategy=efa", f"funding={funding}", world=SMALL, replications=4)
+        out[funding] = run_replications(small_world, cfg, workers=1)
+    sp = out["municipal_share"].tables["spending"]
+    muni = sp[sp["purpose"] == "municipal_onboarding"]
+    assert len(muni) > 0
+    assert muni.groupby("replication")["eur"].sum().max() <= 0.2 * AMOUNT + 1e-6
+    # Same seeds: connected (administration, service) pairs at the end of 2022, by size class.
+    def onboarded(res):
+        t = res.tables["by_size_class"]
+        return t[t["month"] == 59].groupby("size_class")["onboarded_share"].mean()
+
+    base, more = onboarded(out["konjunkturpaket"]), onboarded(out["municipal_share"])
+    assert (more >= base - 1e-12).all() and (more > base).any()
