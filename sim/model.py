@@ -150,21 +150,32 @@ class Funding:
         return self.dev_pots.get((BUND, mode), []) + (
             self.dev_pots.get((builder, mode), []) if builder != BUND else [])
 
-    def grant(self, t: float, builder: str, mode: str, remaining_pd: float,
-              team_fte: float) -> tuple[float, str | None]:
-        """Fund a project's external contractors for its remaining effort, if a pot can.
+    def grant(self, t: float, builder: str, mode: str, remaining_pd: float, team_fte: float,
+              days: float) -> tuple[float, str | None, float]:
+        """A project applies for contractors; fund them if a pot can.
 
-        Returns the external FTE granted (0 if none) and the programme name.
+        The money flows at ``max(t + agreement_months, flow_from)`` if that is still inside
+        the pot's window; it pays the contractors' share of the effort that will remain then
+        (the internal team works on meanwhile), committed now. Returns the external FTE
+        (0 if none), the programme name and the time the contractors join.
         """
         for pot in self.pots_for(builder, mode):
-            ext = pot.programme.external_fte_per_project
+            prog = pot.programme
+            ext = prog.external_fte_per_project
             if ext <= 0 or not pot.open_at(t):
                 continue
-            cost = remaining_pd * ext / (team_fte + ext) * self.day_rate
+            flows = max(t + prog.agreement_months,
+                        float(month_index(prog.flow_from)) if prog.flow_from else t)
+            if flows >= pot.end:
+                continue  # the agreement would conclude after the money lapsed
+            left = remaining_pd - team_fte * days * (flows - t)
+            if left <= _EPS:
+                continue  # done before any money could flow
+            cost = left * ext / (team_fte + ext) * self.day_rate
             if pot.commit(cost):
-                self.ledger.record(t, pot.programme.name, builder, cost, "development")
-                return ext, pot.programme.name
-        return 0.0, None
+                self.ledger.record(flows, prog.name, builder, cost, "development")
+                return ext, prog.name, flows
+        return 0.0, None, math.inf
 
     def next_opening(self, t: float, builder: str, mode: str) -> float | None:
         """Earliest future window start of a pot with money this project could use."""
@@ -396,25 +407,32 @@ def develop_service(env: simpy.Environment, sim: Simulation, builder: Builder, s
                     mode: str, effort_pd: float) -> ProcessGen:
     """Build one service: wait for a free team, then work off its effort.
 
-    A project funded by a programme adds external contractors for its remaining effort
-    (money committed at the grant). An unfunded project that is still running when a
-    programme it is eligible for opens asks again at that moment.
+    A project funded by a programme adds external contractors for its remaining effort from
+    the moment the money flows (money committed when it applies; see :meth:`Funding.grant`).
+    An unfunded project that is still running when a programme it is eligible for opens
+    applies at that moment.
     """
     team_fte = builder.teams.team_fte
     days = sim.cfg.staffing.productive_days_per_fte_month
     yield builder.teams.acquire(int(builder.rank[service]))
     remaining = effort_pd
-    ext = 0.0
+    granted, ext_from = 0.0, math.inf
     while remaining > _EPS:
-        if ext == 0.0:
-            ext, prog = sim.funding.grant(env.now, builder.code, mode, remaining, team_fte)
+        now = env.now
+        if granted == 0.0:
+            granted, prog, ext_from = sim.funding.grant(now, builder.code, mode, remaining,
+                                                        team_fte, days)
             if prog is not None:
                 sim.log(EV_FUNDED, service, builder.code, prog)
+        ext = granted if now >= ext_from - _EPS else 0.0
         rate = (team_fte + ext) * days
-        opening = None if ext > 0 else sim.funding.next_opening(env.now, builder.code, mode)
-        if opening is not None and opening < env.now + remaining / rate:
-            remaining -= rate * (opening - env.now)
-            yield env.timeout(opening - env.now)
+        if granted > 0:  # next change: the contractors join
+            change = ext_from if now < ext_from - _EPS else None
+        else:  # next change: a programme opens
+            change = sim.funding.next_opening(now, builder.code, mode)
+        if change is not None and change < now + remaining / rate:
+            remaining -= rate * (change - now)
+            yield env.timeout(change - now)
             continue
         yield env.timeout(remaining / rate)
         remaining = 0.0

@@ -181,6 +181,12 @@ class ProgrammeParams:
         External contractors (FTE) that a funded development project adds to its team.
     municipal_share : float
         Share of the amount passed to municipal administrations (per capita) for onboarding.
+    agreement_months : float
+        Months from a project's application to the money flowing (a bilateral agreement
+        per project); 0 = at once.
+    flow_from : str or None
+        No money flows before this month (a framework agreement, e.g. the Dachabkommen of
+        30 Jan 2021 -> ``2021-02``); ``None`` = from ``start``.
     """
 
     name: str = "programme"
@@ -191,6 +197,8 @@ class ProgrammeParams:
     eligible_modes: List[str] = field(default_factory=lambda: ["efa"])
     external_fte_per_project: float = 9.0
     municipal_share: float = 0.0
+    agreement_months: float = 0.0
+    flow_from: Optional[str] = None
 
     def validate(self, prefix: str) -> None:
         _num(f"{prefix}.amount_eur", self.amount_eur, 0)
@@ -203,6 +211,9 @@ class ProgrammeParams:
             _choice(f"{prefix}.eligible_modes", m, PROJECT_MODES)
         _num(f"{prefix}.external_fte_per_project", self.external_fte_per_project, 0)
         _num(f"{prefix}.municipal_share", self.municipal_share, 0, 1)
+        _num(f"{prefix}.agreement_months", self.agreement_months, 0)
+        if self.flow_from is not None and month_index(self.flow_from, f"{prefix}.flow_from") > e:
+            _fail(f"{prefix}.flow_from", self.flow_from, f"a month not after end={self.end}")
 
 
 @dataclass

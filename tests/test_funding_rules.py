@@ -101,3 +101,52 @@ def test_a_municipal_share_speeds_municipal_onboarding(small_world) -> None:
 
     base, more = onboarded(out["konjunkturpaket"]), onboarded(out["municipal_share"])
     assert (more >= base - 1e-12).all() and (more > base).any()
+
+
+# --------------------------------------------------------------------------- agreements
+
+
+def _stimulus(agreement_months: float, flow_from: str | None):
+    cfg = make_config("funding=konjunkturpaket", world=SMALL)
+    p = cfg.funding.programmes[0]
+    p.agreement_months, p.flow_from = agreement_months, flow_from
+    return cfg.validate()
+
+
+def test_money_flows_after_the_framework_and_the_bilateral_agreement(small_world) -> None:
+    cfg = _stimulus(3.0, "2021-02")  # window 2020-09 (t=32) .. 2022-12 (t<60); flows >= 37
+    ledger = Ledger()
+    f = Funding(cfg, small_world, ledger)
+    team, ext, days, rate = 3.0, 9.0, 18.0, cfg.funding.day_rate_eur
+    # Applies at t=33: framework agreement first (t=37), 4 months of internal work meanwhile.
+    got, prog, flows = f.grant(33.0, "SH", "efa", 1000.0, team, days)
+    assert (got, prog, flows) == (ext, "konjunkturpaket", 37.0)
+    left = 1000.0 - team * days * 4
+    assert ledger.rows[-1] == (37.0, "konjunkturpaket", "SH", left * ext / (team + ext) * rate,
+                               "development")
+    # Applies at t=40: the bilateral agreement takes 3 months.
+    assert f.grant(40.0, "SH", "efa", 1000.0, team, days)[2] == 43.0
+    # Applies at t=58: the agreement would conclude after the money lapsed (t=60).
+    assert f.grant(58.0, "SH", "efa", 1000.0, team, days) == (0.0, None, np.inf)
+    # A project that finishes before the money could flow does not apply.
+    assert f.grant(40.0, "SH", "efa", team * days * 3, team, days)[1] is None
+    # Only EfA projects: the stimulus is EfA-conditional.
+    assert f.grant(40.0, "SH", "einzel", 1000.0, team, days)[1] is None
+
+
+def test_agreements_delay_funded_builds_and_date_spending(small_world) -> None:
+    fast = run_replications(small_world, _stimulus(0.0, None), workers=1)
+    slow = run_replications(small_world, _stimulus(4.0, "2021-02"), workers=1)
+    dev = slow.tables["spending"].query("purpose == 'development'")
+    assert len(dev) > 0 and (dev["time_months"] >= 37.0 - 1e-9).all()
+    ev = {k: r.tables["events"] for k, r in (("fast", fast), ("slow", slow))}
+    funded = ev["fast"].query("event == 'funded'")[["replication", "ozg_id", "actor"]]
+    done = {k: e.query("event == 'online'").merge(funded, on=["replication", "ozg_id",
+                                                              "actor"])
+            .set_index(["replication", "ozg_id", "actor"])["time_months"]
+            for k, e in ev.items()}
+    common = done["fast"].index.intersection(done["slow"].index)
+    assert len(common) > 0
+    # Projects funded at once in the fast case finish no earlier when money flows later.
+    assert (done["slow"][common] >= done["fast"][common] - 1e-9).mean() > 0.9
+    assert (done["slow"][common] > done["fast"][common] + 1e-9).any()
