@@ -124,7 +124,7 @@ class Funding:
         self.municipal: list[tuple[ProgrammeParams, float, float, float]] = []
         for p in cfg.funding.programmes:
             start = float(month_index(p.start))
-            end = float(month_index(p.end) + 1)
+            end = float(month_index(p.end) + 1) + p.carry_over_months
             dev_amount = p.amount_eur * (1.0 - p.municipal_share)
             if p.allocation == "project":
                 holders = [(BUND, dev_amount)]

@@ -187,6 +187,9 @@ class ProgrammeParams:
     flow_from : str or None
         No money flows before this month (a framework agreement, e.g. the Dachabkommen of
         30 Jan 2021 -> ``2021-02``); ``None`` = from ``start``.
+    carry_over_months : float
+        Unspent money stays available this many months after ``end`` (carry-over,
+        "Ausgabereste"); 0 = it lapses at ``end``.
     """
 
     name: str = "programme"
@@ -199,6 +202,7 @@ class ProgrammeParams:
     municipal_share: float = 0.0
     agreement_months: float = 0.0
     flow_from: Optional[str] = None
+    carry_over_months: float = 0.0
 
     def validate(self, prefix: str) -> None:
         _num(f"{prefix}.amount_eur", self.amount_eur, 0)
@@ -212,6 +216,7 @@ class ProgrammeParams:
         _num(f"{prefix}.external_fte_per_project", self.external_fte_per_project, 0)
         _num(f"{prefix}.municipal_share", self.municipal_share, 0, 1)
         _num(f"{prefix}.agreement_months", self.agreement_months, 0)
+        _num(f"{prefix}.carry_over_months", self.carry_over_months, 0)
         if self.flow_from is not None and month_index(self.flow_from, f"{prefix}.flow_from") > e:
             _fail(f"{prefix}.flow_from", self.flow_from, f"a month not after end={self.end}")
 

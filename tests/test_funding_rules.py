@@ -150,3 +150,14 @@ def test_agreements_delay_funded_builds_and_date_spending(small_world) -> None:
     # Projects funded at once in the fast case finish no earlier when money flows later.
     assert (done["slow"][common] >= done["fast"][common] - 1e-9).mean() > 0.9
     assert (done["slow"][common] > done["fast"][common] + 1e-9).any()
+
+
+def test_unspent_money_lapses_at_the_end_or_carries_over(small_world) -> None:
+    cfg = _stimulus(0.0, None)  # window ends with 2022-12: t < 60
+    lapsing = Funding(cfg, small_world, Ledger())
+    assert lapsing.grant(61.0, "SH", "efa", 500.0, 3.0, 18.0)[1] is None
+    cfg.funding.programmes[0].carry_over_months = 12.0
+    carried = Funding(cfg.validate(), small_world, Ledger())
+    assert carried.grant(61.0, "SH", "efa", 500.0, 3.0, 18.0)[1] == "konjunkturpaket"
+    assert carried.grant(72.5, "SH", "efa", 500.0, 3.0, 18.0)[1] is None  # 2023-12 is the last
+    assert carried.next_opening(61.0, "SH", "efa") is None
