@@ -20,6 +20,7 @@ from pathlib import Path
 import pandas as pd
 
 from sim import charts, stats
+from sim.config import split_cli_args
 from sim.errors import ConfigError
 
 KEY_KPIS = ("population_coverage_2022_12", "nationwide_share_2022_12",
@@ -90,14 +91,9 @@ def compare(folders: list[Path], out: Path, lang: str = "en") -> Path:
 
 def main(argv: list[str] | None = None) -> None:
     args = list(sys.argv[1:] if argv is None else argv)
-    opts = {a.split("=", 1)[0]: a.split("=", 1)[1] for a in args if "=" in a}
-    folders = [Path(a) for a in args if "=" not in a]
     try:
-        bad = set(opts) - {"out", "lang"}
-        if bad:
-            raise ConfigError(f"{sorted(bad)[0]}= is not allowed: options are out=, lang=")
-        if opts.get("lang", "en") not in ("en", "de"):
-            raise ConfigError(f"lang={opts['lang']!r} is not allowed: one of en, de")
+        names, opts = split_cli_args(args, ("out", "lang"))
+        folders = [Path(a) for a in names]
         if not folders:
             raise ConfigError("usage: ozg-sim-compare FOLDER [FOLDER ...] [out=DIR] [lang=de]")
         out = Path(opts.get("out") or Path("outputs/compare")

@@ -101,12 +101,10 @@ def build(name: str, opts: dict[str, str], overrides: list[str]) -> tuple[dict[s
 
 def dry_run(sweep: Sweep, workers: int, cache_dir: Path | None, pilot_runs: int = 2) -> str:
     """Number of runs, how many are cached, and an estimated time from a short pilot."""
-    from sim.sweep import _cache_read, execute_run
+    from sim.sweep import execute_run, is_cached
     runs = list(sweep.runs())
-    cached = sum(1 for p, r, _c, k in runs
-                 if cache_dir is not None and _cache_read(cache_dir, p, r, k) is not None)
-    todo = [x for x in runs
-            if cache_dir is None or _cache_read(cache_dir, x[0], x[1], x[3]) is None]
+    todo = [x for x in runs if not is_cached(cache_dir, x[3])]
+    cached = len(runs) - len(todo)
     walls = [execute_run(p, r, c, k, cache_dir).wall_s for p, r, c, k in todo[:pilot_runs]]
     per_run = sum(walls) / len(walls) if walls else 0.0
     left = max(0, len(todo) - len(walls))
@@ -158,13 +156,10 @@ def write_outputs(folder: Path, spec: dict[str, Any], sweep: Sweep,
 
 def summarise_points(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
     """KPI summary (mean, median, 5-95 %) per design point, with its design columns."""
-    kp = tables["kpis"]
     design = tables["points"].drop(columns="config_hash")
-    parts = []
-    for point, grp in kp.groupby("point", sort=True):
-        s = summarise_kpis(grp.drop(columns=[c for c in design.columns if c != "point"]
-                                    ).drop(columns="point"))
-        parts.append(s.assign(point=point))
+    kp = tables["kpis"].drop(columns=[c for c in design.columns if c != "point"])
+    parts = [summarise_kpis(grp.drop(columns="point")).assign(point=point)
+             for point, grp in kp.groupby("point", sort=True)]
     if not parts:
         return pd.DataFrame()
     out = pd.concat(parts, ignore_index=True)

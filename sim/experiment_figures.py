@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from sim import charts, stats
+from sim.config import split_cli_args
 from sim.errors import ConfigError
 
 REFERENCE_DEFAULT = {"factor": "strategy", "level": "efa"}
@@ -372,16 +373,9 @@ RECIPES: dict[str, Callable[[_Ctx], list[str]]] = {
 def main(argv: list[str] | None = None) -> None:
     """``ozg-sim-figures FOLDER [lang=de]``: redraw an experiment's figures."""
     args = list(sys.argv[1:] if argv is None else argv)
-    lang = "en"
-    folders = []
-    for a in args:
-        if a.startswith("lang="):
-            lang = a.split("=", 1)[1]
-        else:
-            folders.append(a)
     try:
-        if lang not in ("en", "de"):
-            raise ConfigError(f"lang={lang!r} is not allowed: one of en, de")
+        folders, opts = split_cli_args(args, ("lang",))
+        lang = opts.get("lang", "en")
         if len(folders) != 1:
             raise ConfigError("usage: ozg-sim-figures FOLDER [lang=de]")
         files = draw_experiment_figures(Path(folders[0]), lang)

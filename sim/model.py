@@ -62,6 +62,8 @@ class Pot:
     remaining_eur : float
     start, end : float
         Window in months: money can be committed for ``start <= t < end``.
+    flows_from : float
+        No money flows before this time (the programme's framework agreement).
     """
 
     programme: ProgrammeParams
@@ -69,6 +71,7 @@ class Pot:
     remaining_eur: float
     start: float
     end: float
+    flows_from: float = 0.0
 
     def open_at(self, t: float) -> bool:
         return self.start <= t < self.end and self.remaining_eur > 0
@@ -125,6 +128,7 @@ class Funding:
         for p in cfg.funding.programmes:
             start = float(month_index(p.start))
             end = float(month_index(p.end) + 1) + p.carry_over_months
+            flows_from = float(month_index(p.flow_from)) if p.flow_from else 0.0
             dev_amount = p.amount_eur * (1.0 - p.municipal_share)
             if p.allocation == "project":
                 holders = [(BUND, dev_amount)]
@@ -133,7 +137,7 @@ class Funding:
                 holders = [(s, dev_amount * float(k))
                            for s, k in zip(world.states["state"], shares, strict=True)]
             for holder, eur in holders:
-                pot = Pot(p, holder, eur, start, end)
+                pot = Pot(p, holder, eur, start, end, flows_from)
                 self.initial.append((p.name, holder, eur))
                 for mode in p.eligible_modes:
                     self.dev_pots.setdefault((holder, mode), []).append(pot)
@@ -164,8 +168,7 @@ class Funding:
             ext = prog.external_fte_per_project
             if ext <= 0 or not pot.open_at(t):
                 continue
-            flows = max(t + prog.agreement_months,
-                        float(month_index(prog.flow_from)) if prog.flow_from else t)
+            flows = max(t + prog.agreement_months, pot.flows_from)
             if flows >= pot.end:
                 continue  # the agreement would conclude after the money lapsed
             left = remaining_pd - team_fte * days * (flows - t)
@@ -630,7 +633,6 @@ class Simulation:
                 self.env.process(hire_staff(self.env, pool, start, st.hiring_lag_months, rng,
                                             self.cfg.development.delay_cv))
         self.lands = self.builders[:L]
-        self.bund = self.builders[L]
 
     def _start_processes(self) -> None:
         # Started in each builder's work order: all projects ask for a team at the same

@@ -135,18 +135,6 @@ def coverage_figure(national: pd.DataFrame, title: str, subtitle: str = "",
     return fig
 
 
-def save_figure(fig: Figure, path_stem: Path,
-                formats: tuple[str, ...] = ("png", "pdf")) -> list[str]:
-    """Save under ``path_stem.<fmt>``; returns the file names."""
-    names = []
-    for fmt in formats:
-        out = Path(f"{path_stem}.{fmt}")
-        fig.savefig(out, dpi=200, bbox_inches="tight")
-        names.append(out.name)
-    plt.close(fig)
-    return names
-
-
 def coverage_table(national: pd.DataFrame, history: pd.DataFrame | None) -> pd.DataFrame:
     """Exactly what :func:`coverage_figure` plots: median and 5-95 % band per series and
     date, and the observed points (``kind="observed"``, value in ``median``)."""
@@ -178,4 +166,4 @@ def draw_run_figures(run_dir: Path, title: str, subtitle: str = "",
 
 
 __all__ = ["coverage_figure", "coverage_table", "draw_run_figures", "plot_band", "plot_observed",
-           "quantile_bands", "save_figure"]
+           "quantile_bands"]

@@ -235,6 +235,11 @@ def _cache_path(cache_dir: Path, key: str) -> Path:
     return cache_dir / key[:2] / f"{key}.pkl"
 
 
+def is_cached(cache_dir: Path | None, key: str) -> bool:
+    """Whether a run's result is in the cache (without reading it)."""
+    return cache_dir is not None and _cache_path(cache_dir, key).is_file()
+
+
 def _cache_write(cache_dir: Path, rec: RunRecord) -> None:
     path = _cache_path(cache_dir, rec.key)
     path.parent.mkdir(parents=True, exist_ok=True)
