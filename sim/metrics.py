@@ -264,9 +264,15 @@ def kpis_for_replication(national: pd.DataFrame, spending: pd.DataFrame,
     programmes = sorted({b[0] for b in budgets})
     for p in programmes:
         k[f"budget_eur_{p}"] = float(sum(b[2] for b in budgets if b[0] == p))
-    for p in [*programmes, "own_funds"]:
+    for p in [*programmes, "own_funds", "running_costs"]:
         k[f"spent_eur_{p}"] = float(spending.loc[spending["programme"] == p, "eur"].sum())
-    funded = spending.loc[spending["programme"] != "own_funds", "eur"].sum()
+    run = spending[spending["programme"] == "running_costs"]
+    for payer in ("land", "municipal", "bund", "pool"):
+        k[f"running_costs_eur_{payer}"] = (float(
+            run.loc[run["purpose"] == f"running_costs_{payer}", "eur"].sum())
+            if "purpose" in run else 0.0)
+    funded = spending.loc[~spending["programme"].isin(["own_funds", "running_costs"]),
+                          "eur"].sum()
     k["spent_eur_programmes"] = float(funded)
     cov = k["population_coverage_2022_12"]
     k["cost_per_coverage_point_eur"] = (float(funded) / (cov * 100)

@@ -22,7 +22,7 @@ import numpy as np
 import simpy
 
 from sim.calendar import month_index
-from sim.params import TYPE_KEYS, Config, ProgrammeParams, SharingFrictions
+from sim.params import PAYERS, TYPE_KEYS, Config, ProgrammeParams, SharingFrictions
 from sim.rng import Draws, stream, unit_gamma
 from sim.world import FEDERAL, MUNICIPAL, World
 
@@ -30,8 +30,9 @@ BUND = "BUND"
 _EPS = 1e-9
 
 # Event codes of the process log (see RunResult.events).
-EV_ONLINE, EV_PUBLISHED, EV_REUSED, EV_DECLINED, EV_FUNDED = range(5)
-EVENT_NAMES = ("online", "published", "reused", "reuse_declined", "funded")
+EV_ONLINE, EV_PUBLISHED, EV_REUSED, EV_DECLINED, EV_FUNDED, EV_DEFERRED = range(6)
+EVENT_NAMES = ("online", "published", "reused", "reuse_declined", "funded",
+               "reuse_deferred_by_cost")
 
 ProcessGen = Generator[simpy.Event, Any, Any]
 
@@ -72,6 +73,11 @@ class Pot:
     start: float
     end: float
     flows_from: float = 0.0
+    states: frozenset[str] | None = None
+
+    def serves(self, builder: str) -> bool:
+        """Whether projects of ``builder`` may draw on this pot."""
+        return self.states is None or builder in self.states
 
     def open_at(self, t: float) -> bool:
         return self.start <= t < self.end and self.remaining_eur > 0
@@ -116,6 +122,25 @@ def allocation_shares(rule: str, world: World, cfg: Config) -> np.ndarray:
     return w / w.sum()
 
 
+def municipal_allocation(p: ProgrammeParams, world: World) -> np.ndarray:
+    """Share of a programme's municipal money for each administration (sums to 1).
+
+    Only administrations of ``p.states`` (and ``p.kreise``) receive money, by population
+    (``per_capita``) or by member municipalities (``per_municipality``).
+    """
+    admins = world.admins
+    w = (admins["population"] if p.municipal_allocation == "per_capita"
+         else admins["n_municipalities"]).to_numpy(dtype=float)
+    mask = np.ones(len(admins), dtype=bool)
+    if p.states is not None:
+        codes = world.states["state"].to_numpy()
+        mask &= np.isin(codes[admins["state"].to_numpy()], p.states)
+    if p.kreise is not None:
+        mask &= admins["kreis_ags"].astype(str).isin(p.kreise).to_numpy()
+    w = w * mask
+    return w / w.sum() if w.sum() > 0 else w
+
+
 class Funding:
     """All money pots of a run, and the rule by which projects draw on them."""
 
@@ -124,26 +149,35 @@ class Funding:
         self.ledger = ledger
         self.dev_pots: dict[tuple[str, str], list[Pot]] = {}  # (holder, mode) -> pots
         self.initial: list[tuple[str, str, float]] = []  # (programme, holder, eur)
-        self.municipal: list[tuple[ProgrammeParams, float, float, float]] = []
-        for p in cfg.funding.programmes:
+        #: Municipal support pots: (programme, EUR per administration, start, end).
+        self.municipal: list[tuple[ProgrammeParams, np.ndarray, float, float]] = []
+        codes = world.states["state"].to_numpy()
+        for p in cfg.all_programmes():
             start = float(month_index(p.start))
             end = float(month_index(p.end) + 1) + p.carry_over_months
             flows_from = float(month_index(p.flow_from)) if p.flow_from else 0.0
+            in_world = (np.ones(world.n_states, dtype=bool) if p.states is None
+                        else np.isin(codes, p.states))
+            if not in_world.any():
+                continue  # a Land's programme whose Land is not simulated
             dev_amount = p.amount_eur * (1.0 - p.municipal_share)
             if p.allocation == "project":
-                holders = [(BUND, dev_amount)]
+                allowed = None if p.states is None else frozenset(p.states)
+                holders = [(BUND, dev_amount, allowed)]
             else:
-                shares = allocation_shares(p.allocation, world, cfg)
-                holders = [(s, dev_amount * float(k))
-                           for s, k in zip(world.states["state"], shares, strict=True)]
-            for holder, eur in holders:
-                pot = Pot(p, holder, eur, start, end, flows_from)
+                shares = allocation_shares(p.allocation, world, cfg) * in_world
+                shares = shares / shares.sum()
+                holders = [(str(code), dev_amount * float(k), None)
+                           for code, k, ok in zip(codes, shares, in_world, strict=True) if ok]
+            for holder, eur, allowed in holders:
+                pot = Pot(p, holder, eur, start, end, flows_from, allowed)
                 self.initial.append((p.name, holder, eur))
                 for mode in p.eligible_modes:
                     self.dev_pots.setdefault((holder, mode), []).append(pot)
             if p.municipal_share > 0:
-                self.municipal.append((p, p.amount_eur * p.municipal_share, start, end))
-                self.initial.append((p.name, "municipalities", p.amount_eur * p.municipal_share))
+                eur = p.amount_eur * p.municipal_share
+                self.municipal.append((p, municipal_allocation(p, world) * eur, start, end))
+                self.initial.append((p.name, "municipalities", eur))
 
     def pots_for(self, builder: str, mode: str) -> list[Pot]:
         """Pots a project of ``builder`` in sharing ``mode`` may draw on.
@@ -151,8 +185,8 @@ class Funding:
         Central (project-by-project) pots first, then the builder Land's own pots, each in
         programme order.
         """
-        return self.dev_pots.get((BUND, mode), []) + (
-            self.dev_pots.get((builder, mode), []) if builder != BUND else [])
+        central = [p for p in self.dev_pots.get((BUND, mode), []) if p.serves(builder)]
+        return central + (self.dev_pots.get((builder, mode), []) if builder != BUND else [])
 
     def grant(self, t: float, builder: str, mode: str, remaining_pd: float, team_fte: float,
               days: float) -> tuple[float, str | None, float]:
@@ -188,6 +222,175 @@ class Funding:
         return min(starts) if starts else None
 
 
+# --------------------------------------------------------------------------- running costs
+
+#: Column of each payer's share in :attr:`Operation.shares`.
+SH_LAND, SH_MUNI, SH_BUND, SH_POOL = range(4)
+
+
+class Operation:
+    """Running costs of reused services: who pays them when, and what each payer can afford.
+
+    Each Land has a piecewise-constant payer schedule (months since 2018-01) built from the
+    payer phases (:class:`~sim.params.PayerPhase`). A payer rule splits a tenancy's cost
+    (a reusing Land's Königsteiner share of the service's yearly cost) and a municipal
+    connection's cost into shares of the reusing Land, the municipality, the Bund and all
+    Länder (pooled by Königsteiner Schlüssel).
+
+    Affordability rule: a new tenancy or connection that the reusing Land (or the
+    administration) would pay for goes ahead only when its yearly bill including it fits its
+    budget, which grows by ``budget_growth_per_year``; otherwise it waits until the budget
+    has grown enough or the payer changes. Nothing already in use is withdrawn.
+    """
+
+    def __init__(self, cfg: Config, world: World) -> None:
+        op = cfg.operation
+        self.op = op
+        r, b = op.split_reuser_share, op.split_bund_share
+        # Rows: payer rule (PAYERS order); columns: tenancy shares (Land, -, Bund, pool).
+        self.tenancy_shares = np.array([[0, 0, 1, 0], [1, 0, 0, 0], [r, 0, b, 1 - r - b],
+                                        [1, 0, 0, 0]], dtype=float)
+        # Municipal connection shares (Land, municipality, Bund, pool).
+        self.muni_shares = np.array([[0, 0, 1, 0], [0, 1, 0, 0], [0, r, b, 1 - r - b],
+                                     [1, 0, 0, 0]], dtype=float)
+        codes = list(world.states["state"])
+        k = world.states["koenigstein_share"].to_numpy(dtype=float)
+        self.koenigstein = k
+        self.pool_share = k / k.sum() if k.sum() > 0 else k
+        self.base = float(month_index(op.budget_base))
+        self.log_growth = math.log1p(op.budget_growth_per_year)
+        phases = cfg.all_payer_phases()
+        self.bounds: list[np.ndarray] = []
+        self.rules: list[np.ndarray] = []
+        for code in codes:
+            mine = [ph for ph in phases if ph.states is None or code in ph.states]
+            cuts = {0.0}
+            for ph in mine:
+                cuts.add(float(month_index(ph.start)))
+                if ph.end is not None:
+                    cuts.add(float(month_index(ph.end) + 1))
+            bounds = np.array(sorted(cuts))
+            self.bounds.append(bounds)
+            self.rules.append(np.array([self._rule_at(mine, t) for t in bounds]))
+        self.n_tenancies = np.zeros(len(codes))
+        self.active = any(len(r) > 1 or r[0] != 0 for r in self.rules)
+
+    @staticmethod
+    def _rule_at(phases: list[Any], t: float) -> int:
+        """Payer rule in force at ``t``: a Land-specific phase first, then a general one."""
+        def in_force(ph: Any) -> bool:
+            end = math.inf if ph.end is None else month_index(ph.end) + 1
+            return month_index(ph.start) <= t < end
+        for specific in (True, False):
+            cands = [ph for ph in phases if (ph.states is not None) == specific and in_force(ph)]
+            if cands:
+                return PAYERS.index(max(cands, key=lambda ph: month_index(ph.start)).payer)
+        return PAYERS.index("central")
+
+    def rule(self, state: int, t: np.ndarray | float) -> np.ndarray:
+        """Payer rule index in force in ``state`` at time(s) ``t``."""
+        i = np.searchsorted(self.bounds[state], t, side="right") - 1
+        return self.rules[state][i]
+
+    def next_change(self, state: int, t: float) -> float:
+        """Next time after ``t`` at which the payer of ``state`` changes (``inf``: never)."""
+        later = self.bounds[state][self.bounds[state] > t]
+        return float(later[0]) if len(later) else math.inf
+
+    def _afford_time(self, need: np.ndarray, budget: np.ndarray) -> np.ndarray:
+        """Earliest time at which a budget growing from ``budget_base`` covers ``need``."""
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratio = need / budget
+            if self.log_growth > 0:
+                return np.where(ratio > 0, self.base + 12.0 * np.log(ratio) / self.log_growth,
+                                -np.inf)
+            return np.where(ratio <= 1.0, -np.inf, np.inf)
+
+    def land_wait(self, state: int, t: float) -> float:
+        """Time at which ``state`` can afford one more tenancy (``<= t``: now)."""
+        share = self.tenancy_shares[int(self.rule(state, t)), SH_LAND]
+        if share <= 0:
+            return t
+        k = self.koenigstein[state]
+        need = (self.n_tenancies[state] + 1) * self.op.service_cost_eur_per_year * k * share
+        budget = self.op.land_budget_eur_per_year * k
+        return float(self._afford_time(np.array([need]), np.array([budget]))[0])
+
+    def municipal_start(self, state: int, start: np.ndarray, n_conn: np.ndarray,
+                        budget: np.ndarray) -> np.ndarray:
+        """Start times of municipal connections to a reused service, deferred until affordable.
+
+        ``n_conn``: reused-service connections each administration pays for already;
+        ``budget``: its yearly budget at ``budget_base``.
+        """
+        t = start.copy()
+        todo = np.ones(len(t), dtype=bool)
+        cost = self.op.admin_cost_eur_per_year
+        for _ in range(len(self.bounds[state]) + 1):
+            if not todo.any():
+                break
+            share = self.muni_shares[self.rule(state, t[todo]), SH_MUNI]
+            need = (n_conn[todo] + 1) * cost * share
+            when = np.where(share > 0, self._afford_time(need, budget[todo]), -np.inf)
+            nxt = self.bounds[state][np.minimum(
+                np.searchsorted(self.bounds[state], t[todo], side="right"),
+                len(self.bounds[state]) - 1)]
+            nxt = np.where(nxt > t[todo], nxt, np.inf)
+            idx = np.flatnonzero(todo)
+            ok = when <= t[idx]
+            settle = ok | (when <= nxt)
+            t[idx[~ok & settle]] = when[~ok & settle]
+            t[idx[~settle]] = nxt[~settle]  # re-check under the next payer
+            todo[idx[settle]] = False
+        return t
+
+    def book(self, ledger: Ledger, sim: Simulation) -> None:
+        """Ledger rows of the running costs, per year, payer and Land.
+
+        A tenancy costs from the month its reuse was agreed, a connection from the month it
+        was completed, until the horizon.
+        """
+        H = int(sim.horizon)
+        if H <= 0:
+            return
+        world = sim.world
+        codes = list(world.states["state"])
+        op = self.op
+        months = np.arange(H, dtype=float)
+        years = (months // 12).astype(np.int64)
+        for li, code in enumerate(codes):
+            tt = np.array([t for (_s, land, t) in sim.tenancies if land == li])
+            ten = np.cumsum(np.bincount(np.clip(np.floor(tt), 0, H).astype(np.int64),
+                                        minlength=H + 1))[:H] if len(tt) else np.zeros(H)
+            a0, a1 = world.admin_slices[li]
+            conn = np.zeros(H)
+            svc = np.flatnonzero(sim.is_tenancy[:, li] & sim._is_municipal)
+            if len(svc) and a1 > a0:
+                ta = sim.t_admin[world.municipal_position[svc], a0:a1].ravel()
+                ta = ta[np.isfinite(ta) & (ta < H)]
+                conn = np.cumsum(np.bincount(np.floor(ta).astype(np.int64),
+                                             minlength=H + 1))[:H].astype(float)
+            if not (ten.any() or conn.any()):
+                continue
+            rule = self.rule(li, months)
+            ten_eur = ten * op.service_cost_eur_per_year * self.koenigstein[li] / 12.0
+            con_eur = conn * op.admin_cost_eur_per_year / 12.0
+            pay = (ten_eur[:, None] * self.tenancy_shares[rule]
+                   + con_eur[:, None] * self.muni_shares[rule])  # (H, 4)
+            by_year = np.zeros((int(years[-1]) + 1, 4))
+            np.add.at(by_year, years, pay)
+            for y in np.flatnonzero(by_year.sum(axis=1) > 0):
+                t = float(12 * y)
+                ledger.record(t, "running_costs", code, by_year[y, SH_LAND], "running_costs_land")
+                ledger.record(t, "running_costs", code, by_year[y, SH_MUNI],
+                              "running_costs_municipal")
+                ledger.record(t, "running_costs", BUND, by_year[y, SH_BUND],
+                              "running_costs_bund")
+                for lj, cj in enumerate(codes):
+                    ledger.record(t, "running_costs", cj, by_year[y, SH_POOL]
+                                  * self.pool_share[lj], "running_costs_pool")
+
+
 # --------------------------------------------------------------------------- staff
 
 
@@ -221,6 +424,8 @@ class TeamPool:
         self.teams = self.initial_teams
         self.hirable = self.max_teams - self.initial_teams
         self.idle = self.initial_teams
+        self.leaving = 0  # busy teams that leave when their project is done
+        self.vacancy: simpy.Event = env.event()  # fires when a post becomes hirable
         self._waiting: list[tuple[int, int, simpy.Event]] = []
         self._order = itertools.count()
 
@@ -236,6 +441,11 @@ class TeamPool:
 
     def release(self) -> None:
         """A team finished its project: give it to the first waiting project, if any."""
+        if self.leaving > 0:
+            self.leaving -= 1
+            self.teams -= 1
+            self._open_post()
+            return
         if self._waiting:
             heapq.heappop(self._waiting)[2].succeed()
         else:
@@ -248,15 +458,69 @@ class TeamPool:
             self.teams += 1
             self.release()
 
+    def lose_team(self) -> None:
+        """A team leaves (attrition): an idle one at once, else a busy one when done."""
+        if self.teams - self.leaving <= 0:
+            return
+        if self.idle > 0:
+            self.idle -= 1
+            self.teams -= 1
+            self._open_post()
+        else:
+            self.leaving += 1
+
+    def raise_cap(self, extra_teams: int) -> None:
+        """The labour market grows (e.g. by training): more teams become hirable."""
+        if extra_teams > 0:
+            self.max_teams += extra_teams
+            self.hirable += extra_teams
+            self._signal_vacancy()
+
+    def _open_post(self) -> None:
+        self.hirable += 1
+        self._signal_vacancy()
+
+    def _signal_vacancy(self) -> None:
+        if not self.vacancy.triggered:
+            self.vacancy.succeed()
+
 
 def hire_staff(env: simpy.Environment, pool: TeamPool, start: float, lag_months: float,
                rng: np.random.Generator, cv: float) -> ProcessGen:
-    """Hire team after team from ``start`` until the cap; each takes a random hiring lag."""
+    """Hire team after team from ``start`` while posts are open; each takes a hiring lag.
+
+    Posts open up to the labour-market cap, again when a team leaves, and when a training
+    programme raises the cap.
+    """
     if start > env.now:
         yield env.timeout(start - env.now)
-    while pool.hirable > 0:
+    while True:
+        if pool.hirable <= 0:
+            pool.vacancy = env.event()
+            yield pool.vacancy
+            continue
         yield env.timeout(lag_months * float(unit_gamma(rng, cv, (1,))[0]))
         pool.hire_team()
+
+
+def staff_turnover(env: simpy.Environment, pool: TeamPool, rate_per_year: float,
+                   rng: np.random.Generator) -> ProcessGen:
+    """Teams leave at ``rate_per_year`` each (exponential times between departures)."""
+    while True:
+        active = pool.teams - pool.leaving
+        if active <= 0:  # nobody to lose yet: look again in a month
+            yield env.timeout(1.0)
+            continue
+        yield env.timeout(float(rng.exponential(12.0 / (rate_per_year * active))))
+        pool.lose_team()
+
+
+def training_programme(env: simpy.Environment, pool: TeamPool, at: float,
+                       extra_teams: int) -> ProcessGen:
+    """From ``at``, trained staff enlarge the labour market by ``extra_teams``."""
+    if at > env.now:
+        yield env.timeout(at - env.now)
+    pool.raise_cap(extra_teams)
 
 
 # --------------------------------------------------------------------------- agents
@@ -323,6 +587,7 @@ class MunicipalSector:
         self.env = env
         self.sim = sim
         self.state = state
+        self.code = str(sim.world.states["state"].iat[state])
         a0, a1 = sim.world.admin_slices[state]
         self.sl = slice(a0, a1)
         admins = sim.world.admins.iloc[a0:a1]
@@ -333,12 +598,19 @@ class MunicipalSector:
         self.rate_pd = fte * cfg.staffing.productive_days_per_fte_month  # person-days/month
         self.lag_mean = np.asarray(cfg.municipal.info_lag_months_by_size_class)[size]
         self.free_at = np.zeros(a1 - a0)
-        self.code = str(sim.world.states["state"].iat[state])
         pop = admins["population"].to_numpy().astype(float)
-        self.pots = []  # (programme, remaining per admin, start, end)
-        total_pop = float(sim.world.admins["population"].sum())
-        for prog, eur, start, end in sim.funding.municipal:
-            self.pots.append((prog, eur * pop / total_pop, start, end))
+        # Support money: (programme, remaining per administration, start, end).
+        self.pots = [(prog, eur[a0:a1].copy(), start, end)
+                     for prog, eur, start, end in sim.funding.municipal
+                     if eur[a0:a1].sum() > 0]
+        # Non-monetary support in force here: (start, end, lag, effort, fte, service mask).
+        self.support = [
+            (float(month_index(sp.start)), float(month_index(sp.end) + 1), sp.info_lag_factor,
+             sp.effort_factor, sp.fte_factor, sim.top_services(sp.max_services))
+            for sp in cfg.all_support() if sp.states is None or self.code in sp.states]
+        # Running costs: the budget of each administration and its paid connections.
+        self.budget = pop * cfg.operation.municipal_budget_eur_per_capita_year
+        self.n_paid = np.zeros(a1 - a0)
         # Support money committed, per programme and month in which the onboarding starts.
         self.spent_by_month = {prog.name: np.zeros(int(sim.horizon) + 1)
                                for prog, *_ in self.pots}
@@ -375,9 +647,19 @@ class MunicipalSector:
         sim, sl = self.sim, self.sl
         m = int(sim.world.municipal_position[service])
         cfg = sim.cfg.municipal
-        arrival = t + self.lag_mean * sim.draws.info_lag[m, sl]
+        lag_f = effort_f = fte_f = 1.0
+        for s0, s1, lag, eff, fte, mask in self.support:
+            if s0 <= t < s1 and (mask is None or mask[service]):
+                lag_f, effort_f, fte_f = lag_f * lag, effort_f * eff, fte_f * fte
+        arrival = t + self.lag_mean * lag_f * sim.draws.info_lag[m, sl]
         start = np.maximum(arrival, self.free_at)
-        effort = (sim.onboarding_effort_pd[service]
+        deferred = np.zeros(len(start), dtype=bool)
+        if sim.is_tenancy[service, self.state] and sim.operation.active:
+            ready = sim.operation.municipal_start(self.state, start, self.n_paid, self.budget)
+            deferred = ready > start
+            start = ready
+            self.n_paid += np.isfinite(start)
+        effort = (sim.onboarding_effort_pd[service] * effort_f
                   * np.exp(cfg.effort_sigma * sim.draws.onboarding_z[m, sl]))
         internal = effort.copy()
         day_rate = sim.cfg.funding.day_rate_eur
@@ -385,7 +667,7 @@ class MunicipalSector:
         if share > 0:
             funded_any = np.zeros(len(effort), dtype=bool)
             for prog, remaining, p_start, p_end in self.pots:
-                cost = share * effort * day_rate
+                cost = share * effort * day_rate * prog.funding_rate
                 ok = (~funded_any & (start >= p_start) & (start < p_end)
                       & (remaining >= cost - 1e-6))
                 if ok.any():
@@ -397,9 +679,11 @@ class MunicipalSector:
                         month, weights=cost[ok], minlength=len(self.spent_by_month[prog.name]))
             internal[funded_any] *= 1.0 - share
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            duration = np.where(internal <= 0, 0.0, internal / self.rate_pd)
+            duration = np.where(internal <= 0, 0.0, internal / (self.rate_pd * fte_f))
         done = start + duration
-        self.free_at = done
+        # A connection deferred for lack of money does not hold up the administration's
+        # other connections (its few person-days of work are not queued).
+        self.free_at = np.where(deferred, self.free_at, done)
         sim.t_admin[m, sl] = done
 
 
@@ -484,6 +768,20 @@ def reuse_service(env: simpy.Environment, sim: Simulation, service: int, operato
         sim.make_available(service, tenant)
         return
     yield env.timeout(f.contract_months * d.contract[service, tenant])
+    op = sim.operation
+    if op.active:
+        logged = False
+        while (ready := op.land_wait(tenant, env.now)) > env.now + _EPS:
+            if not logged:
+                sim.log(EV_DEFERRED, service, land.code, operator.code)
+                logged = True
+            until = min(ready, op.next_change(tenant, env.now))
+            if until >= sim.horizon:
+                return  # not affordable within the horizon
+            yield env.timeout(until - env.now)
+    op.n_tenancies[tenant] += 1
+    sim.tenancies.append((service, tenant, env.now))
+    sim.is_tenancy[service, tenant] = True
     sim.ledger.record(env.now, "own_funds", land.code, f.fee_eur, "reuse_fee")
     with operator.onboarding_slots(env, mode, f).request() as req:
         yield req
@@ -545,6 +843,9 @@ class Simulation:
         self.ledger = Ledger()
         self.funding = Funding(cfg, world, self.ledger)
         self.market = Marketplace()
+        self.operation = Operation(cfg, world)
+        self.tenancies: list[tuple[int, int, float]] = []  # (service, tenant Land, agreed)
+        self.is_tenancy = np.zeros((S, L), dtype=bool)
         self._is_municipal = world.services["executor"].to_numpy() == MUNICIPAL
         self._precompute_efforts()
         self._plan = self._sharing_plan()
@@ -553,6 +854,21 @@ class Simulation:
         self._start_processes()
 
     # -- setup ---------------------------------------------------------------
+
+    def top_services(self, k: int | None) -> np.ndarray | None:
+        """Mask of the ``k`` municipally executed services with most LeiKa entries.
+
+        A proxy for the most demanded services (ties in catalogue order); ``None`` = all.
+        """
+        if k is None:
+            return None
+        svc = self.world.services
+        muni = np.flatnonzero(self._is_municipal)
+        n_leika = svc["n_leika"].to_numpy()[muni]
+        top = muni[np.argsort(-n_leika, kind="stable")[:k]]
+        mask = np.zeros(len(svc), dtype=bool)
+        mask[top] = True
+        return mask
 
     def _precompute_efforts(self) -> None:
         svc = self.world.services
@@ -628,10 +944,20 @@ class Simulation:
         for i, (code, f) in enumerate(zip(codes, ftes, strict=True)):
             pool = TeamPool(self.env, f, st.team_fte, st.staff_cap_factor)
             self.builders.append(Builder(code, i, pool, self.draws.priority[i]))
-            if pool.hirable > 0:
+            extra = 0
+            if st.training_from is not None and st.training_cap_increase > 0:
+                extra = math.floor(f * (st.staff_cap_factor + st.training_cap_increase)
+                                   / st.team_fte + _EPS) - pool.max_teams
+                self.env.process(training_programme(
+                    self.env, pool, float(month_index(st.training_from)), extra))
+            if pool.hirable > 0 or extra > 0 or st.attrition_per_year > 0:
                 rng = stream(self.cfg.seed, self.replication, "hiring", i)
                 self.env.process(hire_staff(self.env, pool, start, st.hiring_lag_months, rng,
                                             self.cfg.development.delay_cv))
+            if st.attrition_per_year > 0:
+                self.env.process(staff_turnover(
+                    self.env, pool, st.attrition_per_year,
+                    stream(self.cfg.seed, self.replication, "attrition", i)))
         self.lands = self.builders[:L]
 
     def _start_processes(self) -> None:
@@ -666,6 +992,7 @@ class Simulation:
         self.env.run(until=self.horizon)
         for sector in self.municipal:
             sector.book_spending(self.ledger)
+        self.operation.book(self.ledger, self)
         t_admin = self.t_admin
         t_admin[t_admin >= self.horizon] = np.inf
         t_state = self.t_state

@@ -22,6 +22,8 @@ from sim.errors import ConfigError
 SHARING_MODES = ("efa", "efv", "einzel")
 PROJECT_MODES = ("federal", *SHARING_MODES)
 ALLOCATIONS = ("project", "koenigstein", "per_capita", "per_municipality", "need")
+MUNICIPAL_ALLOCATIONS = ("per_capita", "per_municipality")
+PAYERS = ("central", "reusers", "split_2024", "land_for_municipalities")
 N_SIZE_CLASSES = 7
 #: Config key of each catalogue service type that a strategy decides on.
 TYPE_KEYS = {"2/3": "typ23", "4/5": "typ45"}
@@ -190,6 +192,21 @@ class ProgrammeParams:
     carry_over_months : float
         Unspent money stays available this many months after ``end`` (carry-over,
         "Ausgabereste"); 0 = it lapses at ``end``.
+    states : list of str or None
+        Only these Länder receive money (a Land's own programme, e.g. ``[HE]``): per-Land
+        allocation rules share the amount among them, a ``project`` pot pays only their
+        projects, and the municipal share goes only to their administrations. ``None`` =
+        all Länder.
+    kreise : list of str or None
+        The municipal share goes only to administrations in these Kreise (5-digit AGS,
+        e.g. the NRW model regions); ``None`` = all administrations of ``states``.
+    municipal_allocation : str
+        How the municipal share is divided among administrations: ``per_capita`` or
+        ``per_municipality`` (a fixed amount per member municipality, e.g. Bayern's
+        20,000 EUR per Kommune).
+    funding_rate : float
+        Share of the contractors' cost of a municipal onboarding the programme pays
+        (Förderquote); the administration pays the rest from own funds.
     """
 
     name: str = "programme"
@@ -203,8 +220,13 @@ class ProgrammeParams:
     agreement_months: float = 0.0
     flow_from: Optional[str] = None
     carry_over_months: float = 0.0
+    states: Optional[List[str]] = None
+    kreise: Optional[List[str]] = None
+    municipal_allocation: str = "per_capita"
+    funding_rate: float = 1.0
 
     def validate(self, prefix: str) -> None:
+        from sim.data_io import STATE_ABBRS
         _num(f"{prefix}.amount_eur", self.amount_eur, 0)
         s = month_index(self.start, f"{prefix}.start")
         e = month_index(self.end, f"{prefix}.end")
@@ -219,6 +241,18 @@ class ProgrammeParams:
         _num(f"{prefix}.carry_over_months", self.carry_over_months, 0)
         if self.flow_from is not None and month_index(self.flow_from, f"{prefix}.flow_from") > e:
             _fail(f"{prefix}.flow_from", self.flow_from, f"a month not after end={self.end}")
+        if self.states is not None:
+            if not self.states:
+                _fail(f"{prefix}.states", self.states, "null (all Länder) or a non-empty list")
+            for st in self.states:
+                _choice(f"{prefix}.states", st, STATE_ABBRS)
+        if self.kreise is not None:
+            for k in self.kreise:
+                if not (isinstance(k, str) and len(k) == 5 and k.isdigit()):
+                    _fail(f"{prefix}.kreise", k, "5-digit Kreis keys (AGS) as strings")
+        _choice(f"{prefix}.municipal_allocation", self.municipal_allocation,
+                MUNICIPAL_ALLOCATIONS)
+        _num(f"{prefix}.funding_rate", self.funding_rate, 0, 1, lo_open=True)
 
 
 @dataclass
@@ -280,6 +314,14 @@ class StaffingParams:
         Multiplier on all developer staff (Bund, Länder, lead states): a sweep lever.
     municipal_fte_factor : float
         Multiplier on all municipal staff: a sweep lever.
+    attrition_per_year : float
+        Share of developer teams that leave per year (turnover); a leaving team finishes
+        its project first, and its post is filled again by hiring.
+    training_from : str or None
+        Month from which a training programme has enlarged the labour market; ``None`` =
+        no training programme.
+    training_cap_increase : float
+        Added to ``staff_cap_factor`` from ``training_from`` on.
     """
 
     name: str = "baseline"
@@ -296,6 +338,9 @@ class StaffingParams:
         default_factory=lambda: [0.3, 0.5, 0.8, 1.5, 3.0, 6.0, 15.0])
     dev_fte_factor: float = 1.0
     municipal_fte_factor: float = 1.0
+    attrition_per_year: float = 0.0
+    training_from: Optional[str] = None
+    training_cap_increase: float = 0.0
 
     def validate(self, prefix: str = "staffing") -> None:
         for k in ("bund_fte", "state_fte_base", "state_fte_per_million", "lead_fte_per_service",
@@ -313,6 +358,10 @@ class StaffingParams:
             _num(f"{prefix}.municipal_fte_by_size_class", v, 0)
         _num(f"{prefix}.dev_fte_factor", self.dev_fte_factor, 0)
         _num(f"{prefix}.municipal_fte_factor", self.municipal_fte_factor, 0)
+        _num(f"{prefix}.attrition_per_year", self.attrition_per_year, 0, 1)
+        if self.training_from is not None:
+            month_index(self.training_from, f"{prefix}.training_from")
+        _num(f"{prefix}.training_cap_increase", self.training_cap_increase, 0)
 
 
 @dataclass
@@ -449,6 +498,186 @@ class MunicipalParams:
 
 
 @dataclass
+class SupportParams:
+    """Non-monetary help for the municipal administrations of some Länder.
+
+    Applies to services that reach the Land within ``[start, end]``: trained staff
+    (Digitallotsen: more capacity, shorter information lag), coordination offices (shorter
+    information lag), a free platform or central store (less onboarding effort).
+
+    Attributes
+    ----------
+    name : str
+    states : list of str or None
+        Länder whose administrations get the help; ``None`` = the owning state programme's
+        Land (or all Länder outside a state programme).
+    start, end : str
+        Window (``YYYY-MM``) of service arrival in which the help applies.
+    info_lag_factor, effort_factor, fte_factor : float
+        Multipliers on the information lag, the onboarding effort and the onboarding staff.
+    max_services : int or None
+        Only the ``k`` municipally executed services with most LeiKa entries (a proxy for
+        the most demanded, e.g. Bayern's 54 TOP services); ``None`` = all.
+    """
+
+    name: str = "support"
+    states: Optional[List[str]] = None
+    start: str = "2018-01"
+    end: str = "2030-12"
+    info_lag_factor: float = 1.0
+    effort_factor: float = 1.0
+    fte_factor: float = 1.0
+    max_services: Optional[int] = None
+
+    def validate(self, prefix: str) -> None:
+        from sim.data_io import STATE_ABBRS
+        if self.states is not None:
+            for st in self.states:
+                _choice(f"{prefix}.states", st, STATE_ABBRS)
+        s = month_index(self.start, f"{prefix}.start")
+        if month_index(self.end, f"{prefix}.end") < s:
+            _fail(f"{prefix}.end", self.end, f"a month not before start={self.start}")
+        _num(f"{prefix}.info_lag_factor", self.info_lag_factor, 0)
+        _num(f"{prefix}.effort_factor", self.effort_factor, 0)
+        _num(f"{prefix}.fte_factor", self.fte_factor, 0, lo_open=True)
+        if self.max_services is not None:
+            _num(f"{prefix}.max_services", self.max_services, 1, integer=True)
+
+
+@dataclass
+class PayerPhase:
+    """Who pays the running costs of reused services from ``start`` (until ``end``).
+
+    Attributes
+    ----------
+    start : str
+        First month of the phase.
+    end : str or None
+        Last month; ``None`` = until a later phase starts.
+    payer : str
+        ``central`` (the Bund, e.g. from the stimulus: no budget limits the reusers),
+        ``reusers`` (each reusing Land pays its tenancies, each administration its
+        connections), ``split_2024`` (reusers pay ``split_reuser_share``, the Bund
+        ``split_bund_share``, all Länder the rest by Königsteiner Schlüssel; IT-PLR
+        Beschluss 2023/35), ``land_for_municipalities`` (the reusing Land pays its
+        tenancies and its municipalities' connections, as Hessen did 2023-24).
+    states : list of str or None
+        Länder the phase applies to; ``None`` = all. A phase for named Länder takes
+        precedence over a general one while it is in force.
+    """
+
+    start: str = "2023-01"
+    end: Optional[str] = None
+    payer: str = "reusers"
+    states: Optional[List[str]] = None
+
+    def validate(self, prefix: str) -> None:
+        from sim.data_io import STATE_ABBRS
+        s = month_index(self.start, f"{prefix}.start")
+        if self.end is not None and month_index(self.end, f"{prefix}.end") < s:
+            _fail(f"{prefix}.end", self.end, f"a month not before start={self.start}")
+        _choice(f"{prefix}.payer", self.payer, PAYERS)
+        if self.states is not None:
+            for st in self.states:
+                _choice(f"{prefix}.states", st, STATE_ABBRS)
+
+
+@dataclass
+class OperationParams:
+    """Running costs of reused (EfA/EfV) services, who pays them, and what is affordable.
+
+    Attributes
+    ----------
+    name : str
+        Scenario label.
+    service_cost_eur_per_year : float
+        Running cost of one shared service per year; a reusing Land's tenancy costs its
+        Königsteiner share of it (the usual EfA cost split).
+    admin_cost_eur_per_year : float
+        Running cost of one municipal administration's connection to one reused
+        municipally executed service per year.
+    phases : list of PayerPhase
+        Payer from each phase's start; before the first (and with none) ``central``.
+    land_budget_eur_per_year : float
+        What all Länder together can spend per year on their share of running costs,
+        split by Königsteiner Schlüssel.
+    municipal_budget_eur_per_capita_year : float
+        What an administration can spend per inhabitant and year on its connections.
+    budget_growth_per_year : float
+        Budgets grow by this share per year from ``budget_base``.
+    budget_base : str
+        Month in which the budgets have their base value.
+    split_reuser_share, split_bund_share : float
+        Shares of reusers and Bund under ``split_2024``; all Länder pay the rest.
+    """
+
+    name: str = "central"
+    service_cost_eur_per_year: float = 500000.0
+    admin_cost_eur_per_year: float = 250.0
+    phases: List[PayerPhase] = field(default_factory=list)
+    land_budget_eur_per_year: float = 40.0e6
+    municipal_budget_eur_per_capita_year: float = 1.0
+    budget_growth_per_year: float = 0.05
+    budget_base: str = "2023-01"
+    split_reuser_share: float = 0.5
+    split_bund_share: float = 0.25
+
+    def validate(self, prefix: str = "operation") -> None:
+        for k in ("service_cost_eur_per_year", "admin_cost_eur_per_year",
+                  "land_budget_eur_per_year", "municipal_budget_eur_per_capita_year"):
+            _num(f"{prefix}.{k}", getattr(self, k), 0)
+        _num(f"{prefix}.budget_growth_per_year", self.budget_growth_per_year, 0, 1)
+        month_index(self.budget_base, f"{prefix}.budget_base")
+        _num(f"{prefix}.split_reuser_share", self.split_reuser_share, 0, 1)
+        _num(f"{prefix}.split_bund_share", self.split_bund_share, 0,
+             1 - self.split_reuser_share)
+        for i, ph in enumerate(self.phases):
+            ph.validate(f"{prefix}.phases[{i}]")
+
+
+@dataclass
+class StateProgrammeParams:
+    """A Land's own OZG programme: money, non-monetary support and running-cost payers.
+
+    Each entry's ``states`` default to the programme's Land.
+
+    Attributes
+    ----------
+    state : str
+        The Land (abbreviation).
+    funding : list of ProgrammeParams
+    support : list of SupportParams
+    payer_phases : list of PayerPhase
+        E.g. Hessen paying its municipalities' running costs in 2023-24.
+    """
+
+    state: str = "HE"
+    funding: List[ProgrammeParams] = field(default_factory=list)
+    support: List[SupportParams] = field(default_factory=list)
+    payer_phases: List[PayerPhase] = field(default_factory=list)
+
+    def validate(self, prefix: str) -> None:
+        from sim.data_io import STATE_ABBRS
+        _choice(f"{prefix}.state", self.state, STATE_ABBRS)
+        for i, p in enumerate(self.funding):
+            p.validate(f"{prefix}.funding[{i}]")
+        for i, sp in enumerate(self.support):
+            sp.validate(f"{prefix}.support[{i}]")
+        for i, ph in enumerate(self.payer_phases):
+            ph.validate(f"{prefix}.payer_phases[{i}]")
+
+    def with_defaults(self) -> StateProgrammeParams:
+        """Copy whose entries without ``states`` apply to this programme's Land."""
+        import copy
+        out = copy.deepcopy(self)
+        for group in (out.funding, out.support, out.payer_phases):
+            for item in group:
+                if item.states is None:
+                    item.states = [self.state]
+        return out
+
+
+@dataclass
 class Config:
     """Everything one run needs: the world, the scenario, the strategy and run control.
 
@@ -465,6 +694,10 @@ class Config:
     map_months : list of str
         Months (``YYYY-MM``) at which coverage is tabulated by Kreis for maps, besides the
         last simulated month.
+    operation : OperationParams
+        Running costs and their payers.
+    state_programmes : dict of StateProgrammeParams
+        The Länder's own programmes in force, by name (``hessen``, ``nrw``...).
     """
 
     world: WorldParams = field(default_factory=WorldParams)
@@ -474,6 +707,8 @@ class Config:
     development: DevelopmentParams = field(default_factory=DevelopmentParams)
     sharing: SharingParams = field(default_factory=SharingParams)
     municipal: MunicipalParams = field(default_factory=MunicipalParams)
+    operation: OperationParams = field(default_factory=OperationParams)
+    state_programmes: Dict[str, StateProgrammeParams] = field(default_factory=dict)
     replications: int = 10
     seed: int = 1
     workers: Optional[int] = None
@@ -489,6 +724,13 @@ class Config:
         self.development.validate()
         self.sharing.validate()
         self.municipal.validate()
+        self.operation.validate()
+        for name, sp in self.state_programmes.items():
+            sp.validate(f"state_programmes.{name}")
+        names = [p.name for p in self.all_programmes()]
+        if len(set(names)) != len(names):
+            _fail("state_programmes", sorted(names),
+                  "funding programmes with names distinct from each other and from funding")
         _num("replications", self.replications, 1, 100000, integer=True)
         _num("seed", self.seed, 0, 2**63 - 1, integer=True)
         if self.workers is not None:
@@ -498,6 +740,27 @@ class Config:
         for m in self.map_months:
             month_index(m, "map_months")
         return self
+
+    def all_programmes(self) -> list[ProgrammeParams]:
+        """Funding programmes in force: federal (``funding``) then the Länder's own."""
+        out = list(self.funding.programmes)
+        for name in sorted(self.state_programmes):
+            out += self.state_programmes[name].with_defaults().funding
+        return out
+
+    def all_support(self) -> list[SupportParams]:
+        """Municipal support in force (from the state programmes), with ``states`` set."""
+        out: list[SupportParams] = []
+        for name in sorted(self.state_programmes):
+            out += self.state_programmes[name].with_defaults().support
+        return out
+
+    def all_payer_phases(self) -> list[PayerPhase]:
+        """Running-cost payer phases: general (``operation``) then the Länder's own."""
+        out = list(self.operation.phases)
+        for name in sorted(self.state_programmes):
+            out += self.state_programmes[name].with_defaults().payer_phases
+        return out
 
     @property
     def horizon_months(self) -> int:

@@ -137,7 +137,10 @@ def check_spending(sp: pd.DataFrame, budgets: list[tuple[str, str, float]],
     assert sp["time_months"].between(0, horizon_months, inclusive="left").all()
     pots = {(prog, holder): eur for prog, holder, eur in budgets}
     progs = {prog for prog, _ in pots}
-    funded = sp[sp["programme"] != "own_funds"]
+    funded = sp[~sp["programme"].isin(["own_funds", "running_costs"])]
+    running = sp[sp["programme"] == "running_costs"]
+    assert set(running["purpose"]) <= {"running_costs_land", "running_costs_municipal",
+                                       "running_costs_bund", "running_costs_pool"}
     assert set(funded["programme"]) <= progs, "money from a programme that does not exist"
     assert set(sp.loc[sp["programme"] == "own_funds", "purpose"]) <= {"reuse_fee"}
     for (_rep, prog, purpose, actor), eur in funded.groupby(
