@@ -23,7 +23,8 @@ from sim.params import Config
 #: Hydra configs live at the top of the checkout, beside the package.
 CONF_DIR = Path(__file__).resolve().parent.parent / "conf"
 SCHEMA_NAME = "ozg_sim_schema"
-GROUPS = ("world", "strategy", "funding", "staffing")
+GROUPS = ("world", "strategy", "funding", "staffing", "operation", "state_programmes",
+          "calibrated")
 _CONVERT = re.compile(r"Value '(.*)' of type '.*' could not be converted to (\w+)")
 
 
@@ -74,7 +75,8 @@ def check_overrides(overrides: list[str], conf_dir: Path = CONF_DIR) -> None:
                               + ", ".join(sorted(top_keys)))
         if key in GROUPS:
             options = group_options(key, conf_dir)
-            for v in value.split(","):
+            for v in value.strip("[]").split(","):
+                v = v.strip()
                 if v not in options:
                     raise ConfigError(f"{key}={v!r} is not allowed: one of "
                                       + ", ".join(options))

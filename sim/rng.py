@@ -23,6 +23,7 @@ STREAM_IDS = {
     "priority": 4,
     "hiring": 5,
     "municipal_effort": 6,
+    "attrition": 8,
     "municipal_lag": 7,
 }
 

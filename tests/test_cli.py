@@ -122,7 +122,8 @@ def test_run_kpis_csv(toy_run) -> None:
     k = pd.read_csv(out / "kpis.csv")
     assert list(k.columns) == KPI_COLUMNS
     assert {"population_coverage_2022_12", "online_anywhere_2022_12", "nationwide_2022_12",
-            "months_to_50pct_population_coverage", "spent_eur_konjunkturpaket"} <= set(k["kpi"])
+            "months_to_50pct_population_coverage", "spent_eur_konjunkturpaket_efa",
+            "spent_eur_running_costs", "running_costs_eur_land"} <= set(k["kpi"])
     assert (k["n_replications"] == 2).all()
     cov = k.set_index("kpi").loc["population_coverage_2022_12"]
     assert 0 <= cov["q05"] <= cov["median"] <= cov["q95"] <= 1

@@ -93,7 +93,7 @@ def test_redraw_in_german_from_the_saved_folder(efa_vs_efv: Path, tmp_path: Path
 def test_compare_puts_runs_and_sweeps_side_by_side(efa_vs_efv: Path, tmp_path: Path) -> None:
     run_dir = tmp_path / "run"
     r = subprocess.run([*SIM, "sim", "world=toy", "replications=3", "workers=1",
-                        "strategy=efv", f"hydra.run.dir={run_dir}"],
+                        "strategy=efv", "funding=konjunkturpaket", f"hydra.run.dir={run_dir}"],
                        capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr
     out = tmp_path / "cmp"
