@@ -1,0 +1,145 @@
+"""Running costs after the stimulus and who pays them (issue 4 §2), in isolation."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from helpers import SMALL, check_invariants, make_config
+
+from sim.model import EV_DEFERRED, Operation, Simulation, simulate
+from sim.params import PAYERS, PayerPhase
+from sim.runner import run_replications
+
+
+def test_payer_schedule_land_specific_phase_wins_while_in_force(small_world) -> None:
+    cfg = make_config("operation=historical", world=SMALL)
+    cfg.operation.phases.append(PayerPhase(start="2023-01", end="2024-12",
+                                           payer="land_for_municipalities", states=["HB"]))
+    op = Operation(cfg.validate(), small_world)
+    hb = list(small_world.states["state"]).index("HB")
+    sh = list(small_world.states["state"]).index("SH")
+    months = np.array([0.0, 59.9, 60.0, 72.0, 83.9, 84.0, 120.0])  # 2018 .. 2028
+    names = lambda li: [PAYERS[i] for i in op.rule(li, months)]  # noqa: E731
+    assert names(sh) == ["central", "central", "reusers", "split_2024", "split_2024",
+                         "split_2024", "split_2024"]
+    assert names(hb) == ["central", "central", "land_for_municipalities",
+                         "land_for_municipalities", "land_for_municipalities",
+                         "split_2024", "split_2024"]
+    assert op.next_change(hb, 61.0) == 72.0 and op.next_change(hb, 72.0) == 84.0
+    assert math.isinf(op.next_change(sh, 84.0))
+
+
+def test_land_waits_exactly_until_its_growing_budget_covers_one_more_tenancy(small_world) -> None:
+    cfg = make_config("operation=reusers", world=SMALL)
+    o = cfg.operation
+    o.service_cost_eur_per_year, o.land_budget_eur_per_year = 1.0e6, 10.0e6
+    o.budget_growth_per_year, o.budget_base = 0.10, "2023-01"
+    op = Operation(cfg.validate(), small_world)
+    base = 60.0
+    # Before the cliff nobody waits; after it, 10 tenancies fit the budget exactly.
+    op.n_tenancies[0] = 50
+    assert op.land_wait(0, 30.0) == 30.0
+    op.n_tenancies[0] = 9
+    assert op.land_wait(0, 61.0) <= 61.0
+    op.n_tenancies[0] = 10  # the 11th needs 11/10 of the base budget: log(1.1)/log(1.1) years
+    assert op.land_wait(0, 61.0) == pytest.approx(base + 12.0, abs=1e-9)
+    op.n_tenancies[0] = 20  # twice the budget: log(2)/log(1.1) years after the base
+    assert op.land_wait(0, 61.0) == pytest.approx(
+        base + 12 * math.log(21 / 10) / math.log(1.1), abs=1e-9)
+
+
+def test_municipal_connections_wait_for_budget_and_for_a_cheaper_payer(small_world) -> None:
+    cfg = make_config("operation=historical", world=SMALL)  # 2023 reusers, 2024 split
+    o = cfg.operation
+    o.admin_cost_eur_per_year, o.budget_growth_per_year = 100.0, 0.0
+    op = Operation(cfg.validate(), small_world)
+    start = np.array([10.0, 61.0, 61.0, 61.0])
+    n_conn = np.array([100.0, 0.0, 3.0, 9.0])
+    budget = np.array([0.0, 200.0, 300.0, 400.0])
+    t = op.municipal_start(0, start, n_conn, budget)
+    # Before the cliff: at once; affordable: at once; 4 x 100 > 300 under reusers, but
+    # 4 x 50 <= 300 under the 2024 split: at its start; 10 x 50 > 400 and no growth: never.
+    assert list(t[:3]) == [10.0, 61.0, 72.0]
+    assert math.isinf(t[3])
+
+
+def test_running_costs_are_booked_in_full_and_split_by_the_rule(small_world) -> None:
+    for op_name, expect in (("central", {"bund": 1.0}),
+                            ("reusers", {"land": 1.0}),
+                            ("split_2024", {"land": 0.5, "bund": 0.25, "pool": 0.25})):
+        cfg = make_config("strategy=efa", f"operation={op_name}", world=SMALL, end="2025-12")
+        cfg.operation.land_budget_eur_per_year = 1e12  # nothing deferred: same tenancies
+        cfg.operation.admin_cost_eur_per_year = 0.0
+        sim = Simulation(small_world, cfg.validate(), 0)
+        r = sim.run()
+        sp = pd.DataFrame(r.spending, columns=["t", "programme", "actor", "eur", "purpose"])
+        run = sp[sp["programme"] == "running_costs"]
+        k = small_world.states["koenigstein_share"].to_numpy()
+        # Expected cost in 2024 from the tenancies agreed by then (whole months).
+        eur_2024 = sum(cfg.operation.service_cost_eur_per_year * k[land] / 12
+                       * sum(1 for m in range(72, 84) if math.floor(t) <= m)
+                       for _s, land, t in sim.tenancies)
+        got = run[run["t"] == 72.0].groupby("purpose")["eur"].sum()
+        assert got.sum() == pytest.approx(eur_2024, rel=1e-9)
+        for payer, share in expect.items():
+            assert got[f"running_costs_{payer}"] == pytest.approx(share * eur_2024, rel=1e-9)
+        assert set(got.index) == {f"running_costs_{p}" for p in expect}
+
+
+def test_when_only_reusers_pay_after_2022_reuse_slows(small_world) -> None:
+    kw = dict(world=SMALL, replications=4, end="2028-12")
+    central = make_config("strategy=efa", "operation=central", **kw)
+    reusers = make_config("strategy=efa", "operation=reusers", **kw)
+    for cfg in (central, reusers):
+        cfg.operation.land_budget_eur_per_year = 5.0e6
+    rc = run_replications(small_world, central, workers=1)
+    rr = run_replications(small_world, reusers, workers=1)
+    check_invariants(rr.tables, rr_budgets(small_world, reusers), reusers.horizon_months)
+    ev_c, ev_r = rc.tables["events"], rr.tables["events"]
+    late = lambda ev: ((ev["event"] == "reused") & (ev["time_months"] >= 60)).sum()  # noqa: E731
+    assert late(ev_r) < late(ev_c)
+    assert (ev_r["event"] == "reuse_deferred_by_cost").sum() > 0
+    assert (ev_c["event"] == "reuse_deferred_by_cost").sum() == 0
+    # Identical up to the cliff (common random numbers), lower after it.
+    nat_c = rc.tables["national"].groupby("month")["population_coverage"].mean()
+    nat_r = rr.tables["national"].groupby("month")["population_coverage"].mean()
+    assert np.allclose(nat_c[:60], nat_r[:60])
+    assert nat_r.iloc[-1] < nat_c.iloc[-1]
+    # Running costs are paid by the reusing Länder after the cliff, by the Bund before.
+    sp = rr.tables["spending"]
+    run = sp[sp["programme"] == "running_costs"]
+    assert set(run.loc[run["time_months"] >= 60, "purpose"]) <= {
+        "running_costs_land", "running_costs_municipal"}
+    assert set(run.loc[run["time_months"] < 60, "purpose"]) == {"running_costs_bund"}
+
+
+def test_land_paying_for_its_municipalities_lets_small_ones_connect(small_world) -> None:
+    """Municipalities that cannot afford their connections wait; if the Land pays, they don't."""
+    kw = dict(world=SMALL, replications=2, end="2027-12")
+    rows = {}
+    for op_name in ("reusers", "land_for_municipalities"):
+        cfg = make_config("strategy=efa", f"operation={op_name}", **kw)
+        cfg.operation.land_budget_eur_per_year = 1e12  # only municipal budgets bind
+        cfg.operation.municipal_budget_eur_per_capita_year = 0.05
+        res = run_replications(small_world, cfg, workers=1)
+        size = res.tables["by_size_class"]
+        rows[op_name] = size[size["month"] == cfg.horizon_months - 1].groupby(
+            "size_class")["onboarded_share"].mean()
+    assert (rows["land_for_municipalities"] >= rows["reusers"] - 1e-12).all()
+    for small in ("<5k", "5k-10k"):
+        assert rows["land_for_municipalities"][small] > rows["reusers"][small] + 0.02
+
+
+def test_default_reference_has_no_deferral(small_world) -> None:
+    cfg = make_config(world=SMALL)
+    r = simulate(small_world, cfg, 0)
+    assert not any(code == EV_DEFERRED for _t, code, *_ in r.events)
+    sim = Simulation(small_world, cfg, 0)
+    assert not sim.operation.active
+
+
+def rr_budgets(world, cfg) -> list[tuple[str, str, float]]:
+    return Simulation(world, cfg, 0).funding.initial
