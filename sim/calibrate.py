@@ -772,7 +772,6 @@ def calibrate(base: Config, world: World, spec: CalibrationSpec,
         # 1-3: design rounds and synthetic likelihood
         t0 = time.perf_counter()
         units: list[np.ndarray] = []  # sampled points in the unit cube of the prior box
-        rounds: list[int] = []
         boxes: list[tuple[np.ndarray, np.ndarray]] = []
         rows: list[dict[str, Any]] = []
         means: list[np.ndarray] = []
@@ -797,7 +796,6 @@ def calibrate(base: Config, world: World, spec: CalibrationSpec,
                              **{key: get_path(c, key) for key in keys}, "log_likelihood": ll})
                 means.append(mean)
             units += list(u_r)
-            rounds += [rnd] * n
             density = mixture_density(np.array(units), boxes)
             w = posterior_weights(np.array([r["log_likelihood"] for r in rows]), density)
             log.info("design round %d: effective sample size %.1f of %d", rnd + 1,

@@ -109,6 +109,15 @@ def load_spec(name: str, spec_opts: dict[str, str], overrides: list[str]) -> Cal
     return spec
 
 
+def base_overrides(spec: CalibrationSpec) -> list[str]:
+    """Overrides of the base config: the spec's, starting from the documented defaults
+    (``calibrated=none``) unless they choose a ``calibrated`` option themselves, so that a
+    calibration never starts from an earlier one."""
+    chosen = any(o.lstrip("+~").partition("=")[0] == "calibrated" for o in spec.overrides)
+    pin = ["calibrated=none"] if "calibrated" in GROUPS and not chosen else []
+    return [*pin, *spec.overrides]
+
+
 # --------------------------------------------------------------------------- outputs
 
 
@@ -182,8 +191,8 @@ def report_markdown(result: CalibrationResult, meta: dict[str, Any]) -> str:
         f"{meta['workers']} worker(s); seed {spec.seed}; code version {meta['code_version']}"
         f" (git {meta['git_commit']}). World `{result.base.world.name}`: {s['states']} "
         f"Länder, {s['services']} services ({s['services_federal']} federal), "
-        f"{s['admins']} municipal administrations. Base overrides: "
-        f"`{' '.join(spec.overrides) or '(none)'}`.", "",
+        f"{s['admins']} municipal administrations. Base config: `conf/config.yaml` with "
+        f"`{' '.join(base_overrides(spec)) or '(no overrides)'}`.", "",
         "## Calibrated values", "",
         _md_table(p, {"estimate": ".4g", "posterior median": ".4g", "5 %": ".4g",
                       "95 %": ".4g", "prior low": "g", "prior high": "g"}), "",
@@ -306,6 +315,7 @@ def write_outputs(folder: Path, result: CalibrationResult, meta: dict[str, Any],
     manifest = {
         "tool": TOOL, "calibration": result.spec.name, **meta,
         "spec": result.spec.as_dict(),
+        "base_overrides": base_overrides(result.spec),
         "estimate": result.estimate,
         "calibrated_overrides": calibrated_overrides(result.calibrated, result.spec.keys),
         "effective_sample_size": result.ess,
@@ -344,7 +354,7 @@ def run_calibration(argv: list[str]) -> Path:
     from sim.world import build_world
     name, spec_opts, opts, overrides = parse_args(argv)
     spec = load_spec(name, spec_opts, overrides)
-    base = load_config(spec.overrides)
+    base = load_config(base_overrides(spec))
     check_parameters(spec, base)
     world = build_world(base.world)
     workers = int(opts.get("workers", 0)) or default_workers()

@@ -85,7 +85,19 @@ def _short_label(series: str) -> str:
 
 
 def _wrap(s: str, width: int) -> str:
+    """Wrap a label; a trailing unit in brackets goes to a line of its own."""
+    if len(s) > width and s.endswith(")") and " (" in s:
+        name, unit = s.rsplit(" (", 1)
+        return "\n".join([*textwrap.wrap(name, width), f"({unit}"])
     return "\n".join(textwrap.wrap(s, width))
+
+
+def reported_date(date: str) -> str:
+    """A target's date as reported: ``2022-07`` -> ``Jul 2022``, ``2020-10-01`` ->
+    ``1 Oct 2020``."""
+    ts = pd.Timestamp(date)
+    month = charts.format_month(ts, short=True)
+    return month if len(str(date)) <= 7 else f"{ts.day} {month}"
 
 
 # --------------------------------------------------------------------------- fit
@@ -123,8 +135,8 @@ def fit_figure(projection: pd.DataFrame, fit: pd.DataFrame, fit_end: pd.Timestam
     data = []
     with charts._styled():
         fig, body = charts._new_figure(charts.WIDTH_FULL if ncol > 1 else 4.0,
-                                       2.0 * nrow + 0.4, note, title)
-        axes = np.atleast_1d(body.subplots(nrow, ncol, sharex=True, squeeze=False)).ravel()
+                                       2.25 * nrow + 0.4, note, title)
+        axes = np.atleast_1d(body.subplots(nrow, ncol, squeeze=False)).ravel()
         for i, sid in enumerate(series):
             ax = axes[i]
             p = projection[projection["series"] == sid].sort_values("date")
@@ -152,8 +164,9 @@ def fit_figure(projection: pd.DataFrame, fit: pd.DataFrame, fit_end: pd.Timestam
             charts._date_axis(ax, p["date"], 4)
             kind = sid.split(":")[0]
             land = str(p["geo_name"].iloc[0]) if "geo_name" in p.columns else ""
-            ax.set_title(f"{charts._panel_letter(i)}  "
-                         + PANEL_TITLES[kind].format(land=land or sid.partition(":")[2]))
+            ax.set_title(_wrap(f"{charts._panel_letter(i)}  " + PANEL_TITLES[kind].format(
+                land=land or sid.partition(":")[2]), 28 if ncol == 3 else 44))
+            ax.tick_params(labelbottom=True)
             ax.set_ylabel(f"Share of {SCOPE_TEXT[p['scope'].iloc[0]]} (%)", fontsize=7.5)
         for ax in axes[n:]:
             ax.set_visible(False)
@@ -178,8 +191,8 @@ def residuals_figure(fit: pd.DataFrame, title: str | None = None
                      ) -> tuple[Figure, pd.DataFrame]:
     """Standardised residual (observed - model) / sd of every target, one row each."""
     f = fit.sort_values(["month", "series"], kind="stable").reset_index(drop=True)
-    labels = [f"{charts.format_month(d, short=True)} · {_short_label(s)}"
-              for d, s in zip(f["month_end"], f["series"], strict=True)]
+    labels = [f"{reported_date(str(d))} · {_short_label(s)}"
+              for d, s in zip(f["date"], f["series"], strict=True)]
     n = len(f)
     note = ("Standardised residual = (observed − model mean) / sd, with sd² = σ² + model "
             "variance across replications × (1 + 1/replications), at the calibrated "
@@ -201,7 +214,7 @@ def residuals_figure(fit: pd.DataFrame, title: str | None = None
         lim = max(3.0, float(np.nanmax(np.abs(f["z"]))) * 1.1) if n else 3.0
         ax.set_xlim(-lim, lim)
         ax.xaxis.set_major_formatter(charts.number_formatter("en", sign=True))
-        ax.set_xlabel("standardised residual (observed − model)")
+        ax.set_xlabel("Standardised residual (observed − model)")
         ax.grid(axis="x", color="0.9", lw=0.6)
         ax.tick_params(axis="y", length=0)
     data = f[["target", "date", "month_end", "geo", "metric", "series", "bound", "observed",
@@ -265,7 +278,7 @@ def posterior_figure(design: pd.DataFrame, refine: pd.DataFrame, parameters: pd.
                     alpha=0.55, edgecolor="white", lw=0.5)
             bot.axhline(1.0 / bins, color="0.3", lw=0.8, ls="--")
             bot.set_ylim(0, 1.05)
-            bot.set_xlabel(_wrap(param_label(key), 26), fontsize=7.5)
+            bot.set_xlabel(_wrap(param_label(key), 24), fontsize=7.5)
             top.tick_params(labelbottom=False)
             rows.append(pd.DataFrame({"parameter": key, "kind": "design_point",
                                       "value": design[key], "delta_log_likelihood": d_ll,
@@ -294,7 +307,7 @@ def posterior_figure(design: pd.DataFrame, refine: pd.DataFrame, parameters: pd.
                     Line2D([], [], color="0.3", lw=0.8, ls="--", label="uniform prior")]
         body.legend(handles=handles, loc="outside lower center", ncol=4, fontsize=7)
         axes[0, 0].set_ylabel("Δ log-likelihood")
-        axes[1, 0].set_ylabel("posterior weight")
+        axes[1, 0].set_ylabel("Posterior weight")
         axes[1, 0].yaxis.set_major_locator(FixedLocator([0, 0.25, 0.5, 0.75, 1.0]))
         axes[1, 0].yaxis.set_major_formatter(charts.number_formatter("en"))
     return fig, pd.concat(rows, ignore_index=True)

@@ -409,6 +409,7 @@ def test_cli_end_to_end_on_the_toy_world(tmp_path: Path) -> None:
     assert man["tool"] == "ozg-sim-calibrate" and man["spec"]["design_points"] == 6
     assert man["n_runs"]["design"] == 6 * 2 * 2 and man["code_version"]
     assert man["spec"]["overrides"] == ["world=toy"]
+    assert man["base_overrides"] == ["calibrated=none", "world=toy"]
     design = pd.read_csv(folder / "design.csv")
     assert len(design) == 12 and design["weight"].sum() == pytest.approx(1.0)
     params = pd.read_csv(folder / "parameters.csv")
