@@ -403,7 +403,8 @@ def make_targets(rows: pd.DataFrame, spec: CalibrationSpec, world: World) -> pd.
     Columns: ``target``, ``date`` (as reported), ``month``, ``month_end``, ``geo``,
     ``metric``, ``series``, ``scope``, ``observed_value`` (as reported),
     ``observed_denominator`` (catalogue services of the scope; 1 for shares),
-    ``observed`` (share), ``sigma``, ``bound`` (``point`` or ``lower``), ``source``.
+    ``catalogue_denominator`` (catalogue services of the scope), ``observed`` (share),
+    ``sigma``, ``bound`` (``point`` or ``lower``), ``source``.
     """
     codes = list(world.states["state"])
     n_fed = int((world.services["executor"].to_numpy() == FEDERAL).sum())
@@ -435,7 +436,7 @@ def make_targets(rows: pd.DataFrame, spec: CalibrationSpec, world: World) -> pd.
                     "month_end": month_end_dates(month + 1)[-1], "geo": geo,
                     "metric": metric, "series": series, "scope": scope,
                     "observed_value": value, "observed_denominator": denom,
-                    "observed": observed,
+                    "catalogue_denominator": cat[scope], "observed": observed,
                     "sigma": spec.sigma_relative * observed + spec.sigma_absolute,
                     "bound": "lower" if metric in spec.lower_bound_metrics else "point",
                     "source": str(row.get("source", ""))})
@@ -656,7 +657,8 @@ class CalibrationResult:
     fit : DataFrame
         Targets with the model at the estimate (projection replications): ``model_mean``,
         ``model_median``, ``model_q05``, ``model_q95``, ``model_sd``,
-        ``model_median_catalogue`` (the median share times the observed denominator),
+        ``model_median_catalogue`` (the median share times the catalogue services of the
+        scope),
         ``z`` (standardised residual, observed - model).
     projection : DataFrame
         ``series``, ``label``, ``scope``, ``geo`` (Land code or empty), ``geo_name``,
@@ -894,7 +896,7 @@ def _fit_table(targets: pd.DataFrame, proj: np.ndarray, s_idx: np.ndarray, m_idx
     fit["model_q05"] = np.quantile(at, 0.05, axis=0)
     fit["model_q95"] = np.quantile(at, 0.95, axis=0)
     fit["model_sd"] = np.sqrt(var)
-    fit["model_median_catalogue"] = fit["model_median"] * fit["observed_denominator"]
+    fit["model_median_catalogue"] = fit["model_median"] * fit["catalogue_denominator"]
     fit["z"] = z
     return fit
 
@@ -918,6 +920,20 @@ def _projection_table(proj: np.ndarray, series: list[str], world: World) -> pd.D
     return pd.concat(parts, ignore_index=True)
 
 
+def at_prior_bounds(parameters: pd.DataFrame, tol: float = 0.02) -> list[tuple[str, str]]:
+    """Parameters whose estimate or weighted 5-95 % interval lies within ``tol`` of the
+    prior range at a bound: (key, ``low``/``high``). The data ask for values beyond the
+    prior, or the model lacks a mechanism the targets need."""
+    out = []
+    for _, p in parameters.iterrows():
+        span = p["high"] - p["low"]
+        if min(p["estimate"], p["q95"]) <= p["low"] + tol * span:
+            out.append((str(p["key"]), "low"))
+        elif max(p["estimate"], p["q05"]) >= p["high"] - tol * span:
+            out.append((str(p["key"]), "high"))
+    return out
+
+
 def summary_lines(result: CalibrationResult) -> list[str]:
     """One line per calibrated parameter: estimate and posterior interval."""
     lines = []
@@ -934,6 +950,7 @@ __all__ = [
     "CalibrationSpec",
     "Evaluator",
     "ParameterRange",
+    "at_prior_bounds",
     "calibratable_keys",
     "calibrate",
     "calibrated_overrides",

@@ -36,10 +36,12 @@ import pandas as pd
 from omegaconf import OmegaConf
 
 from sim.calibrate import (
+    SHARE_METRICS,
     SPEC_FLOATS,
     SPEC_INTS,
     CalibrationResult,
     CalibrationSpec,
+    at_prior_bounds,
     calibrate,
     calibrated_overrides,
     check_parameters,
@@ -156,16 +158,20 @@ def calibrated_yaml(result: CalibrationResult, header: dict[str, str]) -> str:
 def report_markdown(result: CalibrationResult, meta: dict[str, Any]) -> str:
     """``report.md``: method, measurement model, tables, diagnostics and figures."""
     spec = result.spec
+    from sim.calibrate_figures import param_label
     p = result.parameters.copy()
-    p.insert(0, "parameter", list(p["key"]))
+    p.insert(0, "parameter", [f"`{k}`" for k in p["key"]])
+    p.insert(1, "meaning", [param_label(k) for k in p["key"]])
     p = p.drop(columns="key").rename(columns={"posterior_median": "posterior median",
                                               "q05": "5 %", "q95": "95 %",
                                               "low": "prior low", "high": "prior high"})
     fit = result.fit
     ft = pd.DataFrame({
         "date": fit["date"], "geo": fit["geo"], "metric": fit["metric"],
-        "observed": [f"{v:g}" + (" (lower bound)" if b == "lower" else "")
-                     for v, b in zip(fit["observed_value"], fit["bound"], strict=True)],
+        "observed": [(f"more than {v:g}" if b == "lower" else f"{v:g}")
+                     + (" of the catalogue" if m in SHARE_METRICS else "")
+                     for v, b, m in zip(fit["observed_value"], fit["bound"], fit["metric"],
+                                        strict=True)],
         "observed share": fit["observed"].map(lambda v: f"{100 * v:.1f} %"),
         "σ": fit["sigma"].map(lambda v: f"{100 * v:.1f} pp"),
         "model median (5–95 %)": [f"{100 * m:.1f} % ({100 * a:.1f}–{100 * b:.1f})"
@@ -184,6 +190,11 @@ def report_markdown(result: CalibrationResult, meta: dict[str, Any]) -> str:
                 f"of {n_design}):** the 5–95 % intervals are coarse; more `design_points` or "
                 "a wider observation error give a smoother posterior.")
     ll_best = float(result.design["log_likelihood"].max())
+    bounds = at_prior_bounds(result.parameters)
+    bound_note = "".join(
+        f" **`{key}` sits at the {side} bound of its prior:** the targets ask for values "
+        "beyond the prior range (widen it if such values are plausible), or the model lacks "
+        "a mechanism the targets need; see the misfits below." for key, side in bounds)
     s = meta["world"]
     lines = [
         f"# Calibration `{spec.name}`", "",
@@ -198,7 +209,7 @@ def report_markdown(result: CalibrationResult, meta: dict[str, Any]) -> str:
                       "95 %": ".4g", "prior low": "g", "prior high": "g"}), "",
         f"Effective sample size of the posterior weights: {result.ess:.1f} of {n_design} "
         f"design points.{ess_note} Log-likelihood at the estimate {result.loglik_estimate:.2f}"
-        f" (best design point {ll_best:.2f}).", "",
+        f" (best design point {ll_best:.2f}).{bound_note}", "",
         "`calibrated.yaml` sets these values (a Hydra `# @package _global_` file); "
         f"`{TOOL} {spec.name} apply=true` writes it to `conf/calibrated/{spec.name}.yaml`.", "",
         "## Method", "",
@@ -267,7 +278,9 @@ def report_markdown(result: CalibrationResult, meta: dict[str, Any]) -> str:
         "z = (observed − model mean) / √(σ² + model variance × (1 + 1/P)), P = "
         f"{spec.projection_replications} projection replications; a lower bound has z = 0 "
         "when the model is above it. *Model in catalogue units*: the median share times the "
-        "observed denominator.", "",
+        f"catalogue services of the scope ({spec.catalogue_services}, "
+        f"{spec.catalogue_federal_services} or "
+        f"{spec.catalogue_services - spec.catalogue_federal_services}).", "",
         "Targets the calibrated model misses by more than two standard deviations:", "",
         *(misfit or ["- none"]), "",
         "## Figures", "",

@@ -445,3 +445,11 @@ def test_cli_end_to_end_on_the_toy_world(tmp_path: Path) -> None:
     assert OmegaConf.load(CONF_DIR / "calibrated" / "none.yaml") == OmegaConf.create({})
     none = _compose_with_calibrated(conf, "none")
     assert to_dict(none) == to_dict(load_config(["world=toy"]))
+
+
+def test_prior_bound_diagnostic() -> None:
+    from sim.calibrate import at_prior_bounds
+    p = pd.DataFrame({"key": ["a", "b", "c"], "low": [1.0, 0.0, 0.0], "high": [18.0, 1.0, 1.0],
+                      "estimate": [1.2, 0.5, 0.995], "q05": [1.0, 0.2, 0.9],
+                      "q95": [1.3, 0.8, 0.999]})
+    assert at_prior_bounds(p) == [("a", "low"), ("c", "high")]
