@@ -278,7 +278,9 @@ def posterior_figure(design: pd.DataFrame, refine: pd.DataFrame, parameters: pd.
                     alpha=0.55, edgecolor="white", lw=0.5)
             bot.axhline(1.0 / bins, color="0.3", lw=0.8, ls="--")
             bot.set_ylim(0, 1.05)
-            bot.set_xlabel(_wrap(param_label(key), 28), fontsize=7.5)
+            label = param_label(key)
+            bot.set_xlabel(label.replace(" (", "\n(", 1) if label.endswith(")")
+                           else _wrap(label, 28), fontsize=7.5)
             top.tick_params(labelbottom=False)
             rows.append(pd.DataFrame({"parameter": key, "kind": "design_point",
                                       "value": design[key], "delta_log_likelihood": d_ll,
