@@ -42,12 +42,18 @@ services, 125 federal, at full scale) compares with the official one (575, 115 f
 - ``online_anywhere``: services online somewhere (:attr:`Coverage.t_anywhere`), all
   services; observed count / 575.
 - ``federal_online``: federal (Typ 1) services online; observed count / 115.
-- ``nationwide_nonfederal``: non-federal services available nationwide
-  (:attr:`Coverage.t_nationwide`); observed count / (575 - 115). The dashboard's
-  "flächendeckend" count cannot contain the federal Typ-1 services: the Bund had 85 of
-  them online in June 2021, but only 16 services were nationwide in September 2021.
-- ``full_in_land:XX``: non-federal services fully available in Land ``XX``
-  (:attr:`Coverage.t_full`); observed count / (575 - 115).
+- ``nationwide_nonfederal``: non-federal services fully available in every Land;
+  observed count / (575 - 115). The dashboard's "flächendeckend" count cannot contain the
+  federal Typ-1 services: the Bund had 85 of them online in June 2021, but only 16
+  services were nationwide in September 2021.
+- ``full_in_land:XX``: non-federal services fully available in Land ``XX``; observed count
+  / (575 - 115).
+
+"Fully available in a Land" is read through the measurement parameter
+``observation.full_population_share`` (:meth:`Coverage.t_full_at`): a municipally executed
+service counts once the administrations that connected it hold that share of the Land's
+population (1 = every administration, :attr:`Coverage.t_full`). What the dashboard counted
+as "flächendeckend" is not documented, so the historical spec estimates it with the rest.
 - ``online_in_land:XX``: services online somewhere in Land ``XX``
   (:attr:`Coverage.t_any_state`), all services; observed count / 575.
 
@@ -480,10 +486,16 @@ def series_label(series: str, world: World | None = None) -> str:
     return SERIES_LABELS[kind].format(land=_land_name(geo, world) if geo else "")
 
 
-def series_shares(world: World, r: RunResult, series: Sequence[str]) -> np.ndarray:
+def series_shares(world: World, r: RunResult, series: Sequence[str],
+                  full_population_share: float = 1.0) -> np.ndarray:
     """(len(series), H): share of services of each series' scope at the end of each month
-    (a state at month ``m`` counts every time ``t < m + 1``, as :mod:`sim.metrics`)."""
+    (a state at month ``m`` counts every time ``t < m + 1``, as :mod:`sim.metrics`).
+
+    ``full_population_share``: the measurement model of "fully available in a Land"
+    (:class:`sim.params.ObservationParams`; 1 = every administration connected).
+    """
     c = Coverage(world, r)
+    full = c.t_full_at(full_population_share)
     fed = c.executor == FEDERAL
     codes = list(world.states["state"])
     H = r.horizon_months
@@ -496,9 +508,9 @@ def series_shares(world: World, r: RunResult, series: Sequence[str]) -> np.ndarr
         elif kind == "federal_online":
             t = c.t_anywhere[fed]
         elif kind == "nationwide_nonfederal":
-            t = c.t_nationwide[~fed]
+            t = full[~fed].max(axis=1) if full.shape[1] else np.full(int((~fed).sum()), np.inf)
         elif kind == "full_in_land":
-            t = c.t_full[~fed, codes.index(geo)]
+            t = full[~fed, codes.index(geo)]
         elif kind == "online_in_land":
             t = c.t_any_state[:, codes.index(geo)]
         else:
@@ -584,7 +596,8 @@ def _init_worker(world: World, series: list[str]) -> None:
 def _simulate_task(task: tuple[Config, int]) -> np.ndarray:
     cfg, replication = task
     world = _WORKER["world"]
-    return series_shares(world, simulate(world, cfg, replication), _WORKER["series"])
+    return series_shares(world, simulate(world, cfg, replication), _WORKER["series"],
+                         cfg.observation.full_population_share)
 
 
 class Evaluator:

@@ -72,6 +72,29 @@ class Coverage:
         self.pop_admin = world.admins["population"].to_numpy().astype(float)
         self.admin_state = world.admins["state"].to_numpy()
 
+    def t_full_at(self, population_share: float) -> np.ndarray:
+        """(S, L): when each service reaches ``population_share`` of each Land's population.
+
+        A federal or state-executed service reaches all of it when it is available in the
+        Land; a municipally executed one when the administrations that connected it hold
+        that share. ``population_share >= 1`` gives :attr:`t_full` (every administration).
+        """
+        if population_share >= 1.0:
+            return self.t_full
+        out = self.t_full.copy()
+        ta = self.r.t_admin
+        for li, (a0, a1) in enumerate(self.world.admin_slices):
+            if a1 <= a0 or not len(self.muni):
+                continue
+            t = ta[:, a0:a1]
+            order = np.argsort(t, axis=1, kind="stable")
+            ts = np.take_along_axis(t, order, axis=1)
+            cum = np.cumsum(self.pop_admin[a0:a1][order], axis=1)
+            need = population_share * cum[:, -1] - 1e-9
+            first = np.argmax(cum >= need[:, None], axis=1)
+            out[self.muni, li] = ts[np.arange(len(self.muni)), first]
+        return out
+
     def service_population_curves(self) -> np.ndarray:
         """(S, H): population reached by each service at the end of each month."""
         S, L, H = self.world.n_services, self.world.n_states, self.H

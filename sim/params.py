@@ -678,6 +678,27 @@ class StateProgrammeParams:
 
 
 @dataclass
+class ObservationParams:
+    """How the official counts are read from the model (measurement model; no effect on the
+    simulated rollout).
+
+    Attributes
+    ----------
+    full_population_share : float
+        A non-federal service counts as fully available in a Land ("flächendeckend") once
+        it reaches this share of the Land's population: a state-executed service when the
+        Land has it, a municipally executed one when the administrations that connected it
+        hold this share of the population. 1 = every administration (the strict reading of
+        the ``nationwide`` tables); the calibration estimates the reading of the dashboard.
+    """
+
+    full_population_share: float = 1.0
+
+    def validate(self, prefix: str = "observation") -> None:
+        _num(f"{prefix}.full_population_share", self.full_population_share, 0, 1, lo_open=True)
+
+
+@dataclass
 class Config:
     """Everything one run needs: the world, the scenario, the strategy and run control.
 
@@ -696,6 +717,8 @@ class Config:
         last simulated month.
     operation : OperationParams
         Running costs and their payers.
+    observation : ObservationParams
+        Measurement model of the official counts (calibration only).
     state_programmes : dict of StateProgrammeParams
         The Länder's own programmes in force, by name (``hessen``, ``nrw``...).
     """
@@ -708,6 +731,7 @@ class Config:
     sharing: SharingParams = field(default_factory=SharingParams)
     municipal: MunicipalParams = field(default_factory=MunicipalParams)
     operation: OperationParams = field(default_factory=OperationParams)
+    observation: ObservationParams = field(default_factory=ObservationParams)
     state_programmes: Dict[str, StateProgrammeParams] = field(default_factory=dict)
     replications: int = 10
     seed: int = 1
@@ -725,6 +749,7 @@ class Config:
         self.sharing.validate()
         self.municipal.validate()
         self.operation.validate()
+        self.observation.validate()
         for name, sp in self.state_programmes.items():
             sp.validate(f"state_programmes.{name}")
         names = [p.name for p in self.all_programmes()]

@@ -92,9 +92,10 @@ def _random_result(world: World, H: int, seed: int) -> RunResult:
                      events=[], spending=[], budgets=[], n_simpy_events=0)
 
 
-def _direct(world: World, r: RunResult, series: str, m: int) -> float:
+def _direct(world: World, r: RunResult, series: str, m: int, q: float = 1.0) -> float:
     """Share of the series' services usable at the end of month ``m``, by loops over the
-    definitions (a state at month m counts times t < m + 1)."""
+    definitions (a state at month m counts times t < m + 1); "fully available" in a Land
+    means connected by administrations holding at least ``q`` of its population."""
     ex = world.services["executor"].to_numpy()
     pos = world.municipal_position
     codes = list(world.states["state"])
@@ -103,7 +104,11 @@ def _direct(world: World, r: RunResult, series: str, m: int) -> float:
         a0, a1 = world.admin_slices[li]
         if ex[s] == MUNICIPAL and a1 > a0:
             done = [r.t_admin[pos[s], a] < m + 1 for a in range(a0, a1)]
-            return all(done) if every else any(done)
+            if not every:
+                return any(done)
+            pop = world.admins["population"].to_numpy()[a0:a1]
+            return bool(sum(p for p, d in zip(pop, done, strict=True) if d)
+                        >= q * pop.sum() - 1e-9)
         return bool(r.t_state[s, li] < m + 1)
 
     lands = range(world.n_states)
@@ -135,6 +140,21 @@ def test_observables_match_direct_counts(toy_world: World) -> None:
         for i, sid in enumerate(series):
             for m in range(0, H, 3):
                 assert shares[i, m] == pytest.approx(_direct(toy_world, r, sid, m)), (sid, m)
+
+
+@pytest.mark.parametrize("q", [0.5, 0.8])
+def test_full_availability_by_population_share_matches_direct_counts(toy_world: World,
+                                                                     q: float) -> None:
+    H = 30
+    series = ["nationwide_nonfederal", "full_in_land:SL", "full_in_land:BE"]
+    for seed in (3, 4):
+        r = _random_result(toy_world, H, seed)
+        shares = series_shares(toy_world, r, series, full_population_share=q)
+        strict = series_shares(toy_world, r, series)
+        assert (shares >= strict - 1e-12).all() and (shares > strict + 1e-12).any()
+        for i, sid in enumerate(series):
+            for m in range(0, H, 3):
+                assert shares[i, m] == pytest.approx(_direct(toy_world, r, sid, m, q)), (sid, m)
 
 
 def test_observables_agree_with_the_metrics_tables(toy_world: World) -> None:
