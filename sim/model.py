@@ -274,6 +274,15 @@ class Operation:
             self.rules.append(np.array([self._rule_at(mine, t) for t in bounds]))
         self.n_tenancies = np.zeros(len(codes))
         self.active = any(len(r) > 1 or r[0] != 0 for r in self.rules)
+        # Per Land, the first time a tenant Land / an administration pays anything (a fast
+        # path: before it, nothing can be unaffordable).
+        self.land_pays_from = [self._first_paid(i, self.tenancy_shares) for i in range(len(codes))]
+        self.muni_pays_from = [self._first_paid(i, self.muni_shares) for i in range(len(codes))]
+
+    def _first_paid(self, state: int, shares: np.ndarray) -> float:
+        paying = shares[self.rules[state], SH_LAND if shares is self.tenancy_shares
+                        else SH_MUNI] > 0
+        return float(self.bounds[state][np.argmax(paying)]) if paying.any() else math.inf
 
     @staticmethod
     def _rule_at(phases: list[Any], t: float) -> int:
@@ -308,6 +317,8 @@ class Operation:
 
     def land_wait(self, state: int, t: float) -> float:
         """Time at which ``state`` can afford one more tenancy (``<= t``: now)."""
+        if t < self.land_pays_from[state]:
+            return t
         share = self.tenancy_shares[int(self.rule(state, t)), SH_LAND]
         if share <= 0:
             return t
@@ -323,6 +334,8 @@ class Operation:
         ``n_conn``: reused-service connections each administration pays for already;
         ``budget``: its yearly budget at ``budget_base``.
         """
+        if not len(start) or start.max() < self.muni_pays_from[state]:
+            return start
         t = start.copy()
         todo = np.ones(len(t), dtype=bool)
         cost = self.op.admin_cost_eur_per_year
