@@ -256,13 +256,17 @@ def report_markdown(result: CalibrationResult, meta: dict[str, Any]) -> str:
         "services);",
         f"- *nationwide* (`ozg_leistungen_flaechendeckend`): non-federal services only "
         f"(observed / {spec.catalogue_services - spec.catalogue_federal_services}; model: "
-        "non-federal services available in every Land and every administration / model "
-        "non-federal services). Rationale: the Bund had 85 Typ-1 services online in June "
+        "non-federal services fully available in every Land / model non-federal services). "
+        "Rationale: the Bund had 85 Typ-1 services online in June "
         "2021 while only 16 services were \"flächendeckend\" in September 2021, so the "
         "nationwide series cannot contain the federal Typ-1 services, which the dashboard "
         "reports separately;",
         "- *fully available in a Land* (`ozg_leistungen_flaechendeckend_in_land`): "
-        "non-federal services, as the nationwide count;",
+        "non-federal services, as the nationwide count. A state-executed service is fully "
+        "available when the Land has it; a municipally executed one once the "
+        "administrations that connected it hold `observation.full_population_share` of the "
+        "Land's population (1 = every administration; what the dashboard counted is not "
+        "documented, so it can be calibrated);",
         "- *online somewhere in a Land* (`ozg_leistungen_online_min1_in_land`): all services.",
         "",
         "A date `YYYY-MM` is the state at the end of that month; `YYYY-MM-DD` the end of the "
