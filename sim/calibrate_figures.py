@@ -64,6 +64,9 @@ PARAM_LABELS = {
     "sharing.efa.decision_months": "EfA reuse decision delay (months)",
     "municipal.onboarding_effort_person_days": "Municipal onboarding effort (person-days)",
     "staffing.dev_fte_factor": "Developer staff (× baseline)",
+    "staffing.bund_fte": "Federal developer staff (FTE)",
+    "sharing.efa.propensity": "EfA reuse propensity (probability)",
+    "observation.full_population_share": "Flächendeckend from population share (share)",
     "staffing.municipal_fte_factor": "Municipal staff (× baseline)",
 }
 
@@ -269,7 +272,7 @@ def posterior_figure(design: pd.DataFrame, refine: pd.DataFrame, parameters: pd.
                 ax.axvspan(p["q05"], p["q95"], color="0.88", lw=0, zorder=0)
                 ax.axvline(p["estimate"], color=ESTIMATE_COLOR, lw=1.2)
                 ax.set_xlim(lo - pad, hi + pad)
-                ax.xaxis.set_major_locator(MaxNLocator(4))
+                ax.xaxis.set_major_locator(MaxNLocator(3 if k > 4 else 4))
                 ax.xaxis.set_major_formatter(charts.number_formatter("en"))
             top.yaxis.set_major_formatter(charts.number_formatter("en"))
             edges = np.linspace(lo, hi, bins + 1)
@@ -279,8 +282,8 @@ def posterior_figure(design: pd.DataFrame, refine: pd.DataFrame, parameters: pd.
             bot.axhline(1.0 / bins, color="0.3", lw=0.8, ls="--")
             bot.set_ylim(0, 1.05)
             label = param_label(key)
-            bot.set_xlabel(label.replace(" (", "\n(", 1) if label.endswith(")")
-                           else _wrap(label, 28), fontsize=7.5)
+            bot.set_xlabel(_wrap(label, 16 if k > 4 else 28), fontsize=7.5)
+
             top.tick_params(labelbottom=False)
             rows.append(pd.DataFrame({"parameter": key, "kind": "design_point",
                                       "value": design[key], "delta_log_likelihood": d_ll,
