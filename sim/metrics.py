@@ -127,8 +127,13 @@ class Coverage:
 
 
 def tables_for_replication(world: World, r: RunResult,
-                           map_dates: Sequence[str] = MAP_MONTHS) -> dict[str, pd.DataFrame]:
-    """All tidy tables of one replication (``by_kreis`` at ``map_dates`` and the last month)."""
+                           map_dates: Sequence[str] = MAP_MONTHS,
+                           full_population_share: float = 1.0) -> dict[str, pd.DataFrame]:
+    """All tidy tables of one replication (``by_kreis`` at ``map_dates`` and the last month).
+
+    ``full_population_share`` is the measurement model of the official nationwide count
+    (:class:`sim.params.ObservationParams`), used only for ``nationwide_reported``.
+    """
     c = Coverage(world, r)
     H, S, L = r.horizon_months, world.n_services, world.n_states
     dates = month_end_dates(H)
@@ -139,12 +144,17 @@ def tables_for_replication(world: World, r: RunResult,
     one = np.zeros(S, dtype=np.int64)
     anywhere = _cum(one, c.t_anywhere, 1, H)[0]
     nationwide = _cum(one, c.t_nationwide, 1, H)[0]
+    non_fed = c.executor != FEDERAL
+    full = c.t_full_at(full_population_share)[non_fed]
+    t_reported = full.max(axis=1) if L else np.full(int(non_fed.sum()), np.inf)
+    reported = _cum(np.zeros(len(t_reported), dtype=np.int64), t_reported, 1, H)[0]
     national = pd.DataFrame({
         "replication": rep, "month": np.arange(H), "date": dates,
         "online_anywhere": anywhere.astype(np.int64),
         "nationwide": nationwide.astype(np.int64),
         "online_anywhere_share": anywhere / S, "nationwide_share": nationwide / S,
-        "population_coverage": svc_cov.mean(axis=0), "n_services": S})
+        "population_coverage": svc_cov.mean(axis=0),
+        "nationwide_reported": reported.astype(np.int64), "n_services": S})
 
     full = _cum(np.tile(np.arange(L), S), c.t_full.ravel(), L, H)
     any_in = _cum(np.tile(np.arange(L), S), c.t_any_state.ravel(), L, H)

@@ -7,6 +7,7 @@ also differ by line style and marker so the figure reads in black and white.
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 
 import matplotlib
@@ -24,7 +25,10 @@ OKABE_ITO = {"blue": "#0072B2", "orange": "#E69F00", "green": "#009E73", "red": 
              "purple": "#CC79A7", "sky": "#56B4E9", "yellow": "#F0E442", "black": "#000000"}
 SERIES_STYLE = {
     "online_anywhere": dict(color=OKABE_ITO["blue"], ls="-", label="online somewhere"),
-    "nationwide": dict(color=OKABE_ITO["red"], ls="--", label="nationwide"),
+    "nationwide": dict(color=OKABE_ITO["red"], ls="--",
+                       label="nationwide: all types, every administration"),
+    "nationwide_reported": dict(color=OKABE_ITO["orange"], ls=":",
+                                label="nationwide as the dashboard counts (Typ 2–5)"),
     "population_coverage": dict(color=OKABE_ITO["green"], ls="-", label="population coverage"),
 }
 DEADLINE = pd.Timestamp("2022-12-31")
@@ -104,11 +108,15 @@ def coverage_figure(national: pd.DataFrame, title: str, subtitle: str = "",
         fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 4.2), constrained_layout=True)
         plot_band(a1, national, "online_anywhere")
         plot_band(a1, national, "nationwide")
+        reported = "nationwide_reported" in national.columns
+        if reported:
+            plot_band(a1, national, "nationwide_reported")
         if history is not None:
             plot_observed(a1, history, "ozg_leistungen_online_min1", "o", OKABE_ITO["blue"],
                           "observed: online somewhere")
             plot_observed(a1, history, "ozg_leistungen_flaechendeckend", "s",
-                          OKABE_ITO["red"], "observed: nationwide")
+                          OKABE_ITO["orange"] if reported else OKABE_ITO["red"],
+                          "observed: nationwide (dashboard)")
         a1.set_ylim(0, n_services * 1.05)
         a1.axhline(n_services, color="0.6", lw=0.6)
         a1.set_ylabel(f"OZG services (of {n_services} simulated)")
@@ -130,19 +138,23 @@ def coverage_figure(national: pd.DataFrame, title: str, subtitle: str = "",
                 f"{int(BAND[1] * 100)} % range."
                 + (" Observed counts refer to the official catalogue of 575 services."
                    if history is not None else "")
+                + (" Dashboard count: Typ 2–5 services reaching the calibrated population "
+                   "share in every Land (MODEL.md 7.10)." if reported else "")
                 + (f" {subtitle}" if subtitle else ""))
-        fig.supxlabel(note, x=0.01, ha="left", fontsize=7, color="0.3")
+        fig.supxlabel(textwrap.fill(note, 170), x=0.01, ha="left", fontsize=7, color="0.3")
     return fig
 
 
 def coverage_table(national: pd.DataFrame, history: pd.DataFrame | None) -> pd.DataFrame:
     """Exactly what :func:`coverage_figure` plots: median and 5-95 % band per series and
     date, and the observed points (``kind="observed"``, value in ``median``)."""
+    cols = ["online_anywhere", "nationwide", "nationwide_reported", "population_coverage"]
     parts = [quantile_bands(national, col).assign(series=col, kind="model")
-             for col in ("online_anywhere", "nationwide", "population_coverage")]
+             for col in cols if col in national.columns]
+    nat = "nationwide_reported" if "nationwide_reported" in national.columns else "nationwide"
     if history is not None:
         for metric, series in (("ozg_leistungen_online_min1", "online_anywhere"),
-                               ("ozg_leistungen_flaechendeckend", "nationwide")):
+                               ("ozg_leistungen_flaechendeckend", nat)):
             h = history[(history["geo"] == "DE") & (history["metric"] == metric)]
             parts.append(pd.DataFrame({"date": h["date"], "median": h["value"],
                                        "series": series, "kind": "observed"}))

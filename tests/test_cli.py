@@ -29,7 +29,7 @@ HORIZON = 156  # 2018-01 .. 2030-12
 COLUMNS = {
     "national": ["replication", "month", "date", "online_anywhere", "nationwide",
                  "online_anywhere_share", "nationwide_share", "population_coverage",
-                 "n_services"],
+                 "nationwide_reported", "n_services"],
     "by_state": ["replication", "month", "date", "state", "available",
                  "online_anywhere_in_state", "available_share", "population_coverage",
                  "n_services"],
