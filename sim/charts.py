@@ -9,6 +9,9 @@ Three layers:
 - **Axes-level functions** (:func:`fan`, :func:`paired_difference`, :func:`coverage_map`,
   :func:`heatmap`, :func:`time_to_target_bars`, :func:`cost_vs_coverage`) take an ``Axes``,
   draw into it and return it; :func:`small_multiples` takes a ``Figure`` (it needs 16).
+  The per-Land differences (:func:`state_difference_figure`), running costs by payer
+  (:func:`running_costs_figure`) and municipal size classes (:func:`size_class_figure`)
+  exist as figure builders only.
 - **Figure builders** (``*_figure``) return ``(fig, plotted_data)``: the figure and a tidy
   DataFrame holding exactly the numbers drawn.
 - :func:`save_figure` writes ``name.png`` (300 dpi), ``name.svg``, ``name.pdf`` and the
@@ -25,10 +28,13 @@ Sidecar CSV (read back with ``pandas.read_csv(path, comment="#")``)::
     strategy,date,n_replications,median,q05,q25,q75,q95
     efa,2018-01-31,30,0.0021,0.0009,0.0015,0.0030,0.0052
 
-Styles: each strategy keeps one Okabe-Ito colour (colour-blind safe), line style and
-marker in every chart, so figures also read in black and white. Shares (0-1) stay shares
-in the data and the sidecars; axes show them in per cent. ``lang="de"`` gives German
-labels, decimal commas and German month names (formatted by hand, not via the locale).
+Styles: each level of ``strategy``, ``funding`` and ``operation`` keeps one Okabe-Ito
+colour (colour-blind safe), line style and marker in every chart, so figures also read in
+black and white; levels appear in a fixed order (an experiment's figures use the order of
+its design, :func:`level_order`). Differences use a diverging map centred at 0. Shares
+(0-1) stay shares in the data and the sidecars; axes show them in per cent. ``lang="de"``
+gives German labels, decimal commas and German month names (formatted by hand, not via the
+locale).
 """
 
 from __future__ import annotations
@@ -36,8 +42,8 @@ from __future__ import annotations
 import json
 import math
 import textwrap
-from collections.abc import Callable, Mapping, Sequence
-from contextlib import AbstractContextManager
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any, Literal
 
@@ -83,20 +89,54 @@ ORIGIN = pd.Timestamp("2018-01-01")
 DEADLINE_MONTH = 60
 
 STRATEGY_ORDER: tuple[str, ...] = ("efa", "efv", "einzel", "mixed")
-FUNDING_ORDER: tuple[str, ...] = ("none", "konjunkturpaket", "koenigstein")
+#: Funding levels in the order of ``conf/experiment/funding_allocation.yaml`` (then
+#: ``historical``); an experiment's figures use the order of its own design.
+FUNDING_ORDER: tuple[str, ...] = ("konjunkturpaket", "koenigstein", "per_capita",
+                                  "per_municipality", "need", "competitive",
+                                  "municipal_share", "none", "historical")
+#: Payer of the running costs, in the order of ``conf/experiment/cliff.yaml``.
+OPERATION_ORDER: tuple[str, ...] = ("central", "reusers", "split_2024",
+                                    "land_for_municipalities", "historical")
+#: A neutral grey beside the eight Okabe-Ito colours (for "no programme").
+GREY = "#7f7f7f"
 STRATEGY_STYLES: dict[str, dict[str, Any]] = {
     "efa": {"color": OKABE_ITO["blue"], "linestyle": "-", "marker": "o"},
     "efv": {"color": OKABE_ITO["orange"], "linestyle": "--", "marker": "s"},
     "einzel": {"color": OKABE_ITO["green"], "linestyle": "-.", "marker": "^"},
     "mixed": {"color": OKABE_ITO["purple"], "linestyle": ":", "marker": "D"},
 }
+# Nine funding levels: every colour, line style and marker differs, so each level reads in
+# greyscale by its marker and line. Okabe-Ito yellow (weak on white) goes to
+# ``historical``, the one level that no experiment sets beside the eight others.
 FUNDING_STYLES: dict[str, dict[str, Any]] = {
-    "none": {"color": OKABE_ITO["black"], "linestyle": "-", "marker": "o"},
+    "none": {"color": GREY, "linestyle": "-", "marker": "o"},
     "konjunkturpaket": {"color": OKABE_ITO["sky"], "linestyle": "--", "marker": "s"},
     "koenigstein": {"color": OKABE_ITO["red"], "linestyle": "-.", "marker": "^"},
+    "per_capita": {"color": OKABE_ITO["blue"], "linestyle": ":", "marker": "D"},
+    "per_municipality": {"color": OKABE_ITO["orange"], "linestyle": (0, (5, 1)),
+                         "marker": "v"},
+    "need": {"color": OKABE_ITO["green"], "linestyle": (0, (3, 1, 1, 1, 1, 1)),
+             "marker": "P"},
+    "competitive": {"color": OKABE_ITO["purple"], "linestyle": (0, (1, 1)), "marker": "X"},
+    "municipal_share": {"color": OKABE_ITO["black"], "linestyle": (0, (8, 2, 2, 2)),
+                        "marker": "*"},
+    "historical": {"color": OKABE_ITO["yellow"], "linestyle": (0, (2, 2, 6, 2)),
+                   "marker": "h"},
 }
-_KNOWN_STYLES = {"strategy": STRATEGY_STYLES, "funding": FUNDING_STYLES}
-_KNOWN_ORDERS = {"strategy": STRATEGY_ORDER, "funding": FUNDING_ORDER}
+OPERATION_STYLES: dict[str, dict[str, Any]] = {
+    "central": {"color": OKABE_ITO["blue"], "linestyle": "-", "marker": "o"},
+    "reusers": {"color": OKABE_ITO["red"], "linestyle": "--", "marker": "s"},
+    "split_2024": {"color": OKABE_ITO["green"], "linestyle": "-.", "marker": "^"},
+    "land_for_municipalities": {"color": OKABE_ITO["purple"], "linestyle": ":",
+                                "marker": "D"},
+    "historical": {"color": OKABE_ITO["black"], "linestyle": (0, (5, 1)), "marker": "v"},
+}
+_KNOWN_STYLES = {"strategy": STRATEGY_STYLES, "funding": FUNDING_STYLES,
+                 "operation": OPERATION_STYLES}
+_KNOWN_ORDERS: dict[str, tuple[Any, ...]] = {"strategy": STRATEGY_ORDER,
+                                             "funding": FUNDING_ORDER,
+                                             "operation": OPERATION_ORDER}
+_ORDER_OVERRIDES: dict[str, tuple[Any, ...]] = {}
 _CYCLE_COLORS = [OKABE_ITO[k] for k in ("blue", "orange", "green", "purple", "sky", "red",
                                         "black", "yellow")]
 _CYCLE_LS = ["-", "--", "-.", ":"]
@@ -123,21 +163,74 @@ STRATEGY_SHORT = {"en": {"efa": "EfA", "efv": "EfV", "einzel": "each Land alone"
                          "mixed": "mixed"},
                   "de": {"efa": "EfA", "efv": "EfV", "einzel": "jedes Land allein",
                          "mixed": "gemischt"}}
+FUNDING_LABELS_EN = {
+    **FUNDING_LABELS,
+    "per_capita": "2020 stimulus per capita",
+    "per_municipality": "2020 stimulus per municipality",
+    "need": "2020 stimulus by need (inverse of staff)",
+    "competitive": "2020 stimulus, competitive (first ready, first paid)",
+    "municipal_share": "2020 stimulus with 20% for municipalities",
+    "historical": "historical programmes",
+}
 FUNDING_LABELS_DE = {"none": "kein Förderprogramm",
                      "konjunkturpaket": "Konjunkturpaket 2020, projektweise",
-                     "koenigstein": "Konjunkturpaket 2020 nach Königsteiner Schlüssel"}
+                     "koenigstein": "Konjunkturpaket 2020 nach Königsteiner Schlüssel",
+                     "per_capita": "Konjunkturpaket 2020 nach Einwohnerzahl",
+                     "per_municipality": "Konjunkturpaket 2020 je Kommune",
+                     "need": "Konjunkturpaket 2020 nach Bedarf (umgekehrt zum Personal)",
+                     "competitive": ("Konjunkturpaket 2020 im Wettbewerb (wer zuerst fertig "
+                                     "ist, wird zuerst bezahlt)"),
+                     "municipal_share": "Konjunkturpaket 2020 mit 20\u00a0% für Kommunen",
+                     "historical": "historische Förderprogramme"}
 FUNDING_SHORT = {"en": {"none": "no programme", "konjunkturpaket": "stimulus by project",
-                        "koenigstein": "stimulus by Königstein key"},
+                        "koenigstein": "stimulus by Königstein key",
+                        "per_capita": "stimulus per capita",
+                        "per_municipality": "stimulus per municipality",
+                        "need": "stimulus by need (inverse of staff)",
+                        "competitive": "stimulus competitive (first ready, first paid)",
+                        "municipal_share": "stimulus with 20% for municipalities",
+                        "historical": "historical programmes"},
                  "de": {"none": "ohne Förderung", "konjunkturpaket": "Konjunkturpaket projektweise",
-                        "koenigstein": "Konjunkturpaket nach Königsteiner Schlüssel"}}
-SHORT_LABELS = {"strategy": STRATEGY_SHORT, "funding": FUNDING_SHORT}
+                        "koenigstein": "Konjunkturpaket nach Königsteiner Schlüssel",
+                        "per_capita": "Konjunkturpaket nach Einwohnerzahl",
+                        "per_municipality": "Konjunkturpaket je Kommune",
+                        "need": "Konjunkturpaket nach Bedarf (umgekehrt zum Personal)",
+                        "competitive": "Konjunkturpaket im Wettbewerb (zuerst fertig, zuerst "
+                                       "bezahlt)",
+                        "municipal_share": "Konjunkturpaket mit 20\u00a0% für Kommunen",
+                        "historical": "historische Programme"}}
+OPERATION_LABELS = {
+    "en": {"central": "Bund pays, as until 2022",
+           "reusers": "reusers pay (Länder and municipalities)",
+           "split_2024": "IT-PLR split of 2024 (50% reusers, 25% Bund, 25% all Länder)",
+           "land_for_municipalities": "each Land pays, also for its municipalities",
+           "historical": "as it happened (2023 reusers, from 2024 the split)"},
+    "de": {"central": "Bund zahlt, wie bis 2022",
+           "reusers": "Nachnutzer zahlen (Länder und Kommunen)",
+           "split_2024": ("IT-PLR-Aufteilung 2024 (50\u00a0% Nachnutzer, 25\u00a0% Bund, "
+                          "25\u00a0% alle Länder)"),
+           "land_for_municipalities": "jedes Land zahlt, auch für seine Kommunen",
+           "historical": "wie geschehen (2023 Nachnutzer, ab 2024 Aufteilung)"},
+}
+OPERATION_SHORT = {
+    "en": {"central": "Bund pays", "reusers": "reusers pay", "split_2024": "2024 split",
+           "land_for_municipalities": "Land pays for municipalities",
+           "historical": "as it happened"},
+    "de": {"central": "Bund zahlt", "reusers": "Nachnutzer zahlen",
+           "split_2024": "Aufteilung 2024", "land_for_municipalities": "Land zahlt für Kommunen",
+           "historical": "wie geschehen"},
+}
+SHORT_LABELS = {"strategy": STRATEGY_SHORT, "funding": FUNDING_SHORT,
+                "operation": OPERATION_SHORT}
 VALUE_LABELS: dict[str, dict[str, dict[str, str]]] = {
     "strategy": {"en": dict(STRATEGY_LABELS), "de": STRATEGY_LABELS_DE},
-    "funding": {"en": dict(FUNDING_LABELS), "de": FUNDING_LABELS_DE},
+    "funding": {"en": FUNDING_LABELS_EN, "de": FUNDING_LABELS_DE},
+    "operation": OPERATION_LABELS,
 }
 COLUMN_LABELS: dict[str, dict[str, str]] = {
     "strategy": {"en": "Strategy", "de": "Strategie"},
     "funding": {"en": "Funding", "de": "Förderung"},
+    "operation": {"en": "Running-cost payer after 2022", "de": "Betriebskostenträger ab 2023"},
     "staffing.dev_fte_factor": {"en": "Developer staff (× baseline)",
                                 "de": "Entwicklungspersonal (× Basis)"},
     "staffing.municipal_fte_factor": {"en": "Municipal staff (× baseline)",
@@ -167,7 +260,28 @@ METRICS: dict[str, tuple[str, str, str]] = {
     "spent_eur_programmes": ("Programme spending", "Ausgaben der Förderprogramme", "eur"),
     "cost_per_coverage_point_eur": ("Programme spending per coverage point",
                                     "Förderausgaben je Prozentpunkt Abdeckung", "eur"),
+    "onboarded_share": ("Municipal services connected", "Angebundene kommunale Leistungen",
+                        "share"),
+    "running_costs_eur": ("Running costs", "Betriebskosten", "eur"),
 }
+#: Payers of the running costs (``running_costs_<payer>``): label (en, de), fill, hatch.
+PAYERS: dict[str, tuple[str, str, str, str]] = {
+    "land": ("reusing Länder", "nachnutzende Länder", OKABE_ITO["blue"], ""),
+    "municipal": ("municipalities", "Kommunen", OKABE_ITO["orange"], "...."),
+    "bund": ("Bund", "Bund", OKABE_ITO["red"], "\\\\\\"),
+    "pool": ("all Länder (Königstein key)", "alle Länder (Königsteiner Schlüssel)",
+             OKABE_ITO["sky"], "////"),
+}
+#: Municipal size classes (inhabitants of the administration) as the tables name them,
+#: with their labels (en, de).
+SIZE_CLASSES: dict[str, tuple[str, str]] = {
+    "<5k": ("<5k", "<5 Tsd."), "5k-10k": ("5k–10k", "5–10 Tsd."),
+    "10k-20k": ("10k–20k", "10–20 Tsd."), "20k-50k": ("20k–50k", "20–50 Tsd."),
+    "50k-100k": ("50k–100k", "50–100 Tsd."), "100k-500k": ("100k–500k", "100–500 Tsd."),
+    ">=500k": ("≥500k", "≥500 Tsd."),
+}
+#: Diverging, colour-blind safe colour map centred at 0 (differences).
+DIVERGING_CMAP = "RdBu"
 UNITS: dict[str, dict[str, str]] = {
     "share": {"en": "%", "de": "%"},
     "pp": {"en": "percentage points", "de": "Prozentpunkte"},
@@ -195,6 +309,31 @@ TEXT: dict[str, dict[str, str]] = {
         "note_ttt": ("Bars: median month over {n} replications; whiskers: {lo}–{hi} range. "
                      "Dotted line: OZG deadline (31 Dec 2022)."),
         "note_cost": "Markers: median of {n} replications; whiskers: {lo}–{hi} range.",
+        "note_state_diff": ("Cells: mean paired difference to {ref} (common random numbers) "
+                            "over {n} replications, in percentage points (two decimals below "
+                            "0.05), at the end of the month; bold: the {ci} confidence interval "
+                            "excludes 0. Länder in the order of their official key."),
+        "diff_to": "Difference to {ref} in {metric} (percentage points)",
+        "diff_to_unit": "Difference to {ref} in {metric} ({unit})",
+        "note_costs": ("a: median over {n} replications of each payer's sum over {y0}–{y1} "
+                       "(segments), and of the total with its {lo}–{hi} range (dot and "
+                       "whisker). b: yearly total, median and {lo}–{hi} range."),
+        "note_costs_kpi": ("Median over {n} replications of each payer's running costs over "
+                           "the whole simulated horizon (segments), and of the total with its "
+                           "{lo}–{hi} range (dot and whisker); costs by year are not in "
+                           "these tables."),
+        "costs_total": "Running costs {y0}–{y1} (€ million)",
+        "costs_total_all": "Running costs, whole horizon (€ million)",
+        "costs_year": "Running costs per year (€ million)",
+        "payer": "Paid by",
+        "costs_sum": "Sum {y0}–{y1} by payer",
+        "costs_per_year": "Per year, all payers",
+        "total_range": "total, median and {lo}–{hi} range",
+        "phases_start": "payer rules apply (2023)",
+        "note_size": ("Dots: median of {n} replications; whiskers: {lo}–{hi} range; lines join "
+                      "the size classes of one scenario. Share of administration × municipal "
+                      "service pairs connected, at the end of the month."),
+        "size_axis": "Inhabitants of the municipal administration",
         "mean_diff": "mean difference",
         "month_reached_of": "Month in which {target} was first reached",
         "ci": "{ci} confidence interval",
@@ -223,6 +362,33 @@ TEXT: dict[str, dict[str, str]] = {
         "note_ttt": ("Balken: Median-Monat aus {n} Replikationen; Fehlerbalken: {lo}–{hi}-"
                      "Spanne. Gepunktete Linie: OZG-Frist (31.12.2022)."),
         "note_cost": "Punkte: Median aus {n} Replikationen; Fehlerbalken: {lo}–{hi}-Spanne.",
+        "note_state_diff": ("Zellen: mittlere gepaarte Differenz zu {ref} (gemeinsame "
+                            "Zufallszahlen) aus {n} Replikationen, in Prozentpunkten (unter "
+                            "0,05 mit zwei Nachkommastellen), am Monatsende; fett: das "
+                            "{ci}-Konfidenzintervall schließt 0 aus. Länder in der Reihenfolge "
+                            "ihres amtlichen Schlüssels."),
+        "diff_to": "Differenz zu {ref}: {metric} (Prozentpunkte)",
+        "diff_to_unit": "Differenz zu {ref}: {metric} ({unit})",
+        "note_costs": ("a: Median aus {n} Replikationen der Summe {y0}–{y1} je Kostenträger "
+                       "(Segmente) und der Gesamtsumme mit ihrer {lo}–{hi}-Spanne (Punkt und "
+                       "Fehlerbalken). b: Summe je Jahr, Median und {lo}–{hi}-Spanne."),
+        "note_costs_kpi": ("Median aus {n} Replikationen der Betriebskosten je Kostenträger über "
+                           "den ganzen simulierten Zeitraum (Segmente) und der Gesamtsumme mit "
+                           "ihrer {lo}–{hi}-Spanne (Punkt und Fehlerbalken); Kosten je Jahr "
+                           "sind in diesen Tabellen nicht enthalten."),
+        "costs_total": "Betriebskosten {y0}–{y1} (Mio. €)",
+        "costs_total_all": "Betriebskosten, ganzer Zeitraum (Mio. €)",
+        "costs_year": "Betriebskosten je Jahr (Mio. €)",
+        "payer": "Getragen von",
+        "costs_sum": "Summe {y0}–{y1} nach Kostenträger",
+        "costs_per_year": "Je Jahr, alle Kostenträger",
+        "total_range": "Summe, Median und {lo}–{hi}-Spanne",
+        "phases_start": "Kostenträgerregeln gelten (2023)",
+        "note_size": ("Punkte: Median aus {n} Replikationen; Fehlerbalken: {lo}–{hi}-Spanne; "
+                      "Linien verbinden die Größenklassen eines Szenarios. Anteil der "
+                      "angebundenen Paare aus Verwaltung und kommunaler Leistung, am "
+                      "Monatsende."),
+        "size_axis": "Einwohnerzahl der Kommunalverwaltung",
         "mean_diff": "mittlere Differenz",
         "month_reached_of": "Monat, in dem {target} erstmals erreicht wurde",
         "ci": "{ci}-Konfidenzintervall",
@@ -425,12 +591,29 @@ def _require(df: pd.DataFrame, columns: Sequence[str], name: str) -> None:
         raise ValueError(f"{name} lacks column(s) {missing}; it has {list(df.columns)}")
 
 
+@contextmanager
+def level_order(orders: Mapping[str, Sequence[Any]]) -> Iterator[None]:
+    """Within the block, levels of the given columns appear in the given order (e.g. an
+    experiment's design order) instead of :data:`FUNDING_ORDER` etc.; levels not listed
+    follow in their usual order."""
+    saved = dict(_ORDER_OVERRIDES)
+    _ORDER_OVERRIDES.update({c: tuple(v) for c, v in orders.items()})
+    try:
+        yield
+    finally:
+        _ORDER_OVERRIDES.clear()
+        _ORDER_OVERRIDES.update(saved)
+
+
 def _ordered_levels(column: str, values: Sequence[Any]) -> list[Any]:
     uniq = list(pd.unique(pd.Series(list(values))))
-    order = _KNOWN_ORDERS.get(column)
-    if order is not None:
-        return sorted(uniq, key=lambda v: (order.index(v) if v in order else len(order),
-                                           str(v)))
+    known = _KNOWN_ORDERS.get(column, ())
+    order = (*_ORDER_OVERRIDES.get(column, ()), *known)
+    if order:
+        rank: dict[Any, int] = {}
+        for i, v in enumerate(order):
+            rank.setdefault(v, i)
+        return sorted(uniq, key=lambda v: (rank.get(v, len(order)), str(v)))
     try:
         return sorted(uniq)
     except TypeError:
@@ -756,6 +939,10 @@ def _short(by: Sequence[str]) -> bool:
     return len(by) > 1
 
 
+#: Legend labels longer than this many characters wrap onto further lines.
+LEGEND_WIDTH = 44
+
+
 def _group_handles(by: Sequence[str], keys: Sequence[tuple], lang: Lang,
                    marker: bool = True, line: bool = True) -> list[Line2D]:
     styles = group_styles(by, keys)
@@ -763,7 +950,8 @@ def _group_handles(by: Sequence[str], keys: Sequence[tuple], lang: Lang,
                    linestyle=styles[k]["linestyle"] if line else "none",
                    marker=styles[k]["marker"] if marker else None, ms=4.5, lw=1.5,
                    mfc="white" if line else styles[k]["color"],
-                   label=group_label(by, k, lang, _short(by))) for k in keys]
+                   label=_wrap(group_label(by, k, lang, _short(by)), LEGEND_WIDTH))
+            for k in keys]
 
 
 def _band_handles(lang: Lang) -> list[Patch]:
@@ -1151,14 +1339,18 @@ def cost_vs_coverage(ax: Axes, kpis: pd.DataFrame, lang: Lang = "en", *,
     t = cost_coverage_table(kpis, by_cols, x, y) if table is None else table
     keys = groups_of(t, by_cols)
     styles = group_styles(by_cols, keys)
+    hollow = _hollow(by_cols, keys)
     for key in keys:
         r = _select(t, by_cols, key).iloc[0]
         st = styles[key]
         ax.errorbar(r["x_median"], r["y_median"],
                     xerr=[[r["x_median"] - r["x_lo"]], [r["x_hi"] - r["x_median"]]],
                     yerr=[[r["y_median"] - r["y_lo"]], [r["y_hi"] - r["y_median"]]],
-                    fmt=st["marker"], color=st["color"], mfc=st["color"], mec="white",
-                    ms=7, mew=0.8, elinewidth=1.0, capsize=2.5, alpha=0.95,
+                    fmt=st["marker"], color=st["color"],
+                    mfc="white" if hollow else st["color"],
+                    mec=st["color"] if hollow else "white",
+                    ms=7, mew=1.4 if hollow else 0.8, elinewidth=1.0, capsize=2.5,
+                    alpha=0.95,
                     label=group_label(by_cols, key, lang, _short(by_cols)))
     for axis, col in ((ax.xaxis, x), (ax.yaxis, y)):
         kind = metric_unit(col)
@@ -1176,12 +1368,21 @@ def cost_vs_coverage(ax: Axes, kpis: pd.DataFrame, lang: Lang = "en", *,
     return ax
 
 
+def _hollow(by: Sequence[str], keys: Sequence[tuple]) -> bool:
+    """Open markers when many groups of one column may sit on top of each other."""
+    return len(by) == 1 and len(keys) > 4
+
+
 def _legend_entries(by: Sequence[str], keys: Sequence[tuple], lang: Lang
                     ) -> tuple[list[Any], list[str]]:
     """Marker legend: one entry per group, or for two columns a colour block (first
     column) and a marker block (second column), each under its column name."""
     if len(by) != 2:
         group = _group_handles(by, keys, lang, line=False)
+        if _hollow(by, keys):
+            for h in group:
+                h.set_markerfacecolor("white")
+                h.set_markeredgewidth(1.2)
         return list(group), [str(h.get_label()) for h in group]
     styles = group_styles(by, keys)
     blank = Line2D([], [], ls="none")
@@ -1253,7 +1454,12 @@ def fan_figure(national: pd.DataFrame, by: str | Sequence[str] = "strategy",
     keys = groups_of(table, by_cols)
     note = text("note_fan", lang, n=_n_text(table["n_replications"]))
     with _styled():
-        fig, body = _new_figure(WIDTH_FULL if len(facets) > 1 else 6.0, 3.9, note, title)
+        # Legend below in two columns: beyond four lines per column it takes more height.
+        lines = sum(str(h.get_label()).count("\n") + 1
+                    for h in _group_handles(by_cols, keys, lang)) + 3
+        extra = 0.16 * max(0, math.ceil(lines / 2) - 4)
+        fig, body = _new_figure(WIDTH_FULL if len(facets) > 1 else 6.0, 3.9 + extra, note,
+                                title)
         axes = body.subplots(1, len(facets), sharey=True, squeeze=False)[0]
         for i, (ax, fk) in enumerate(zip(axes, facets, strict=True)):
             sub = _select(table, [facet], fk) if facet else table
@@ -1270,14 +1476,15 @@ def fan_figure(national: pd.DataFrame, by: str | Sequence[str] = "strategy",
     return fig, table
 
 
-def comparison_label(comparison: str, lang: Lang = "en") -> str:
-    """``"efv - efa"`` -> ``"EfV − EfA"``; text without a separator is kept."""
+def comparison_label(comparison: str, lang: Lang = "en", factor: str = "strategy") -> str:
+    """``"efv - efa"`` -> ``"EfV − EfA"`` (short labels of the levels of ``factor``); text
+    without a separator is kept."""
     parts = _comparison_parts(comparison)
     if parts is None:
         return comparison
     a, b = parts
-    return (f"{label_value('strategy', a, lang, short=True)} {_MINUS} "
-            f"{label_value('strategy', b, lang, short=True)}")
+    return (f"{label_value(factor, a, lang, short=True)} {_MINUS} "
+            f"{label_value(factor, b, lang, short=True)}")
 
 
 def _comparison_parts(comparison: str) -> tuple[str, str] | None:
@@ -1288,16 +1495,21 @@ def _comparison_parts(comparison: str) -> tuple[str, str] | None:
     return None
 
 
+#: At most this many panels side by side; more comparisons wrap into further rows.
+MAX_PANELS_PER_ROW = 4
+
+
 def difference_figure(diffs: pd.DataFrame | Mapping[str, pd.DataFrame], lang: Lang = "en",
                       title: str | None = None, value: str = "population_coverage",
-                      ci_level: float = 0.95, n_replications: int | None = None
-                      ) -> tuple[Figure, pd.DataFrame]:
+                      ci_level: float = 0.95, n_replications: int | None = None,
+                      factor: str = "strategy") -> tuple[Figure, pd.DataFrame]:
     """Paired differences over time, one panel per comparison, shared y axis.
 
     ``diffs``: one frame with ``date``/``month``, ``mean_diff``, ``lo``, ``hi`` and an
     optional ``comparison`` column (e.g. ``"efv - efa"``), or a mapping comparison ->
-    frame. Strategy keys in comparison names become short labels and the line takes the
-    colour of the first strategy.
+    frame. Level keys of ``factor`` in comparison names become short labels and the line
+    takes the colour of the first level. Up to :data:`MAX_PANELS_PER_ROW` panels stand in
+    one row; more wrap into further rows.
 
     Plotted data: ``comparison, date, mean_diff, lo, hi``.
     """
@@ -1311,28 +1523,63 @@ def difference_figure(diffs: pd.DataFrame | Mapping[str, pd.DataFrame], lang: La
             data = data.assign(comparison="")
     _require(data, ["comparison", "date", "mean_diff", "lo", "hi"], "diffs")
     if data.duplicated(["comparison", "date"]).any():
-        other = [c for c in data.columns if c in ("funding", "point") or "." in c]
+        other = [c for c in data.columns
+                 if c in ("strategy", "funding", "operation", "point") or "." in c]
         raise ValueError("diffs has several rows per comparison and date (one per "
                          f"{other or 'design point'}?): filter to one series per comparison")
     data = data[["comparison", "date", "mean_diff", "lo", "hi"]].reset_index(drop=True)
     comparisons = list(pd.unique(data["comparison"]))
-    ncol = len(comparisons)
+    n_panels = len(comparisons)
+    ncol = min(n_panels, MAX_PANELS_PER_ROW)
+    nrow = math.ceil(n_panels / ncol)
     n = "?" if n_replications is None else str(n_replications)
     note = text("note_diff", lang, n=n, ci=format_percent(ci_level, lang))
+    styles = _KNOWN_STYLES.get(factor, {})
+    # Long level labels: each panel names its level only, the y label the reference.
+    parts_of = {comp: _comparison_parts(str(comp)) for comp in comparisons}
+    refs = {p[1] for p in parts_of.values() if p}
+    compact = (len(refs) != 1 or all(len(comparison_label(str(comp), lang, factor)) <= 24
+                                      for comp in comparisons))
+    body_h = 3.0 if nrow == 1 else 2.55 * nrow
     with _styled():
-        fig, body = _new_figure(min(WIDTH_FULL, 2.4 * ncol + 0.8), 3.0, note, title)
-        axes = body.subplots(1, ncol, sharey=True, squeeze=False)[0]
-        for i, (ax, comp) in enumerate(zip(axes, comparisons, strict=True)):
+        fig, body = _new_figure(min(WIDTH_FULL, 2.4 * ncol + 0.8), body_h, note, title)
+        grid = body.subplots(nrow, ncol, sharey=True, sharex=nrow > 1, squeeze=False)
+        axes = grid.ravel()
+        for i, (ax, comp) in enumerate(zip(axes, comparisons, strict=False)):
             parts = _comparison_parts(str(comp))
-            color = (STRATEGY_STYLES[parts[0]]["color"]
-                     if parts and parts[0] in STRATEGY_STYLES else OKABE_ITO["black"])
+            color = (styles[parts[0]]["color"]
+                     if parts and parts[0] in styles else OKABE_ITO["black"])
             paired_difference(ax, data[data["comparison"] == comp], None, lang, value,
                               color=color, legend=False, ci_level=ci_level,
                               year_step=2 if ncol < 3 else 4)
-            if comp:
-                ax.set_title(f"{_panel_letter(i)}  {comparison_label(str(comp), lang)}")
-            if i:
+            if comp and compact:
+                ax.set_title(f"{_panel_letter(i)}  {comparison_label(str(comp), lang, factor)}")
+            elif comp:
+                parts = parts_of[comp]
+                level = parts[0] if parts else str(comp)
+                ax.set_title(_wrap(f"{_panel_letter(i)}  "
+                                   f"{label_value(factor, level, lang, short=True)}", 24),
+                             fontsize=8)
+            if i % ncol:
                 ax.set_ylabel("")
+            if nrow > 1:  # years under the lowest panel of each column only
+                ax.tick_params(axis="x", labelbottom=i + ncol >= n_panels)
+        for ax in axes[n_panels:]:
+            ax.set_visible(False)
+        if nrow > 1 or not compact:  # one y label for all panels
+            for ax in axes:
+                ax.set_ylabel("")
+            metric = label_metric(value, lang, unit=False)
+            metric = metric if lang == "de" else metric.lower()
+            unit, _ = _diff_unit(value)
+            if compact:
+                ylabel = text("diff_of", lang, metric=metric)
+                ylabel = f"{ylabel} ({UNITS[unit][lang]})" if unit in UNITS else ylabel
+            else:
+                ref = label_value(factor, next(iter(refs)), lang, short=True)
+                ylabel = text("diff_to_unit", lang, ref=ref, metric=metric,
+                              unit=UNITS.get(unit, {}).get(lang, ""))
+            body.supylabel(_wrap(ylabel, int(body_h * 12)), fontsize=8.5)
         handles = [Line2D([], [], color="0.25", lw=1.6, label=text("mean_diff", lang)),
                    Patch(facecolor="0.25", alpha=0.22, lw=0,
                          label=text("ci", lang, ci=format_percent(ci_level, lang))),
@@ -1464,11 +1711,16 @@ def time_to_target_figure(kpis: pd.DataFrame, by: str | Sequence[str] = "strateg
     by_cols = _as_list(by)
     table = pd.concat([summarise_kpi(kpis, by_cols, k) for k in targets], ignore_index=True)
     horizon = horizon_months if horizon_months is not None else _default_horizon(table)
-    n_groups = len(groups_of(table, by_cols))
+    groups = groups_of(table, by_cols)
+    n_groups = len(groups)
+    # Rows grow with labels of more than two lines (as time_to_target_bars wraps them).
+    lines = max((_wrap(group_label(by_cols, k, lang, _short(by_cols)), 28).count("\n") + 1
+                 for k in groups), default=1)
+    row_h = 0.42 + 0.11 * max(0, lines - 2)
     lo, hi = _pct_range(lang)
     note = text("note_ttt", lang, n=_n_text(table["n_replications"]), lo=lo, hi=hi)
     with _styled():
-        fig, body = _new_figure(WIDTH_FULL, 0.42 * n_groups + 0.9, note, title)
+        fig, body = _new_figure(WIDTH_FULL, row_h * n_groups + 0.9, note, title)
         axes = body.subplots(1, len(targets), sharey=True, sharex=True, squeeze=False)[0]
         for i, (ax, k) in enumerate(zip(axes, targets, strict=True)):
             time_to_target_bars(ax, table[table["kpi"] == k], lang, by=by_cols,
@@ -1499,6 +1751,406 @@ def cost_coverage_figure(kpis: pd.DataFrame, by: str | Sequence[str] = "strategy
         handles, labels = _legend_entries(by_cols, keys, lang)
         leg = body.legend(handles, labels, loc="outside right center", fontsize=7)
         _bold_headers(leg, labels, by_cols, lang)
+    return fig, table
+
+
+# --------------------------------------------------------------------------------------
+# Land differences, running costs, municipal size classes
+# --------------------------------------------------------------------------------------
+
+def state_difference_table(by_state: pd.DataFrame, factor: str, reference: object,
+                           value: str = "population_coverage",
+                           dates: Sequence[object] | None = None,
+                           level: float = 0.95) -> pd.DataFrame:
+    """Mean paired difference of ``value`` to the ``reference`` level per Land, level of
+    ``factor`` and date, pairing runs on ``replication`` (common random numbers).
+
+    ``by_state`` must hold one row per level, replication, Land and date (filter other
+    varying design columns first). ``dates`` picks the dates by month (default: Dec 2022 and
+    the last date). Returns columns ``state, state_name, <factor>, date, n_pairs, mean_a,
+    mean_b, mean_diff, lo, hi, unpaired_lo, unpaired_hi`` (``a``: the level, ``b``: the
+    reference; ``lo``/``hi``: paired t-interval at ``level``), Länder in official key
+    order, levels in display order.
+    """
+    from sim import stats
+    df = _with_date(by_state)
+    _require(df, ["state", factor, "replication", "date", value], "by_state")
+    geo.check_keys(df["state"].unique(), "land")
+    if reference not in set(df[factor]):
+        raise ValueError(f"reference(={reference!r}) is not a level of {factor!r}: "
+                         f"{sorted(map(str, df[factor].unique()))}")
+    chosen = _select_dates(df, dates)
+    df = df[pd.to_datetime(df["date"]).isin(chosen)]
+    _check_one_row(df, [factor], ["state", "date"], "by_state")
+    levels = [v for v in _ordered_levels(factor, df[factor].tolist()) if v != reference]
+    parts = []
+    for lv in levels:
+        d = stats.paired_difference(df, factor=factor, a=lv, b=reference, value=value,
+                                    keys=["replication", "state", "date"], level=level)
+        parts.append(d.assign(**{factor: lv}))
+    cols = ["state", "state_name", factor, "date", "n_pairs", "mean_a", "mean_b",
+            "mean_diff", "lo", "hi", "unpaired_lo", "unpaired_hi"]
+    if not parts:
+        return pd.DataFrame(columns=cols)
+    out = pd.concat(parts, ignore_index=True)
+    out["state_name"] = out["state"].map(geo.region_names("land"))
+    state_rank = {k: i for i, k in enumerate(geo.region_keys("land"))}
+    level_rank = {v: i for i, v in enumerate(levels)}
+    out = out.sort_values(["date", factor, "state"],
+                          key=lambda c: (c.map(level_rank) if c.name == factor else
+                                         c.map(state_rank) if c.name == "state" else c))
+    return out[cols].reset_index(drop=True)
+
+
+def _pp_cell(v: float, lang: Lang) -> str:
+    """Percentage points with one decimal; small non-zero values with two (``+0.03``), the
+    smallest as ``+<0.01``, so no non-zero difference reads as ``0.0``."""
+    if v == 0 or abs(v) >= 0.05:
+        return format_number(v, lang, 1, sign=True)
+    if abs(v) >= 0.005:
+        return format_number(v, lang, 2, sign=True)
+    return ("+" if v > 0 else _MINUS) + "<" + format_number(0.01, lang, 2)
+
+
+def _level_ticks(factor: str, levels: Sequence[Any], lang: Lang, width: int) -> list[str]:
+    return [_wrap(label_value(factor, v, lang, short=True), width) for v in levels]
+
+
+def state_difference_figure(by_state: pd.DataFrame, factor: str, reference: object,
+                            value: str = "population_coverage",
+                            dates: Sequence[object] | None = None, lang: Lang = "en",
+                            title: str | None = None, ci_level: float = 0.95
+                            ) -> tuple[Figure, pd.DataFrame]:
+    """Per Land (rows, official key order) and level of ``factor`` (columns, reference
+    left out): the mean paired difference of ``value`` to ``reference``, one panel per
+    date, on one diverging colour scale centred at 0; cells annotated in percentage points,
+    bold where the confidence interval excludes 0.
+
+    Plotted data: :func:`state_difference_table` (``state, state_name, <factor>, date,
+    n_pairs, mean_diff, lo, hi``).
+    """
+    _check_lang(lang)
+    full = state_difference_table(by_state, factor, reference, value, dates, ci_level)
+    table = full[["state", "state_name", factor, "date", "n_pairs", "mean_diff", "lo",
+                  "hi"]].reset_index(drop=True)
+    if table.empty:
+        raise ValueError(f"state_difference_figure: {factor!r} has no level besides "
+                         f"{reference!r}")
+    levels = [v for v in _ordered_levels(factor, table[factor].tolist())]
+    states = geo.region_keys("land")
+    names = geo.region_names("land")
+    map_dates = sorted(pd.to_datetime(table["date"].unique()))
+    scale = 100.0
+    biggest = float(np.nanmax(np.abs(table["mean_diff"].to_numpy(dtype=float)))) * scale
+    lim = max(0.5, biggest)
+    norm = mcolors.Normalize(-lim, lim)  # symmetric: white at 0
+    cmap = matplotlib.colormaps[DIVERGING_CMAP].with_extremes(bad="0.93")
+    ref_label = label_value(factor, reference, lang, short=True)
+    note = text("note_state_diff", lang, ref=ref_label, n=_n_text(table["n_pairs"]),
+                ci=format_percent(ci_level, lang))
+    n_lv = len(levels)
+    cell_w = min(0.62, (WIDTH_FULL - 2.2) / (len(map_dates) * n_lv))
+    width = min(WIDTH_FULL, cell_w * n_lv * len(map_dates) + 2.3)
+    # Column labels: horizontal if each fits its column in lines of whole words (6.5 pt:
+    # about 20 characters per inch), else upright in at most two lines.
+    fits = int(cell_w * 19)
+    rotate = any(len(w) > fits for v in levels
+                 for w in label_value(factor, v, lang, short=True).split())
+    label_width = 24 if rotate else fits
+    with _styled():
+        fig, body = _new_figure(width, 16 * 0.19 + 1.5, note, title)
+        axes = body.subplots(1, len(map_dates), sharey=True, squeeze=False)[0]
+        for i, (ax, d) in enumerate(zip(axes, map_dates, strict=True)):
+            sub = table[pd.to_datetime(table["date"]) == d]
+            grid = (sub.pivot(index="state", columns=factor, values="mean_diff")
+                    .reindex(index=states, columns=levels).to_numpy(dtype=float) * scale)
+            lo = (sub.pivot(index="state", columns=factor, values="lo")
+                  .reindex(index=states, columns=levels).to_numpy(dtype=float))
+            hi = (sub.pivot(index="state", columns=factor, values="hi")
+                  .reindex(index=states, columns=levels).to_numpy(dtype=float))
+            ax.imshow(np.ma.masked_invalid(grid), cmap=cmap, norm=norm, aspect="auto",
+                      interpolation="nearest")
+            for (r, c), v in np.ndenumerate(grid):
+                if not np.isfinite(v):
+                    continue
+                sure = bool(lo[r, c] > 0 or hi[r, c] < 0)
+                ax.text(c, r, _pp_cell(v, lang), ha="center",
+                        va="center", fontsize=6, fontweight="bold" if sure else "normal",
+                        color=_text_color(cmap(norm(v))))
+            ax.set_xticks(range(n_lv), _level_ticks(factor, levels, lang, label_width),
+                          fontsize=6.5, rotation=90 if rotate else 0,
+                          linespacing=1.0 if rotate else 1.1)
+            ax.xaxis.tick_top()
+            ax.set_yticks(range(len(states)), [names[s] for s in states], fontsize=7)
+            ax.tick_params(length=0)
+            for spine in ax.spines.values():
+                spine.set_visible(False)
+            ax.set_xticks(np.arange(n_lv + 1) - 0.5, minor=True)
+            ax.set_yticks(np.arange(len(states) + 1) - 0.5, minor=True)
+            ax.grid(which="minor", color="white", lw=0.8)
+            ax.tick_params(which="minor", length=0)
+            ax.set_xlabel(f"{_panel_letter(i)}  {format_month(d, lang)}", fontsize=9,
+                          fontweight="bold", loc="left")
+        metric = label_metric(value, lang, unit=False)
+        cb = map_colorbar(body, axes, lang, _wrap(text("diff_to", lang, ref=ref_label,
+                                                       metric=metric if lang == "de"
+                                                       else metric.lower()), 34),
+                          -lim, lim, DIVERGING_CMAP, unit="pp")
+        cb.ax.yaxis.set_major_formatter(number_formatter(lang, sign=True))
+    return fig, table
+
+
+def _complete_costs(costs: pd.DataFrame, factor: str, runs: pd.DataFrame | None,
+                    with_year: bool, window: tuple[int, int]) -> pd.DataFrame:
+    """One row per run (level, replication), payer (and year from the first year with costs,
+    at the latest ``window[0]``, to the last of ``window`` and the data): missing
+    combinations are 0."""
+    payers = list(PAYERS)
+    pairs = (runs if runs is not None else costs)[[factor, "replication"]].drop_duplicates()
+    idx = pairs.merge(pd.DataFrame({"payer": payers}), how="cross")
+    keys = [factor, "replication", "payer"]
+    if with_year:
+        y = costs["year"].dropna()
+        y0 = min(int(y.min()), window[0]) if len(y) else window[0]
+        y1 = max(int(y.max()), window[1]) if len(y) else window[1]
+        years = pd.DataFrame({"year": range(y0, y1 + 1)})
+        idx = idx.merge(years, how="cross")
+        keys.append("year")
+    summed = costs.groupby(keys, as_index=False)["eur"].sum()
+    out = idx.merge(summed, on=keys, how="left")
+    out["eur"] = out["eur"].fillna(0.0)
+    return out
+
+
+def running_costs_table(costs: pd.DataFrame, factor: str, years: tuple[int, int] = (2023, 2030),
+                        runs: pd.DataFrame | None = None,
+                        band: tuple[float, float] = OUTER_BAND) -> pd.DataFrame:
+    """Running costs per level of ``factor``: by payer over ``years`` and per year.
+
+    ``costs``: one row per run, payer (``land``, ``municipal``, ``bund``, ``pool``) and year
+    (``<factor>, replication, year, payer, eur``), e.g. the sweep's ``running_costs``
+    table; without a ``year`` column the rows are taken as totals over the whole horizon
+    (then ``years`` is ignored and there are no yearly rows). ``runs`` (``<factor>,
+    replication``) lists every run, so a run without costs counts as 0.
+
+    Returns long columns ``panel`` (``total``: sum over the years per payer, payer
+    ``total`` the sum of all; ``year``: yearly total of all payers), ``<factor>, payer,
+    year, n_replications, median, q05, q95`` (EUR; ``year`` NaN in the ``total`` panel).
+    """
+    with_year = "year" in costs.columns
+    _require(costs, [factor, "replication", "payer", "eur", *(["year"] if with_year else [])],
+             "running costs")
+    unknown = set(costs["payer"]) - set(PAYERS)
+    if unknown:
+        raise ValueError(f"running costs: payer(s) {sorted(unknown)} not among {list(PAYERS)}")
+    full = _complete_costs(costs, factor, runs, with_year, years)
+    _check_one_row(full, [factor], ["payer", *(["year"] if with_year else [])],
+                   "running costs")
+    span = full[full["year"].between(*years)] if with_year else full
+    per_run = span.groupby([factor, "replication", "payer"], as_index=False)["eur"].sum()
+    total = per_run.groupby([factor, "replication"], as_index=False)["eur"].sum()
+    parts = [per_run, total.assign(payer="total")]
+    lo, hi = band
+
+    def summary(df: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+        g = df.groupby(keys, sort=False)["eur"]
+        return pd.DataFrame({"n_replications": g.size(), "median": g.median(),
+                             "q05": g.quantile(lo), "q95": g.quantile(hi)}).reset_index()
+
+    tot = summary(pd.concat(parts, ignore_index=True), [factor, "payer"]).assign(
+        panel="total", year=np.nan)
+    out = [tot]
+    if with_year:
+        yearly = full.groupby([factor, "replication", "year"], as_index=False)["eur"].sum()
+        out.append(summary(yearly, [factor, "year"]).assign(panel="year", payer="total"))
+    table = pd.concat(out, ignore_index=True)
+    levels = _ordered_levels(factor, table[factor].tolist())
+    rank = {v: i for i, v in enumerate(levels)}
+    prank = {p: i for i, p in enumerate([*PAYERS, "total"])}
+    table = table.assign(_l=table[factor].map(rank), _p=table["payer"].map(prank),
+                         _y=table["year"].fillna(-1), _panel=table["panel"] == "year")
+    table = table.sort_values(["_panel", "_l", "_p", "_y"]).drop(
+        columns=["_l", "_p", "_y", "_panel"])
+    return table[["panel", factor, "payer", "year", "n_replications", "median", "q05",
+                  "q95"]].reset_index(drop=True)
+
+
+def running_costs_figure(costs: pd.DataFrame, factor: str, years: tuple[int, int] = (2023, 2030),
+                         runs: pd.DataFrame | None = None, lang: Lang = "en",
+                         title: str | None = None) -> tuple[Figure, pd.DataFrame]:
+    """a: running costs over ``years`` per level of ``factor``, stacked by payer (median of
+    each payer's sum) with the median total and its 5-95 % range; b: the yearly total per
+    level over time (median line and band). Without yearly data only panel a, over the
+    whole horizon. Plotted data: :func:`running_costs_table`.
+    """
+    _check_lang(lang)
+    table = running_costs_table(costs, factor, years, runs)
+    tot = table[table["panel"] == "total"]
+    yearly = table[table["panel"] == "year"]
+    levels = _ordered_levels(factor, tot[factor].tolist())
+    keys = [(v,) for v in levels]
+    styles = group_styles([factor], keys)
+    lo, hi = _pct_range(lang)
+    y0, y1 = years
+    with_year = len(yearly) > 0
+    n = _n_text(tot["n_replications"])
+    note = (text("note_costs", lang, n=n, y0=y0, y1=y1, lo=lo, hi=hi) if with_year
+            else text("note_costs_kpi", lang, n=n, lo=lo, hi=hi))
+    mio = 1e-6
+    with _styled():
+        fig, body = _new_figure(WIDTH_FULL, max(3.0, 0.34 * len(levels) + 1.6), note, title)
+        if with_year:
+            ax, ax2 = body.subplots(1, 2, width_ratios=[1.15, 1])
+        else:
+            ax, ax2 = body.subplots(), None
+        for i, lv in enumerate(levels):
+            left = 0.0
+            for payer, (en, de, color, hatch) in PAYERS.items():
+                row = tot[(tot[factor] == lv) & (tot["payer"] == payer)]
+                v = float(row["median"].iloc[0]) * mio if len(row) else 0.0
+                ax.barh(i, v, left=left, height=0.62, color=color, hatch=hatch,
+                        edgecolor="white", lw=0.4, zorder=2,
+                        label=(de if lang == "de" else en) if i == 0 else None)
+                left += v
+            t = tot[(tot[factor] == lv) & (tot["payer"] == "total")].iloc[0]
+            med, q05, q95 = (float(t[c]) * mio for c in ("median", "q05", "q95"))
+            ax.errorbar(med, i, xerr=[[med - q05], [q95 - med]], fmt="o", color="black",
+                        ms=3.5, mfc="white", mew=0.9, elinewidth=0.9, capsize=2.5, zorder=3)
+        ax.set_yticks(range(len(levels)), _level_ticks(factor, levels, lang, 26), fontsize=7)
+        ax.set_ylim(len(levels) - 0.5, -0.5)
+        ax.xaxis.set_major_formatter(number_formatter(lang))
+        ax.set_xlabel(text("costs_total", lang, y0=y0, y1=y1) if with_year
+                      else text("costs_total_all", lang))
+        ax.grid(axis="x", color="0.92", lw=0.6)
+        ax.tick_params(axis="y", length=0)
+        ax.spines["left"].set_visible(False)
+        ax.set_title(f"{_panel_letter(0)}  {text('costs_sum', lang, y0=y0, y1=y1)}"
+                     if with_year else text("payer", lang))
+        handles, labels = ax.get_legend_handles_labels()
+        handles.append(Line2D([], [], ls="none", marker="o", color="black", mfc="white",
+                              ms=3.5))
+        labels.append(text("total_range", lang, lo=lo, hi=hi))
+        if ax2 is not None:
+            for lv in levels:
+                st = styles[(lv,)]
+                sub = yearly[yearly[factor] == lv].sort_values("year")
+                ax2.fill_between(sub["year"], sub["q05"] * mio, sub["q95"] * mio,
+                                 color=st["color"], alpha=0.12, lw=0)
+                ax2.plot(sub["year"], sub["median"] * mio, color=st["color"],
+                         ls=st["linestyle"], marker=st["marker"], ms=3.5, mfc="white",
+                         mew=0.9, lw=1.4,
+                         label=label_value(factor, lv, lang, short=True))
+            ax2.axvline(y0 - 0.5, color="0.35", lw=0.8, ls=":", zorder=1.5)
+            ax2.yaxis.set_major_formatter(number_formatter(lang))
+            ax2.xaxis.set_major_locator(MultipleLocator(2))
+            ax2.xaxis.set_minor_locator(MultipleLocator(1))
+            ax2.xaxis.set_major_formatter(FuncFormatter(lambda v, _p: str(round(v))))
+            ax2.set_ylim(bottom=0)
+            ax2.set_ylabel(text("costs_year", lang))
+            ax2.grid(axis="y", color="0.92", lw=0.6)
+            ax2.set_title(f"{_panel_letter(1)}  {text('costs_per_year', lang)}")
+            h2, l2 = ax2.get_legend_handles_labels()
+            h2.append(Line2D([], [], color="0.35", lw=0.8, ls=":"))
+            l2.append(text("phases_start", lang))
+            leg = ax2.legend(h2, l2, loc="lower right", fontsize=6.5, handlelength=2.6,
+                             title=label_column(factor, lang), title_fontsize=6.5,
+                             alignment="left")
+            leg.get_title().set_fontweight("bold")
+        body.legend(handles, labels, loc="outside lower center", ncol=3, fontsize=7)
+    return fig, table
+
+
+def _marker_size(marker: str, size: float) -> float:
+    """Stars look smaller than other markers of the same size."""
+    return size * 1.4 if marker == "*" else size
+
+
+def size_class_table(by_size: pd.DataFrame, by: str | Sequence[str], value: str = "onboarded_share",
+                     dates: Sequence[object] | None = None,
+                     band: tuple[float, float] = OUTER_BAND) -> pd.DataFrame:
+    """Median and central interval of ``value`` per municipal size class, group and date.
+
+    Size classes without administrations (``n_admins`` 0) are left out. ``dates`` picks
+    the dates by month (default: Dec 2022 and the last date). Returns columns ``*by,
+    date, size_class, n_replications, median, q05, q95``, size classes from small to large.
+    """
+    by_cols = _as_list(by)
+    df = _with_date(by_size)
+    _require(df, [*by_cols, "replication", "date", "size_class", value], "by_size_class")
+    unknown = set(df["size_class"]) - set(SIZE_CLASSES)
+    if unknown:
+        raise ValueError(f"by_size_class: size class(es) {sorted(unknown)} not among "
+                         f"{list(SIZE_CLASSES)}")
+    if "n_admins" in df.columns:
+        df = df[df["n_admins"] > 0]
+    chosen = _select_dates(df, dates)
+    df = df[pd.to_datetime(df["date"]).isin(chosen)]
+    _check_one_row(df, by_cols, ["size_class", "date"], "by_size_class")
+    g = df.groupby([*by_cols, "date", "size_class"], sort=False)[value]
+    out = pd.DataFrame({"n_replications": g.size(), "median": g.median(),
+                        "q05": g.quantile(band[0]), "q95": g.quantile(band[1])}).reset_index()
+    keys = groups_of(out, by_cols)
+    grank = {k: i for i, k in enumerate(keys)}
+    crank = {c: i for i, c in enumerate(SIZE_CLASSES)}
+    out["_g"] = [grank[tuple(r)] for r in out[by_cols].itertuples(index=False)]
+    out["_c"] = out["size_class"].map(crank)
+    out = out.sort_values(["date", "_g", "_c"]).drop(columns=["_g", "_c"])
+    return out.reset_index(drop=True)
+
+
+def size_class_figure(by_size: pd.DataFrame, by: str | Sequence[str] = "strategy",
+                      value: str = "onboarded_share", dates: Sequence[object] | None = None,
+                      lang: Lang = "en", title: str | None = None
+                      ) -> tuple[Figure, pd.DataFrame]:
+    """Dot plot of ``value`` per municipal size class (x), one dot with 5-95 % whiskers per
+    group side by side, one panel per date (rows). Plotted data: :func:`size_class_table`.
+    """
+    _check_lang(lang)
+    by_cols = _as_list(by)
+    table = size_class_table(by_size, by_cols, value, dates)
+    keys = groups_of(table, by_cols)
+    styles = group_styles(by_cols, keys)
+    classes = [c for c in SIZE_CLASSES if c in set(table["size_class"])]
+    map_dates = sorted(pd.to_datetime(table["date"].unique()))
+    lo, hi = _pct_range(lang)
+    note = text("note_size", lang, n=_n_text(table["n_replications"]), lo=lo, hi=hi)
+    step = min(0.8 / max(len(keys), 1), 0.2)
+    offsets = (np.arange(len(keys)) - (len(keys) - 1) / 2) * step
+    with _styled():
+        fig, body = _new_figure(WIDTH_FULL, 2.3 * len(map_dates) + 0.4, note, title)
+        axes = body.subplots(len(map_dates), 1, sharex=True, sharey=True, squeeze=False)[:, 0]
+        for i, (ax, d) in enumerate(zip(axes, map_dates, strict=True)):
+            sub = table[pd.to_datetime(table["date"]) == d]
+            for k, off in zip(keys, offsets, strict=True):
+                st = styles[k]
+                g = _select(sub, by_cols, k).set_index("size_class").reindex(classes)
+                x = np.arange(len(classes)) + off
+                ax.plot(x, g["median"], color=st["color"], ls=st["linestyle"], lw=0.7,
+                        alpha=0.6, zorder=2)
+                ax.errorbar(x, g["median"], yerr=[g["median"] - g["q05"],
+                                                  g["q95"] - g["median"]],
+                            fmt=st["marker"], color=st["color"], mfc=st["color"], mec="white",
+                            mew=0.5, ms=_marker_size(st["marker"], 4.5), elinewidth=0.8,
+                            capsize=0, zorder=3)
+            _share_axis(ax, lang, None)
+            ax.set_xlim(-0.55, len(classes) - 0.45)
+            ax.set_xticks(range(len(classes)),
+                          [SIZE_CLASSES[c][1 if lang == "de" else 0] for c in classes])
+            for j in range(1, len(classes)):
+                ax.axvline(j - 0.5, color="0.9", lw=0.6, zorder=0)
+            ax.set_title(f"{_panel_letter(i)}  {format_month(d, lang)}")
+        axes[-1].set_xlabel(text("size_axis", lang))
+        body.supylabel(label_metric(value, lang), fontsize=9)
+        handles = [Line2D([], [], color=styles[k]["color"], ls=styles[k]["linestyle"],
+                          lw=0.9, marker=styles[k]["marker"],
+                          ms=_marker_size(styles[k]["marker"], 5), mfc=styles[k]["color"],
+                          mec="white", mew=0.5,
+                          label=_wrap(group_label(by_cols, k, lang, _short(by_cols)),
+                                      LEGEND_WIDTH))
+                   for k in keys]
+        body.legend(handles=handles, loc="outside lower center",
+                    ncol=min(len(keys), 2 if len(keys) > 4 else 4), fontsize=7,
+                    handlelength=3)
     return fig, table
 
 
@@ -1580,14 +2232,18 @@ def save_figure(fig: Figure, out_dir: str | Path, name: str, data: pd.DataFrame,
 
 
 __all__ = [
-    "COLUMN_LABELS", "FUNDING_STYLES", "LANGS", "METRICS", "PNG_DPI", "SEQUENTIAL_CMAP",
-    "STRATEGY_ORDER", "STRATEGY_STYLES", "Lang", "chart_style", "comparison_label",
+    "COLUMN_LABELS", "DIVERGING_CMAP", "FUNDING_ORDER", "FUNDING_STYLES", "LANGS", "METRICS",
+    "OPERATION_ORDER", "OPERATION_STYLES", "PAYERS", "PNG_DPI", "SEQUENTIAL_CMAP",
+    "SIZE_CLASSES", "STRATEGY_ORDER", "STRATEGY_STYLES", "Lang", "chart_style",
+    "comparison_label",
     "cost_coverage_figure", "cost_coverage_table", "cost_vs_coverage", "coverage_map",
     "difference_figure", "fan", "fan_figure", "fan_table", "format_month", "format_number",
     "format_percent", "group_label", "group_styles", "groups_of", "heatmap",
     "heatmap_figure", "heatmap_table", "label_column", "label_metric", "label_value",
-    "map_colorbar", "map_figure", "map_table", "metric_unit", "month_date",
+    "level_order", "map_colorbar", "map_figure", "map_table", "metric_unit", "month_date",
     "number_formatter", "package_versions", "paired_difference", "percent_formatter",
-    "provenance_lines", "save_figure", "small_multiples", "small_multiples_figure",
-    "state_table", "summarise_kpi", "text", "time_to_target_bars", "time_to_target_figure",
+    "provenance_lines", "running_costs_figure", "running_costs_table", "save_figure",
+    "size_class_figure", "size_class_table", "small_multiples", "small_multiples_figure",
+    "state_difference_figure", "state_difference_table", "state_table", "summarise_kpi",
+    "text", "time_to_target_bars", "time_to_target_figure",
 ]

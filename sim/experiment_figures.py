@@ -26,6 +26,14 @@ from sim.errors import ConfigError
 
 REFERENCE_DEFAULT = {"factor": "strategy", "level": "efa"}
 TARGETS = (0.5, 0.9)
+#: Design columns that can group a figure (the experiment's ``reference.factor``) or facet
+#: it (the first other one that varies), in that order of preference.
+FACTORS = ("strategy", "funding", "operation", "staffing", "state_programmes", "world")
+#: The level of a facet that figures showing one scenario pick (else the first level).
+MAIN_LEVEL = {"funding": "konjunkturpaket"}
+#: Month of the OZG deadline (31 Dec 2022): the first date of the per-Land and size-class
+#: figures.
+DEADLINE_MONTH = "2022-12"
 
 
 def _read(folder: Path) -> tuple[dict[str, Any], dict[str, pd.DataFrame]]:
@@ -48,11 +56,29 @@ def _provenance(manifest: dict[str, Any], tables: dict[str, pd.DataFrame]) -> di
 
 
 def _varies(df: pd.DataFrame, col: str) -> bool:
-    return col in df.columns and df[col].nunique() > 1
+    return col in df.columns and df[col].astype(str).nunique() > 1
 
 
-def _funding_levels(df: pd.DataFrame) -> list[str]:
-    return list(dict.fromkeys(df["funding"])) if "funding" in df.columns else []
+def _levels(df: pd.DataFrame, col: str) -> list[Any]:
+    """Levels of ``col`` in display order (the experiment's design order within figures)."""
+    return [k[0] for k in charts.groups_of(df, [col])]
+
+
+def design_orders(design: dict[str, Any] | None) -> dict[str, list[Any]]:
+    """Order of the levels of each categorical design column, as the design lists them."""
+    orders: dict[str, list[Any]] = {}
+    design = design or {}
+    for part in ("grid", "cross"):
+        for col, values in (design.get(part) or {}).items():
+            if isinstance(values, list) and all(isinstance(v, str) for v in values):
+                orders.setdefault(col, list(dict.fromkeys(values)))
+    for point in design.get("points") or []:
+        for col, v in dict(point).items():
+            if isinstance(v, str):
+                orders.setdefault(col, [])
+                if v not in orders[col]:
+                    orders[col].append(v)
+    return orders
 
 
 def redraw_run(folder: Path, manifest: dict[str, Any]) -> list[str]:
@@ -85,12 +111,13 @@ def draw_experiment_figures(folder: Path, lang: str = "en") -> list[str]:
     ref = manifest.get("reference") or REFERENCE_DEFAULT
     written: list[str] = []
     ctx = _Ctx(folder, out, tables, prov, lang, ref, manifest)
-    for name in spec_figs:
-        recipe = RECIPES.get(name)
-        if recipe is None:
-            raise ConfigError(f"figures: {name!r} is not allowed: one of "
-                              + ", ".join(sorted(RECIPES)))
-        written += recipe(ctx)
+    unknown = [n for n in spec_figs if n not in RECIPES]
+    if unknown:
+        raise ConfigError(f"figures: {unknown[0]!r} is not allowed: one of "
+                          + ", ".join(sorted(RECIPES)))
+    with charts.level_order(design_orders(manifest.get("design"))):
+        for name in spec_figs:
+            written += RECIPES[name](ctx)
     plt.close("all")
     return written
 
@@ -112,6 +139,30 @@ class _Ctx:
         self.folder, self.out, self.t, self.prov = folder, out, tables, prov
         self.lang: charts.Lang = "de" if lang == "de" else "en"
         self.ref, self.manifest = ref, manifest
+        #: The grouping factor of every figure and its reference level.
+        self.factor: str = str(ref.get("factor") or REFERENCE_DEFAULT["factor"])
+        self.reference: Any = ref.get("level")
+
+    def facet(self, df: pd.DataFrame) -> str | None:
+        """The second varying design column (after the factor), if any."""
+        return next((c for c in FACTORS if c != self.factor and _varies(df, c)), None)
+
+    def by(self, df: pd.DataFrame) -> list[str]:
+        """The factor, and the facet if there is one."""
+        facet = self.facet(df)
+        return [self.factor, facet] if facet else [self.factor]
+
+    def main(self, df: pd.DataFrame) -> tuple[pd.DataFrame, str | None, Any]:
+        """``df`` restricted to one level of the facet (for figures of one scenario):
+        :data:`MAIN_LEVEL` if present, else the first. Returns the rows, the facet column and
+        the level (None, None without a facet)."""
+        facet = self.facet(df)
+        if facet is None:
+            return df, None, None
+        levels = _levels(df, facet)
+        pick = MAIN_LEVEL.get(facet)
+        level = pick if pick in levels else levels[0]
+        return df[df[facet] == level], facet, level
 
     def save(self, fig: Any, name: str, data: pd.DataFrame) -> list[str]:
         return [p.name for p in charts.save_figure(fig, self.out, name, data, self.prov)]
@@ -126,20 +177,23 @@ class _Ctx:
         de = self.manifest.get("title_de") if self.lang == "de" else None
         return str(de or self.manifest.get("title") or self.manifest.get("experiment"))
 
-    def scenario_title(self, funding: str | None) -> str:
-        """Short title naming the funding scenario a figure is restricted to."""
-        if funding is None:
+    def scenario_title(self, column: str | None, level: Any = None) -> str:
+        """Short title naming the facet level a figure is restricted to (else the title)."""
+        if column is None:
             return self.title
-        label = charts.label_value("funding", funding, self.lang)
+        label = charts.label_value(column, level, self.lang)
         return label[:1].upper() + label[1:]
+
+    def de_en(self, de: str, en: str) -> str:
+        return de if self.lang == "de" else en
 
 
 def _fan(c: _Ctx) -> list[str]:
     nat = c.t["national"]
-    facet = "funding" if _varies(nat, "funding") else None
+    facet = c.facet(nat)
     files = []
     for value in ("population_coverage", "nationwide_share"):
-        fig, data = charts.fan_figure(nat, by="strategy", value=value, lang=c.lang,
+        fig, data = charts.fan_figure(nat, by=c.factor, value=value, lang=c.lang,
                                       title=c.title, facet=facet)
         files += c.save(fig, f"fan_{value}", data)
     return files
@@ -147,8 +201,9 @@ def _fan(c: _Ctx) -> list[str]:
 
 def _difference(c: _Ctx) -> list[str]:
     nat = c.t["national"]
-    factor, ref = c.ref["factor"], c.ref["level"]
-    others = [s for s in dict.fromkeys(nat[factor]) if s != ref]
+    factor, ref = c.factor, c.reference
+    others = [s for s in _levels(nat, factor) if s != ref]
+    facet = c.facet(nat)
     files: list[str] = []
     all_diffs = []
     for value in ("population_coverage", "nationwide_share"):
@@ -160,17 +215,18 @@ def _difference(c: _Ctx) -> list[str]:
             continue
         d = pd.concat(diffs, ignore_index=True)
         all_diffs.append(d)
-        levels: list[str | None] = [*_funding_levels(d)] or [None]
+        levels: list[Any] = _levels(d, facet) if facet else [None]
         for lev in levels:
-            sub = d if lev is None else d[d["funding"] == lev]
+            sub = d if lev is None else d[d[facet] == lev]
             suffix = "" if lev is None else f"_{lev}"
             fig, data = charts.difference_figure(
-                sub, lang=c.lang, value=value, title=c.scenario_title(lev),
-                n_replications=int(c.manifest.get("replications") or 0) or None)
+                sub, lang=c.lang, value=value, title=c.scenario_title(facet, lev),
+                n_replications=int(c.manifest.get("replications") or 0) or None,
+                factor=factor)
             files += c.save(fig, f"difference_{value}{suffix}", data)
     if all_diffs:
         files += c.table("paired_differences", pd.concat(all_diffs, ignore_index=True))
-    # Probability that a strategy reaches a target before the reference.
+    # Probability that a level reaches a target before the reference.
     rows = []
     for target in TARGETS:
         for other in others:
@@ -182,52 +238,100 @@ def _difference(c: _Ctx) -> list[str]:
     return files
 
 
-def _main_funding(df: pd.DataFrame) -> tuple[pd.DataFrame, str | None]:
-    """The stimulus scenario if the experiment has several funding levels (and its name)."""
-    levels = _funding_levels(df)
-    if len(levels) > 1:
-        pick = "konjunkturpaket" if "konjunkturpaket" in levels else levels[0]
-        return df[df["funding"] == pick], pick
-    return df, levels[0] if levels else None
-
-
 def _small_multiples(c: _Ctx) -> list[str]:
-    bs, lev = _main_funding(c.t["by_state"])
-    fig, data = charts.small_multiples_figure(bs, by="strategy", value="population_coverage",
-                                              lang=c.lang, title=c.scenario_title(lev))
+    bs, facet, lev = c.main(c.t["by_state"])
+    fig, data = charts.small_multiples_figure(bs, by=c.factor, value="population_coverage",
+                                              lang=c.lang, title=c.scenario_title(facet, lev))
     return c.save(fig, "small_multiples_population_coverage", data)
 
 
 def _maps(c: _Ctx) -> list[str]:
     files = []
     for table, level in (("by_state", "land"), ("by_kreis", "kreis")):
-        df, lev = _main_funding(c.t[table])
+        df, facet, lev = c.main(c.t[table])
         dates = sorted(c.t["by_kreis"]["date"].unique())  # the configured map months
-        fig, data = charts.map_figure(df, level=level, by="strategy",  # type: ignore[arg-type]
+        fig, data = charts.map_figure(df, level=level, by=c.factor,  # type: ignore[arg-type]
                                       value="population_coverage", lang=c.lang,
-                                      dates=dates, title=c.scenario_title(lev))
+                                      dates=dates, title=c.scenario_title(facet, lev))
         files += c.save(fig, f"map_{level}", data)
     return files
-
-
-def _by(kp: pd.DataFrame) -> list[str]:
-    return ["strategy", "funding"] if _varies(kp, "funding") else ["strategy"]
 
 
 def _time_to_target(c: _Ctx) -> list[str]:
     kp = c.t["kpis"]
     horizon = float(c.t["national"]["month"].max() + 1)
-    fig, data = charts.time_to_target_figure(kp, by=_by(kp), lang=c.lang, title=c.title,
+    fig, data = charts.time_to_target_figure(kp, by=c.by(kp), lang=c.lang, title=c.title,
                                              horizon_months=horizon)
     return c.save(fig, "time_to_target", data)
 
 
 def _cost_coverage(c: _Ctx) -> list[str]:
     kp = c.t["kpis"]
-    title = ("Programmmittel und Bevölkerungsabdeckung zum 31.12.2022" if c.lang == "de"
-             else "Programme money and population coverage at 31 Dec 2022")
-    fig, data = charts.cost_coverage_figure(kp, by=_by(kp), lang=c.lang, title=title)
+    title = c.de_en("Programmmittel und Bevölkerungsabdeckung zum 31.12.2022",
+                    "Programme money and population coverage at 31 Dec 2022")
+    fig, data = charts.cost_coverage_figure(kp, by=c.by(kp), lang=c.lang, title=title)
     return c.save(fig, "cost_coverage", data)
+
+
+def _map_dates(c: _Ctx, df: pd.DataFrame) -> list[str]:
+    """31 Dec 2022 and the last configured map month after it (else the last date)."""
+    months = sorted({pd.Timestamp(d).strftime("%Y-%m") for d in df["date"].unique()})
+    cfg = c.manifest.get("config_of_first_point") or {}
+    later = [m for m in (cfg.get("map_months") or []) if m in months and m > DEADLINE_MONTH]
+    last = later[-1] if later else months[-1]
+    return [m for m in dict.fromkeys([DEADLINE_MONTH, last]) if m in months]
+
+
+def _state_differences(c: _Ctx) -> list[str]:
+    """Per Land and level: the mean paired difference to the reference level."""
+    bs, facet, lev = c.main(c.t["by_state"])
+    dates = _map_dates(c, bs)
+    fig, data = charts.state_difference_figure(bs, c.factor, c.reference, dates=dates,
+                                               lang=c.lang,
+                                               title=c.scenario_title(facet, lev))
+    files = c.save(fig, "state_differences", data)
+    full = charts.state_difference_table(bs, c.factor, c.reference, dates=dates)
+    return files + c.table("state_paired_differences", full)
+
+
+def _running_costs(c: _Ctx) -> list[str]:
+    """Running costs of reused services by payer (and per year, if the sweep kept them)."""
+    kp, facet, lev = c.main(c.t["kpis"])
+    runs = kp[[c.factor, "replication"]]
+    rc = c.t.get("running_costs")
+    if rc is not None:
+        costs = rc if facet is None else rc[rc[facet] == lev]
+    else:  # an older folder: totals over the whole horizon from the KPIs
+        cols = {f"running_costs_eur_{p}": p for p in charts.PAYERS}
+        missing = [k for k in cols if k not in kp.columns]
+        if missing:
+            raise ConfigError(f"figures: running_costs needs the running_costs table or the "
+                              f"KPIs {missing}")
+        costs = (kp[[c.factor, "replication", *cols]]
+                 .melt(id_vars=[c.factor, "replication"], var_name="payer", value_name="eur")
+                 .assign(payer=lambda d: d["payer"].map(cols)))
+    last_year = int(pd.Timestamp(c.t["national"]["date"].max()).year)
+    title = c.de_en("Betriebskosten nachgenutzter Leistungen nach Kostenträger",
+                    "Running costs of reused services by payer")
+    if facet is not None:
+        title += f" ({charts.label_value(facet, lev, c.lang, short=True)})"
+    fig, data = charts.running_costs_figure(costs, c.factor, years=(2023, last_year),
+                                            runs=runs, lang=c.lang, title=title)
+    return c.save(fig, "running_costs", data)
+
+
+def _size_classes(c: _Ctx) -> list[str]:
+    """Share of municipal services connected by size class of the administration."""
+    bsc, facet, lev = c.main(c.t["by_size_class"])
+    months = sorted({pd.Timestamp(d).strftime("%Y-%m") for d in bsc["date"].unique()})
+    dates = [m for m in dict.fromkeys([DEADLINE_MONTH, months[-1]]) if m in months]
+    title = c.de_en("Angebundene kommunale Leistungen nach Größe der Verwaltung",
+                    "Municipal services connected, by size of the administration")
+    if facet is not None:
+        title += f" ({charts.label_value(facet, lev, c.lang, short=True)})"
+    fig, data = charts.size_class_figure(bsc, by=c.factor, dates=dates, lang=c.lang,
+                                         title=title)
+    return c.save(fig, "size_classes", data)
 
 
 KPI_COLS = ("population_coverage_2022_12", "nationwide_share_2022_12",
@@ -240,9 +344,9 @@ def _sufficiency(c: _Ctx) -> list[str]:
     targets = {"population_coverage_2022_12": 0.005, "nationwide_share_2022_12": 0.005,
                "months_to_50pct_population_coverage": 1.0,
                "months_to_90pct_population_coverage": 1.0}
-    suff = stats.replication_sufficiency(kp, by=_by(kp), kpi_cols=cols,
+    suff = stats.replication_sufficiency(kp, by=c.by(kp), kpi_cols=cols,
                                          target_half_width=targets)
-    summ = pd.concat([stats.summarise(kp, by=_by(kp), value=k).assign(kpi=k) for k in cols],
+    summ = pd.concat([stats.summarise(kp, by=c.by(kp), value=k).assign(kpi=k) for k in cols],
                      ignore_index=True)
     return c.table("replication_sufficiency", suff) + c.table("kpi_intervals", summ)
 
@@ -253,7 +357,7 @@ def _heatmaps(c: _Ctx) -> list[str]:
     if len(keys) < 2:
         raise ConfigError("figures: heatmaps need two swept staffing.* keys in the design")
     x, y = keys[0], keys[1]
-    facet = "strategy" if _varies(kp, "strategy") else None
+    facet = c.factor if _varies(kp, c.factor) else None
     files = []
     for value in ("population_coverage_2022_12", "months_to_90pct_population_coverage"):
         fig, data = charts.heatmap_figure(kp, x=x, y=y, value=value, facet=facet,
@@ -265,7 +369,7 @@ def _heatmaps(c: _Ctx) -> list[str]:
 def _robustness(c: _Ctx) -> list[str]:
     """Each strategy's advantage over the reference across the hypercube."""
     kp = c.t["kpis"]
-    factor, ref = c.ref["factor"], c.ref["level"]
+    factor, ref = c.factor, c.reference
     params = [k for k in kp.columns if "." in k]
     value = "population_coverage_2022_12"
     # Pair on (hypercube point, replication): the hypercube keys identify the point.
@@ -367,6 +471,8 @@ RECIPES: dict[str, Callable[[_Ctx], list[str]]] = {
     "fan": _fan, "difference": _difference, "small_multiples": _small_multiples,
     "maps": _maps, "time_to_target": _time_to_target, "cost_coverage": _cost_coverage,
     "sufficiency": _sufficiency, "heatmaps": _heatmaps, "robustness": _robustness,
+    "state_differences": _state_differences, "running_costs": _running_costs,
+    "size_classes": _size_classes,
 }
 
 

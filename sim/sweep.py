@@ -40,8 +40,10 @@ from sim.world import World, build_world
 
 log = logging.getLogger("ozg-sim")
 
-#: Tables a sweep keeps of every run (events and spending stay with single runs).
-SWEEP_TABLES = ("national", "by_state", "by_topic", "by_size_class", "by_kreis")
+#: Tables a sweep keeps of every run (events and spending stay with single runs; of the
+#: spending only the running costs per year and payer, :func:`running_costs_by_year`).
+RUN_TABLES = ("national", "by_state", "by_topic", "by_size_class", "by_kreis")
+SWEEP_TABLES = (*RUN_TABLES, "running_costs")
 PACKAGE_DIR = Path(__file__).resolve().parent
 
 
@@ -221,7 +223,9 @@ def execute_run(point: int, replication: int, cfg: Config, key: str,
     try:
         out = run_replication(_world_for(cfg), cfg, replication)
         rec = RunRecord(point, replication, key, "ok", time.perf_counter() - t0, False,
-                        tables={k: out.tables[k] for k in SWEEP_TABLES}, kpis=out.kpis)
+                        tables={**{k: out.tables[k] for k in RUN_TABLES},
+                                "running_costs": running_costs_by_year(out.tables["spending"])},
+                        kpis=out.kpis)
     except Exception as exc:  # a failing run must not stop the sweep
         tb = traceback.format_exception_only(type(exc), exc)[-1].strip()
         return RunRecord(point, replication, key, "failed", time.perf_counter() - t0, False,
@@ -229,6 +233,20 @@ def execute_run(point: int, replication: int, cfg: Config, key: str,
     if cache_dir is not None:
         _cache_write(cache_dir, rec)
     return rec
+
+
+def running_costs_by_year(spending: pd.DataFrame) -> pd.DataFrame:
+    """Running costs of one run per calendar year and payer, from its spending table.
+
+    Columns ``replication``, ``year``, ``payer`` (``land``, ``municipal``, ``bund``,
+    ``pool``: the ``running_costs_<payer>`` purposes), ``eur``; years without costs have
+    no rows.
+    """
+    rc = spending[spending["programme"] == "running_costs"]
+    out = (rc.assign(year=2018 + (rc["time_months"] // 12).astype(int),
+                     payer=rc["purpose"].str.removeprefix("running_costs_"))
+           .groupby(["replication", "year", "payer"], as_index=False)["eur"].sum())
+    return out[["replication", "year", "payer", "eur"]]
 
 
 def _cache_path(cache_dir: Path, key: str) -> Path:

@@ -380,3 +380,202 @@ def test_draw_regions_rejects_unknown_keys_by_name() -> None:
     geo.draw_regions(ax, {"SH": 0.5}, level="land")  # missing regions are allowed (grey)
     assert not ax.axison and ax.get_aspect() == 1.0
     plt.close(fig)
+
+
+# --------------------------------------------------------------------------------------
+# Funding and operation levels: labels, styles, orders
+# --------------------------------------------------------------------------------------
+
+FUNDING_LEVELS = ["none", "konjunkturpaket", "koenigstein", "per_capita", "per_municipality",
+                  "need", "competitive", "municipal_share", "historical"]
+OPERATION_LEVELS = ["central", "reusers", "split_2024", "land_for_municipalities",
+                    "historical"]
+
+
+@pytest.mark.parametrize(("factor", "levels"), [("funding", FUNDING_LEVELS),
+                                                ("operation", OPERATION_LEVELS)])
+def test_every_funding_and_operation_level_has_labels_and_a_distinct_style(
+        factor: str, levels: list[str]) -> None:
+    styles = charts.group_styles([factor], [(v,) for v in levels])
+    for key in ("color", "linestyle", "marker"):  # greyscale: line style and marker differ
+        assert len({str(styles[(v,)][key]) for v in levels}) == len(levels), key
+    for lang in LANGS:
+        long = [charts.label_value(factor, v, lang) for v in levels]
+        short = [charts.label_value(factor, v, lang, short=True) for v in levels]
+        assert len(set(long)) == len(levels) and len(set(short)) == len(levels)
+        assert not set(long) & set(levels) and not set(short) & set(levels)  # all labelled
+        assert all("#" not in s for s in long + short)
+    assert charts.label_column("operation", "en") == "Running-cost payer after 2022"
+    assert charts.label_column("operation", "de") == "Betriebskostenträger ab 2023"
+    assert "Königstein" in charts.label_value("funding", "koenigstein", "en", short=True)
+    assert "20%" in charts.label_value("funding", "municipal_share", "en", short=True)
+
+
+def test_level_orders_follow_the_experiment_files_and_the_design() -> None:
+    from omegaconf import OmegaConf
+
+    from sim.config import CONF_DIR
+    for name, factor, order in (("funding_allocation", "funding", charts.FUNDING_ORDER),
+                                ("cliff", "operation", charts.OPERATION_ORDER)):
+        grid = OmegaConf.load(CONF_DIR / "experiment" / f"{name}.yaml")["design"]["grid"]
+        assert list(order[:len(grid[factor])]) == list(grid[factor])
+    df = pd.DataFrame({"funding": ["none", "konjunkturpaket", "koenigstein"]})
+    assert charts.groups_of(df, ["funding"])[0] == ("konjunkturpaket",)
+    with charts.level_order({"funding": ["none", "konjunkturpaket"]}):
+        assert [k[0] for k in charts.groups_of(df, ["funding"])] == [
+            "none", "konjunkturpaket", "koenigstein"]
+    assert charts.groups_of(df, ["funding"])[0] == ("konjunkturpaket",)  # restored
+
+
+def test_difference_figure_wraps_many_comparisons_and_names_the_levels() -> None:
+    dates = pd.date_range("2018-01-31", periods=24, freq="ME")
+    levels = [v for v in charts.FUNDING_ORDER if v not in ("konjunkturpaket", "historical")]
+    diffs = pd.concat([pd.DataFrame({"comparison": f"{v} - konjunkturpaket", "date": dates,
+                                     "mean_diff": 0.01 * i, "lo": 0.0, "hi": 0.02 * i})
+                       for i, v in enumerate(levels)], ignore_index=True)
+    for lang in LANGS:
+        fig, data = charts.difference_figure(diffs, lang=lang, factor="funding",
+                                             n_replications=5)
+        visible = [ax for ax in fig.axes if ax.get_visible()]
+        assert len(visible) == len(levels) == 7
+        rows = {round(ax.get_position().y0, 3) for ax in visible}
+        assert len(rows) == 2  # four panels in the first row, three in the second
+        text = _texts(fig)
+        ref = charts.label_value("funding", "konjunkturpaket", lang, short=True)
+        assert ref in text.replace("\n", " ")  # the reference, once, in the y label
+        assert len(data) == len(diffs)
+        plt.close(fig)
+
+
+# --------------------------------------------------------------------------------------
+# Per-Land differences, running costs, size classes: sidecar = hand computation
+# --------------------------------------------------------------------------------------
+
+def _by_state_levels() -> pd.DataFrame:
+    """Three funding levels, 3 replications, 16 Länder, 3 dates; coverage = a per-level
+    offset + a Land effect + a replication effect shared by all levels (CRN)."""
+    states = geo.region_keys("land")
+    offset = {"konjunkturpaket": 0.0, "koenigstein": 0.02, "none": -0.05}
+    dates = pd.to_datetime(["2022-06-30", "2022-12-31", "2026-12-31"])
+    rows = []
+    for lv, off in offset.items():
+        for r in range(3):
+            for i, st in enumerate(states):
+                for j, d in enumerate(dates):
+                    rows.append({"replication": r, "funding": lv, "strategy": "efa",
+                                 "date": d, "state": st,
+                                 "population_coverage": 0.3 + 0.01 * i + 0.05 * r + 0.1 * j
+                                 + off * (1 + j) + 0.001 * r * (lv == "none")})
+    return pd.DataFrame(rows)
+
+
+def test_state_differences_sidecar_is_the_paired_mean_per_land(tmp_path: Path) -> None:
+    bs = _by_state_levels()
+    fig, _ = charts.state_difference_figure(bs, "funding", "konjunkturpaket",
+                                            dates=["2022-12", "2026-12"], lang="de")
+    assert "Schleswig-Holstein" in _texts(fig) and "Dezember 2026" in _texts(fig)
+    plt.close(fig)
+    fig, data = charts.state_difference_figure(bs, "funding", "konjunkturpaket",
+                                               dates=["2022-12", "2026-12"], lang="en")
+    assert len([ax for ax in fig.axes if ax.get_images()]) == 2  # two panels
+    charts.save_figure(fig, tmp_path, "state_differences", data, {"experiment": "t"})
+    side = pd.read_csv(tmp_path / "state_differences.csv", comment="#", parse_dates=["date"])
+    assert list(side["state"].unique()) == geo.region_keys("land")  # official key order
+    assert set(side["funding"]) == {"koenigstein", "none"}  # reference left out
+    wide = bs.pivot_table(index=["date", "state", "replication"], columns="funding",
+                          values="population_coverage")
+    for lv in ("koenigstein", "none"):
+        hand = (wide[lv] - wide["konjunkturpaket"]).groupby(level=["date", "state"]).mean()
+        got = side[side["funding"] == lv].set_index(["date", "state"])["mean_diff"]
+        assert len(got) == 32
+        np.testing.assert_allclose(got.to_numpy(), hand.loc[got.index].to_numpy(),
+                                   atol=1e-12)
+    # koenigstein: the same +2 pp / +4 pp in every replication: a zero-width interval
+    k = side[(side["funding"] == "koenigstein")]
+    np.testing.assert_allclose(k["mean_diff"], np.where(k["date"].dt.year == 2022, 0.04,
+                                                        0.06), atol=1e-12)
+    assert set(side["n_pairs"]) == {3}
+
+
+def _costs() -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Running costs of two payer rules, 3 replications; replication 2 of 'reusers' has
+    no rows at all (no costs), 2022 is before the window."""
+    rows = []
+    for r in range(3):
+        for y in (2022, 2023, 2024):
+            rows.append({"operation": "central", "replication": r, "year": y,
+                         "payer": "bund", "eur": 1e6 * (r + 1)})
+        if r < 2:
+            rows.append({"operation": "reusers", "replication": r, "year": 2023,
+                         "payer": "land", "eur": 2e6 * (r + 1)})
+            rows.append({"operation": "reusers", "replication": r, "year": 2024,
+                         "payer": "municipal", "eur": 5e5})
+    runs = pd.DataFrame([{"operation": o, "replication": r}
+                         for o in ("central", "reusers") for r in range(3)])
+    return pd.DataFrame(rows), runs
+
+
+def test_running_costs_sidecar_is_the_median_of_the_sums(tmp_path: Path) -> None:
+    costs, runs = _costs()
+    fig, _ = charts.running_costs_figure(costs, "operation", years=(2023, 2024), runs=runs,
+                                         lang="de")
+    assert "Kommunen" in _texts(fig)
+    plt.close(fig)
+    fig, data = charts.running_costs_figure(costs, "operation", years=(2023, 2024),
+                                            runs=runs, lang="en")
+    assert len(fig.axes) == 2
+    charts.save_figure(fig, tmp_path, "running_costs", data, {"experiment": "t"})
+    side = pd.read_csv(tmp_path / "running_costs.csv", comment="#")
+    tot = side[side["panel"] == "total"].set_index(["operation", "payer"])
+    # central: Bund pays 2 years x (1, 2, 3) M EUR -> median 4 M EUR; nobody else pays
+    assert tot.loc[("central", "bund"), "median"] == pytest.approx(4e6)
+    assert tot.loc[("central", "land"), "median"] == 0.0
+    # reusers: Länder (2, 4, 0) M EUR -> median 2 M; municipalities (0.5, 0.5, 0) -> 0.5 M;
+    # totals (2.5, 4.5, 0) M -> median 2.5 M, 5 % quantile 0.25 M
+    assert tot.loc[("reusers", "land"), "median"] == pytest.approx(2e6)
+    assert tot.loc[("reusers", "municipal"), "median"] == pytest.approx(5e5)
+    assert tot.loc[("reusers", "total"), "median"] == pytest.approx(2.5e6)
+    assert tot.loc[("reusers", "total"), "q05"] == pytest.approx(0.25e6)
+    assert set(tot["n_replications"]) == {3}
+    per_year = side[side["panel"] == "year"].set_index(["operation", "year"])["median"]
+    assert per_year.loc[("central", 2022)] == pytest.approx(2e6)  # before the window too
+    assert per_year.loc[("reusers", 2023)] == pytest.approx(2e6)
+    assert per_year.loc[("reusers", 2024)] == pytest.approx(5e5)
+    # without years (totals from the KPIs): one panel over the whole horizon
+    totals = costs.groupby(["operation", "replication", "payer"], as_index=False)["eur"].sum()
+    fig, data = charts.running_costs_figure(totals, "operation", runs=runs, lang="en")
+    assert len(fig.axes) == 1 and set(data["panel"]) == {"total"}
+    assert data.set_index(["operation", "payer"]).loc[("central", "bund"), "median"] == (
+        pytest.approx(6e6))
+    plt.close("all")
+
+
+def test_size_class_sidecar_is_the_median_per_class(tmp_path: Path) -> None:
+    classes = list(charts.SIZE_CLASSES)
+    dates = pd.to_datetime(["2022-12-31", "2030-12-31"])
+    rows = []
+    for lv in ("central", "reusers"):
+        for r in range(5):
+            for i, sc in enumerate(classes):
+                for j, d in enumerate(dates):
+                    rows.append({"replication": r, "operation": lv, "date": d,
+                                 "size_class": sc, "n_admins": 0 if sc == ">=500k" else 10,
+                                 "onboarded_share": 0.1 * i + 0.2 * j + 0.01 * r
+                                 - (0.05 if lv == "reusers" else 0.0)})
+    by_size = pd.DataFrame(rows).sample(frac=1.0, random_state=1)  # order must not matter
+    fig, _ = charts.size_class_figure(by_size, by="operation", lang="de")
+    assert "<5 Tsd." in _texts(fig) and "≥500 Tsd." not in _texts(fig)
+    plt.close(fig)
+    fig, data = charts.size_class_figure(by_size, by="operation", lang="en")
+    assert len(fig.axes) == 2
+    charts.save_figure(fig, tmp_path, "size_classes", data, {"experiment": "t"})
+    side = pd.read_csv(tmp_path / "size_classes.csv", comment="#", parse_dates=["date"])
+    assert ">=500k" not in set(side["size_class"])  # no administrations of that size
+    assert list(side["size_class"].unique()) == classes[:-1]  # small to large
+    hand = (by_size[by_size["n_admins"] > 0]
+            .groupby(["operation", "date", "size_class"])["onboarded_share"])
+    got = side.set_index(["operation", "date", "size_class"])
+    np.testing.assert_allclose(got["median"], hand.median().loc[got.index], atol=1e-12)
+    np.testing.assert_allclose(got["q95"], hand.quantile(0.95).loc[got.index], atol=1e-12)
+    row = got.loc[("reusers", pd.Timestamp("2022-12-31"), "<5k")]
+    assert row["median"] == pytest.approx(0.02 - 0.05) and row["n_replications"] == 5

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -177,3 +178,100 @@ def test_run_chart_has_a_sidecar_and_redraws_from_its_folder(tmp_path: Path) -> 
     assert r.returncode == 0, r.stderr
     assert {f"coverage.{x}" for x in ("png", "svg", "pdf", "csv")} <= {
         p.name for p in run_dir.iterdir()}
+
+
+# --------------------------------------------------------------------------------------
+# Experiments whose factor is not the strategy: cliff (operation), funding_allocation
+# --------------------------------------------------------------------------------------
+
+OPERATIONS = ["central", "reusers", "split_2024", "land_for_municipalities", "historical"]
+FUNDINGS = ["konjunkturpaket", "koenigstein", "per_capita", "per_municipality", "need",
+            "competitive", "municipal_share", "none"]
+
+
+def _side(out: Path, stem: str, **kw) -> pd.DataFrame:
+    return pd.read_csv(out / "figures" / f"{stem}.csv", comment="#", **kw)
+
+
+@pytest.fixture(scope="module")
+def cliff(tmp_path_factory) -> Path:
+    return _run(tmp_path_factory.mktemp("cliff"), "cliff", "replications=2", "lang=de")
+
+
+def test_cliff_end_to_end_in_german(cliff: Path) -> None:
+    out = cliff
+    man = json.loads((out / "manifest.json").read_text())
+    assert man["failures"] == [] and len(man["points"]) == 5
+    nat = pd.read_parquet(out / "national.parquet")
+    assert set(nat["operation"]) == set(OPERATIONS)
+    assert nat["funding"].nunique() == 1 and nat["strategy"].nunique() == 1
+    figs = _figures(out)
+    for stem in ("fan_population_coverage", "fan_nationwide_share",
+                 "difference_population_coverage", "difference_nationwide_share",
+                 "state_differences", "time_to_target", "running_costs", "size_classes"):
+        assert {f"{stem}.png", f"{stem}.svg", f"{stem}.pdf", f"{stem}.csv"} <= figs, stem
+        _provenance_ok(out / "figures" / f"{stem}.csv")
+    for table in ("paired_differences", "prob_reaches_first", "state_paired_differences",
+                  "replication_sufficiency", "kpi_intervals"):
+        assert f"{table}.csv" in figs
+    # one series per payer rule, against central payment, in the order of the yaml file
+    assert set(_side(out, "fan_population_coverage")["operation"]) == set(OPERATIONS)
+    diff = _side(out, "difference_population_coverage")
+    assert list(diff["comparison"].unique()) == [f"{o} - central" for o in OPERATIONS[1:]]
+    # the sweep keeps running costs per year and payer; they add up to the KPIs
+    rc = pd.read_parquet(out / "running_costs.parquet")
+    kp = pd.read_parquet(out / "kpis.parquet").set_index(["operation", "replication"])
+    sums = rc.groupby(["operation", "replication", "payer"])["eur"].sum().unstack(fill_value=0)
+    for payer in ("land", "municipal", "bund", "pool"):
+        got = sums[payer] if payer in sums else pd.Series(0.0, index=sums.index)
+        np.testing.assert_allclose(got.to_numpy(),
+                                   kp.loc[got.index, f"running_costs_eur_{payer}"], rtol=1e-9)
+    # running-cost sidecar: median over replications of each payer's sum 2023-2030
+    side = _side(out, "running_costs")
+    tot = side[side["panel"] == "total"].set_index(["operation", "payer"])["median"]
+    window = rc[rc["year"].between(2023, 2030)]
+    per_run = (window.groupby(["operation", "replication", "payer"])["eur"].sum()
+               .unstack(fill_value=0.0).reindex(kp.index, fill_value=0.0))
+    for payer in ("land", "municipal", "bund", "pool"):
+        col = per_run[payer] if payer in per_run else pd.Series(0.0, index=per_run.index)
+        hand = col.groupby(level="operation").median()
+        np.testing.assert_allclose(tot.xs(payer, level="payer").loc[hand.index], hand,
+                                   rtol=1e-9, atol=1e-6)
+    # per-Land sidecar: mean paired difference to central, at Dec 2022 and Dec 2026
+    sd = _side(out, "state_differences", parse_dates=["date"])
+    assert sorted(sd["date"].dt.strftime("%Y-%m").unique()) == ["2022-12", "2026-12"]
+    bs = pd.read_parquet(out / "by_state.parquet")
+    bs = bs[bs["date"].isin(sd["date"].unique())]
+    wide = bs.pivot_table(index=["date", "state", "replication"], columns="operation",
+                          values="population_coverage")
+    for op in OPERATIONS[1:]:
+        hand = (wide[op] - wide["central"]).groupby(level=["date", "state"]).mean()
+        got = sd[sd["operation"] == op].set_index(["date", "state"])["mean_diff"]
+        np.testing.assert_allclose(got, hand.loc[got.index], atol=1e-12)
+
+
+def test_funding_allocation_end_to_end(tmp_path: Path) -> None:
+    out = _run(tmp_path, "funding_allocation", "replications=2")
+    man = json.loads((out / "manifest.json").read_text())
+    assert man["failures"] == [] and len(man["points"]) == 8
+    figs = _figures(out)
+    for stem in ("fan_population_coverage", "difference_population_coverage",
+                 "state_differences", "time_to_target", "cost_coverage", "size_classes"):
+        assert {f"{stem}.png", f"{stem}.svg", f"{stem}.pdf", f"{stem}.csv"} <= figs, stem
+    assert set(_side(out, "fan_population_coverage")["funding"]) == set(FUNDINGS)
+    ttt = _side(out, "time_to_target")
+    assert set(ttt["funding"]) == set(FUNDINGS) and "strategy" not in ttt.columns
+    cost = _side(out, "cost_coverage")
+    assert list(cost["funding"]) == FUNDINGS  # in the order of the experiment file
+    kp = pd.read_parquet(out / "kpis.parquet")
+    hand = kp.groupby("funding")["spent_eur_programmes"].median()
+    np.testing.assert_allclose(cost.set_index("funding")["x_median"], hand.loc[FUNDINGS])
+    # size classes at Dec 2022 and the last month: median over replications
+    sc = _side(out, "size_classes", parse_dates=["date"])
+    bsc = pd.read_parquet(out / "by_size_class.parquet")
+    assert sorted(sc["date"].dt.strftime("%Y-%m").unique()) == [
+        "2022-12", bsc["date"].max().strftime("%Y-%m")]
+    assert set(sc["size_class"]) == set(bsc.loc[bsc["n_admins"] > 0, "size_class"])
+    hand_sc = bsc.groupby(["funding", "date", "size_class"])["onboarded_share"].median()
+    got = sc.set_index(["funding", "date", "size_class"])["median"]
+    np.testing.assert_allclose(got, hand_sc.loc[got.index], atol=1e-12)
