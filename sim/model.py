@@ -624,6 +624,9 @@ class MunicipalSector:
         # Running costs: the budget of each administration and its paid connections.
         self.budget = pop * cfg.operation.municipal_budget_eur_per_capita_year
         self.n_paid = np.zeros(a1 - a0)
+        # Connections deferred for lack of money queue among themselves (a second queue),
+        # so that they do not all complete at once when the money comes.
+        self.deferred_free_at = np.zeros(a1 - a0)
         # Support money committed, per programme and month in which the onboarding starts.
         self.spent_by_month = {prog.name: np.zeros(int(sim.horizon) + 1)
                                for prog, *_ in self.pots}
@@ -670,6 +673,8 @@ class MunicipalSector:
         if sim.is_tenancy[service, self.state] and sim.operation.active:
             ready = sim.operation.municipal_start(self.state, start, self.n_paid, self.budget)
             deferred = ready > start
+            if deferred.any():
+                ready = np.where(deferred, np.maximum(ready, self.deferred_free_at), ready)
             start = ready
             self.n_paid += np.isfinite(start)
         effort = (sim.onboarding_effort_pd[service] * effort_f
@@ -695,8 +700,11 @@ class MunicipalSector:
             duration = np.where(internal <= 0, 0.0, internal / (self.rate_pd * fte_f))
         done = start + duration
         # A connection deferred for lack of money does not hold up the administration's
-        # other connections (its few person-days of work are not queued).
+        # other connections; deferred ones queue behind each other.
         self.free_at = np.where(deferred, self.free_at, done)
+        if deferred.any():
+            self.deferred_free_at = np.where(deferred & np.isfinite(done), done,
+                                             self.deferred_free_at)
         sim.t_admin[m, sl] = done
 
 
