@@ -1,6 +1,6 @@
 """Benchmark: one full-Germany replication on one core, and a default run on all cores.
 
-    python experiments/benchmark.py [--replications 5] [--strategy efa] [--funding konjunkturpaket]
+    python experiments/benchmark.py [--replications 5] [--strategy efa] [--funding historical]
 
 Prints wall time per replication (simulation alone and with its tables), SimPy events and
 events/s, peak resident memory, and the ratio to the targets. Results: BENCHMARKS.md.
@@ -34,7 +34,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--replications", type=int, default=5)
     ap.add_argument("--strategy", default="efa")
-    ap.add_argument("--funding", default="konjunkturpaket")
+    ap.add_argument("--funding", default="historical")
     ap.add_argument("--skip-pool", action="store_true", help="skip the multi-core run")
     ap.add_argument("--sweep-overhead", action="store_true",
                     help="only measure the sweep runner's orchestration overhead per run")
