@@ -766,26 +766,24 @@ class Config:
             month_index(m, "map_months")
         return self
 
-    def all_programmes(self) -> list[ProgrammeParams]:
-        """Funding programmes in force: federal (``funding``) then the Länder's own."""
-        out = list(self.funding.programmes)
+    def _from_lands(self, attr: str) -> list[Any]:
+        """The ``attr`` entries of every Land programme in force (by name), ``states`` set."""
+        out: list[Any] = []
         for name in sorted(self.state_programmes):
-            out += self.state_programmes[name].with_defaults().funding
+            out += getattr(self.state_programmes[name].with_defaults(), attr)
         return out
 
+    def all_programmes(self) -> list[ProgrammeParams]:
+        """Funding programmes in force: federal (``funding``) then the Länder's own."""
+        return [*self.funding.programmes, *self._from_lands("funding")]
+
     def all_support(self) -> list[SupportParams]:
-        """Municipal support in force (from the state programmes), with ``states`` set."""
-        out: list[SupportParams] = []
-        for name in sorted(self.state_programmes):
-            out += self.state_programmes[name].with_defaults().support
-        return out
+        """Municipal support in force (from the Land programmes)."""
+        return self._from_lands("support")
 
     def all_payer_phases(self) -> list[PayerPhase]:
         """Running-cost payer phases: general (``operation``) then the Länder's own."""
-        out = list(self.operation.phases)
-        for name in sorted(self.state_programmes):
-            out += self.state_programmes[name].with_defaults().payer_phases
-        return out
+        return [*self.operation.phases, *self._from_lands("payer_phases")]
 
     @property
     def horizon_months(self) -> int:
