@@ -620,7 +620,7 @@ class MunicipalSector:
         self.support = [
             (float(month_index(sp.start)), float(month_index(sp.end) + 1), sp.info_lag_factor,
              sp.effort_factor, sp.fte_factor, sim.top_services(sp.max_services))
-            for sp in cfg.all_support() if sp.states is None or self.code in sp.states]
+            for sp in sim.support if sp.states is None or self.code in sp.states]
         # Running costs: the budget of each administration and its paid connections.
         self.budget = pop * cfg.operation.municipal_budget_eur_per_capita_year
         self.n_paid = np.zeros(a1 - a0)
@@ -865,6 +865,7 @@ class Simulation:
         self.funding = Funding(cfg, world, self.ledger)
         self.market = Marketplace()
         self.operation = Operation(cfg, world)
+        self.support = cfg.all_support()  # Land support items, shared by the sectors
         self.tenancies: list[tuple[int, int, float]] = []  # (service, tenant Land, agreed)
         self.is_tenancy = np.zeros((S, L), dtype=bool)
         self._is_municipal = world.services["executor"].to_numpy() == MUNICIPAL
