@@ -14,6 +14,7 @@ from __future__ import annotations
 import heapq
 import itertools
 import math
+from collections import deque
 from collections.abc import Generator
 from dataclasses import dataclass, field
 from typing import Any
@@ -273,6 +274,15 @@ class Operation:
             self.bounds.append(bounds)
             self.rules.append(np.array([self._rule_at(mine, t) for t in bounds]))
         self.n_tenancies = np.zeros(len(codes))
+        # The schedules as (Land x segment) tables, padded with segments that never start.
+        nseg = max(len(b) for b in self.bounds)
+        self._bounds_pad = np.full((len(codes), nseg), np.inf)
+        self._muni_share_pad = np.zeros((len(codes), nseg))
+        for i, (seg, rules) in enumerate(zip(self.bounds, self.rules, strict=True)):
+            self._bounds_pad[i, :len(seg)] = seg
+            self._muni_share_pad[i, :len(seg)] = self.muni_shares[rules, SH_MUNI]
+        self._ends_pad = np.concatenate([self._bounds_pad[:, 1:],
+                                         np.full((len(codes), 1), np.inf)], axis=1)
         self.active = any(len(r) > 1 or r[0] != 0 for r in self.rules)
         # Per Land, the first time a tenant Land / an administration pays anything (a fast
         # path: before it, nothing can be unaffordable).
@@ -332,30 +342,31 @@ class Operation:
         """Start times of municipal connections to a reused service, deferred until affordable.
 
         ``n_conn``: reused-service connections each administration pays for already;
-        ``budget``: its yearly budget at ``budget_base``.
+        ``budget``: its yearly budget at ``budget_base``. The result is, for each
+        administration, the earliest time at or after ``start`` at which the payer rule in
+        force lets it afford one more connection (``inf``: never).
         """
         if not len(start) or start.max() < self.muni_pays_from[state]:
             return start
-        t = start.copy()
-        todo = np.ones(len(t), dtype=bool)
-        cost = self.op.admin_cost_eur_per_year
-        for _ in range(len(self.bounds[state]) + 1):
-            if not todo.any():
-                break
-            share = self.muni_shares[self.rule(state, t[todo]), SH_MUNI]
-            need = (n_conn[todo] + 1) * cost * share
-            when = np.where(share > 0, self._afford_time(need, budget[todo]), -np.inf)
-            nxt = self.bounds[state][np.minimum(
-                np.searchsorted(self.bounds[state], t[todo], side="right"),
-                len(self.bounds[state]) - 1)]
-            nxt = np.where(nxt > t[todo], nxt, np.inf)
-            idx = np.flatnonzero(todo)
-            ok = when <= t[idx]
-            settle = ok | (when <= nxt)
-            t[idx[~ok & settle]] = when[~ok & settle]
-            t[idx[~settle]] = nxt[~settle]  # re-check under the next payer
-            todo[idx[settle]] = False
-        return t
+        return self.municipal_start_rows(np.full(len(start), state), start, n_conn, budget)
+
+    def municipal_start_rows(self, states: np.ndarray, start: np.ndarray, n_conn: np.ndarray,
+                             budget: np.ndarray) -> np.ndarray:
+        """:meth:`municipal_start` for administrations of several Länder (``states``).
+
+        All segments of each Land's payer schedule are checked at once, as an
+        (administrations x segments) table.
+        """
+        bounds = self._bounds_pad[states]  # segment starts, padded with inf
+        ends = self._ends_pad[states]
+        share = self._muni_share_pad[states]
+        need = ((n_conn + 1) * self.op.admin_cost_eur_per_year)[:, None] * share
+        when = np.where(share > 0, self._afford_time(need, budget[:, None]), -np.inf)
+        # Earliest moment of each segment at or after the start at which it is affordable;
+        # segments that end before the start, or before the money suffices, do not count.
+        cand = np.maximum(np.maximum(when, bounds), start[:, None])
+        valid = (ends > start[:, None]) & (cand < ends)
+        return np.where(valid, cand, np.inf).min(axis=1)
 
     def book(self, ledger: Ledger, sim: Simulation) -> None:
         """Ledger rows of the running costs, per year, payer and Land.
@@ -498,6 +509,34 @@ class TeamPool:
             self.vacancy.succeed()
 
 
+class Slots:
+    """A fixed number of slots taken first come, first served (a light ``simpy.Resource``).
+
+    ``take()`` returns ``None`` when a slot is free (the caller goes on at once, no event is
+    scheduled) or an event that fires when a slot is handed to it; ``give_back()`` hands
+    the slot to the longest-waiting caller.
+    """
+
+    def __init__(self, env: simpy.Environment, capacity: int) -> None:
+        self.env = env
+        self.free = capacity
+        self._waiting: deque[simpy.Event] = deque()
+
+    def take(self) -> simpy.Event | None:
+        if self.free > 0:
+            self.free -= 1
+            return None
+        ev = self.env.event()
+        self._waiting.append(ev)
+        return ev
+
+    def give_back(self) -> None:
+        if self._waiting:
+            self._waiting.popleft().succeed()
+        else:
+            self.free += 1
+
+
 def hire_staff(env: simpy.Environment, pool: TeamPool, start: float, lag_months: float,
                rng: np.random.Generator, cv: float) -> ProcessGen:
     """Hire team after team from ``start`` while posts are open; each takes a hiring lag.
@@ -553,20 +592,19 @@ class Builder:
     rank : ndarray
         Work order over services (lower first).
     onboarding : dict
-        Per sharing mode, the operator's resource of tenant-onboarding slots.
+        Per sharing mode, the operator's tenant-onboarding slots.
     """
 
     code: str
     index: int
     teams: TeamPool
     rank: np.ndarray
-    onboarding: dict[str, simpy.Resource] = field(default_factory=dict)
+    onboarding: dict[str, Slots] = field(default_factory=dict)
 
     def onboarding_slots(self, env: simpy.Environment, mode: str,
-                         frictions: SharingFrictions) -> simpy.Resource:
+                         frictions: SharingFrictions) -> Slots:
         if mode not in self.onboarding:
-            self.onboarding[mode] = simpy.Resource(
-                env, capacity=frictions.operator_onboarding_slots)
+            self.onboarding[mode] = Slots(env, frictions.operator_onboarding_slots)
         return self.onboarding[mode]
 
 
@@ -584,128 +622,196 @@ class Marketplace:
         self.take_ups[service] = self.take_ups.get(service, 0) + 1
 
 
-class MunicipalSector:
-    """The municipal administrations of one Land, as one batched agent.
+class Municipalities:
+    """The municipal administrations of all Länder, as one batched agent.
 
-    Each administration works through the Land's municipally executed services in the
-    order they become available, one at a time (a single-server FIFO queue): it learns of
-    a service after an information lag, then connects it with its own staff, helped by
-    contractors while support money remains. The agent wakes whenever services reach its
-    Land and schedules them for all its administrations at once (Lindley recursion
-    ``done = max(arrival, free_at) + duration``), so it costs one vector operation per
-    (Land, service) rather than one process per (administration, service).
+    Each administration works through its Land's municipally executed services in the
+    order they become available there, one at a time (a single-server FIFO queue): it
+    learns of a service after an information lag, then connects it with its own staff,
+    helped by contractors while support money remains (MODEL.md §7.6).
+
+    Nothing at the municipal level feeds back on the Länder or the Bund, so during the run
+    the agent only records which service reached which Land when (:meth:`release`); after
+    it, :meth:`connect` evaluates every administration's queue by the Lindley recursion
+    ``done = max(arrival, free_at) + duration``. The k-th service to reach each Land is
+    scheduled for all administrations of all Länder in one vector operation, so the cost
+    is one step per release rank (at most the number of municipal services) instead of one
+    process per (administration, service) pair.
+
+    Attributes
+    ----------
+    releases : list of list of (t, service, tenancy)
+        Per Land, the municipal services in the order they reached it; ``tenancy``: the
+        Land reuses it (its connections may cost the administrations running costs).
+    support : list of list of tuple
+        Per Land, the non-monetary support in force: ``(start, end, lag factor, effort
+        factor, FTE factor, service mask or None)``.
+    pots : list of (programme, remaining EUR per administration, start, end, Länder)
+        Municipal support money; ``Länder`` marks the Länder whose administrations
+        receive any of it.
     """
 
-    def __init__(self, env: simpy.Environment, sim: Simulation, state: int) -> None:
-        self.env = env
+    def __init__(self, sim: Simulation) -> None:
         self.sim = sim
-        self.state = state
-        self.code = str(sim.world.states["state"].iat[state])
-        a0, a1 = sim.world.admin_slices[state]
-        self.sl = slice(a0, a1)
-        admins = sim.world.admins.iloc[a0:a1]
-        cfg = sim.cfg
+        world, cfg = sim.world, sim.cfg
+        admins = world.admins
+        L = world.n_states
+        self.codes = [str(c) for c in world.states["state"]]
+        self.state_of = admins["state"].to_numpy().astype(np.int64)
         size = admins["size_class"].to_numpy()
         fte = (np.asarray(cfg.staffing.municipal_fte_by_size_class)[size]
                * cfg.staffing.municipal_fte_factor)
         self.rate_pd = fte * cfg.staffing.productive_days_per_fte_month  # person-days/month
         self.lag_mean = np.asarray(cfg.municipal.info_lag_months_by_size_class)[size]
-        self.free_at = np.zeros(a1 - a0)
         pop = admins["population"].to_numpy().astype(float)
-        # Support money: (programme, remaining per administration, start, end).
-        self.pots = [(prog, eur[a0:a1].copy(), start, end)
-                     for prog, eur, start, end in sim.funding.municipal
-                     if eur[a0:a1].sum() > 0]
-        # Non-monetary support in force here: (start, end, lag, effort, fte, service mask).
-        self.support = [
+        self.budget = pop * cfg.operation.municipal_budget_eur_per_capita_year
+        in_land = np.zeros(L, dtype=bool)
+        self.pots: list[tuple[ProgrammeParams, np.ndarray, float, float, np.ndarray]] = []
+        for prog, eur, start, end in sim.funding.municipal:
+            in_land = np.bincount(self.state_of, weights=eur, minlength=L) > 0
+            if in_land.any():
+                self.pots.append((prog, eur.copy(), start, end, in_land))
+        self.support = [[
             (float(month_index(sp.start)), float(month_index(sp.end) + 1), sp.info_lag_factor,
              sp.effort_factor, sp.fte_factor, sim.top_services(sp.max_services))
-            for sp in sim.support if sp.states is None or self.code in sp.states]
-        # Running costs: the budget of each administration and its paid connections.
-        self.budget = pop * cfg.operation.municipal_budget_eur_per_capita_year
-        self.n_paid = np.zeros(a1 - a0)
-        # Connections deferred for lack of money queue among themselves (a second queue),
-        # so that they do not all complete at once when the money comes.
-        self.deferred_free_at = np.zeros(a1 - a0)
-        # Support money committed, per programme and month in which the onboarding starts.
-        self.spent_by_month = {prog.name: np.zeros(int(sim.horizon) + 1)
-                               for prog, *_ in self.pots}
-        self.pending: list[int] = []
-        self.wake: simpy.Event | None = None
-        env.process(self.connect_services())
+            for sp in sim.support if sp.states is None or code in sp.states]
+            for code in self.codes]
+        self.releases: list[list[tuple[float, int, bool]]] = [[] for _ in range(L)]
+        H = int(sim.horizon)
+        #: Support money committed per programme, Land and month the onboarding starts.
+        self.spent = np.zeros((len(self.pots), L, H + 1))
 
-    def release(self, service: int) -> None:
-        """A municipally executed service became available in the Land."""
-        self.pending.append(service)
-        if self.wake is not None and not self.wake.triggered:
-            self.wake.succeed()
+    def release(self, state: int, service: int, t: float, tenancy: bool) -> None:
+        """A municipally executed service became available in ``state`` at ``t``."""
+        self.releases[state].append((t, service, tenancy))
 
-    def connect_services(self) -> ProcessGen:
-        """Process: wake when services arrive, schedule their connection everywhere."""
-        while True:
-            self.wake = self.env.event()
-            yield self.wake
-            batch, self.pending = self.pending, []
-            for s in batch:
-                self._schedule(s, self.env.now)
+    def _factors(self, state: int, service: int, t: float) -> tuple[float, float, float]:
+        """Support factors (lag, effort, FTE) for a service reaching ``state`` at ``t``."""
+        lag_f = effort_f = fte_f = 1.0
+        for s0, s1, lag, eff, fte, mask in self.support[state]:
+            if s0 <= t < s1 and (mask is None or mask[service]):
+                lag_f, effort_f, fte_f = lag_f * lag, effort_f * eff, fte_f * fte
+        return lag_f, effort_f, fte_f
+
+    def connect(self) -> None:
+        """Schedule every recorded release in every administration (into ``sim.t_admin``).
+
+        Everything that does not depend on the queue (arrival, effort, durations) is
+        computed for all (release rank, administration) pairs at once; only the recursion
+        itself, the affordability deferral and the support money step through the ranks.
+        """
+        sim = self.sim
+        A = len(self.state_of)
+        counts = np.array([len(r) for r in self.releases], dtype=np.int64)
+        K = int(counts.max(initial=0))
+        if K == 0 or A == 0:
+            return
+        L = len(self.releases)
+        # (Land, release rank) tables of what reached the Land and under which support;
+        # ranks beyond a Land's releases are padding that never starts (t = inf).
+        t_lk = np.full((L, K), np.inf)
+        svc_lk = np.zeros((L, K), dtype=np.int64)
+        ten_lk = np.zeros((L, K), dtype=bool)
+        fac_lk = np.ones((3, L, K))
+        for li, rel in enumerate(self.releases):
+            for k, (t, service, tenancy) in enumerate(rel):
+                t_lk[li, k], svc_lk[li, k], ten_lk[li, k] = t, service, tenancy
+                fac_lk[:, li, k] = self._factors(li, service, t)
+        ten_lk &= sim.operation.active
+        # The same as (release rank, administration) tables.
+        st = self.state_of
+        cols = np.arange(A)
+        T = t_lk[:, :, None].transpose(1, 0, 2)[:, st, 0]  # (K, A)
+        svc = svc_lk.T[:, st]
+        m = sim.world.municipal_position[svc]
+        lag_f, effort_f, fte_f = (f.T[:, st] for f in fac_lk)
+        draws = sim.draws
+        arrival = T + self.lag_mean * lag_f * draws.info_lag[m, cols]
+        effort = (sim.onboarding_effort_pd[svc] * effort_f
+                  * np.exp(sim.cfg.municipal.effort_sigma * draws.onboarding_z[m, cols]))
+        share = sim.cfg.municipal.external_share_when_funded
+        if not self.pots:
+            share = 0.0  # no support money anywhere: nothing is ever funded
+        rate = self.rate_pd * fte_f
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            dur = np.where(effort <= 0, 0.0, effort / rate)
+            if share > 0:
+                funded_effort = effort * (1.0 - share)
+                dur_funded = np.where(funded_effort <= 0, 0.0, funded_effort / rate)
+                cost_base = share * effort * sim.cfg.funding.day_rate_eur
+        ten_k = np.asarray(ten_lk.any(axis=0))
+        t_first = t_lk.min(axis=0)  # earliest release of each rank (all start later)
+        op, pays_from = sim.operation, np.array(sim.operation.muni_pays_from)[st]
+        H = int(sim.horizon)
+        free_at = np.zeros(A)
+        deferred_free_at = np.zeros(A)  # deferred connections queue among themselves
+        n_paid = np.zeros(A)  # reused-service connections each administration pays for
+        done = np.empty((K, A))
+        for k in range(K):
+            start = np.maximum(arrival[k], free_at)
+            deferred = None
+            if ten_k[k]:
+                ten = ten_lk[st, k]
+                check = np.flatnonzero(ten & (start >= pays_from))
+                if len(check):
+                    ready = start.copy()
+                    ready[check] = op.municipal_start_rows(st[check], start[check],
+                                                           n_paid[check], self.budget[check])
+                    deferred = ready > start
+                    if deferred.any():
+                        ready = np.where(deferred, np.maximum(ready, deferred_free_at), ready)
+                    else:
+                        deferred = None
+                    start = ready
+                n_paid += ten & np.isfinite(start)
+            duration = dur[k]
+            if share > 0:
+                funded_any = None
+                for p, (prog, remaining, p_start, p_end, in_land) in enumerate(self.pots):
+                    if p_end <= t_first[k]:
+                        continue
+                    cost = cost_base[k] * prog.funding_rate
+                    ok = (in_land[st] & (start >= p_start) & (start < p_end)
+                          & (remaining >= cost - 1e-6))
+                    if funded_any is not None:
+                        ok &= ~funded_any
+                    if ok.any():
+                        remaining[ok] = np.maximum(remaining[ok] - cost[ok], 0.0)
+                        funded_any = ok if funded_any is None else funded_any | ok
+                        month = np.minimum(np.floor(start[ok]), H).astype(np.int64)
+                        self.spent[p] += np.bincount(
+                            st[ok] * (H + 1) + month, weights=cost[ok],
+                            minlength=L * (H + 1)).reshape(L, H + 1)
+                if funded_any is not None:
+                    duration = np.where(funded_any, dur_funded[k], duration)
+            done[k] = start + duration
+            if deferred is None:
+                free_at = done[k]
+            else:
+                # A connection deferred for lack of money does not hold up the
+                # administration's other connections; deferred ones queue behind each other.
+                free_at = np.where(deferred, free_at, done[k])
+                deferred_free_at = np.where(deferred & np.isfinite(done[k]), done[k],
+                                            deferred_free_at)
+        # Padding ranks write into a spare row that is dropped.
+        out = np.full((sim.t_admin.shape[0] + 1, A), np.inf)
+        out[np.where(np.isfinite(T), m, len(out) - 1), cols] = done
+        sim.t_admin[:] = out[:-1]
 
     def book_spending(self, ledger: Ledger) -> None:
         """Ledger rows of the support money, dated in the month each onboarding started.
 
         Onboardings starting after the horizon are outside the run and not booked.
         """
-        for name, by_month in self.spent_by_month.items():
-            for m in np.flatnonzero(by_month[: int(self.sim.horizon)]):
-                ledger.record(float(m), name, self.code, float(by_month[m]),
-                              "municipal_onboarding")
-
-    def _schedule(self, service: int, t: float) -> None:
-        sim, sl = self.sim, self.sl
-        m = int(sim.world.municipal_position[service])
-        cfg = sim.cfg.municipal
-        lag_f = effort_f = fte_f = 1.0
-        for s0, s1, lag, eff, fte, mask in self.support:
-            if s0 <= t < s1 and (mask is None or mask[service]):
-                lag_f, effort_f, fte_f = lag_f * lag, effort_f * eff, fte_f * fte
-        arrival = t + self.lag_mean * lag_f * sim.draws.info_lag[m, sl]
-        start = np.maximum(arrival, self.free_at)
-        deferred = np.zeros(len(start), dtype=bool)
-        if sim.is_tenancy[service, self.state] and sim.operation.active:
-            ready = sim.operation.municipal_start(self.state, start, self.n_paid, self.budget)
-            deferred = ready > start
-            if deferred.any():
-                ready = np.where(deferred, np.maximum(ready, self.deferred_free_at), ready)
-            start = ready
-            self.n_paid += np.isfinite(start)
-        effort = (sim.onboarding_effort_pd[service] * effort_f
-                  * np.exp(cfg.effort_sigma * sim.draws.onboarding_z[m, sl]))
-        internal = effort.copy()
-        day_rate = sim.cfg.funding.day_rate_eur
-        share = cfg.external_share_when_funded
-        if share > 0:
-            funded_any = np.zeros(len(effort), dtype=bool)
-            for prog, remaining, p_start, p_end in self.pots:
-                cost = share * effort * day_rate * prog.funding_rate
-                ok = (~funded_any & (start >= p_start) & (start < p_end)
-                      & (remaining >= cost - 1e-6))
-                if ok.any():
-                    remaining[ok] -= cost[ok]
-                    np.maximum(remaining, 0.0, out=remaining)
-                    funded_any |= ok
-                    month = np.minimum(np.floor(start[ok]), sim.horizon).astype(np.int64)
-                    self.spent_by_month[prog.name] += np.bincount(
-                        month, weights=cost[ok], minlength=len(self.spent_by_month[prog.name]))
-            internal[funded_any] *= 1.0 - share
-        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            duration = np.where(internal <= 0, 0.0, internal / (self.rate_pd * fte_f))
-        done = start + duration
-        # A connection deferred for lack of money does not hold up the administration's
-        # other connections; deferred ones queue behind each other.
-        self.free_at = np.where(deferred, self.free_at, done)
-        if deferred.any():
-            self.deferred_free_at = np.where(deferred & np.isfinite(done), done,
-                                             self.deferred_free_at)
-        sim.t_admin[m, sl] = done
+        H = int(self.sim.horizon)
+        for li, code in enumerate(self.codes):
+            for p, (prog, _rem, _s, _e, in_land) in enumerate(self.pots):
+                if not in_land[li]:
+                    continue
+                by_month = self.spent[p, li, :H]
+                for mo in np.flatnonzero(by_month):
+                    ledger.record(float(mo), prog.name, code, float(by_month[mo]),
+                                  "municipal_onboarding")
 
 
 # --------------------------------------------------------------------------- processes
@@ -780,15 +886,17 @@ def reuse_service(env: simpy.Environment, sim: Simulation, service: int, operato
     """
     f: SharingFrictions = getattr(sim.cfg.sharing, mode)
     d = sim.draws
-    yield env.timeout(f.decision_months * d.decision[service, tenant])
+    decided = f.decision_months * d.decision[service, tenant]
     land = sim.lands[tenant]
     if d.reuse_u[service, tenant] >= f.propensity:
+        yield env.timeout(decided)
         sim.log(EV_DECLINED, service, land.code, mode)
         yield from develop_service(env, sim, land, service, "einzel",
                                    sim.effort_pd(service, tenant, False))
         sim.make_available(service, tenant)
         return
-    yield env.timeout(f.contract_months * d.contract[service, tenant])
+    # Nothing happens between the decision and the contract: one wait for both.
+    yield env.timeout(decided + f.contract_months * d.contract[service, tenant])
     op = sim.operation
     if op.active:
         logged = False
@@ -804,9 +912,11 @@ def reuse_service(env: simpy.Environment, sim: Simulation, service: int, operato
     sim.tenancies.append((service, tenant, env.now))
     sim.is_tenancy[service, tenant] = True
     sim.ledger.record(env.now, "own_funds", land.code, f.fee_eur, "reuse_fee")
-    with operator.onboarding_slots(env, mode, f).request() as req:
-        yield req
-        yield env.timeout(f.tenant_onboarding_months * d.tenant_onboarding[service, tenant])
+    slots = operator.onboarding_slots(env, mode, f)
+    if (turn := slots.take()) is not None:
+        yield turn
+    yield env.timeout(f.tenant_onboarding_months * d.tenant_onboarding[service, tenant])
+    slots.give_back()
     sim.market.take_up(service)
     sim.log(EV_REUSED, service, land.code, operator.code)
     sim.make_available(service, tenant)
@@ -872,7 +982,7 @@ class Simulation:
         self._precompute_efforts()
         self._plan = self._sharing_plan()
         self._make_builders()
-        self.municipal = [MunicipalSector(self.env, self, i) for i in range(L)]
+        self.municipal = Municipalities(self)
         self._start_processes()
 
     # -- setup ---------------------------------------------------------------
@@ -1008,12 +1118,12 @@ class Simulation:
             return
         self.t_state[service, state] = t
         if self._is_municipal[service]:
-            self.municipal[state].release(service)
+            self.municipal.release(state, service, t, bool(self.is_tenancy[service, state]))
 
     def run(self) -> RunResult:
         self.env.run(until=self.horizon)
-        for sector in self.municipal:
-            sector.book_spending(self.ledger)
+        self.municipal.connect()
+        self.municipal.book_spending(self.ledger)
         self.operation.book(self.ledger, self)
         t_admin = self.t_admin
         t_admin[t_admin >= self.horizon] = np.inf

@@ -174,6 +174,5 @@ def check_pots(sim: Simulation) -> None:
     for pots in sim.funding.dev_pots.values():
         for pot in pots:
             assert pot.remaining_eur >= 0.0, f"pot {pot.programme.name}/{pot.holder} negative"
-    for sector in sim.municipal:
-        for prog, remaining, _start, _end in sector.pots:
-            assert np.all(remaining >= 0.0), f"municipal pot {prog.name}/{sector.code} negative"
+    for prog, remaining, _start, _end, _lands in sim.municipal.pots:
+        assert np.all(remaining >= 0.0), f"municipal pot {prog.name} negative"

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from helpers import SMALL, check_invariants, make_config
 
-from sim.model import EV_DEFERRED, Operation, Simulation, simulate
+from sim.model import EV_DEFERRED, SH_MUNI, Operation, Simulation, simulate
 from sim.params import PAYERS, PayerPhase
 from sim.runner import run_replications
 
@@ -143,3 +143,56 @@ def test_default_reference_has_no_deferral(small_world) -> None:
 
 def rr_budgets(world, cfg) -> list[tuple[str, str, float]]:
     return Simulation(world, cfg, 0).funding.initial
+
+
+def _deferred_start_one_by_one(op: Operation, state: int, t: float, n_conn: float,
+                               budget: float) -> float:
+    """Scalar reference: step through the payer schedule until a connection is affordable."""
+    cost = op.op.admin_cost_eur_per_year
+    while math.isfinite(t):
+        share = op.muni_shares[int(op.rule(state, t)), SH_MUNI]
+        if share <= 0:
+            return t
+        when = float(op._afford_time(np.array([(n_conn + 1) * cost * share]),
+                                     np.array([budget]))[0])
+        if when <= t:
+            return t
+        nxt = op.next_change(state, t)
+        if when < nxt:
+            return when
+        t = nxt
+    return math.inf
+
+
+def test_municipal_deferral_for_several_lands_at_once_matches_a_step_by_step_reference(
+        small_world) -> None:
+    cfg = make_config("operation=central", world=SMALL)
+    cfg.operation.admin_cost_eur_per_year = 100.0
+    # From 2023 the split, from 2026 the reusers alone: a later phase can cost more. One
+    # Land pays for its municipalities in 2023-24: the Länder's schedules differ.
+    cfg.operation.phases = [
+        PayerPhase(start="2023-01", payer="split_2024"),
+        PayerPhase(start="2026-01", payer="reusers"),
+        PayerPhase(start="2023-01", end="2024-12", payer="land_for_municipalities",
+                   states=["HB"])]
+    op = Operation(cfg.validate(), small_world)
+    rng = np.random.default_rng(3)
+    n = 300
+    states = rng.integers(0, small_world.n_states, n)
+    start = rng.uniform(40.0, 120.0, n)
+    n_conn = rng.integers(0, 40, n).astype(float)
+    budget = rng.uniform(0.0, 3000.0, n)
+    budget[:5] = 0.0
+    rows = op.municipal_start_rows(states, start, n_conn, budget)
+    expect = np.array([_deferred_start_one_by_one(op, int(s), t, c, b)
+                       for s, t, c, b in zip(states, start, n_conn, budget, strict=True)])
+    fin = np.isfinite(expect)
+    assert np.array_equal(np.isfinite(rows), fin)
+    assert np.allclose(rows[fin], expect[fin], rtol=0, atol=1e-9)
+    # The sample covers every case: at once, deferred, never, and deferred past the end of a
+    # cheaper phase into a dearer one (where each phase must be checked within its bounds).
+    assert (rows == start).any() and ((rows > start) & fin).any() and (~fin).any()
+    assert ((start < 96.0) & (rows > 96.0) & fin).any()
+    for li in range(small_world.n_states):
+        i = states == li
+        assert np.array_equal(rows[i], op.municipal_start(li, start[i], n_conn[i], budget[i]))

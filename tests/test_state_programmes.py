@@ -123,8 +123,7 @@ def test_bayernstore_lowers_effort_only_for_its_top_services(lands_world) -> Non
     n_leika = lands_world.services["n_leika"].to_numpy()
     assert n_leika[mask].min() >= n_leika[muni & ~mask].max()
     by = list(lands_world.states["state"]).index("BY")
-    sector = sim.municipal[by]
-    (_s0, _s1, _lag, eff, _fte, smask), = sector.support
+    (_s0, _s1, _lag, eff, _fte, smask), = sim.municipal.support[by]
     assert eff == 0.5 and np.array_equal(smask, mask)
 
 
