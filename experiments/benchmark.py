@@ -1,28 +1,67 @@
-"""Benchmark: one full-Germany replication on one core, and a default run on all cores.
+"""Benchmark suite: speed, scaling, parallel throughput and the naive reference.
 
-    python experiments/benchmark.py [--replications 5] [--strategy efa] [--funding historical]
+    python experiments/benchmark.py                  # everything (~6 min on 2 cores)
+    python experiments/benchmark.py --skip-naive     # without the naive reference (~2 min)
+    python experiments/benchmark.py --only overhead  # one part (repeatable), see below
 
-Prints wall time per replication (simulation alone and with its tables), SimPy events and
-events/s, peak resident memory, and the ratio to the targets. Results: BENCHMARKS.md.
+Parts (each prints its figures and the ratio to its target, see BENCHMARKS.md):
+
+- ``single``: one full-Germany replication of the default scenario on one core: wall time
+  (median of ``--replications``; simulation alone and with its tables), SimPy events and
+  events/s, peak resident memory of a fresh process.
+- ``scaling``: wall time per replication over worlds with 1/4, 1/2, 1 and 2 x the
+  municipal administrations and 1/2, 1 and 2 x the service catalogue (sub-sampled, or
+  duplicated to enlarge), and the fitted exponent of time against size (log-log slope).
+- ``sweep``: sweep throughput (runs/s, full Germany, run cache off) on 1 and 2 workers and
+  the parallel efficiency.
+- ``overhead``: orchestration overhead per run of the sweep runner on a trivial world.
+- ``naive``: the naive reference (``experiments/naive_reference.py``: one SimPy process per
+  (administration, service) and (Land, service) pair) on the same full-Germany world, and
+  the speed-up of the fast model.
+- ``profile``: the top hot spots of one replication (cProfile, own time).
+
+Overrides of the default scenario are passed as ``key=value`` (Hydra syntax), e.g.
+``python experiments/benchmark.py --only single strategy=einzel funding=koenigstein``.
 """
 
 from __future__ import annotations
 
 import argparse
+import cProfile
+import json
 import os
 import platform
+import pstats
 import resource
 import statistics
+import subprocess
+import sys
+import tempfile
 import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
 
 from sim.config import load_config
 from sim.metrics import tables_for_replication
 from sim.model import simulate
-from sim.runner import run_replications
-from sim.world import build_world
+from sim.params import Config
+from sim.world import World, build_world
 
-TARGET_S_PER_REP = 3.0
-TARGET_PEAK_MB = 1024.0
+HERE = Path(__file__).resolve().parent
+PARTS = ("single", "scaling", "sweep", "overhead", "naive", "profile")
+
+# Targets (issue 5).
+TARGET_S_PER_REP = 1.0
+TARGET_PEAK_MB = 500.0
+TARGET_SPEEDUP = 100.0
+TARGET_EXPONENT = 1.1
+TARGET_EFFICIENCY = 0.85
+TARGET_OVERHEAD_MS = 20.0
+
+ADMIN_FACTORS = (0.25, 0.5, 1.0, 2.0)
+SERVICE_FACTORS = (0.5, 1.0, 2.0)
 
 
 def peak_rss_mb() -> float:
@@ -30,84 +69,158 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--replications", type=int, default=5)
-    ap.add_argument("--strategy", default="efa")
-    ap.add_argument("--funding", default="historical")
-    ap.add_argument("--skip-pool", action="store_true", help="skip the multi-core run")
-    ap.add_argument("--sweep-overhead", action="store_true",
-                    help="only measure the sweep runner's orchestration overhead per run")
-    args = ap.parse_args()
-    if args.sweep_overhead:
-        sweep_overhead()
-        return
+def pin_one_core() -> bool:
     try:
-        os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})  # one core
-        pinned = True
+        os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
+        return True
     except (AttributeError, OSError):
-        pinned = False
+        return False
 
-    cfg = load_config([f"strategy={args.strategy}", f"funding={args.funding}",
-                       f"replications={args.replications}"])
-    t0 = time.perf_counter()
-    world = build_world(cfg.world)
-    t_world = time.perf_counter() - t0
-    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cpus, "
-          f"python {platform.python_version()}; pinned to one core: {pinned}")
-    print(f"world: {world.summary()}; loading {t_world:.2f} s")
-    print(f"config: strategy={args.strategy} funding={args.funding}, "
-          f"{cfg.horizon_months} months")
 
+def unpin() -> None:
+    try:
+        os.sched_setaffinity(0, set(range(os.cpu_count() or 1)))
+    except (AttributeError, OSError):
+        pass
+
+
+def ratio(value: float, target: float, higher_is_better: bool = False) -> str:
+    r = value / target
+    ok = r >= 1.0 if higher_is_better else r <= 1.0
+    return f"ratio {r:.2f} ({'met' if ok else 'MISSED'})"
+
+
+# --------------------------------------------------------------------------- worlds
+
+
+def scaled_world(world: World, admins: float = 1.0, services: float = 1.0) -> World:
+    """The world with ``admins`` x its municipal administrations and ``services`` x its
+    catalogue: factors below 1 keep every k-th entity (per Land, resp. in catalogue order),
+    factors above 1 duplicate every entity (copies get new keys). The Länder, their staff
+    and money stay as they are.
+    """
+    a = world.admins
+    if admins < 1.0:
+        step = round(1.0 / admins)
+        a = a[a.groupby("state").cumcount().to_numpy() % step == 0]
+    elif admins > 1.0:
+        copies = [a] + [a.assign(admin_key=a["admin_key"].astype(str) + f"~{i}")
+                        for i in range(1, round(admins))]
+        a = pd.concat(copies).sort_values("state", kind="stable")
+    s = world.services
+    if services < 1.0:
+        s = s.iloc[::round(1.0 / services)]
+    elif services > 1.0:
+        s = pd.concat([s] + [s.assign(ozg_id=s["ozg_id"].astype(str) + f"~{i}")
+                             for i in range(1, round(services))])
+    return World(name=f"{world.name}x{admins:g}a{services:g}s", states=world.states,
+                 topics=world.topics, services=s.reset_index(drop=True),
+                 admins=a.reset_index(drop=True))
+
+
+def time_replications(world: World, cfg: Config, reps: int, tables: bool = False,
+                      first: int = 0) -> tuple[list[float], list[float], list[int]]:
+    """Wall times of ``reps`` replications (simulation, simulation + tables) and events."""
     sim_s, full_s, events = [], [], []
-    simulate(world, cfg, 10_000)  # warm-up (imports, caches)
-    for rep in range(args.replications):
+    for rep in range(first, first + reps):
         t0 = time.perf_counter()
         r = simulate(world, cfg, rep)
         t1 = time.perf_counter()
-        tables_for_replication(world, r)
+        if tables:
+            tables_for_replication(world, r, cfg.map_months,
+                                   cfg.observation.full_population_share)
         t2 = time.perf_counter()
         sim_s.append(t1 - t0)
         full_s.append(t2 - t0)
         events.append(r.n_simpy_events)
+    return sim_s, full_s, events
+
+
+def fitted_exponent(factors: list[float], seconds: list[float]) -> float:
+    """Slope of log(time) against log(size) (least squares)."""
+    return float(np.polyfit(np.log(factors), np.log(seconds), 1)[0])
+
+
+# --------------------------------------------------------------------------- parts
+
+
+def part_single(world: World, cfg: Config, reps: int, results: dict) -> None:
+    """Median wall time of one replication on one core, events and peak memory."""
+    simulate(world, cfg, 10_000)  # warm-up (imports, caches)
+    sim_s, full_s, events = time_replications(world, cfg, reps, tables=True)
     med_sim, med_full = statistics.median(sim_s), statistics.median(full_s)
     med_ev = statistics.median(events)
     peak = peak_rss_mb()
-    print("\none core, one replication (median of "
-          f"{args.replications}):")
-    print(f"  simulation            {med_sim:6.3f} s  (min {min(sim_s):.3f}, max {max(sim_s):.3f})")
-    print(f"  simulation + tables   {med_full:6.3f} s  target <= {TARGET_S_PER_REP:.1f} s "
-          f"-> ratio {med_full / TARGET_S_PER_REP:.2f}")
+    results["single"] = {"simulation_s": med_sim, "with_tables_s": med_full,
+                         "min_s": min(sim_s), "max_s": max(sim_s), "events": med_ev,
+                         "events_per_s": med_ev / med_sim, "peak_rss_mb": peak}
+    print(f"\n[single] one full-Germany replication on one core (median of {reps}):")
+    print(f"  simulation            {med_sim:6.3f} s  (min {min(sim_s):.3f}, max {max(sim_s):.3f})"
+          f"  target <= {TARGET_S_PER_REP:.1f} s -> {ratio(med_sim, TARGET_S_PER_REP)}")
+    print(f"  simulation + tables   {med_full:6.3f} s")
     print(f"  SimPy events          {med_ev:,.0f}  ({med_ev / med_sim:,.0f} events/s)")
     print(f"  peak memory (RSS)     {peak:6.0f} MB  target <= {TARGET_PEAK_MB:.0f} MB "
-          f"-> ratio {peak / TARGET_PEAK_MB:.2f}")
-
-    if not args.skip_pool:
-        try:
-            os.sched_setaffinity(0, set(range(os.cpu_count() or 1)))
-        except (AttributeError, OSError):
-            pass
-        n = 10
-        cfg.replications = n
-        t0 = time.perf_counter()
-        run_replications(world, cfg, workers=None)
-        wall = time.perf_counter() - t0
-        print(f"\ndefault run ({n} replications, all cores, tables included): {wall:.2f} s "
-              f"({wall / n:.2f} s per replication)")
+          f"-> {ratio(peak, TARGET_PEAK_MB)}")
 
 
-def sweep_overhead(n_points: int = 50, replications: int = 4) -> None:
+def part_scaling(world: World, cfg: Config, reps: int, results: dict) -> None:
+    """Time per replication against the number of administrations and of services."""
+    print(f"\n[scaling] one core, median of {reps} replications per world (simulation alone):")
+    out = {}
+    for axis, factors in (("admins", ADMIN_FACTORS), ("services", SERVICE_FACTORS)):
+        secs = []
+        for f in factors:
+            w = scaled_world(world, **{axis: f})
+            simulate(w, cfg, 10_000)
+            sim_s, _full, events = time_replications(w, cfg, reps)
+            secs.append(statistics.median(sim_s))
+            print(f"  {axis:8s} x{f:<4g} ({w.n_admins:5d} admins, {w.n_services:4d} services): "
+                  f"{secs[-1]:6.3f} s, {statistics.median(events):8,.0f} events")
+        k = fitted_exponent(list(factors), secs)
+        out[axis] = {"factors": list(factors), "seconds": secs, "exponent": k}
+        print(f"  -> fitted exponent over {axis}: {k:.2f}  target <= {TARGET_EXPONENT} "
+              f"-> {ratio(k, TARGET_EXPONENT)}")
+    results["scaling"] = out
+
+
+def part_sweep(overrides: list[str], results: dict, points: int = 3, reps: int = 4) -> None:
+    """Sweep throughput on full Germany at 1 and 2 workers (no run cache)."""
+    from sim.sweep import assemble, make_sweep, run_sweep
+
+    design = {"grid": {"staffing.dev_fte_factor": [1.0 + 0.05 * i for i in range(points)]}}
+    unpin()
+    walls = {}
+    for workers in (1, 2):
+        sw = make_sweep("throughput", design, overrides, reps, 1)
+        with tempfile.TemporaryDirectory() as cache:
+            t0 = time.perf_counter()
+            recs = run_sweep(sw, workers=workers, cache_dir=Path(cache), progress=False)
+            assemble(sw, recs)
+            walls[workers] = time.perf_counter() - t0
+    n = points * reps
+    tp1, tp2 = n / walls[1], n / walls[2]
+    eff = tp2 / (2 * tp1)
+    results["sweep"] = {"runs": n, "wall_1": walls[1], "wall_2": walls[2],
+                        "runs_per_s_1": tp1, "runs_per_s_2": tp2, "efficiency": eff}
+    print(f"\n[sweep] {n} full-Germany runs (tables, KPIs, assembly; no cache):")
+    print(f"  1 worker   {walls[1]:6.2f} s  {tp1:5.2f} runs/s")
+    print(f"  2 workers  {walls[2]:6.2f} s  {tp2:5.2f} runs/s")
+    print(f"  parallel efficiency at 2 workers {eff:.0%}  target >= {TARGET_EFFICIENCY:.0%} "
+          f"-> {ratio(eff, TARGET_EFFICIENCY, higher_is_better=True)}")
+
+
+def part_overhead(results: dict, n_points: int = 50, replications: int = 4) -> None:
     """Orchestration overhead of the sweep runner on a trivial world (toy, one year).
 
     overhead per run = (wall x workers - sum of the runs' own wall times) / runs: the time
     spent on expanding the design, configs, the process pool, transfers and assembly.
     """
-    import tempfile
-    from pathlib import Path
-
     from sim.sweep import assemble, make_sweep, run_sweep
 
+    unpin()
     design = {"grid": {"staffing.dev_fte_factor": [1 + i / 100 for i in range(n_points)]}}
+    print("\n[overhead] sweep runner on trivial runs (toy world, one year):")
+    out = {}
     for workers in (1, 2):
         t0 = time.perf_counter()
         sw = make_sweep("overhead", design, ["world=toy", "end=2019-01"], replications, 1)
@@ -117,9 +230,129 @@ def sweep_overhead(n_points: int = 50, replications: int = 4) -> None:
         wall = time.perf_counter() - t0
         own = sum(r.wall_s for r in recs)
         n = len(recs)
-        print(f"sweep of {n} trivial runs on {workers} worker(s): wall {wall:.2f} s, "
-              f"runs' own time {own:.2f} s -> orchestration overhead "
-              f"{(wall * workers - own) / n * 1000:.1f} ms per run (target <= 20 ms)")
+        ms = (wall * workers - own) / n * 1000
+        out[workers] = ms
+        print(f"  {workers} worker(s): {n} runs, wall {wall:.2f} s, runs' own time {own:.2f} s "
+              f"-> {ms:.1f} ms per run  target <= {TARGET_OVERHEAD_MS:.0f} ms "
+              f"-> {ratio(ms, TARGET_OVERHEAD_MS)}")
+    results["overhead_ms"] = out
+
+
+def part_naive(overrides: list[str], reps: int, results: dict) -> None:
+    """The naive reference on the same world, in a fresh process (for its peak memory)."""
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--naive-child",
+           "--naive-replications", str(reps), *overrides]
+    print(f"\n[naive] naive reference, full Germany, {reps} replication(s), one core "
+          "(a few minutes per replication) ...", flush=True)
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=True)
+    child = json.loads(proc.stdout.strip().splitlines()[-1])
+    results["naive"] = child
+    print(f"  naive         {child['seconds']:8.1f} s per replication, "
+          f"{child['events']:,.0f} events ({child['events'] / child['seconds']:,.0f} events/s), "
+          f"{child['processes']:,} processes, peak {child['peak_rss_mb']:.0f} MB")
+    fast = results.get("single", {}).get("simulation_s")
+    if fast:
+        speedup = child["seconds"] / fast
+        results["speedup"] = speedup
+        print(f"  fast model    {fast:8.3f} s -> speed-up {speedup:,.0f} x  target >= "
+              f"{TARGET_SPEEDUP:.0f} x -> {ratio(speedup, TARGET_SPEEDUP, higher_is_better=True)}")
+
+
+def naive_child(overrides: list[str], reps: int) -> None:
+    sys.path.insert(0, str(HERE))
+    from naive_reference import simulate_naive
+
+    pin_one_core()
+    cfg = load_config(overrides)
+    world = build_world(cfg.world)
+    secs, events = [], []
+    for rep in range(reps):
+        t0 = time.perf_counter()
+        r = simulate_naive(world, cfg, rep)
+        secs.append(time.perf_counter() - t0)
+        events.append(r.n_simpy_events)
+    Sm = len(world.municipal_services)
+    print(json.dumps({"seconds": statistics.median(secs), "events": statistics.median(events),
+                      "processes": Sm * world.n_admins + world.n_services * world.n_states,
+                      "peak_rss_mb": peak_rss_mb()}))
+
+
+def part_profile(world: World, cfg: Config, results: dict, top: int = 12) -> None:
+    """Own time of the hottest functions in one replication (cProfile)."""
+    simulate(world, cfg, 10_000)
+    prof = cProfile.Profile()
+    t0 = time.perf_counter()
+    prof.enable()
+    simulate(world, cfg, 0)
+    prof.disable()
+    total = time.perf_counter() - t0
+    st = pstats.Stats(prof)
+    rows = sorted(st.stats.items(), key=lambda kv: -kv[1][2])[:top]  # type: ignore[attr-defined]
+    print(f"\n[profile] one replication under cProfile ({total:.2f} s with profiling), "
+          "own time:")
+    out = []
+    for (file, line, fn), (_cc, nc, tt, ct, _callers) in rows:
+        where = f"{Path(file).name}:{line}({fn})" if line else fn
+        out.append({"function": where, "calls": nc, "own_s": tt, "share": tt / total})
+        print(f"  {tt / total:5.1%}  {tt:6.3f} s own  {ct:6.3f} s cum  {nc:8,d} calls  {where}")
+    results["profile"] = out
+
+
+# --------------------------------------------------------------------------- main
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("overrides", nargs="*", help="config overrides (key=value)")
+    ap.add_argument("--replications", type=int, default=7,
+                    help="replications per timing (median reported)")
+    ap.add_argument("--only", choices=PARTS, action="append", help="run only these parts")
+    ap.add_argument("--skip-naive", action="store_true", help="skip the naive reference")
+    ap.add_argument("--naive-replications", type=int, default=1)
+    ap.add_argument("--naive-child", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--json", type=Path, help="also write the figures to this JSON file")
+    args = ap.parse_args()
+    if args.naive_child:
+        naive_child(args.overrides, args.naive_replications)
+        return
+    parts = args.only or [p for p in PARTS if not (p == "naive" and args.skip_naive)]
+    if "naive" in parts and "single" not in parts:
+        parts.insert(0, "single")  # the speed-up needs the fast model's time
+
+    pinned = pin_one_core()
+    cfg = load_config(args.overrides)
+    t0 = time.perf_counter()
+    world = build_world(cfg.world)
+    t_world = time.perf_counter() - t0
+    print(f"machine: {platform.machine()} {platform.processor() or ''}, "
+          f"{os.cpu_count()} cpus, python {platform.python_version()}, "
+          f"numpy {np.__version__}, simpy {__import__('simpy').__version__}; "
+          f"timings pinned to one core: {pinned}")
+    print(f"world: {world.summary()}; loading {t_world:.2f} s")
+    print(f"config: {' '.join(args.overrides) or 'the default (historical) scenario'}, "
+          f"{cfg.horizon_months} months")
+
+    results: dict = {}
+    t_all = time.perf_counter()
+    for part in PARTS:
+        if part not in parts:
+            continue
+        pin_one_core()
+        if part == "single":
+            part_single(world, cfg, args.replications, results)
+        elif part == "scaling":
+            part_scaling(world, cfg, max(3, args.replications // 2), results)
+        elif part == "sweep":
+            part_sweep(args.overrides, results)
+        elif part == "overhead":
+            part_overhead(results)
+        elif part == "naive":
+            part_naive(args.overrides, args.naive_replications, results)
+        elif part == "profile":
+            part_profile(world, cfg, results)
+    print(f"\nbenchmark done in {time.perf_counter() - t_all:.0f} s")
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2, default=float))
 
 
 if __name__ == "__main__":

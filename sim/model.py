@@ -382,8 +382,10 @@ class Operation:
         op = self.op
         months = np.arange(H, dtype=float)
         years = (months // 12).astype(np.int64)
+        ten_land = np.array([land for (_s, land, _t) in sim.tenancies], dtype=np.int64)
+        ten_time = np.array([t for (_s, _land, t) in sim.tenancies], dtype=float)
         for li, code in enumerate(codes):
-            tt = np.array([t for (_s, land, t) in sim.tenancies if land == li])
+            tt = ten_time[ten_land == li]
             ten = np.cumsum(np.bincount(np.clip(np.floor(tt), 0, H).astype(np.int64),
                                         minlength=H + 1))[:H] if len(tt) else np.zeros(H)
             a0, a1 = world.admin_slices[li]
