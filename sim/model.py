@@ -283,6 +283,8 @@ class Operation:
             self._muni_share_pad[i, :len(seg)] = self.muni_shares[rules, SH_MUNI]
         self._ends_pad = np.concatenate([self._bounds_pad[:, 1:],
                                          np.full((len(codes), 1), np.inf)], axis=1)
+        self._last_bound = np.array([seg[-1] for seg in self.bounds])
+        self._last_share = self.muni_shares[[rules[-1] for rules in self.rules], SH_MUNI]
         self.active = any(len(r) > 1 or r[0] != 0 for r in self.rules)
         # Per Land, the first time a tenant Land / an administration pays anything (a fast
         # path: before it, nothing can be unaffordable).
@@ -354,19 +356,33 @@ class Operation:
                              budget: np.ndarray) -> np.ndarray:
         """:meth:`municipal_start` for administrations of several Länder (``states``).
 
-        All segments of each Land's payer schedule are checked at once, as an
-        (administrations x segments) table.
+        A start in the last segment of its Land's payer schedule has one answer (the
+        earliest affordable moment under that payer); any other start checks all segments
+        of its Land at once, as an (administrations x segments) table.
         """
-        bounds = self._bounds_pad[states]  # segment starts, padded with inf
-        ends = self._ends_pad[states]
-        share = self._muni_share_pad[states]
-        need = ((n_conn + 1) * self.op.admin_cost_eur_per_year)[:, None] * share
-        when = np.where(share > 0, self._afford_time(need, budget[:, None]), -np.inf)
-        # Earliest moment of each segment at or after the start at which it is affordable;
-        # segments that end before the start, or before the money suffices, do not count.
-        cand = np.maximum(np.maximum(when, bounds), start[:, None])
-        valid = (ends > start[:, None]) & (cand < ends)
-        return np.where(valid, cand, np.inf).min(axis=1)
+        need = (n_conn + 1) * self.op.admin_cost_eur_per_year
+        out = np.empty(len(start))
+        last = start >= self._last_bound[states]
+        if last.any():
+            share = self._last_share[states[last]]
+            when = np.where(share > 0, self._afford_time(need[last] * share, budget[last]),
+                            -np.inf)
+            out[last] = np.maximum(when, start[last])
+        rest = np.flatnonzero(~last)
+        if len(rest):
+            st, t0 = states[rest], start[rest][:, None]
+            bounds, ends = self._bounds_pad[st], self._ends_pad[st]  # padded with inf
+            share = self._muni_share_pad[st]
+            when = np.where(share > 0,
+                            self._afford_time(need[rest][:, None] * share,
+                                              budget[rest][:, None]), -np.inf)
+            # Earliest moment of each segment at or after the start at which it is
+            # affordable; segments that end before the start, or before the money
+            # suffices, do not count.
+            cand = np.maximum(np.maximum(when, bounds), t0)
+            valid = (ends > t0) & (cand < ends)
+            out[rest] = np.where(valid, cand, np.inf).min(axis=1)
+        return out
 
     def book(self, ledger: Ledger, sim: Simulation) -> None:
         """Ledger rows of the running costs, per year, payer and Land.
@@ -748,6 +764,7 @@ class Municipalities:
         free_at = np.zeros(A)
         deferred_free_at = np.zeros(A)  # deferred connections queue among themselves
         n_paid = np.zeros(A)  # reused-service connections each administration pays for
+        pot_admins = [np.flatnonzero(in_land[st]) for _p, _r, _s, _e, in_land in self.pots]
         done = np.empty((K, A))
         for k in range(K):
             start = np.maximum(arrival[k], free_at)
@@ -769,20 +786,24 @@ class Municipalities:
             duration = dur[k]
             if share > 0:
                 funded_any = None
-                for p, (prog, remaining, p_start, p_end, in_land) in enumerate(self.pots):
+                for p, (prog, remaining, p_start, p_end, _in_land) in enumerate(self.pots):
                     if p_end <= t_first[k]:
                         continue
-                    cost = cost_base[k] * prog.funding_rate
-                    ok = (in_land[st] & (start >= p_start) & (start < p_end)
-                          & (remaining >= cost - 1e-6))
+                    who = pot_admins[p]  # administrations of the Länder the pot serves
+                    s_p = start[who]
+                    cost = cost_base[k, who] * prog.funding_rate
+                    ok = (s_p >= p_start) & (s_p < p_end) & (remaining[who] >= cost - 1e-6)
                     if funded_any is not None:
-                        ok &= ~funded_any
+                        ok &= ~funded_any[who]
                     if ok.any():
-                        remaining[ok] = np.maximum(remaining[ok] - cost[ok], 0.0)
-                        funded_any = ok if funded_any is None else funded_any | ok
-                        month = np.minimum(np.floor(start[ok]), H).astype(np.int64)
+                        paid = who[ok]
+                        remaining[paid] = np.maximum(remaining[paid] - cost[ok], 0.0)
+                        if funded_any is None:
+                            funded_any = np.zeros(A, dtype=bool)
+                        funded_any[paid] = True
+                        month = np.minimum(np.floor(s_p[ok]), H).astype(np.int64)
                         self.spent[p] += np.bincount(
-                            st[ok] * (H + 1) + month, weights=cost[ok],
+                            st[paid] * (H + 1) + month, weights=cost[ok],
                             minlength=L * (H + 1)).reshape(L, H + 1)
                 if funded_any is not None:
                     duration = np.where(funded_any, dur_funded[k], duration)

@@ -376,7 +376,11 @@ def run_sweep(sweep: Sweep, workers: int | None = None, cache_dir: Path | None =
             if bar:
                 bar.update()
     else:
-        ctx = mp.get_context("fork" if "fork" in mp.get_all_start_methods() else "spawn")
+        fork = "fork" in mp.get_all_start_methods()
+        if fork:  # build the worlds once, here; forked workers inherit them
+            for _p, _r, cfg, _key in todo:
+                _world_for(cfg)
+        ctx = mp.get_context("fork" if fork else "spawn")
         with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
             pending: set[Future[RunRecord]] = set()
             it = iter(todo)
