@@ -738,15 +738,21 @@ class Municipalities:
         ten_lk &= sim.operation.active
         # The same as (release rank, administration) tables.
         st = self.state_of
-        cols = np.arange(A)
         T = t_lk[:, :, None].transpose(1, 0, 2)[:, st, 0]  # (K, A)
         svc = svc_lk.T[:, st]
-        m = sim.world.municipal_position[svc]
+        m_lk = sim.world.municipal_position[svc_lk]
         lag_f, effort_f, fte_f = (f.T[:, st] for f in fac_lk)
+        # The draws of each (rank, administration): whole rows of a Land's block (padding
+        # ranks read some row; they never start).
         draws = sim.draws
-        arrival = T + self.lag_mean * lag_f * draws.info_lag[m, cols]
+        lag_z, onb_z = np.empty((K, A)), np.empty((K, A))
+        slices = sim.world.admin_slices
+        for li, (a0, a1) in enumerate(slices):
+            lag_z[:, a0:a1] = np.take(draws.info_lag[:, a0:a1], m_lk[li], axis=0)
+            onb_z[:, a0:a1] = np.take(draws.onboarding_z[:, a0:a1], m_lk[li], axis=0)
+        arrival = T + self.lag_mean * lag_f * lag_z
         effort = (sim.onboarding_effort_pd[svc] * effort_f
-                  * np.exp(sim.cfg.municipal.effort_sigma * draws.onboarding_z[m, cols]))
+                  * np.exp(sim.cfg.municipal.effort_sigma * onb_z))
         share = sim.cfg.municipal.external_share_when_funded
         if not self.pots:
             share = 0.0  # no support money anywhere: nothing is ever funded
@@ -816,10 +822,8 @@ class Municipalities:
                 free_at = np.where(deferred, free_at, done[k])
                 deferred_free_at = np.where(deferred & np.isfinite(done[k]), done[k],
                                             deferred_free_at)
-        # Padding ranks write into a spare row that is dropped.
-        out = np.full((sim.t_admin.shape[0] + 1, A), np.inf)
-        out[np.where(np.isfinite(T), m, len(out) - 1), cols] = done
-        sim.t_admin[:] = out[:-1]
+        for li, (a0, a1) in enumerate(slices):
+            sim.t_admin[m_lk[li, :counts[li]], a0:a1] = done[:counts[li], a0:a1]
 
     def book_spending(self, ledger: Ledger) -> None:
         """Ledger rows of the support money, dated in the month each onboarding started.
