@@ -242,11 +242,20 @@ def running_costs_by_year(spending: pd.DataFrame) -> pd.DataFrame:
     ``pool``: the ``running_costs_<payer>`` purposes), ``eur``; years without costs have
     no rows.
     """
-    rc = spending[spending["programme"] == "running_costs"]
-    out = (rc.assign(year=2018 + (rc["time_months"] // 12).astype(int),
-                     payer=rc["purpose"].str.removeprefix("running_costs_"))
-           .groupby(["replication", "year", "payer"], as_index=False)["eur"].sum())
-    return out[["replication", "year", "payer", "eur"]]
+    # A few hundred rows per run: summed in a dict (a pandas groupby costs ~5 ms per run).
+    sums: dict[tuple[int, int, str], float] = {}
+    rc = spending["programme"].to_numpy() == "running_costs"
+    for rep, t, purpose, eur in zip(spending["replication"].to_numpy()[rc],
+                                    spending["time_months"].to_numpy()[rc],
+                                    spending["purpose"].to_numpy()[rc],
+                                    spending["eur"].to_numpy()[rc], strict=True):
+        key = (int(rep), 2018 + int(t // 12), str(purpose).removeprefix("running_costs_"))
+        sums[key] = sums.get(key, 0.0) + float(eur)
+    keys = sorted(sums)
+    return pd.DataFrame({"replication": np.array([k[0] for k in keys], dtype=np.int64),
+                         "year": np.array([k[1] for k in keys], dtype=np.int64),
+                         "payer": pd.array([k[2] for k in keys], dtype="str"),
+                         "eur": np.array([sums[k] for k in keys], dtype=float)})
 
 
 def _cache_path(cache_dir: Path, key: str) -> Path:
@@ -412,8 +421,12 @@ def assemble(sweep: Sweep, records: Iterable[RunRecord]) -> dict[str, pd.DataFra
     ok = [r for r in records if r.status == "ok"]
     out: dict[str, pd.DataFrame] = {}
     for name in SWEEP_TABLES:
-        parts = [r.tables[name].assign(point=r.point) for r in ok]
-        df = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame({"point": []})
+        parts = [r.tables[name] for r in ok]
+        if parts:
+            df = pd.concat(parts, ignore_index=True)
+            df["point"] = np.repeat([r.point for r in ok], [len(p) for p in parts])
+        else:
+            df = pd.DataFrame({"point": []})
         out[name] = design.merge(df, on="point", how="right")[
             ["point", *cols, *[c for c in df.columns if c != "point"]]]
     kp = pd.DataFrame([{"point": r.point, "replication": r.replication, **r.kpis} for r in ok])
