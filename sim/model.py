@@ -439,8 +439,8 @@ class Operation:
 class TeamPool:
     """Development teams of one builder: a priority queue for teams that grows by hiring.
 
-    ``acquire(priority)`` returns an event that fires when a team is free for the project
-    (immediately if one is idle, else when a team is released or hired, lowest priority
+    ``acquire(priority)`` assigns an idle team at once (returns ``None``) or returns an
+    event that fires when a team is released or hired for the project (lowest priority
     value first, ties in request order); ``release()`` hands the team on. A binary heap
     keeps both O(log n): SimPy's ``PriorityResource`` re-sorts its whole queue on every
     request, which dominated run time with hundreds of queued projects per builder.
@@ -471,14 +471,14 @@ class TeamPool:
         self._waiting: list[tuple[int, int, simpy.Event]] = []
         self._order = itertools.count()
 
-    def acquire(self, priority: int) -> simpy.Event:
-        """Event that fires when a team is assigned to the caller."""
-        ev = self.env.event()
+    def acquire(self, priority: int) -> simpy.Event | None:
+        """``None`` if an idle team is assigned to the caller at once, else an event that
+        fires when a team is assigned to it (no event is scheduled for an idle team)."""
         if self.idle > 0:
             self.idle -= 1
-            ev.succeed()
-        else:
-            heapq.heappush(self._waiting, (priority, next(self._order), ev))
+            return None
+        ev = self.env.event()
+        heapq.heappush(self._waiting, (priority, next(self._order), ev))
         return ev
 
     def release(self) -> None:
@@ -855,7 +855,8 @@ def develop_service(env: simpy.Environment, sim: Simulation, builder: Builder, s
     """
     team_fte = builder.teams.team_fte
     days = sim.cfg.staffing.productive_days_per_fte_month
-    yield builder.teams.acquire(int(builder.rank[service]))
+    if (turn := builder.teams.acquire(int(builder.rank[service]))) is not None:
+        yield turn
     remaining = effort_pd
     granted, ext_from = 0.0, math.inf
     while remaining > _EPS:

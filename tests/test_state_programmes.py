@@ -133,12 +133,13 @@ def test_team_pool_attrition_and_training() -> None:
     pool = TeamPool(env, initial_fte=9.0, team_fte=3.0, cap_factor=1.0)
     assert (pool.teams, pool.idle, pool.hirable) == (3, 3, 0)
     got = [pool.acquire(0) for _ in range(2)]
-    assert all(e.triggered for e in got) and pool.idle == 1
+    assert all(e is None for e in got) and pool.idle == 1  # idle teams: at once
     pool.lose_team()  # the idle team leaves at once and opens a post
     assert (pool.teams, pool.idle, pool.hirable) == (2, 0, 1)
     pool.lose_team()  # a busy team leaves when its project is done
     assert (pool.teams, pool.leaving) == (2, 1)
     waiting = pool.acquire(0)
+    assert waiting is not None
     pool.release()  # the leaving team goes; the waiting project still waits
     assert (pool.teams, pool.leaving, pool.hirable) == (1, 0, 2) and not waiting.triggered
     pool.hire_team()  # a new team takes the waiting project
