@@ -736,33 +736,36 @@ class Municipalities:
                 t_lk[li, k], svc_lk[li, k], ten_lk[li, k] = t, service, tenancy
                 fac_lk[:, li, k] = self._factors(li, service, t)
         ten_lk &= sim.operation.active
-        # The same as (release rank, administration) tables.
+        # What does not depend on the queue, as (release rank, administration) tables, one
+        # Land's block at a time (its draws are whole rows of the Land's columns; padding
+        # ranks read some row and never start).
         st = self.state_of
-        T = t_lk[:, :, None].transpose(1, 0, 2)[:, st, 0]  # (K, A)
-        svc = svc_lk.T[:, st]
         m_lk = sim.world.municipal_position[svc_lk]
-        lag_f, effort_f, fte_f = (f.T[:, st] for f in fac_lk)
-        # The draws of each (rank, administration): whole rows of a Land's block (padding
-        # ranks read some row; they never start).
         draws = sim.draws
-        lag_z, onb_z = np.empty((K, A)), np.empty((K, A))
-        slices = sim.world.admin_slices
-        for li, (a0, a1) in enumerate(slices):
-            lag_z[:, a0:a1] = np.take(draws.info_lag[:, a0:a1], m_lk[li], axis=0)
-            onb_z[:, a0:a1] = np.take(draws.onboarding_z[:, a0:a1], m_lk[li], axis=0)
-        arrival = T + self.lag_mean * lag_f * lag_z
-        effort = (sim.onboarding_effort_pd[svc] * effort_f
-                  * np.exp(sim.cfg.municipal.effort_sigma * onb_z))
         share = sim.cfg.municipal.external_share_when_funded
         if not self.pots:
             share = 0.0  # no support money anywhere: nothing is ever funded
-        rate = self.rate_pd * fte_f
-        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            dur = np.where(effort <= 0, 0.0, effort / rate)
-            if share > 0:
-                funded_effort = effort * (1.0 - share)
-                dur_funded = np.where(funded_effort <= 0, 0.0, funded_effort / rate)
-                cost_base = share * effort * sim.cfg.funding.day_rate_eur
+        sigma, day_rate = sim.cfg.municipal.effort_sigma, sim.cfg.funding.day_rate_eur
+        arrival, dur = np.empty((K, A)), np.empty((K, A))
+        if share > 0:
+            dur_funded, cost_base = np.empty((K, A)), np.empty((K, A))
+        for li, (a0, a1) in enumerate(sim.world.admin_slices):
+            lag_f, effort_f, fte_f = (f[li][:, None] for f in fac_lk)
+            lag = self.lag_mean[a0:a1] * lag_f
+            lag *= np.take(draws.info_lag[:, a0:a1], m_lk[li], axis=0)
+            arrival[:, a0:a1] = t_lk[li][:, None] + lag
+            effort = np.take(draws.onboarding_z[:, a0:a1], m_lk[li], axis=0)
+            effort *= sigma
+            np.exp(effort, out=effort)
+            effort *= sim.onboarding_effort_pd[svc_lk[li]][:, None] * effort_f
+            rate = self.rate_pd[a0:a1] * fte_f
+            with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+                dur[:, a0:a1] = np.where(effort <= 0, 0.0, effort / rate)
+                if share > 0:
+                    funded_effort = effort * (1.0 - share)
+                    dur_funded[:, a0:a1] = np.where(funded_effort <= 0, 0.0,
+                                                    funded_effort / rate)
+                    cost_base[:, a0:a1] = share * effort * day_rate
         ten_k = np.asarray(ten_lk.any(axis=0))
         t_first = t_lk.min(axis=0)  # earliest release of each rank (all start later)
         op, pays_from = sim.operation, np.array(sim.operation.muni_pays_from)[st]
@@ -822,7 +825,7 @@ class Municipalities:
                 free_at = np.where(deferred, free_at, done[k])
                 deferred_free_at = np.where(deferred & np.isfinite(done[k]), done[k],
                                             deferred_free_at)
-        for li, (a0, a1) in enumerate(slices):
+        for li, (a0, a1) in enumerate(sim.world.admin_slices):
             sim.t_admin[m_lk[li, :counts[li]], a0:a1] = done[:counts[li], a0:a1]
 
     def book_spending(self, ledger: Ledger) -> None:
