@@ -906,51 +906,87 @@ def provide_service(env: simpy.Environment, sim: Simulation, service: int, build
     sim.log(EV_PUBLISHED, service, builder.code, mode)
     for tenant in members:
         if tenant != builder.index:
-            env.process(reuse_service(env, sim, service, builder, tenant, mode))
+            TakeUp(env, sim, service, builder, tenant, mode)
 
 
-def reuse_service(env: simpy.Environment, sim: Simulation, service: int, operator: Builder,
-                  tenant: int, mode: str) -> ProcessGen:
+class TakeUp:
     """A tenant Land takes up a published service: decide, contract, be onboarded.
 
-    A Land that declines builds its own copy instead.
+    A Land that declines builds its own copy instead (a process). A Land that takes it up
+    goes through its steps as a chain of callbacks on SimPy events (contract, budget,
+    onboarding slot, onboarding) rather than as a process: there are ~6,500 take-ups per
+    replication, and a generator process each cost about a tenth of the run time
+    (BENCHMARKS.md). Only a Land that has to wait for its budget waits in a process.
     """
-    f: SharingFrictions = getattr(sim.cfg.sharing, mode)
-    d = sim.draws
-    decided = f.decision_months * d.decision[service, tenant]
-    land = sim.lands[tenant]
-    if d.reuse_u[service, tenant] >= f.propensity:
+
+    __slots__ = ("env", "f", "land", "mode", "operator", "service", "sim", "slots", "tenant")
+
+    def __init__(self, env: simpy.Environment, sim: Simulation, service: int,
+                 operator: Builder, tenant: int, mode: str) -> None:
+        self.env, self.sim, self.service, self.operator = env, sim, service, operator
+        self.tenant, self.mode = tenant, mode
+        f: SharingFrictions = getattr(sim.cfg.sharing, mode)
+        self.f, self.land = f, sim.lands[tenant]
+        d = sim.draws
+        decided = f.decision_months * d.decision[service, tenant]
+        if d.reuse_u[service, tenant] >= f.propensity:
+            env.process(self.build_own_copy(decided))
+            return
+        # Nothing happens between the decision and the contract: one wait for both.
+        env.timeout(decided + f.contract_months * d.contract[service, tenant]).callbacks.append(
+            self.contracted)
+
+    def build_own_copy(self, decided: float) -> ProcessGen:
+        """Process: the Land declines and builds the service itself."""
+        env, sim = self.env, self.sim
         yield env.timeout(decided)
-        sim.log(EV_DECLINED, service, land.code, mode)
-        yield from develop_service(env, sim, land, service, "einzel",
-                                   sim.effort_pd(service, tenant, False))
-        sim.make_available(service, tenant)
-        return
-    # Nothing happens between the decision and the contract: one wait for both.
-    yield env.timeout(decided + f.contract_months * d.contract[service, tenant])
-    op = sim.operation
-    if op.active:
-        logged = False
-        while (ready := op.land_wait(tenant, env.now)) > env.now + _EPS:
-            if not logged:
-                sim.log(EV_DEFERRED, service, land.code, operator.code)
-                logged = True
-            until = min(ready, op.next_change(tenant, env.now))
+        sim.log(EV_DECLINED, self.service, self.land.code, self.mode)
+        yield from develop_service(env, sim, self.land, self.service, "einzel",
+                                   sim.effort_pd(self.service, self.tenant, False))
+        sim.make_available(self.service, self.tenant)
+
+    def contracted(self, _event: simpy.Event | None = None) -> None:
+        op = self.sim.operation
+        if op.active and op.land_wait(self.tenant, self.env.now) > self.env.now + _EPS:
+            self.env.process(self.wait_for_budget())
+        else:
+            self.agree()
+
+    def wait_for_budget(self) -> ProcessGen:
+        """Process: the tenancy waits until the Land can afford it (or the payer changes)."""
+        env, sim, op = self.env, self.sim, self.sim.operation
+        sim.log(EV_DEFERRED, self.service, self.land.code, self.operator.code)
+        while (ready := op.land_wait(self.tenant, env.now)) > env.now + _EPS:
+            until = min(ready, op.next_change(self.tenant, env.now))
             if until >= sim.horizon:
                 return  # not affordable within the horizon
             yield env.timeout(until - env.now)
-    op.n_tenancies[tenant] += 1
-    sim.tenancies.append((service, tenant, env.now))
-    sim.is_tenancy[service, tenant] = True
-    sim.ledger.record(env.now, "own_funds", land.code, f.fee_eur, "reuse_fee")
-    slots = operator.onboarding_slots(env, mode, f)
-    if (turn := slots.take()) is not None:
-        yield turn
-    yield env.timeout(f.tenant_onboarding_months * d.tenant_onboarding[service, tenant])
-    slots.give_back()
-    sim.market.take_up(service)
-    sim.log(EV_REUSED, service, land.code, operator.code)
-    sim.make_available(service, tenant)
+        self.agree()
+
+    def agree(self) -> None:
+        """The tenancy starts: fee, bookkeeping, then a turn at the operator's slots."""
+        env, sim, tenant = self.env, self.sim, self.tenant
+        sim.operation.n_tenancies[tenant] += 1
+        sim.tenancies.append((self.service, tenant, env.now))
+        sim.is_tenancy[self.service, tenant] = True
+        sim.ledger.record(env.now, "own_funds", self.land.code, self.f.fee_eur, "reuse_fee")
+        self.slots = self.operator.onboarding_slots(env, self.mode, self.f)
+        if (turn := self.slots.take()) is not None:
+            turn.callbacks.append(self.onboard)
+        else:
+            self.onboard()
+
+    def onboard(self, _event: simpy.Event | None = None) -> None:
+        months = (self.f.tenant_onboarding_months
+                  * self.sim.draws.tenant_onboarding[self.service, self.tenant])
+        self.env.timeout(months).callbacks.append(self.onboarded)
+
+    def onboarded(self, _event: simpy.Event) -> None:
+        sim = self.sim
+        self.slots.give_back()
+        sim.market.take_up(self.service)
+        sim.log(EV_REUSED, self.service, self.land.code, self.operator.code)
+        sim.make_available(self.service, self.tenant)
 
 
 # --------------------------------------------------------------------------- simulation
