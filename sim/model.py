@@ -683,7 +683,6 @@ class Municipalities:
         self.lag_mean = np.asarray(cfg.municipal.info_lag_months_by_size_class)[size]
         pop = admins["population"].to_numpy().astype(float)
         self.budget = pop * cfg.operation.municipal_budget_eur_per_capita_year
-        in_land = np.zeros(L, dtype=bool)
         self.pots: list[tuple[ProgrammeParams, np.ndarray, float, float, np.ndarray]] = []
         for prog, eur, start, end in sim.funding.municipal:
             in_land = np.bincount(self.state_of, weights=eur, minlength=L) > 0
