@@ -714,8 +714,9 @@ class Municipalities:
         """Schedule every recorded release in every administration (into ``sim.t_admin``).
 
         Everything that does not depend on the queue (arrival, effort, durations) is
-        computed for all (release rank, administration) pairs at once; only the recursion
-        itself, the affordability deferral and the support money step through the ranks.
+        tabulated for all (release rank, administration) pairs first, one Land's block at a
+        time; only the recursion itself, the affordability deferral and the support money
+        step through the ranks.
         """
         sim = self.sim
         A = len(self.state_of)
