@@ -57,3 +57,21 @@ def month_start_dates(months: np.ndarray) -> np.ndarray:
     idx = np.floor(np.asarray(months, dtype=float)).astype("int64")
     base = np.datetime64(f"{ORIGIN_YEAR:04d}-{ORIGIN_MONTH:02d}", "M")
     return (base + idx.astype("timedelta64[M]")).astype("datetime64[D]")
+
+
+def month_end_date(m: float) -> pd.Timestamp:
+    """Last calendar day of month index ``m`` (``0`` -> 2018-01-31): the date a monthly
+    state, or a KPI in months since the origin, refers to."""
+    return ORIGIN + pd.offsets.MonthEnd(int(m) + 1)
+
+
+#: The OZG deadline: every OZG service online by the end of 2022 (§ 1 (1) OZG, 2017).
+OZG_DEADLINE = "2022-12"
+#: Its monthly row (59: December 2022) ...
+OZG_DEADLINE_MONTH = month_index(OZG_DEADLINE)
+#: ... the model time at its end (60.0 months: 31 Dec 2022, 24:00) ...
+OZG_DEADLINE_TIME = float(OZG_DEADLINE_MONTH + 1)
+#: ... its date (2022-12-31) ...
+OZG_DEADLINE_DATE = month_end_date(OZG_DEADLINE_MONTH)
+#: ... and the suffix of the key figures measured then (``population_coverage_2022_12``).
+OZG_DEADLINE_KEY = OZG_DEADLINE.replace("-", "_")

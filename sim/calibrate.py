@@ -70,22 +70,22 @@ import re
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field, fields, is_dataclass
+from dataclasses import dataclass, field, fields
 from types import TracebackType
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from scipy.optimize import minimize
-from scipy.stats import norm, qmc
+from scipy.stats import norm
 
 from sim import data_io
 from sim.calendar import month_end_dates, month_index, month_label
 from sim.errors import ConfigError
 from sim.metrics import Coverage
 from sim.model import RunResult, simulate
-from sim.params import Config, to_dict
-from sim.sweep import set_path
+from sim.params import Config, get_path, parse_number, set_path, to_dict
+from sim.ranges import ParameterRange, check_ranges, latin_hypercube_unit, parse_ranges
 from sim.world import FEDERAL, World
 
 log = logging.getLogger("ozg-sim")
@@ -114,8 +114,6 @@ SERIES_LABELS = {
 }
 SCOPE_LABELS = {"all": "all services", "federal": "federal services",
                 "nonfederal": "non-federal services"}
-#: Top-level keys that are run control or the world, not parameters to calibrate.
-NOT_CALIBRATED = ("world", "replications", "seed", "workers", "end", "map_months")
 #: Significant digits of the calibrated values (in calibrated.yaml and the projection).
 SIGNIFICANT_DIGITS = 4
 SPEC_INTS = ("design_points", "design_rounds", "replications", "refine_evaluations",
@@ -127,19 +125,9 @@ SPEC_MIN = {"design_points": 2, "design_rounds": 1, "replications": 2,
             "refine_evaluations": 0, "projection_replications": 2, "seed": 0,
             "catalogue_services": 1, "catalogue_federal_services": 0}
 _DAY = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
-_NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
 
 
 # --------------------------------------------------------------------------- spec
-
-
-@dataclass
-class ParameterRange:
-    """One calibrated parameter: a dotted config key and its uniform prior ``[low, high]``."""
-
-    key: str
-    low: float
-    high: float
 
 
 @dataclass
@@ -213,25 +201,6 @@ class CalibrationSpec:
 SPEC_KEYS = tuple(f.name for f in fields(CalibrationSpec))
 
 
-def _spec_number(key: str, value: Any, integer: bool, lo: float | None = None,
-                 lo_open: bool = False) -> float:
-    """A spec number from YAML or the command line, checked; the message names the key."""
-    kind = "an integer" if integer else "a number"
-    bound = "" if lo is None else f" {'>' if lo_open else '>='} {lo:g}"
-    shown = value if isinstance(value, str) and _NUMBER.match(value) else repr(value)
-    try:
-        if isinstance(value, bool):
-            raise ValueError
-        x = float(value)
-        if not math.isfinite(x) or (integer and not x.is_integer()):
-            raise ValueError
-    except (TypeError, ValueError):
-        raise ConfigError(f"{key}={shown} is not allowed: {kind}{bound}") from None
-    if lo is not None and (x <= lo if lo_open else x < lo):
-        raise ConfigError(f"{key}={shown} is not allowed: {kind}{bound}")
-    return x
-
-
 def spec_from_dict(raw: Mapping[str, Any], name: str = "historical") -> CalibrationSpec:
     """A :class:`CalibrationSpec` from a plain mapping (YAML or command line), checked for
     unknown keys, types and ranges (not yet against a config: :func:`check_parameters`)."""
@@ -242,10 +211,10 @@ def spec_from_dict(raw: Mapping[str, Any], name: str = "historical") -> Calibrat
     spec = CalibrationSpec(name=str(raw.get("name", name)))
     for k in SPEC_INTS:
         if k in raw:
-            setattr(spec, k, int(_spec_number(k, raw[k], True, SPEC_MIN[k])))
+            setattr(spec, k, int(parse_number(k, raw[k], SPEC_MIN[k], integer=True)))
     for k in SPEC_FLOATS:
         if k in raw:
-            setattr(spec, k, _spec_number(k, raw[k], False, 0.0, lo_open=k == "sigma_absolute"))
+            setattr(spec, k, parse_number(k, raw[k], 0.0, lo_open=k == "sigma_absolute"))
     if spec.catalogue_federal_services >= spec.catalogue_services:
         raise ConfigError(f"catalogue_federal_services={spec.catalogue_federal_services!r} is "
                           f"not allowed: fewer than catalogue_services="
@@ -259,86 +228,14 @@ def spec_from_dict(raw: Mapping[str, Any], name: str = "historical") -> Calibrat
         raise ConfigError(f"lower_bound_metrics={lbm!r} is not allowed: a list of "
                           + ", ".join(METRICS))
     spec.lower_bound_metrics = list(lbm)
-    params = raw.get("parameters")
-    if not isinstance(params, (list, tuple)) or not params:
-        raise ConfigError(f"parameters={params!r} is not allowed: a non-empty list of "
-                          "{key, low, high}")
-    seen: set[str] = set()
-    for i, p in enumerate(params):
-        if not isinstance(p, Mapping) or set(p) != {"key", "low", "high"}:
-            raise ConfigError(f"parameters[{i}]={p!r} is not allowed: a mapping with keys "
-                              "key, low, high")
-        key = str(p["key"])
-        low = _spec_number(f"parameters[{i}].low ({key})", p["low"], False)
-        high = _spec_number(f"parameters[{i}].high ({key})", p["high"], False)
-        if not low < high:
-            raise ConfigError(f"parameters[{i}] ({key}): low={p['low']!r}, high={p['high']!r} "
-                              "is not allowed: low < high")
-        if key in seen:
-            raise ConfigError(f"parameters[{i}].key={key!r} is not allowed: each key once")
-        seen.add(key)
-        spec.parameters.append(ParameterRange(key, low, high))
+    spec.parameters = parse_ranges(raw.get("parameters"), "parameters")
     return spec
-
-
-def numeric_keys(obj: Any, prefix: str = "") -> list[str]:
-    """Dotted keys of every numeric (int or float, not bool) value in a config tree;
-    list elements as ``key.INDEX``."""
-    out: list[str] = []
-    if is_dataclass(obj) and not isinstance(obj, type):
-        items: Iterable[tuple[str, Any]] = ((f.name, getattr(obj, f.name)) for f in fields(obj))
-    elif isinstance(obj, dict):
-        items = ((str(k), v) for k, v in obj.items())
-    elif isinstance(obj, list):
-        items = ((str(i), v) for i, v in enumerate(obj))
-    else:
-        return out
-    for k, v in items:
-        key = f"{prefix}{k}"
-        if isinstance(v, (int, float)) and not isinstance(v, bool):
-            out.append(key)
-        else:
-            out.extend(numeric_keys(v, key + "."))
-    return out
-
-
-def calibratable_keys(cfg: Config) -> list[str]:
-    """Numeric parameter keys that may be calibrated (not the world nor run control)."""
-    return [k for k in numeric_keys(cfg) if k.split(".")[0] not in NOT_CALIBRATED]
-
-
-def get_path(cfg: Any, key: str) -> Any:
-    """Value of a dotted key (list elements by index)."""
-    obj = cfg
-    for part in key.split("."):
-        if isinstance(obj, list):
-            obj = obj[int(part)]
-        elif isinstance(obj, dict):
-            obj = obj[part]
-        else:
-            obj = getattr(obj, part)
-    return obj
 
 
 def check_parameters(spec: CalibrationSpec, base: Config) -> None:
     """Every parameter key is a numeric parameter of ``base`` and both prior bounds give a
     valid configuration; else :class:`ConfigError` naming key and allowed values."""
-    allowed = calibratable_keys(base)
-    for i, p in enumerate(spec.parameters):
-        if p.key not in allowed:
-            scalar = [k for k in allowed if not any(s.isdigit() for s in k.split("."))]
-            raise ConfigError(
-                f"parameters[{i}].key={p.key!r} is not allowed: a numeric parameter of the "
-                "base config, one of " + ", ".join(scalar)
-                + " (or a numeric list element such as staffing.municipal_fte_by_size_class.0)")
-        for bound, value in (("low", p.low), ("high", p.high)):
-            cfg = copy.deepcopy(base)
-            try:
-                set_path(cfg, p.key, value)
-                cfg.validate()
-            except ConfigError as exc:
-                raise ConfigError(f"parameters[{i}].{bound} ({p.key}={value:g}) is not "
-                                  f"allowed: {str(exc).split(': ', 1)[-1]}") from None
+    check_ranges(spec.parameters, base, "parameters")
 
 
 def config_at(base: Config, keys: Sequence[str], values: Sequence[float] | np.ndarray,
@@ -711,13 +608,6 @@ class CalibrationResult:
     series: list[str] = field(default_factory=list)
 
 
-def latin_hypercube_unit(n: int, k: int, seed: int, round_: int = 0) -> np.ndarray:
-    """``n`` points of a seeded Latin hypercube in ``[0, 1]^k`` (round 0 is seeded by
-    ``seed`` alone, as :func:`sim.sweep.latin_hypercube`; later rounds by (seed, round))."""
-    rng = np.random.default_rng(seed if round_ == 0 else [seed, round_])
-    return qmc.LatinHypercube(d=k, seed=rng).random(n)
-
-
 def mixture_density(unit: np.ndarray, boxes: Sequence[tuple[np.ndarray, np.ndarray]]
                     ) -> np.ndarray:
     """Density (in the unit cube of the prior box) of the deterministic mixture of the
@@ -964,16 +854,13 @@ __all__ = [
     "Evaluator",
     "ParameterRange",
     "at_prior_bounds",
-    "calibratable_keys",
     "calibrate",
     "calibrated_overrides",
     "check_parameters",
     "config_at",
     "effective_sample_size",
-    "get_path",
     "historical_targets",
     "make_targets",
-    "numeric_keys",
     "posterior_weights",
     "read_history",
     "round_significant",

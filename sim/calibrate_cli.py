@@ -50,9 +50,8 @@ from sim.calibrate import (
 )
 from sim.config import CONF_DIR, GROUPS, load_config, split_cli_args
 from sim.errors import ConfigError, DataError
-from sim.io import git_commit, package_versions
 from sim.params import Config, to_dict
-from sim.sweep import code_version, config_hash
+from sim.provenance import code_version, config_hash, git_commit, package_versions
 
 log = logging.getLogger("ozg-sim")
 CALIBRATION_DIR = CONF_DIR / "calibration"

@@ -65,9 +65,9 @@ from matplotlib.patches import Patch, Rectangle
 from matplotlib.ticker import FixedLocator, FuncFormatter, MaxNLocator, MultipleLocator
 
 from sim import geo
-from sim.io import package_versions
 from sim.plots import DEADLINE, FUNDING_LABELS, OKABE_ITO, STRATEGY_LABELS
 from sim.plots import _style as _base_style
+from sim.provenance import package_versions
 
 Lang = Literal["en", "de"]
 LANGS: tuple[str, ...] = ("en", "de")

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from sim.config import CONF_DIR, explain, load_config, register_schema, to_config
 from sim.errors import ConfigError, DataError
+from sim.provenance import run_provenance
 
 log = logging.getLogger("ozg-sim")
 EXIT_BAD_INPUT = 2
@@ -48,19 +49,6 @@ class _Progress:
     def close(self) -> None:
         if self.bar is not None:
             self.bar.close()
-
-
-def run_provenance(cfg: object) -> dict[str, object]:
-    """What the sidecar CSV of a run's chart records about where it came from."""
-    from sim.io import git_commit
-    from sim.params import Config
-    from sim.sweep import code_version, config_hash
-    assert isinstance(cfg, Config)
-    return {"config_hash": config_hash(cfg), "seed": cfg.seed,
-            "replications": cfg.replications, "strategy": cfg.strategy.name,
-            "funding": cfg.funding.name, "staffing": cfg.staffing.name,
-            "world": cfg.world.name, "code_version": code_version(),
-            "git_commit": git_commit() or ""}
 
 
 def run(cfg_node: object) -> Path:

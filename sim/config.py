@@ -1,6 +1,7 @@
-"""The Hydra/OmegaConf boundary: compose ``conf/`` into a validated :class:`~sim.params.Config`.
+"""The Hydra/OmegaConf boundary: compose ``conf/`` into a validated :class:`~sim.params.Config`,
+and read or write the other YAML files (experiment and calibration specs, calibrated values).
 
-The only module of ``sim`` that knows about Hydra; the model core takes the plain
+The only module of ``sim`` that imports Hydra or OmegaConf; the model core takes the plain
 dataclasses it returns. Errors come out as :class:`~sim.errors.ConfigError` with one line
 naming key, value and what is allowed.
 """
@@ -124,3 +125,18 @@ def load_config(overrides: list[str] | None = None, conf_dir: Path = CONF_DIR) -
     finally:
         GlobalHydra.instance().clear()
     return to_config(cfg)
+
+
+def read_yaml(path: Path) -> Any:
+    """A YAML file (an experiment or calibration spec) as plain Python, interpolations
+    resolved; a file that cannot be read or parsed gives a one-line :class:`ConfigError`."""
+    try:
+        return OmegaConf.to_container(OmegaConf.load(path), resolve=True)
+    except Exception as exc:  # OSError, YAML syntax errors, bad interpolations
+        first = (str(exc).strip().splitlines() or [exc.__class__.__name__])[0]
+        raise ConfigError(f"{Path(path).name}: cannot be read ({first})") from exc
+
+
+def to_yaml(obj: Any) -> str:
+    """YAML text of a plain mapping or list (as Hydra writes it)."""
+    return OmegaConf.to_yaml(OmegaConf.create(obj))

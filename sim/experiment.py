@@ -25,45 +25,15 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from omegaconf import OmegaConf
 
-from sim.config import CONF_DIR
 from sim.errors import ConfigError, DataError
-from sim.io import git_commit, package_versions
 from sim.metrics import summarise_kpis
 from sim.params import to_dict
-from sim.sweep import Sweep, assemble, code_version, config_hash, make_sweep, run_sweep
+from sim.provenance import code_version, config_hash, git_commit, package_versions
+from sim.sweep import Sweep, assemble, experiment_names, load_spec, make_sweep, run_sweep
 
 log = logging.getLogger("ozg-sim")
-EXPERIMENT_DIR = CONF_DIR / "experiment"
 OPTION_KEYS = ("replications", "seed", "workers", "lang", "out", "cache")
-SPEC_KEYS = {"name", "title", "title_de", "description", "replications", "seed", "base",
-             "design", "figures", "reference"}
-
-
-def experiment_names() -> list[str]:
-    return sorted(p.stem for p in EXPERIMENT_DIR.glob("*.yaml"))
-
-
-def load_spec(name: str) -> dict[str, Any]:
-    """The experiment file as a plain dict, checked."""
-    path = EXPERIMENT_DIR / f"{name}.yaml"
-    if not path.is_file():
-        raise ConfigError(f"experiment={name!r} is not allowed: one of "
-                          + ", ".join(experiment_names()))
-    raw = OmegaConf.to_container(OmegaConf.load(path), resolve=True)
-    assert isinstance(raw, dict)
-    spec = {str(k): v for k, v in raw.items()}
-    unknown = set(spec) - SPEC_KEYS
-    if unknown:
-        raise ConfigError(f"{path.name}: key {sorted(unknown)[0]!r} is not allowed: keys are "
-                          + ", ".join(sorted(SPEC_KEYS)))
-    for k in ("name", "design"):
-        if k not in spec:
-            raise ConfigError(f"{path.name}: key {k!r} is missing")
-    return spec
-
-
 def parse_args(argv: list[str]) -> tuple[str, dict[str, str], list[str], set[str]]:
     """Split the command line into name, options, config overrides and flags."""
     flags = {a for a in argv if a.startswith("--")}

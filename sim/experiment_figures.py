@@ -88,7 +88,7 @@ def redraw_run(folder: Path, manifest: dict[str, Any]) -> list[str]:
     cfg = manifest["config"]
     title = run_title(cfg["strategy"]["name"], cfg["funding"]["name"],
                       cfg["staffing"]["name"], cfg["world"]["name"])
-    from sim.cli import run_provenance
+    from sim.provenance import run_provenance
     return draw_run_figures(folder, title, f"Seed {cfg['seed']}.",
                             run_provenance(to_config(cfg)))
 
@@ -123,7 +123,7 @@ def draw_experiment_figures(folder: Path, lang: str = "en") -> list[str]:
 
 
 def _figures_of(manifest: dict[str, Any]) -> list[str]:
-    from sim.experiment import load_spec
+    from sim.sweep import load_spec
     try:
         spec = load_spec(str(manifest.get("experiment")))
     except ConfigError:

@@ -10,12 +10,10 @@ import json
 import os
 import platform
 import shutil
-import subprocess
 import sys
 import tempfile
 from collections.abc import Callable
 from datetime import UTC, datetime
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -23,34 +21,9 @@ import pandas as pd
 
 from sim.metrics import services_table
 from sim.params import Config, to_dict
+from sim.provenance import git_commit, package_versions
 from sim.runner import Results
 from sim.world import World
-
-PACKAGES = ("ozg-sim", "simpy", "numpy", "scipy", "pandas", "pyarrow", "hydra-core",
-            "omegaconf", "matplotlib")
-
-
-def package_versions() -> dict[str, str]:
-    out = {"python": platform.python_version()}
-    for p in PACKAGES:
-        try:
-            out[p] = metadata.version(p)
-        except metadata.PackageNotFoundError:
-            out[p] = "not installed"
-    return out
-
-
-def git_commit(path: Path | None = None) -> str | None:
-    """Commit of the checkout the package runs from (``+dirty`` if it has local changes)."""
-    root = Path(path or Path(__file__).resolve().parent.parent)
-    try:
-        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True,
-                                text=True, timeout=5, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
-                               cwd=root, capture_output=True, text=True, timeout=5).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return commit + ("+dirty" if dirty else "")
 
 
 def build_manifest(cfg: Config, world: World, results: Results, wall_s: float,

@@ -1,6 +1,7 @@
 """From the raw arrays of a replication to tidy tables (one row per replication and month).
 
-Definitions (as the official counts, OZG_BRIEF §2):
+Definitions (as the official counts of the OZG dashboard; MODEL.md 7.10 for how the model
+reads "flächendeckend"):
 
 - **online_anywhere**: the service can be used somewhere: a federal service is online, a
   state-executed service is available in at least one Land, a municipally executed one is
@@ -20,15 +21,22 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from sim.calendar import month_end_dates, month_index, month_start_dates
+from sim import stats
+from sim.calendar import (
+    OZG_DEADLINE,
+    OZG_DEADLINE_KEY,
+    OZG_DEADLINE_MONTH,
+    month_end_dates,
+    month_index,
+    month_start_dates,
+)
 from sim.model import EVENT_NAMES, RunResult
 from sim.world import FEDERAL, MUNICIPAL, SIZE_CLASS_LABELS, World
 
 TABLES = ("national", "by_state", "by_topic", "by_size_class", "by_kreis", "events",
           "spending")
-KPI_DATE = "2022-12"  # the OZG deadline, 31 Dec 2022
 #: Default months for which Kreis-level coverage is tabulated (for maps), besides the last.
-MAP_MONTHS = ("2022-12", "2026-12")
+MAP_MONTHS = (OZG_DEADLINE, "2026-12")
 TARGETS = (0.5, 0.9, 1.0)
 
 
@@ -284,11 +292,11 @@ def kpis_for_replication(national: pd.DataFrame, spending: pd.DataFrame,
                          budgets: list[tuple[str, str, float]]) -> dict[str, float]:
     """Key figures of one replication (NaN where not reached within the horizon)."""
     H = len(national)
-    m = month_index(KPI_DATE)
+    m = OZG_DEADLINE_MONTH
     k: dict[str, float] = {}
     row = national.iloc[m] if m < H else None
     for col in ("online_anywhere", "nationwide", "nationwide_share", "population_coverage"):
-        k[f"{col}_2022_12"] = float(row[col]) if row is not None else np.nan
+        k[f"{col}_{OZG_DEADLINE_KEY}"] = float(row[col]) if row is not None else np.nan
     for col in ("population_coverage", "nationwide_share"):
         v = national[col].to_numpy()
         for target in TARGETS:
@@ -307,14 +315,16 @@ def kpis_for_replication(national: pd.DataFrame, spending: pd.DataFrame,
     funded = spending.loc[~spending["programme"].isin(["own_funds", "running_costs"]),
                           "eur"].sum()
     k["spent_eur_programmes"] = float(funded)
-    cov = k["population_coverage_2022_12"]
+    cov = k[f"population_coverage_{OZG_DEADLINE_KEY}"]
     k["cost_per_coverage_point_eur"] = (float(funded) / (cov * 100)
                                         if cov and np.isfinite(cov) and cov > 0 else np.nan)
     return k
 
 
-KPI_UNITS = {"online_anywhere_2022_12": "services", "nationwide_2022_12": "services",
-             "nationwide_share_2022_12": "share", "population_coverage_2022_12": "share",
+KPI_UNITS = {f"online_anywhere_{OZG_DEADLINE_KEY}": "services",
+             f"nationwide_{OZG_DEADLINE_KEY}": "services",
+             f"nationwide_share_{OZG_DEADLINE_KEY}": "share",
+             f"population_coverage_{OZG_DEADLINE_KEY}": "share",
              "cost_per_coverage_point_eur": "EUR per percentage point"}
 
 
@@ -329,16 +339,21 @@ def kpi_unit(name: str) -> str:
 
 
 def summarise_kpis(per_rep: pd.DataFrame) -> pd.DataFrame:
-    """Across replications: mean, median, 5 % and 95 % quantiles, how many reached it."""
+    """Across replications: mean, median, 5 % and 95 % quantiles, how many reached it.
+
+    Not reached (NaN) follows the package's one convention (:mod:`sim.stats`): the mean is
+    over the replications that reached it (``n_reached``), the median and quantiles rank the
+    others last and are empty where they fall on one.
+    """
     rows = []
     for name in [c for c in per_rep.columns if c != "replication"]:
         v = per_rep[name].to_numpy(dtype=float)
         ok = v[np.isfinite(v)]
+        q05, q95 = stats.quantiles(v, (0.05, 0.95)) if len(v) else (np.nan, np.nan)
         rows.append({"kpi": name, "unit": kpi_unit(name),
                      "mean": ok.mean() if len(ok) else np.nan,
-                     "median": np.median(ok) if len(ok) else np.nan,
-                     "q05": np.quantile(ok, 0.05) if len(ok) else np.nan,
-                     "q95": np.quantile(ok, 0.95) if len(ok) else np.nan,
+                     "median": float(stats.median(v)) if len(v) else np.nan,
+                     "q05": float(q05), "q95": float(q95),
                      "n_replications": len(v), "n_reached": len(ok)})
     return pd.DataFrame(rows)
 
@@ -354,3 +369,26 @@ def services_table(world: World) -> pd.DataFrame:
     return pd.DataFrame({"ozg_id": s["ozg_id"], "name": s["name"], "topic": s["topic_name"],
                          "service_type": s["service_type"], "n_leika": s["n_leika"],
                          "executor": ex, "efa_lead": lead})
+
+
+def running_costs_by_year(spending: pd.DataFrame) -> pd.DataFrame:
+    """Running costs of one run per calendar year and payer, from its spending table.
+
+    Columns ``replication``, ``year``, ``payer`` (``land``, ``municipal``, ``bund``,
+    ``pool``: the ``running_costs_<payer>`` purposes), ``eur``; years without costs have
+    no rows.
+    """
+    # Some thousand rows per run, summed in a dict: about half the time of a pandas groupby.
+    sums: dict[tuple[int, int, str], float] = {}
+    rc = spending["programme"].to_numpy() == "running_costs"
+    for rep, t, purpose, eur in zip(spending["replication"].to_numpy()[rc],
+                                    spending["time_months"].to_numpy()[rc],
+                                    spending["purpose"].to_numpy()[rc],
+                                    spending["eur"].to_numpy()[rc], strict=True):
+        key = (int(rep), 2018 + int(t // 12), str(purpose).removeprefix("running_costs_"))
+        sums[key] = sums.get(key, 0.0) + float(eur)
+    keys = sorted(sums)
+    return pd.DataFrame({"replication": np.array([k[0] for k in keys], dtype=np.int64),
+                         "year": np.array([k[1] for k in keys], dtype=np.int64),
+                         "payer": pd.array([k[2] for k in keys], dtype="str"),
+                         "eur": np.array([sums[k] for k in keys], dtype=float)})

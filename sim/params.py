@@ -12,11 +12,15 @@ understand those forms.
 # ruff: noqa: UP006, UP035, UP045
 from __future__ import annotations
 
+import copy
 import math
+import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field, fields, is_dataclass
 from typing import Any, Dict, List, Optional
 
 from sim.calendar import month_index
+from sim.data_io import STATE_ABBRS
 from sim.errors import ConfigError
 
 SHARING_MODES = ("efa", "efv", "einzel")
@@ -33,17 +37,37 @@ def _fail(key: str, value: Any, allowed: str) -> None:
     raise ConfigError(f"{key}={value!r} is not allowed: {allowed}")
 
 
+_NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
+
+
+def parse_number(key: str, value: Any, lo: float | None = None, hi: float | None = None,
+                 lo_open: bool = False, integer: bool = False) -> float:
+    """A number from a config, a spec file or the command line (text such as ``"4"`` is
+    read), checked against a range; else :class:`ConfigError` naming the key, the value and
+    the allowed range. Returns the number as a float."""
+    kind = "an integer" if integer else "a number"
+    shown = value if isinstance(value, str) and _NUMBER.match(value) else repr(value)
+    allowed = kind + _range_text(lo, hi, lo_open)
+    try:
+        if isinstance(value, bool):
+            raise ValueError
+        x = float(value)
+        if not math.isfinite(x) or (integer and not x.is_integer()):
+            raise ValueError
+    except (TypeError, ValueError):
+        raise ConfigError(f"{key}={shown} is not allowed: {allowed}") from None
+    if (lo is not None and (x <= lo if lo_open else x < lo)) or (hi is not None and x > hi):
+        raise ConfigError(f"{key}={shown} is not allowed: {allowed}")
+    return x
+
+
 def _num(key: str, value: Any, lo: float | None = None, hi: float | None = None,
          lo_open: bool = False, integer: bool = False) -> None:
-    """Check a number against a range; the message states the allowed range."""
-    kind = "an integer" if integer else "a number"
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or (
-            integer and not float(value).is_integer()) or not math.isfinite(float(value)):
-        _fail(key, value, f"{kind}" + _range_text(lo, hi, lo_open))
-    if lo is not None and (value <= lo if lo_open else value < lo):
-        _fail(key, value, f"{kind}" + _range_text(lo, hi, lo_open))
-    if hi is not None and value > hi:
-        _fail(key, value, f"{kind}" + _range_text(lo, hi, lo_open))
+    """Check a config number (an int or float, never text) against a range."""
+    if isinstance(value, str):
+        _fail(key, value, ("an integer" if integer else "a number")
+              + _range_text(lo, hi, lo_open))
+    parse_number(key, value, lo, hi, lo_open, integer)
 
 
 def _range_text(lo: float | None, hi: float | None, lo_open: bool) -> str:
@@ -94,7 +118,6 @@ class WorldParams:
     fallback_lead_state: str = "NW"
 
     def validate(self, prefix: str = "world") -> None:
-        from sim.data_io import STATE_ABBRS
         if self.states is not None:
             if len(self.states) == 0:
                 _fail(f"{prefix}.states", self.states, "null (all) or a non-empty list of Länder")
@@ -137,7 +160,6 @@ class StrategyParams:
     municipal_effort_factor: float = 1.0
 
     def validate(self, prefix: str = "strategy") -> None:
-        from sim.data_io import STATE_ABBRS
         for t in TYPE_KEYS.values():
             if t not in self.mode_by_type:
                 _fail(f"{prefix}.mode_by_type", dict(self.mode_by_type),
@@ -226,7 +248,6 @@ class ProgrammeParams:
     funding_rate: float = 1.0
 
     def validate(self, prefix: str) -> None:
-        from sim.data_io import STATE_ABBRS
         _num(f"{prefix}.amount_eur", self.amount_eur, 0)
         s = month_index(self.start, f"{prefix}.start")
         e = month_index(self.end, f"{prefix}.end")
@@ -530,7 +551,6 @@ class SupportParams:
     max_services: Optional[int] = None
 
     def validate(self, prefix: str) -> None:
-        from sim.data_io import STATE_ABBRS
         if self.states is not None:
             for st in self.states:
                 _choice(f"{prefix}.states", st, STATE_ABBRS)
@@ -572,7 +592,6 @@ class PayerPhase:
     states: Optional[List[str]] = None
 
     def validate(self, prefix: str) -> None:
-        from sim.data_io import STATE_ABBRS
         s = month_index(self.start, f"{prefix}.start")
         if self.end is not None and month_index(self.end, f"{prefix}.end") < s:
             _fail(f"{prefix}.end", self.end, f"a month not before start={self.start}")
@@ -657,7 +676,6 @@ class StateProgrammeParams:
     payer_phases: List[PayerPhase] = field(default_factory=list)
 
     def validate(self, prefix: str) -> None:
-        from sim.data_io import STATE_ABBRS
         _choice(f"{prefix}.state", self.state, STATE_ABBRS)
         for i, p in enumerate(self.funding):
             p.validate(f"{prefix}.funding[{i}]")
@@ -668,7 +686,6 @@ class StateProgrammeParams:
 
     def with_defaults(self) -> StateProgrammeParams:
         """Copy whose entries without ``states`` apply to this programme's Land."""
-        import copy
         out = copy.deepcopy(self)
         for group in (out.funding, out.support, out.payer_phases):
             for item in group:
@@ -800,3 +817,78 @@ def to_dict(obj: Any) -> Any:
     if isinstance(obj, (list, tuple)):
         return [to_dict(v) for v in obj]
     return obj
+
+
+# --------------------------------------------------------------------------- dotted keys
+
+_MISSING = object()
+
+
+def get_path(cfg: Any, key: str) -> Any:
+    """Value of a dotted key in a config tree (list elements by index: ``key.0``)."""
+    obj = cfg
+    for part in key.split("."):
+        if isinstance(obj, list):
+            obj = obj[int(part)]
+        elif isinstance(obj, dict):
+            obj = obj[part]
+        else:
+            obj = getattr(obj, part)
+    return obj
+
+
+def set_path(cfg: Config, key: str, value: Any) -> None:
+    """Set a dotted parameter key on a Config, coercing to the existing value's type."""
+    parts = key.split(".")
+    obj: Any = cfg
+    for p in parts[:-1]:
+        obj = obj[int(p)] if isinstance(obj, list) else getattr(obj, p, _MISSING)
+        if obj is _MISSING:
+            raise ConfigError(f"{key}={value!r} is not allowed: unknown key")
+    last = parts[-1]
+    if isinstance(obj, list):
+        old = obj[int(last)]
+    elif isinstance(obj, dict):
+        old = obj.get(last, _MISSING)
+    elif is_dataclass(obj) and last in {f.name for f in fields(obj)}:
+        old = getattr(obj, last)
+    else:
+        raise ConfigError(f"{key}={value!r} is not allowed: unknown key")
+    new = _coerce(old, value)
+    if isinstance(obj, list):
+        obj[int(last)] = new
+    elif isinstance(obj, dict):
+        obj[last] = new
+    else:
+        setattr(obj, last, new)
+
+
+def _coerce(old: Any, value: Any) -> Any:
+    if isinstance(old, bool) or old is None or old is _MISSING:
+        return value
+    if isinstance(old, int):
+        return round(float(value))
+    if isinstance(old, float):
+        return float(value)
+    return value
+
+
+def numeric_keys(obj: Any, prefix: str = "") -> list[str]:
+    """Dotted keys of every numeric (int or float, not bool) value in a config tree;
+    list elements as ``key.INDEX``."""
+    out: list[str] = []
+    if is_dataclass(obj) and not isinstance(obj, type):
+        items: Iterable[tuple[str, Any]] = ((f.name, getattr(obj, f.name)) for f in fields(obj))
+    elif isinstance(obj, dict):
+        items = ((str(k), v) for k, v in obj.items())
+    elif isinstance(obj, list):
+        items = ((str(i), v) for i, v in enumerate(obj))
+    else:
+        return out
+    for k, v in items:
+        key = f"{prefix}{k}"
+        if isinstance(v, (int, float)) and not isinstance(v, bool):
+            out.append(key)
+        else:
+            out.extend(numeric_keys(v, key + "."))
+    return out

@@ -11,7 +11,6 @@ different strategies with the same replication number share random numbers.
 from __future__ import annotations
 
 import copy
-import hashlib
 import itertools
 import json
 import logging
@@ -23,18 +22,19 @@ import time
 import traceback
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from dataclasses import dataclass, field, fields, is_dataclass
-from functools import lru_cache
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy.stats import qmc
 
-from sim.config import GROUPS, load_config
+from sim.config import CONF_DIR, GROUPS, load_config, read_yaml
 from sim.errors import ConfigError
-from sim.params import Config, to_dict
+from sim.metrics import running_costs_by_year
+from sim.params import Config, set_path, to_dict
+from sim.provenance import code_version, config_hash
+from sim.ranges import check_ranges, latin_hypercube, parse_ranges
 from sim.runner import run_replication
 from sim.world import World, build_world
 
@@ -44,7 +44,40 @@ log = logging.getLogger("ozg-sim")
 #: spending only the running costs per year and payer, :func:`running_costs_by_year`).
 RUN_TABLES = ("national", "by_state", "by_topic", "by_size_class", "by_kreis")
 SWEEP_TABLES = (*RUN_TABLES, "running_costs")
-PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+# --------------------------------------------------------------------------- experiment files
+
+#: Experiment files: each is a sweep design with its figures, ``conf/experiment/NAME.yaml``.
+EXPERIMENT_DIR = CONF_DIR / "experiment"
+#: Keys an experiment file may have.
+SPEC_KEYS = {"name", "title", "title_de", "description", "replications", "seed", "base",
+             "design", "figures", "reference"}
+
+
+def experiment_names() -> list[str]:
+    """Names of the experiments in ``conf/experiment/``."""
+    return sorted(p.stem for p in EXPERIMENT_DIR.glob("*.yaml"))
+
+
+def load_spec(name: str) -> dict[str, Any]:
+    """The experiment file as a plain dict, checked."""
+    path = EXPERIMENT_DIR / f"{name}.yaml"
+    if not path.is_file():
+        raise ConfigError(f"experiment={name!r} is not allowed: one of "
+                          + ", ".join(experiment_names()))
+    raw = read_yaml(path)
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path.name}: is not a mapping of experiment keys")
+    spec = {str(k): v for k, v in raw.items()}
+    unknown = set(spec) - SPEC_KEYS
+    if unknown:
+        raise ConfigError(f"{path.name}: key {sorted(unknown)[0]!r} is not allowed: keys are "
+                          + ", ".join(sorted(SPEC_KEYS)))
+    for k in ("name", "design"):
+        if k not in spec:
+            raise ConfigError(f"{path.name}: key {k!r} is missing")
+    return spec
 
 
 # --------------------------------------------------------------------------- designs
@@ -58,21 +91,6 @@ def grid(axes: dict[str, list[Any]]) -> list[dict[str, Any]]:
             raise ConfigError(f"design.grid.{k}={axes[k]!r} is not allowed: a non-empty list")
     return [dict(zip(keys, vals, strict=True))
             for vals in itertools.product(*(axes[k] for k in keys))]
-
-
-def latin_hypercube(ranges: dict[str, list[float]], n: int, seed: int) -> list[dict[str, Any]]:
-    """``n`` points of a Latin hypercube (``scipy.stats.qmc``) over ``[lo, hi]`` ranges."""
-    if n < 1:
-        raise ConfigError(f"design.lhs.n={n!r} is not allowed: an integer >= 1")
-    lo, hi = [], []
-    for k, r in ranges.items():
-        if not isinstance(r, (list, tuple)) or len(r) != 2 or not r[0] < r[1]:
-            raise ConfigError(f"design.lhs.ranges.{k}={r!r} is not allowed: [lo, hi] with lo < hi")
-        lo.append(float(r[0]))
-        hi.append(float(r[1]))
-    sample = qmc.LatinHypercube(d=len(ranges), seed=np.random.default_rng(seed)).random(n)
-    scaled = qmc.scale(sample, lo, hi)
-    return [dict(zip(ranges, (float(v) for v in row), strict=True)) for row in scaled]
 
 
 def cross(a: list[dict[str, Any]], b: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -93,7 +111,11 @@ def expand_design(design: dict[str, Any], seed: int) -> list[dict[str, Any]]:
         pts = cross(pts, grid(dict(design["grid"])))
     if "lhs" in design:
         spec = dict(design["lhs"])
-        pts = cross(pts, latin_hypercube(dict(spec["ranges"]), int(spec["n"]), seed))
+        n = spec.get("n")
+        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+            raise ConfigError(f"design.lhs.n={n!r} is not allowed: an integer >= 1")
+        ranges = parse_ranges(spec.get("ranges"), "design.lhs.ranges")
+        pts = cross(pts, latin_hypercube(ranges, n, seed))
     if "points" in design:
         pts = cross(pts, [dict(p) for p in design["points"]])
     if "cross" in design:
@@ -102,45 +124,6 @@ def expand_design(design: dict[str, Any], seed: int) -> list[dict[str, Any]]:
 
 
 # --------------------------------------------------------------------------- configs
-
-
-def set_path(cfg: Config, key: str, value: Any) -> None:
-    """Set a dotted parameter key on a Config, coercing to the existing value's type."""
-    parts = key.split(".")
-    obj: Any = cfg
-    for p in parts[:-1]:
-        obj = obj[int(p)] if isinstance(obj, list) else getattr(obj, p, _MISSING)
-        if obj is _MISSING:
-            raise ConfigError(f"{key}={value!r} is not allowed: unknown key")
-    last = parts[-1]
-    if isinstance(obj, list):
-        old = obj[int(last)]
-    elif isinstance(obj, dict):
-        old = obj.get(last, _MISSING)
-    elif is_dataclass(obj) and last in {f.name for f in fields(obj)}:
-        old = getattr(obj, last)
-    else:
-        raise ConfigError(f"{key}={value!r} is not allowed: unknown key")
-    new = _coerce(key, old, value)
-    if isinstance(obj, list):
-        obj[int(last)] = new
-    elif isinstance(obj, dict):
-        obj[last] = new
-    else:
-        setattr(obj, last, new)
-
-
-_MISSING = object()
-
-
-def _coerce(key: str, old: Any, value: Any) -> Any:
-    if isinstance(old, bool) or old is None or old is _MISSING:
-        return value
-    if isinstance(old, int):
-        return round(float(value))
-    if isinstance(old, float):
-        return float(value)
-    return value
 
 
 class ConfigFactory:
@@ -163,25 +146,6 @@ class ConfigFactory:
 
 
 # --------------------------------------------------------------------------- cache keys
-
-
-@lru_cache(maxsize=1)
-def code_version() -> str:
-    """Hash of the package sources and embedded data: results depend on nothing else."""
-    h = hashlib.sha256()
-    for p in sorted(PACKAGE_DIR.rglob("*")):
-        if p.suffix in (".py", ".csv") and "__pycache__" not in p.parts:
-            h.update(p.relative_to(PACKAGE_DIR).as_posix().encode())
-            h.update(p.read_bytes())
-    return h.hexdigest()[:16]
-
-
-def config_hash(cfg: Config) -> str:
-    """Hash of everything in a config that can change a run's result."""
-    d = to_dict(cfg)
-    for k in ("replications", "workers"):
-        d.pop(k, None)
-    return hashlib.sha256(json.dumps(d, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
 def run_key(cfg: Config, replication: int) -> str:
@@ -233,29 +197,6 @@ def execute_run(point: int, replication: int, cfg: Config, key: str,
     if cache_dir is not None:
         _cache_write(cache_dir, rec)
     return rec
-
-
-def running_costs_by_year(spending: pd.DataFrame) -> pd.DataFrame:
-    """Running costs of one run per calendar year and payer, from its spending table.
-
-    Columns ``replication``, ``year``, ``payer`` (``land``, ``municipal``, ``bund``,
-    ``pool``: the ``running_costs_<payer>`` purposes), ``eur``; years without costs have
-    no rows.
-    """
-    # Some thousand rows per run, summed in a dict: about half the time of a pandas groupby.
-    sums: dict[tuple[int, int, str], float] = {}
-    rc = spending["programme"].to_numpy() == "running_costs"
-    for rep, t, purpose, eur in zip(spending["replication"].to_numpy()[rc],
-                                    spending["time_months"].to_numpy()[rc],
-                                    spending["purpose"].to_numpy()[rc],
-                                    spending["eur"].to_numpy()[rc], strict=True):
-        key = (int(rep), 2018 + int(t // 12), str(purpose).removeprefix("running_costs_"))
-        sums[key] = sums.get(key, 0.0) + float(eur)
-    keys = sorted(sums)
-    return pd.DataFrame({"replication": np.array([k[0] for k in keys], dtype=np.int64),
-                         "year": np.array([k[1] for k in keys], dtype=np.int64),
-                         "payer": pd.array([k[2] for k in keys], dtype="str"),
-                         "eur": np.array([sums[k] for k in keys], dtype=float)})
 
 
 def _cache_path(cache_dir: Path, key: str) -> Path:
@@ -330,6 +271,9 @@ def make_sweep(name: str, design: dict[str, Any], base: list[str], replications:
     """Expand a design into points and their validated configs."""
     points = expand_design(design, seed)
     factory = ConfigFactory([*base, f"seed={seed}", f"replications={replications}"])
+    if "lhs" in design:  # every range a numeric parameter, both bounds valid
+        check_ranges(parse_ranges(dict(design["lhs"]).get("ranges"), "design.lhs.ranges"),
+                     factory.make({}), "design.lhs.ranges")
     configs = [factory.make(p) for p in points]
     return Sweep(name, points, configs, replications)
 

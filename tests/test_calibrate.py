@@ -317,18 +317,18 @@ def test_same_result_with_one_and_two_workers(toy_world: World) -> None:
 # --------------------------------------------------------------------------- bad input
 
 
-PARAMS = [{"key": "development.effort_person_days", "low": 400, "high": 2000}]
+PARAMS = {"development.effort_person_days": [400, 2000]}
 
 
 @pytest.mark.parametrize("raw, needle", [
-    ({"parameters": [{"key": "development.effort_days", "low": 1, "high": 2}]},
-     "parameters[0].key='development.effort_days' is not allowed: a numeric parameter"),
-    ({"parameters": [{"key": "strategy.name", "low": 1, "high": 2}]},
-     "parameters[0].key='strategy.name' is not allowed"),
-    ({"parameters": [{"key": "world.municipal_share_typ23", "low": 0.1, "high": 0.2}]},
-     "parameters[0].key='world.municipal_share_typ23' is not allowed"),
-    ({"parameters": [{"key": "sharing.efa.propensity", "low": 0.5, "high": 1.5}]},
-     "parameters[0].high (sharing.efa.propensity=1.5) is not allowed: a number in [0, 1]"),
+    ({"parameters": {"development.effort_days": [1, 2]}},
+     "parameters.development.effort_days is not allowed: a numeric parameter"),
+    ({"parameters": {"strategy.name": [1, 2]}},
+     "parameters.strategy.name is not allowed"),
+    ({"parameters": {"world.municipal_share_typ23": [0.1, 0.2]}},
+     "parameters.world.municipal_share_typ23 is not allowed"),
+    ({"parameters": {"sharing.efa.propensity": [0.5, 1.5]}},
+     "parameters.sharing.efa.propensity[1]=1.5 is not allowed: a number in [0, 1]"),
 ])
 def test_bad_parameters_name_key_and_allowed_values(raw: dict, needle: str) -> None:
     from sim.errors import ConfigError
@@ -339,13 +339,18 @@ def test_bad_parameters_name_key_and_allowed_values(raw: dict, needle: str) -> N
 
 
 @pytest.mark.parametrize("raw, needle", [
-    ({"parameters": [{"key": "development.effort_person_days", "low": 900, "high": 900}]},
-     "low=900, high=900 is not allowed: low < high"),
+    ({"parameters": {"development.effort_person_days": [900, 900]}},
+     "parameters.development.effort_person_days=[900, 900] is not allowed: [low, high] with "
+     "low < high"),
+    ({"parameters": {"development.effort_person_days": [900, "x"]}},
+     "parameters.development.effort_person_days[1]='x' is not allowed: a number"),
     ({"parameters": PARAMS, "design_points": 1}, "design_points=1 is not allowed: an integer >= 2"),
     ({"parameters": PARAMS, "replications": "many"}, "replications='many' is not allowed"),
     ({"parameters": PARAMS, "sigma_absolute": 0}, "sigma_absolute=0 is not allowed: a number > 0"),
     ({"parameters": PARAMS, "design_point": 8}, "design_point is not allowed: spec keys are"),
-    ({"parameters": []}, "parameters=[] is not allowed: a non-empty list"),
+    ({"parameters": {}}, "parameters={} is not allowed: a non-empty mapping"),
+    ({"parameters": [{"key": "development.effort_person_days", "low": 1, "high": 2}]},
+     "is not allowed: a non-empty mapping of dotted config keys to [low, high]"),
     ({"parameters": PARAMS, "lower_bound_metrics": ["foo"]}, "lower_bound_metrics=['foo']"),
 ])
 def test_bad_spec_values_are_one_line_errors(raw: dict, needle: str) -> None:

@@ -18,11 +18,13 @@ from hypothesis import strategies as st
 
 from sim.metrics import kpis_for_replication
 from sim.stats import (
+    band_table,
     design_columns,
     first_passage,
     median_ci_ranks,
     paired_difference,
     prob_first,
+    quantiles,
     replication_sufficiency,
     replications_needed,
     summarise,
@@ -54,6 +56,39 @@ def sweep_table(n_rep: int = 30, months: int = 3, shared_sd: float = 10.0,
     return pd.DataFrame(rows)
 
 
+# --------------------------------------------------------------------------- bands
+
+
+def test_quantiles_rank_runs_that_did_not_reach_it_last() -> None:
+    # 1, 2, 3 and a run that never reached the target: rank 1 + 3q (linear).
+    q05, q50, q95 = quantiles(np.array([3.0, np.nan, 1.0, 2.0]), [0.05, 0.5, 0.95])
+    assert q05 == pytest.approx(1.15) and q50 == pytest.approx(2.5)  # ranks 1.15 and 2.5
+    assert np.isnan(q95)  # rank 3.85 interpolates towards the late run
+    # q = 2/3 lands exactly on rank 3 (the last reached run): no weight on the late one
+    assert quantiles(np.array([1.0, 2.0, 3.0, np.inf]), [2 / 3])[0] == pytest.approx(3.0)
+    # nothing reached: nothing to report
+    assert np.isnan(quantiles(np.full(3, np.nan), [0.0, 0.5, 1.0])).all()
+
+
+def test_band_table_is_numpy_per_group_with_counts() -> None:
+    rng = np.random.default_rng(4)
+    df = pd.DataFrame({"s": np.repeat(["b", "a", "c"], [7, 7, 4]), "v": rng.random(18)})
+    df.loc[15, "v"] = np.nan  # group c: 3 of 4 reached
+    out = band_table(df, ["s"], "v", (0.05, 0.25, 0.95))
+    assert list(out.columns) == ["s", "n_replications", "n_reached", "median", "q05", "q25", "q95"]
+    assert list(out["s"]) == ["a", "b", "c"]  # sorted as groupby
+    for _, row in out.iterrows():
+        v = df.loc[df["s"] == row["s"], "v"].to_numpy()
+        if row["s"] != "c":
+            assert row["median"] == np.median(v)  # exactly numpy's definitions
+            assert [row["q05"], row["q25"], row["q95"]] == list(np.quantile(v, [.05, .25, .95]))
+    c = out.set_index("s").loc["c"]
+    assert (c["n_replications"], c["n_reached"]) == (4, 3)
+    assert np.isnan(c["q95"]) and np.isfinite(c["median"])
+    overall = band_table(df, [], "v")
+    assert len(overall) == 1 and overall["n_replications"].iloc[0] == 18
+
+
 # --------------------------------------------------------------------------- summarise
 
 
@@ -67,10 +102,17 @@ def test_summarise_hand_example() -> None:
     assert r["mean"] == 5.5
     assert r["mean_lo"] == pytest.approx(5.5 - T975_9 * sd / math.sqrt(10))
     assert r["mean_hi"] == pytest.approx(5.5 + T975_9 * sd / math.sqrt(10))
-    # n = 10: P(B <= 1) = 11/1024, 2·11/1024 = 0.021 <= 0.05 < 2·56/1024: ranks 2 and 9.
-    assert (r["median"], r["median_lo"], r["median_hi"]) == (5.5, 2.0, 9.0)
-    # Linear quantiles of 1..10: 1 + 9q.
-    assert [r["q05"], r["q25"], r["q75"], r["q95"]] == pytest.approx([1.45, 3.25, 7.75, 9.55])
+    # Ranks count the run that did not reach it as the latest of 11: 1, ..., 10, (not reached).
+    # n = 11: P(B <= 1) = 12/2048, 2·12/2048 = 0.012 <= 0.05 < 2·67/2048: ranks 2 and 10.
+    assert (r["median"], r["median_lo"], r["median_hi"]) == (6.0, 2.0, 10.0)
+    # Linear quantiles of 11 runs: rank 1 + 10q; q95 falls between 10 and the late run.
+    assert [r["q05"], r["q25"], r["q75"]] == pytest.approx([1.5, 3.5, 8.5])
+    assert np.isnan(r["q95"])
+    finite = summarise(pd.DataFrame({"g": "x", "v": values[:2] + values[3:]}), ["g"], "v")
+    # n = 10, all reached: ranks 2 and 9; quantiles 1 + 9q.
+    f = finite.iloc[0]
+    assert (f["median"], f["median_lo"], f["median_hi"]) == (5.5, 2.0, 9.0)
+    assert [f["q05"], f["q25"], f["q75"], f["q95"]] == pytest.approx([1.45, 3.25, 7.75, 9.55])
 
 
 def test_summarise_groups_small_and_empty() -> None:

@@ -8,16 +8,16 @@ import pytest
 
 import sim.sweep as sweep_mod
 from sim.errors import ConfigError
+from sim.params import set_path
+from sim.ranges import latin_hypercube, parse_ranges
 from sim.sweep import (
     RunRecord,
     assemble,
     execute_run,
     expand_design,
     grid,
-    latin_hypercube,
     make_sweep,
     run_sweep,
-    set_path,
 )
 
 TOY = ["world=toy"]
@@ -35,16 +35,20 @@ def test_grid_is_the_cartesian_product_in_axis_order() -> None:
 
 def test_latin_hypercube_is_stratified_in_every_dimension() -> None:
     n = 20
-    pts = latin_hypercube({"u": [0.0, 1.0], "v": [10.0, 30.0]}, n, seed=3)
+    ranges = parse_ranges({"u": [0.0, 1.0], "v": [10.0, 30.0]}, "design.lhs.ranges")
+    pts = latin_hypercube(ranges, n, seed=3)
     assert len(pts) == n
     for key, (lo, hi) in {"u": (0.0, 1.0), "v": (10.0, 30.0)}.items():
         vals = np.array([p[key] for p in pts])
         assert ((vals >= lo) & (vals <= hi)).all()
         strata = np.floor((vals - lo) / (hi - lo) * n).astype(int)
         assert sorted(strata) == list(range(n))  # exactly one sample per stratum
-    assert pts == latin_hypercube({"u": [0.0, 1.0], "v": [10.0, 30.0]}, n, seed=3)
-    with pytest.raises(ConfigError, match="lo < hi"):
-        latin_hypercube({"u": [1.0, 0.0]}, 4, 0)
+    assert pts == latin_hypercube(ranges, n, seed=3)
+    with pytest.raises(ConfigError, match=r"design\.lhs\.ranges\.u=\[1\.0, 0\.0\] is not allowed: "
+                       r"\[low, high\] with low < high"):
+        expand_design({"lhs": {"n": 4, "ranges": {"u": [1.0, 0.0]}}}, 0)
+    with pytest.raises(ConfigError, match=r"design\.lhs\.n=0 is not allowed"):
+        expand_design({"lhs": {"n": 0, "ranges": {"u": [0.0, 1.0]}}}, 0)
 
 
 def test_expand_design_crosses_lhs_with_a_grid() -> None:

@@ -1,0 +1,85 @@
+"""Where a result came from: package versions, the git commit, the code version and the
+hash of a configuration.
+
+Every output of ozg-sim says what produced it: run manifests, experiment and calibration
+manifests, the sidecar CSV of every figure and the keys of the sweep's run cache. They all
+take their provenance from here, so a writer, a figure and a sweep never have to reach into
+each other for it. This module stands on the ground floor: it imports only the parameter
+schema.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import platform
+import subprocess
+from functools import lru_cache
+from importlib import metadata
+from pathlib import Path
+
+from sim.params import Config, to_dict
+
+#: Packages whose versions every manifest and figure sidecar records.
+PACKAGES = ("ozg-sim", "simpy", "numpy", "scipy", "pandas", "pyarrow", "hydra-core",
+            "omegaconf", "matplotlib")
+#: The package folder; :func:`code_version` hashes its sources and data.
+PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+def package_versions() -> dict[str, str]:
+    """Python's and each of :data:`PACKAGES`' version (``"not installed"`` if absent)."""
+    out = {"python": platform.python_version()}
+    for p in PACKAGES:
+        try:
+            out[p] = metadata.version(p)
+        except metadata.PackageNotFoundError:
+            out[p] = "not installed"
+    return out
+
+
+def git_commit(path: Path | None = None) -> str | None:
+    """Commit of the checkout the package runs from (``+dirty`` if it has local changes);
+    ``None`` outside a git checkout."""
+    root = Path(path or PACKAGE_DIR.parent)
+    try:
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True,
+                                text=True, timeout=5, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+                               cwd=root, capture_output=True, text=True, timeout=5).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return commit + ("+dirty" if dirty else "")
+
+
+@lru_cache(maxsize=1)
+def code_version() -> str:
+    """Hash of the package sources and embedded data: results depend on nothing else.
+
+    It hashes every ``.py`` and ``.csv`` file under :data:`PACKAGE_DIR` with its relative
+    path, so moving a module changes it (and invalidates the sweep's run cache once).
+    """
+    h = hashlib.sha256()
+    for p in sorted(PACKAGE_DIR.rglob("*")):
+        if p.suffix in (".py", ".csv") and "__pycache__" not in p.parts:
+            h.update(p.relative_to(PACKAGE_DIR).as_posix().encode())
+            h.update(p.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def config_hash(cfg: Config) -> str:
+    """Hash of everything in a config that can change a run's result (not the number of
+    replications or workers)."""
+    d = to_dict(cfg)
+    for k in ("replications", "workers"):
+        d.pop(k, None)
+    return hashlib.sha256(json.dumps(d, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def run_provenance(cfg: Config) -> dict[str, object]:
+    """What the sidecar CSV of a run's chart records about where it came from."""
+    return {"config_hash": config_hash(cfg), "seed": cfg.seed,
+            "replications": cfg.replications, "strategy": cfg.strategy.name,
+            "funding": cfg.funding.name, "staffing": cfg.staffing.name,
+            "world": cfg.world.name, "code_version": code_version(),
+            "git_commit": git_commit() or ""}
