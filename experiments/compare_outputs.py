@@ -17,9 +17,10 @@ comparable trees.
 
 - every Parquet table equal (``pandas.testing.assert_frame_equal``, exact), except the
   run-cache ``key`` (it ends with the code version) and ``wall_s`` of ``runs.parquet``;
-- every figure (PNG, SVG, PDF) byte-identical;
+- every figure (PNG, SVG, PDF) byte-identical (SVG clip-path ids renumbered first: see
+  ``SVG_CLIP_ID``);
 - every CSV, Markdown and YAML text identical once provenance lines (``code_version``,
-  ``git_commit``, input paths) are set aside;
+  ``git_commit``, input paths, dates) are set aside and hashes inside text masked;
 - every ``manifest.json`` identical once timings, creation dates, the command line, the
   machine, ``code_version`` and ``git_commit`` are set aside, and paths made relative.
 
@@ -43,9 +44,19 @@ import pandas as pd
 #: Manifest keys that record when, where and how fast, not what.
 VOLATILE_KEYS = {"created", "created_utc", "command", "timings", "git_commit",
                  "code_version", "machine", "wall_s", "run_wall_s_total", "elapsed_s"}
-#: Provenance lines of sidecar CSVs and reports that may differ between two checkouts.
-VOLATILE_LINE = re.compile(r"^#?\s*-?\s*\**(code_version|git_commit|inputs|created|"
-                           r"command|output folder|elapsed)\**\s*[:=]", re.IGNORECASE)
+#: Provenance lines of sidecar CSVs and reports that may differ between two checkouts or
+#: two runs: which code, when, from where.
+VOLATILE_LINE = re.compile(r"^(#?\s*-?\s*\**(code_version|git_commit|inputs|created|date|"
+                           r"command|output folder|elapsed)\**\s*[:=]|Created )", re.IGNORECASE)
+#: Code versions (16 hex digits) and git commits (40, maybe ``+dirty``) inside other text.
+HASHES = re.compile(r"\b[0-9a-f]{40}(\+dirty)?\b|\b[0-9a-f]{16}\b")
+#: SVG clip-path ids: matplotlib hashes each clip rectangle's coordinates at full precision,
+#: and constrained layout (kiwisolver) places axes with run-to-run differences of ~1e-13 pt,
+#: so the same figure can get other ids in another process. They are renumbered in order of
+#: first appearance before SVG files are compared byte for byte.
+#: Wall times inside report text.
+WALL = re.compile(r"[Ww]all time:.*$")
+SVG_CLIP_ID = re.compile(rb"\bp[0-9a-f]{10}\b")
 STAMP = re.compile(r"\d{4}-\d{2}-\d{2}_\d{2}-\d{2}-\d{2}(_\d+)?")
 FIGURE_EXT = {".png", ".svg", ".pdf"}
 TEXT_EXT = {".csv", ".md", ".yaml", ".txt"}
@@ -153,17 +164,25 @@ def _text_lines(path: Path, root: Path) -> list[str]:
     for line in lines:
         if VOLATILE_LINE.match(line):
             continue
-        out.append(STAMP.sub("<stamp>", line.replace(str(root.resolve()), "<root>")))
+        line = HASHES.sub("<hash>", line.replace(str(root.resolve()), "<root>"))
+        line = WALL.sub("wall time: <masked>", line)
+        out.append(STAMP.sub("<stamp>", line))
     return out
+
+
+def _figure_bytes(path: Path) -> bytes:
+    data = path.read_bytes()
+    if path.suffix.lower() != ".svg":
+        return data
+    ids: dict[bytes, bytes] = {}
+    return SVG_CLIP_ID.sub(lambda m: ids.setdefault(m.group(0), b"clip%d" % len(ids)), data)
 
 
 def _compare_parquet(a: Path, b: Path) -> str | None:
     da, db = pd.read_parquet(a), pd.read_parquet(b)
-    if a.name == "runs.parquet":
-        for df in (da, db):
-            df.drop(columns=[c for c in ("wall_s",) if c in df.columns], inplace=True)
-            if "key" in df.columns:  # config hash - replication - code version
-                df["key"] = df["key"].str.rsplit("-", n=1).str[0]
+    if a.name == "runs.parquet":  # wall times, and the code version in the cache keys
+        da, db = (df.drop(columns=[c for c in ("wall_s",) if c in df.columns])
+                  .assign(key=df["key"].str.rsplit("-", n=1).str[0]) for df in (da, db))
     try:
         pd.testing.assert_frame_equal(da, db, check_exact=True)
     except AssertionError as exc:
@@ -187,7 +206,7 @@ def compare(before: Path, after: Path) -> list[str]:
             if msg:
                 problems.append(f"{k}: tables differ: {msg}")
         elif ext in FIGURE_EXT:
-            if a.read_bytes() != b.read_bytes():
+            if _figure_bytes(a) != _figure_bytes(b):
                 problems.append(f"{k}: figure bytes differ")
         elif a.name == "manifest.json":
             ma = _strip(json.loads(a.read_text()), (roots[0],))
