@@ -1,7 +1,7 @@
 """Calibration of uncertain parameters against the official OZG counts 2020-2022.
 
 A simulation-based fit over replications (Wood 2010, synthetic likelihood), with no hand
-tuning: the command ``ozg-sim-calibrate`` (:mod:`sim.calibrate_cli`) reads a spec, calls
+tuning: the command ``ozg-sim-calibrate`` (:mod:`sim.cli.calibrate`) reads a spec, calls
 :func:`calibrate` and writes the report. This module neither reads Hydra objects nor
 writes files.
 
@@ -65,7 +65,6 @@ from __future__ import annotations
 import copy
 import logging
 import math
-import multiprocessing as mp
 import re
 import time
 from collections.abc import Iterable, Mapping, Sequence
@@ -86,6 +85,7 @@ from sim.metrics import Coverage
 from sim.model import RunResult, simulate
 from sim.params import Config, get_path, parse_number, set_path, to_dict
 from sim.ranges import ParameterRange, check_ranges, latin_hypercube_unit, parse_ranges
+from sim.runner import process_pool
 from sim.world import FEDERAL, World
 
 log = logging.getLogger("ozg-sim")
@@ -508,10 +508,7 @@ class Evaluator:
 
     def __enter__(self) -> Evaluator:
         if self.workers > 1:
-            ctx = mp.get_context("fork" if "fork" in mp.get_all_start_methods() else "spawn")
-            self.pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=ctx,
-                                            initializer=_init_worker,
-                                            initargs=(self.world, self.series))
+            self.pool = process_pool(self.workers, _init_worker, (self.world, self.series))
         else:
             _init_worker(self.world, self.series)
         return self

@@ -83,19 +83,6 @@ def check_overrides(overrides: list[str], conf_dir: Path = CONF_DIR) -> None:
                                       + ", ".join(options))
 
 
-def split_cli_args(args: list[str], options: tuple[str, ...]) -> tuple[list[str], dict[str, str]]:
-    """Positional arguments and ``key=value`` options of a small command; rejects unknown
-    options and a ``lang`` other than ``en``/``de``."""
-    opts = dict(a.split("=", 1) for a in args if "=" in a)
-    bad = set(opts) - set(options)
-    if bad:
-        raise ConfigError(f"{sorted(bad)[0]}= is not allowed: options are "
-                          + ", ".join(f"{o}=" for o in options))
-    if opts.get("lang", "en") not in ("en", "de"):
-        raise ConfigError(f"lang={opts['lang']!r} is not allowed: one of en, de")
-    return [a for a in args if "=" not in a], opts
-
-
 def to_config(cfg: DictConfig | dict[str, Any]) -> Config:
     """Convert a composed config (without its ``hydra`` node) into a validated ``Config``."""
     try:

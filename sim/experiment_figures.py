@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from sim import charts, stats
-from sim.config import split_cli_args
+from sim.cli.common import split_cli_args
 from sim.errors import ConfigError
 
 REFERENCE_DEFAULT = {"factor": "strategy", "level": "efa"}

@@ -2,6 +2,8 @@
 
 Each replication is independent and seeded by (seed, replication, stream), so results are
 identical whatever the number of workers; tables are concatenated in replication order.
+:func:`process_pool` is the one way the package starts worker processes (replications here,
+sweeps in :mod:`sim.sweep`, calibration in :mod:`sim.calibration.method`).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
+from typing import Any
 
 import pandas as pd
 
@@ -70,6 +73,21 @@ def run_replication(world: World, cfg: Config, replication: int) -> ReplicationO
                              r.n_simpy_events)
 
 
+def process_pool(workers: int, initializer: Callable[..., None] | None = None,
+                 initargs: tuple[Any, ...] = ()) -> ProcessPoolExecutor:
+    """A pool of ``workers`` processes, forked where the platform can (workers inherit the
+    parent's memory, e.g. worlds built once before the pool starts), else spawned;
+    ``initializer(*initargs)`` sets up each worker."""
+    ctx = mp.get_context("fork" if can_fork() else "spawn")
+    return ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=initializer,
+                               initargs=initargs)
+
+
+def can_fork() -> bool:
+    """Whether worker processes are forked (and so inherit the parent's objects)."""
+    return "fork" in mp.get_all_start_methods()
+
+
 def _init_worker(world: World, cfg: Config) -> None:
     global _WORLD, _CFG
     _WORLD, _CFG = world, cfg
@@ -103,9 +121,7 @@ def run_replications(world: World, cfg: Config, workers: int | None = None,
             if progress:
                 progress(len(outs), n)
     else:
-        ctx = mp.get_context("fork" if "fork" in mp.get_all_start_methods() else "spawn")
-        with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker,
-                                 initargs=(world, cfg)) as pool:
+        with process_pool(workers, _init_worker, (world, cfg)) as pool:
             for out in pool.map(_run_in_worker, range(n)):
                 outs.append(out)
                 if progress:

@@ -14,14 +14,12 @@ import copy
 import itertools
 import json
 import logging
-import multiprocessing as mp
 import os
 import pickle
-import sys
 import time
 import traceback
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,7 +33,7 @@ from sim.metrics import running_costs_by_year
 from sim.params import Config, set_path, to_dict
 from sim.provenance import code_version, config_hash
 from sim.ranges import check_ranges, latin_hypercube, parse_ranges
-from sim.runner import run_replication
+from sim.runner import can_fork, default_workers, process_pool, run_replication
 from sim.world import World, build_world
 
 log = logging.getLogger("ozg-sim")
@@ -278,40 +276,14 @@ def make_sweep(name: str, design: dict[str, Any], base: list[str], replications:
     return Sweep(name, points, configs, replications)
 
 
-class _Progress:
-    """tqdm on a terminal, a log line every ~10 % otherwise."""
-
-    def __init__(self, total: int, done: int) -> None:
-        self.total, self.done, self.t0 = total, done, time.perf_counter()
-        self.new = 0
-        self.bar = None
-        self.next_log = 0.1
-        if sys.stderr.isatty():
-            from tqdm import tqdm
-            self.bar = tqdm(total=total, initial=done, unit="run", desc="runs", leave=False)
-
-    def update(self) -> None:
-        self.done += 1
-        self.new += 1
-        if self.bar is not None:
-            self.bar.update(1)
-        elif self.done / self.total >= self.next_log or self.done == self.total:
-            el = time.perf_counter() - self.t0
-            eta = el / self.new * (self.total - self.done)
-            log.info("run %d/%d (%.0f %%), %.1f s elapsed, ETA %.1f s", self.done, self.total,
-                     100 * self.done / self.total, el, eta)
-            self.next_log = self.done / self.total + 0.1
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
-
-
 def run_sweep(sweep: Sweep, workers: int | None = None, cache_dir: Path | None = None,
-              progress: bool = True,
+              progress: Callable[[int, int], None] | None = None,
               runner: Callable[..., RunRecord] = execute_run) -> list[RunRecord]:
-    """Run every (point, replication) not yet in the cache; results in (point, rep) order."""
-    from sim.runner import default_workers
+    """Run every (point, replication) not yet in the cache; results in (point, rep) order.
+
+    ``progress(done, total)`` is called after each run computed here (``done`` counts the
+    cached runs too).
+    """
     todo, records = [], []
     for p, r, cfg, key in sweep.runs():
         hit = _cache_read(cache_dir, p, r, key) if cache_dir is not None else None
@@ -321,20 +293,17 @@ def run_sweep(sweep: Sweep, workers: int | None = None, cache_dir: Path | None =
             todo.append((p, r, cfg, key))
     if records:
         log.info("%d of %d runs found in the cache", len(records), sweep.n_runs)
-    bar = _Progress(sweep.n_runs, len(records)) if progress else None
     workers = max(1, min(workers or default_workers(), len(todo) or 1))
     if workers == 1 or len(todo) <= 1:
         for p, r, cfg, key in todo:
             records.append(runner(p, r, cfg, key, cache_dir))
-            if bar:
-                bar.update()
+            if progress:
+                progress(len(records), sweep.n_runs)
     else:
-        fork = "fork" in mp.get_all_start_methods()
-        if fork:  # build the worlds once, here; forked workers inherit them
+        if can_fork():  # build the worlds once, here; forked workers inherit them
             for _p, _r, cfg, _key in todo:
                 _world_for(cfg)
-        ctx = mp.get_context("fork" if fork else "spawn")
-        with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+        with process_pool(workers) as pool:
             pending: set[Future[RunRecord]] = set()
             it = iter(todo)
             for p, r, cfg, key in itertools.islice(it, workers * 4):
@@ -343,12 +312,10 @@ def run_sweep(sweep: Sweep, workers: int | None = None, cache_dir: Path | None =
                 done, pending = wait(pending, return_when=FIRST_COMPLETED)
                 for fut in done:
                     records.append(fut.result())
-                    if bar:
-                        bar.update()
+                    if progress:
+                        progress(len(records), sweep.n_runs)
                 for p, r, cfg, key in itertools.islice(it, len(done)):
                     pending.add(pool.submit(runner, p, r, cfg, key, cache_dir))
-    if bar:
-        bar.close()
     records.sort(key=lambda x: (x.point, x.replication))
     return records
 

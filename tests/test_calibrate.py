@@ -55,7 +55,7 @@ from sim.world import FEDERAL, MUNICIPAL, World, build_world
 
 RECOVERY = WorldParams(name="recovery", states=["HB", "SL", "TH", "MV"],
                        max_admins_per_state=12, services_per_topic=6)
-CLI = [sys.executable, "-m", "sim.calibrate_cli"]
+CLI = [sys.executable, "-m", "sim.cli.calibrate"]
 KIND_METRIC = {"online_anywhere": "ozg_leistungen_online_min1",
                "federal_online": "bund_leistungen_online",
                "nationwide_nonfederal": "ozg_leistungen_flaechendeckend",
@@ -381,7 +381,7 @@ def test_cli_bad_input_exits_2_and_writes_nothing(tmp_path: Path) -> None:
 ])
 def test_cli_bad_options_are_one_line_and_exit_2(args: list[str], needle: str,
                                                  tmp_path: Path, capsys) -> None:
-    from sim.calibrate_cli import main
+    from sim.cli.calibrate import main
     out = tmp_path / "cal"
     with pytest.raises(SystemExit) as exc:
         main([*args, "world=toy", f"out={out}"])

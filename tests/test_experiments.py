@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.experiment import run_experiment
+from sim.cli.experiment import run_experiment
 
 SIM = [sys.executable, "-m"]
 
@@ -98,7 +98,7 @@ def test_compare_puts_runs_and_sweeps_side_by_side(efa_vs_efv: Path, tmp_path: P
                        capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr
     out = tmp_path / "cmp"
-    r = subprocess.run([*SIM, "sim.compare", str(run_dir), str(efa_vs_efv), f"out={out}"],
+    r = subprocess.run([*SIM, "sim.cli.compare", str(run_dir), str(efa_vs_efv), f"out={out}"],
                        capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr
     summary = pd.read_csv(out / "summary.csv")
@@ -132,7 +132,7 @@ def test_exploration_end_to_end(tmp_path: Path) -> None:
 
 
 def test_dry_run_counts_and_estimates_without_writing(tmp_path: Path) -> None:
-    r = subprocess.run([*SIM, "sim.experiment", "efa_vs_efv", "world=toy", "replications=5",
+    r = subprocess.run([*SIM, "sim.cli.experiment", "efa_vs_efv", "world=toy", "replications=5",
                         f"out={tmp_path / 'exp'}", f"cache={tmp_path / 'cache'}", "--dry-run"],
                        capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr
@@ -149,7 +149,7 @@ def test_dry_run_counts_and_estimates_without_writing(tmp_path: Path) -> None:
     (["efa_vs_efv", "--fast"], "--fast is not allowed"),
 ])
 def test_bad_experiment_input_is_one_line_and_exit_2(args, needle, tmp_path: Path) -> None:
-    r = subprocess.run([*SIM, "sim.experiment", *args, f"out={tmp_path / 'exp'}",
+    r = subprocess.run([*SIM, "sim.cli.experiment", *args, f"out={tmp_path / 'exp'}",
                         f"cache={tmp_path / 'c'}"], capture_output=True, text=True, timeout=120)
     assert r.returncode == 2
     err = r.stderr.strip().splitlines()

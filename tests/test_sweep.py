@@ -82,9 +82,9 @@ def _tables(records, sw) -> dict[str, pd.DataFrame]:
 
 def test_results_do_not_depend_on_workers_or_the_cache(tmp_path) -> None:
     sw = make_sweep("t", STRATEGY_GRID, TOY, 3, 2)
-    one = _tables(run_sweep(sw, workers=1, progress=False), sw)
-    two = _tables(run_sweep(sw, workers=2, cache_dir=tmp_path, progress=False), sw)
-    again = _tables(run_sweep(sw, workers=2, cache_dir=tmp_path, progress=False), sw)
+    one = _tables(run_sweep(sw, workers=1), sw)
+    two = _tables(run_sweep(sw, workers=2, cache_dir=tmp_path), sw)
+    again = _tables(run_sweep(sw, workers=2, cache_dir=tmp_path), sw)
     assert again["runs"]["cached"].all() and not two["runs"]["cached"].any()
     for name in ("national", "by_state", "by_kreis", "kpis"):
         pd.testing.assert_frame_equal(one[name], two[name])
@@ -102,7 +102,7 @@ def test_an_interrupted_sweep_resumes_without_recomputing(tmp_path, monkeypatch)
         return execute_run(point, rep, cfg, key, cache_dir)
 
     with pytest.raises(KeyboardInterrupt):
-        run_sweep(sw, workers=1, cache_dir=tmp_path, progress=False, runner=interrupting)
+        run_sweep(sw, workers=1, cache_dir=tmp_path, runner=interrupting)
     assert len(calls) == 5
     calls.clear()
 
@@ -110,10 +110,10 @@ def test_an_interrupted_sweep_resumes_without_recomputing(tmp_path, monkeypatch)
         calls.append((point, rep))
         return execute_run(point, rep, cfg, key, cache_dir)
 
-    resumed = run_sweep(sw, workers=1, cache_dir=tmp_path, progress=False, runner=counting)
+    resumed = run_sweep(sw, workers=1, cache_dir=tmp_path, runner=counting)
     assert len(calls) == sw.n_runs - 5  # only what was missing
     assert sum(r.cached for r in resumed) == 5
-    fresh = run_sweep(sw, workers=1, progress=False)
+    fresh = run_sweep(sw, workers=1)
     pd.testing.assert_frame_equal(_tables(resumed, sw)["national"],
                                   _tables(fresh, sw)["national"])
 
@@ -128,7 +128,7 @@ def test_a_failing_run_is_recorded_and_the_sweep_goes_on(tmp_path, monkeypatch) 
         return real(world, cfg, replication)
 
     monkeypatch.setattr(sweep_mod, "run_replication", flaky)
-    recs = run_sweep(sw, workers=1, cache_dir=tmp_path, progress=False)
+    recs = run_sweep(sw, workers=1, cache_dir=tmp_path)
     failed = [r for r in recs if r.status == "failed"]
     assert [(r.point, r.replication) for r in failed] == [(1, 1)]
     assert "boom in efv/1" in failed[0].error
@@ -137,7 +137,7 @@ def test_a_failing_run_is_recorded_and_the_sweep_goes_on(tmp_path, monkeypatch) 
     assert t["runs"].loc[t["runs"]["status"] == "failed", "error"].str.contains("boom").all()
     # a failure is not cached: the next run retries it
     monkeypatch.setattr(sweep_mod, "run_replication", real)
-    again = run_sweep(sw, workers=1, cache_dir=tmp_path, progress=False)
+    again = run_sweep(sw, workers=1, cache_dir=tmp_path)
     assert all(r.status == "ok" for r in again)
     assert sum(not r.cached for r in again) == 1
 
@@ -146,7 +146,7 @@ def test_common_random_numbers_shrink_the_variance_of_differences() -> None:
     sw = make_sweep("t", {"grid": {"strategy": ["efa", "efv"]}},
                     ["world.states=[SH,HB,SL]", "world.max_admins_per_state=40",
                      "world.services_per_topic=6", "funding=none"], 12, 3)
-    k = assemble(sw, run_sweep(sw, workers=2, progress=False))["kpis"]
+    k = assemble(sw, run_sweep(sw, workers=2))["kpis"]
     wide = k.pivot(index="replication", columns="strategy",
                    values="population_coverage_2022_12")
     paired = (wide["efa"] - wide["efv"]).var(ddof=1)
@@ -156,7 +156,7 @@ def test_common_random_numbers_shrink_the_variance_of_differences() -> None:
 
 def test_assemble_keeps_design_columns_and_run_table() -> None:
     sw = make_sweep("t", {"grid": {"staffing.municipal_fte_factor": [0.5, 2.0]}}, TOY, 2, 1)
-    recs = run_sweep(sw, workers=1, progress=False)
+    recs = run_sweep(sw, workers=1)
     t = assemble(sw, recs)
     nat = t["national"]
     assert list(nat.columns[:4]) == ["point", "strategy", "funding",

@@ -21,19 +21,15 @@ one line naming key and allowed values, exits with code 2 and writes nothing.
 from __future__ import annotations
 
 import json
-import logging
 import os
 import platform
-import shutil
 import sys
-import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from omegaconf import OmegaConf
 
 from sim.calibrate import (
     SHARE_METRICS,
@@ -48,12 +44,16 @@ from sim.calibrate import (
     spec_from_dict,
     summary_lines,
 )
-from sim.config import CONF_DIR, GROUPS, load_config, split_cli_args
+from sim.calibrate_figures import draw_calibration_figures, param_label
+from sim.cli.common import fail, log, setup_logging, split_cli_args
+from sim.config import CONF_DIR, GROUPS, load_config, read_yaml, to_yaml
 from sim.errors import ConfigError, DataError
+from sim.io import staged_folder, timestamp
 from sim.params import Config, to_dict
 from sim.provenance import code_version, config_hash, git_commit, package_versions
+from sim.runner import default_workers
+from sim.world import build_world
 
-log = logging.getLogger("ozg-sim")
 CALIBRATION_DIR = CONF_DIR / "calibration"
 CALIBRATED_DIR = CONF_DIR / "calibrated"
 OPTION_KEYS = ("workers", "out", "apply")
@@ -98,10 +98,7 @@ def parse_args(argv: list[str]) -> tuple[str, dict[str, str], dict[str, str], li
 def load_spec(name: str, spec_opts: dict[str, str], overrides: list[str]) -> CalibrationSpec:
     """The spec file with the command-line options and overrides applied, checked."""
     path = CALIBRATION_DIR / f"{name}.yaml"
-    try:
-        raw = OmegaConf.to_container(OmegaConf.load(path), resolve=True)
-    except Exception as exc:  # a YAML syntax error, one line
-        raise ConfigError(f"{path.name}: cannot be read ({str(exc).splitlines()[0]})") from exc
+    raw = read_yaml(path)
     if not isinstance(raw, dict):
         raise ConfigError(f"{path.name}: is not a mapping of spec keys")
     spec = spec_from_dict({**{str(k): v for k, v in raw.items()}, **spec_opts}, name)
@@ -147,8 +144,7 @@ def _md_table(df: pd.DataFrame, formats: dict[str, str] | None = None) -> str:
 def calibrated_yaml(result: CalibrationResult, header: dict[str, str]) -> str:
     """``calibrated.yaml``: a ``# @package _global_`` Hydra file of the calibrated keys
     (the package line first: Hydra reads it only at the top), headed by provenance."""
-    body = OmegaConf.to_yaml(OmegaConf.create(
-        calibrated_overrides(result.calibrated, result.spec.keys)))
+    body = to_yaml(calibrated_overrides(result.calibrated, result.spec.keys))
     lines = ["# @package _global_"]
     lines += [f"# {k}: {v}" for k, v in header.items()]
     return "\n".join(lines) + "\n" + body
@@ -157,7 +153,6 @@ def calibrated_yaml(result: CalibrationResult, header: dict[str, str]) -> str:
 def report_markdown(result: CalibrationResult, meta: dict[str, Any]) -> str:
     """``report.md``: method, measurement model, tables, diagnostics and figures."""
     spec = result.spec
-    from sim.calibrate_figures import param_label
     p = result.parameters.copy()
     p.insert(0, "parameter", [f"`{k}`" for k in p["key"]])
     p.insert(1, "meaning", [param_label(k) for k in p["key"]])
@@ -309,7 +304,6 @@ def report_markdown(result: CalibrationResult, meta: dict[str, Any]) -> str:
 def write_outputs(folder: Path, result: CalibrationResult, meta: dict[str, Any],
                   yaml_text: str) -> dict[str, int]:
     """Tables, calibrated.yaml, figures, report and manifest into ``folder`` (staging)."""
-    from sim.calibrate_figures import draw_calibration_figures
     folder.mkdir(parents=True, exist_ok=True)
     rows: dict[str, int] = {}
     for name, df in (("targets.csv", result.targets), ("design.csv", result.design),
@@ -354,20 +348,8 @@ def write_outputs(folder: Path, result: CalibrationResult, meta: dict[str, Any],
     return rows
 
 
-def _final_folder(root: Path, name: str) -> Path:
-    stamp = datetime.now().strftime("%Y-%m-%d_%H-%M-%S")
-    final = root / f"{stamp}_{name}"
-    n = 1
-    while final.exists():
-        n += 1
-        final = root / f"{stamp}_{name}_{n}"
-    return final
-
-
 def run_calibration(argv: list[str]) -> Path:
     """Parse, calibrate and write; returns the output folder."""
-    from sim.runner import default_workers
-    from sim.world import build_world
     name, spec_opts, opts, overrides = parse_args(argv)
     spec = load_spec(name, spec_opts, overrides)
     base = load_config(base_overrides(spec))
@@ -384,17 +366,14 @@ def run_calibration(argv: list[str]) -> Path:
     t0 = time.perf_counter()
     result = calibrate(base, world, spec, workers=workers, progress=True)
     wall = time.perf_counter() - t0
-    out_root.mkdir(parents=True, exist_ok=True)
-    final = _final_folder(out_root, name)
     created = datetime.now(UTC).isoformat(timespec="seconds")
     commit = git_commit() or "unknown"
     header = {"command": command, "date": created, "seed": str(spec.seed),
               "code_version": f"{code_version()} (git {commit})",
               "spec": f"conf/calibration/{name}.yaml",
-              "report": (final / "report.md").as_posix(),
+              "report": "",
               "fitted": "to the official OZG counts 2020-2022 (sim/data/"
                         "ozg_history_2018_2022.csv) by synthetic likelihood"}
-    yaml_text = calibrated_yaml(result, header)
     meta = {"created_utc": created, "command": command, "wall_s": wall, "workers": workers,
             "code_version": code_version(), "git_commit": commit,
             "package_versions": package_versions(),
@@ -402,12 +381,11 @@ def run_calibration(argv: list[str]) -> Path:
             "world": world.summary(), "applied_to": None}
     if apply:
         meta["applied_to"] = (CALIBRATED_DIR / f"{name}.yaml").as_posix()
-    staging = Path(tempfile.mkdtemp(prefix=".partial-", dir=out_root))
-    try:
-        write_outputs(staging, result, meta, yaml_text)
-        os.replace(staging, final)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+    with staged_folder(out_root, f"{timestamp()}_{name}") as stage:
+        final = stage.final
+        header["report"] = (final / "report.md").as_posix()
+        write_outputs(stage.path, result, meta, calibrated_yaml(result, header))
+    yaml_text = calibrated_yaml(result, header)
     if apply:
         CALIBRATED_DIR.mkdir(parents=True, exist_ok=True)
         target = CALIBRATED_DIR / f"{name}.yaml"
@@ -424,8 +402,7 @@ def run_calibration(argv: list[str]) -> Path:
 
 
 def main(argv: list[str] | None = None) -> None:
-    logging.basicConfig(level=logging.INFO, format="[%(asctime)s][%(name)s] %(message)s")
-    logging.getLogger("fontTools").setLevel(logging.WARNING)
+    setup_logging()
     args = list(sys.argv[1:] if argv is None else argv)
     if any(a in ("-h", "--help") for a in args):
         print(__doc__)
@@ -433,8 +410,7 @@ def main(argv: list[str] | None = None) -> None:
     try:
         run_calibration(args)
     except (ConfigError, DataError) as exc:
-        print(f"{TOOL}: error: {exc}", file=sys.stderr)
-        sys.exit(2)
+        fail(TOOL, exc)
 
 
 __all__ = ["calibrated_yaml", "load_spec", "main", "parse_args",

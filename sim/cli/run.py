@@ -8,63 +8,34 @@ the key, the value and what is allowed, exits with code 2 and writes nothing.
 
 from __future__ import annotations
 
-import logging
 import sys
 import time
 from pathlib import Path
 
-from sim.config import CONF_DIR, explain, load_config, register_schema, to_config
-from sim.errors import ConfigError, DataError
-from sim.provenance import run_provenance
+import hydra
+from hydra.core.hydra_config import HydraConfig
 
-log = logging.getLogger("ozg-sim")
-EXIT_BAD_INPUT = 2
+from sim.cli.common import Progress, fail, log
+from sim.config import CONF_DIR, check_overrides, explain, load_config, register_schema, to_config
+from sim.errors import ConfigError, DataError
+from sim.io import write_run
+from sim.plots import draw_run_figures, run_title
+from sim.provenance import run_provenance
+from sim.runner import run_replications
+from sim.world import build_world
+
+TOOL = "ozg-sim"
 _PASS_THROUGH = ("-h", "--help", "--hydra-help", "--info", "-i", "--cfg", "-c", "--resolve",
                  "--package", "-p", "--version", "--shell-completion", "-sc")
 
 
-def _fail(msg: str) -> None:
-    print(f"ozg-sim: error: {msg}", file=sys.stderr)
-    sys.exit(EXIT_BAD_INPUT)
-
-
-class _Progress:
-    """A tqdm bar on a terminal, plain log lines otherwise."""
-
-    def __init__(self, total: int) -> None:
-        self.bar = None
-        self.t0 = time.perf_counter()
-        if sys.stderr.isatty():
-            from tqdm import tqdm
-            self.bar = tqdm(total=total, unit="rep", desc="replications", leave=False)
-
-    def __call__(self, done: int, total: int) -> None:
-        if self.bar is not None:
-            self.bar.update(1)
-        else:
-            el = time.perf_counter() - self.t0
-            eta = el / done * (total - done)
-            log.info("replication %d/%d done (%.1f s elapsed, ETA %.1f s)", done, total, el, eta)
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
-
-
 def run(cfg_node: object) -> Path:
     """Hydra task: simulate the configuration and write its outputs into the run folder."""
-    from hydra.core.hydra_config import HydraConfig
-
-    from sim.io import write_run
-    from sim.plots import draw_run_figures, run_title
-    from sim.runner import run_replications
-    from sim.world import build_world
-
     try:
         cfg = to_config(cfg_node)  # type: ignore[arg-type]
         world = build_world(cfg.world)
     except (ConfigError, DataError) as exc:
-        _fail(str(exc))
+        fail(TOOL, str(exc))
     out_dir = Path(HydraConfig.get().runtime.output_dir)
     t0 = time.perf_counter()
     s = world.summary()
@@ -72,7 +43,7 @@ def run(cfg_node: object) -> Path:
              "funding=%s staffing=%s; %d replications, seed %d",
              cfg.world.name, s["states"], s["services"], s["admins"], cfg.strategy.name,
              cfg.funding.name, cfg.staffing.name, cfg.replications, cfg.seed)
-    progress = _Progress(cfg.replications)
+    progress = Progress(cfg.replications)
     try:
         results = run_replications(world, cfg, cfg.workers, progress)
     finally:
@@ -97,7 +68,7 @@ def main(argv: list[str] | None = None) -> None:
     """Console entry point: pre-flight check of the overrides, then the Hydra run."""
     args = list(sys.argv[1:] if argv is None else argv)
     if not CONF_DIR.is_dir():
-        _fail(f"config folder {CONF_DIR} not found: install ozg-sim from its checkout "
+        fail(TOOL, f"config folder {CONF_DIR} not found: install ozg-sim from its checkout "
               "(pip install -e .)")
     multirun = any(a in ("-m", "--multirun") for a in args)
     passthrough = any(a.split("=")[0] in _PASS_THROUGH for a in args)
@@ -105,15 +76,11 @@ def main(argv: list[str] | None = None) -> None:
         overrides = [a for a in args if not a.startswith("-")]
         try:
             if multirun:
-                from sim.config import check_overrides
                 check_overrides(overrides)
             else:
-                from sim.world import build_world
                 build_world(load_config(overrides).world)
         except (ConfigError, DataError) as exc:
-            _fail(explain(exc))
-
-    import hydra
+            fail(TOOL, explain(exc))
 
     register_schema()
 
@@ -121,7 +88,7 @@ def main(argv: list[str] | None = None) -> None:
     def _hydra_main(cfg: object) -> None:
         run(cfg)
 
-    sys.argv = [sys.argv[0] if sys.argv else "ozg-sim", *args]
+    sys.argv = [sys.argv[0] if sys.argv else TOOL, *args]
     _hydra_main()
 
 

@@ -14,11 +14,7 @@ complete: ``manifest.json``, one tidy Parquet table per kind for all runs, ``sum
 from __future__ import annotations
 
 import json
-import logging
-import os
-import shutil
 import sys
-import tempfile
 import time
 from datetime import datetime
 from pathlib import Path
@@ -26,13 +22,26 @@ from typing import Any
 
 import pandas as pd
 
+from sim.cli.common import Progress, fail, log, setup_logging
 from sim.errors import ConfigError, DataError
+from sim.experiment_figures import draw_experiment_figures
+from sim.io import staged_folder, timestamp
 from sim.metrics import summarise_kpis
 from sim.params import to_dict
 from sim.provenance import code_version, config_hash, git_commit, package_versions
-from sim.sweep import Sweep, assemble, experiment_names, load_spec, make_sweep, run_sweep
+from sim.runner import default_workers
+from sim.sweep import (
+    Sweep,
+    assemble,
+    execute_run,
+    experiment_names,
+    is_cached,
+    load_spec,
+    make_sweep,
+    run_sweep,
+)
 
-log = logging.getLogger("ozg-sim")
+TOOL = "ozg-sim-experiment"
 OPTION_KEYS = ("replications", "seed", "workers", "lang", "out", "cache")
 def parse_args(argv: list[str]) -> tuple[str, dict[str, str], list[str], set[str]]:
     """Split the command line into name, options, config overrides and flags."""
@@ -71,7 +80,6 @@ def build(name: str, opts: dict[str, str], overrides: list[str]) -> tuple[dict[s
 
 def dry_run(sweep: Sweep, workers: int, cache_dir: Path | None, pilot_runs: int = 2) -> str:
     """Number of runs, how many are cached, and an estimated time from a short pilot."""
-    from sim.sweep import execute_run, is_cached
     runs = list(sweep.runs())
     todo = [x for x in runs if not is_cached(cache_dir, x[3])]
     cached = len(runs) - len(todo)
@@ -120,7 +128,6 @@ def write_outputs(folder: Path, spec: dict[str, Any], sweep: Sweep,
         "rows": rows, "lang": lang,
     }
     (folder / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str))
-    from sim.experiment_figures import draw_experiment_figures
     return draw_experiment_figures(folder, lang)
 
 
@@ -138,7 +145,6 @@ def summarise_points(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
 
 def run_experiment(argv: list[str]) -> Path | None:
     """Parse, run and write an experiment; returns the output folder (None for dry runs)."""
-    from sim.runner import default_workers
     name, opts, overrides, flags = parse_args(argv)
     spec, sweep = build(name, opts, overrides)
     workers = int(opts.get("workers", 0)) or default_workers()
@@ -151,22 +157,17 @@ def run_experiment(argv: list[str]) -> Path | None:
     log.info("%s: %d points x %d replications = %d runs on %d worker(s)", spec["name"],
              len(sweep.points), sweep.replications, sweep.n_runs, workers)
     t0 = time.perf_counter()
-    records = run_sweep(sweep, workers, cache_dir)
+    cached = sum(is_cached(cache_dir, key) for *_rest, key in sweep.runs())
+    progress = Progress(sweep.n_runs, unit="run", desc="runs", initial=cached, every=0.1)
+    try:
+        records = run_sweep(sweep, workers, cache_dir, progress)
+    finally:
+        progress.close()
     tables = assemble(sweep, records)
     wall = time.perf_counter() - t0
-    out_root.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".partial-", dir=out_root))
-    try:
-        write_outputs(staging, spec, sweep, tables, wall, workers, lang)
-        stamp = datetime.now().strftime("%Y-%m-%d_%H-%M-%S")
-        final = out_root / stamp
-        n = 1
-        while final.exists():
-            n += 1
-            final = out_root / f"{stamp}_{n}"
-        os.replace(staging, final)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+    with staged_folder(out_root, timestamp()) as stage:
+        write_outputs(stage.path, spec, sweep, tables, wall, workers, lang)
+    final = stage.final
     runs = tables["runs"]
     failed = runs[runs["status"] != "ok"]
     log.info("done in %.1f s: %d runs (%d from the cache), %d failed", wall, len(runs),
@@ -180,13 +181,11 @@ def run_experiment(argv: list[str]) -> Path | None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    logging.basicConfig(level=logging.INFO, format="[%(asctime)s][%(name)s] %(message)s")
-    logging.getLogger("fontTools").setLevel(logging.WARNING)
+    setup_logging()
     try:
         run_experiment(list(sys.argv[1:] if argv is None else argv))
     except (ConfigError, DataError) as exc:
-        print(f"ozg-sim-experiment: error: {exc}", file=sys.stderr)
-        sys.exit(2)
+        fail(TOOL, exc)
 
 
 if __name__ == "__main__":

@@ -20,9 +20,10 @@ from pathlib import Path
 import pandas as pd
 
 from sim import charts, stats
-from sim.config import split_cli_args
+from sim.cli.common import fail, split_cli_args
 from sim.errors import ConfigError
 
+TOOL = "ozg-sim-compare"
 KEY_KPIS = ("population_coverage_2022_12", "nationwide_share_2022_12",
             "months_to_50pct_population_coverage", "months_to_90pct_population_coverage",
             "spent_eur_programmes")
@@ -100,8 +101,7 @@ def main(argv: list[str] | None = None) -> None:
                    / datetime.now().strftime("%Y-%m-%d_%H-%M-%S"))
         done = compare(folders, out, opts.get("lang", "en"))
     except ConfigError as exc:
-        print(f"ozg-sim-compare: error: {exc}", file=sys.stderr)
-        sys.exit(2)
+        fail(TOOL, exc)
     print(f"outputs: {done}")
 
 
