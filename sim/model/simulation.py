@@ -6,8 +6,9 @@ rules (:mod:`~sim.model.operation`), the builders with their teams
 (:mod:`~sim.model.staff`), the municipal sector (:mod:`~sim.model.municipalities`), and
 then one process per (service, sharing group) (:mod:`~sim.model.sharing`). It runs SimPy
 to the horizon, lets the municipal sector schedule its queues, books the running costs and
-returns a :class:`~sim.model.records.RunResult`. The agents keep a back-reference to the
-simulation for what it owns: the log, the availability table and the draws.
+returns a :class:`~sim.model.records.RunResult`. The processes, the take-ups and the
+municipal sector keep a back-reference to the simulation (its log, availability table,
+draws, money and running-cost rules); their rooms import it only for type checking.
 
 Time is in months since 2018-01 (:mod:`sim.calendar`).
 """
