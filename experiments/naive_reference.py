@@ -49,8 +49,8 @@ factors of the Land programmes, and the whole municipal level (information lag, 
 onboarding effort, support money, the affordability check of a connection and its
 deferral, durations).
 
-Differences from ``sim/model.py``
----------------------------------
+Differences from ``sim/model/``
+-------------------------------
 1. **Support money is committed when an onboarding starts.** The fast model commits an
    administration's support money when it schedules a service (the moment the service
    reaches the Land), in the order services reach the Land. Here a connection takes the

@@ -8,7 +8,15 @@ import pytest
 from helpers import SMALL, make_config
 
 from sim.data_io import load_states
-from sim.model import BUND, Funding, Ledger, allocation_shares, base_state_fte
+from sim.model import (
+    ALLOCATION_RULES,
+    BUND,
+    Funding,
+    Ledger,
+    allocation_shares,
+    base_state_fte,
+)
+from sim.params import ALLOCATIONS, MUNICIPAL_ALLOCATIONS
 from sim.runner import run_replications
 
 AMOUNT = 3.0e9
@@ -101,6 +109,56 @@ def test_a_municipal_share_speeds_municipal_onboarding(small_world) -> None:
 
     base, more = onboarded(out["konjunkturpaket"]), onboarded(out["municipal_share"])
     assert (more >= base - 1e-12).all() and (more > base).any()
+
+
+# --------------------------------------------------------------------------- the registry
+
+
+def test_the_registry_plus_project_are_exactly_the_allowed_allocations(toy_world) -> None:
+    """``sim.params.ALLOCATIONS`` is ``project`` followed by the registry's rules, in order.
+
+    ``project`` is the one allocation outside the registry: one central pot (holder
+    ``BUND``) granted project by project, which ``Funding`` sets up without any shares.
+    Every other allocation is a per-Land rule of ``ALLOCATION_RULES`` whose weights
+    ``allocation_shares`` normalises to shares summing to 1.
+    """
+    assert ALLOCATIONS == ("project", *ALLOCATION_RULES)
+    cfg = make_config()
+    for rule in ALLOCATION_RULES:
+        shares = allocation_shares(rule, toy_world, cfg)
+        assert shares.shape == (toy_world.n_states,) and (shares >= 0).all()
+        assert shares.sum() == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="allocation='project' is not a per-Land rule"):
+        allocation_shares("project", toy_world, cfg)
+
+
+@pytest.mark.parametrize("preset", ["competitive", "municipal_share"])
+def test_competitive_and_municipal_share_are_presets_of_project_not_allocations(
+        preset, toy_world) -> None:
+    """Two funding presets whose names sound like allocation rules are not in the registry.
+
+    ``competitive`` is ``allocation: project`` with every Land sharing mode eligible ("first
+    ready, first paid"). ``municipal_share`` is ``allocation: project`` with the programme
+    field ``municipal_share`` > 0: that share of the amount goes to the administrations,
+    divided by ``municipal_allocation`` (one of ``MUNICIPAL_ALLOCATIONS``, handled by
+    ``municipal_allocation``, not by the registry), and ``allocation`` divides the rest.
+    """
+    assert preset not in ALLOCATIONS and preset not in ALLOCATION_RULES
+    cfg = make_config(f"funding={preset}")
+    (p,) = cfg.funding.programmes
+    assert p.allocation == "project"
+    assert p.municipal_allocation in MUNICIPAL_ALLOCATIONS
+    f = Funding(cfg, toy_world, Ledger())
+    budgets = {holder: eur for _p, holder, eur in f.initial}
+    if preset == "competitive":
+        assert set(p.eligible_modes) == {"efa", "efv", "einzel"}
+        assert budgets == {BUND: pytest.approx(AMOUNT)}
+    else:
+        assert p.municipal_share == pytest.approx(0.2)
+        assert budgets == {BUND: pytest.approx(0.8 * AMOUNT),
+                           "municipalities": pytest.approx(0.2 * AMOUNT)}
+        (_prog, per_admin, _start, _end), = f.municipal
+        assert per_admin.sum() == pytest.approx(0.2 * AMOUNT)
 
 
 # --------------------------------------------------------------------------- agreements

@@ -1,4 +1,4 @@
-"""Cross-check of the fast model (``sim/model.py``) against the naive reference
+"""Cross-check of the fast model (``sim/model/``) against the naive reference
 (``experiments/naive_reference.py``: one SimPy process per (administration, service) and
 (Land, service) pair), in the default (historical) scenario.
 

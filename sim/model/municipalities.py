@@ -1,0 +1,234 @@
+"""The municipal level: every municipal administration connecting the services it executes.
+
+Germany's 10,786 municipalities adopt services as 4,396 administrations (a shared
+administration such as an Amt or Verbandsgemeinde, or an independent municipality). When a
+municipally executed service becomes available in a Land (built there or reused), each
+administration of that Land learns of it after an information lag and connects it with its
+own staff, one service after another, helped by contractors while support money remains,
+and deferred while it cannot afford the running costs of a reused service. Nothing at this
+level feeds back on the Länder or the Bund, so :class:`Municipalities` only records the
+releases during the run and schedules all administrations' queues after it, in one batch.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from sim.calendar import month_index
+from sim.model.records import Ledger
+from sim.params import ProgrammeParams
+
+if TYPE_CHECKING:
+    # Only for annotations: importing the simulation at runtime would form a cycle
+    # (sim.model.simulation imports this module).
+    from sim.model.simulation import Simulation
+
+
+class Municipalities:
+    """The municipal administrations of all Länder, as one batched agent.
+
+    Each administration works through its Land's municipally executed services in the
+    order they become available there, one at a time (a single-server FIFO queue): it
+    learns of a service after an information lag, then connects it with its own staff,
+    helped by contractors while support money remains (MODEL.md §7.6).
+
+    Nothing at the municipal level feeds back on the Länder or the Bund, so during the run
+    the agent only records which service reached which Land when (:meth:`release`); after
+    it, :meth:`connect` evaluates every administration's queue by the Lindley recursion
+    ``done = max(arrival, free_at) + duration``. The k-th service to reach each Land is
+    scheduled for all administrations of all Länder in one vector operation, so the cost
+    is one step per release rank (at most the number of municipal services) instead of one
+    process per (administration, service) pair.
+
+    Attributes
+    ----------
+    releases : list of list of (t, service, tenancy)
+        Per Land, the municipal services in the order they reached it; ``tenancy``: the
+        Land reuses it (its connections may cost the administrations running costs).
+    support : list of list of tuple
+        Per Land, the non-monetary support in force: ``(start, end, lag factor, effort
+        factor, FTE factor, service mask or None)``.
+    pots : list of (programme, remaining EUR per administration, start, end, Länder)
+        Municipal support money; ``Länder`` marks the Länder whose administrations
+        receive any of it.
+    """
+
+    def __init__(self, sim: Simulation) -> None:
+        self.sim = sim
+        world, cfg = sim.world, sim.cfg
+        admins = world.admins
+        L = world.n_states
+        self.codes = [str(c) for c in world.states["state"]]
+        self.state_of = admins["state"].to_numpy().astype(np.int64)
+        size = admins["size_class"].to_numpy()
+        fte = (np.asarray(cfg.staffing.municipal_fte_by_size_class)[size]
+               * cfg.staffing.municipal_fte_factor)
+        self.rate_pd = fte * cfg.staffing.productive_days_per_fte_month  # person-days/month
+        self.lag_mean = np.asarray(cfg.municipal.info_lag_months_by_size_class)[size]
+        pop = admins["population"].to_numpy().astype(float)
+        self.budget = pop * cfg.operation.municipal_budget_eur_per_capita_year
+        self.pots: list[tuple[ProgrammeParams, np.ndarray, float, float, np.ndarray]] = []
+        for prog, eur, start, end in sim.funding.municipal:
+            in_land = np.bincount(self.state_of, weights=eur, minlength=L) > 0
+            if in_land.any():
+                self.pots.append((prog, eur.copy(), start, end, in_land))
+        self.support = [[
+            (float(month_index(sp.start)), float(month_index(sp.end) + 1), sp.info_lag_factor,
+             sp.effort_factor, sp.fte_factor, sim.top_services(sp.max_services))
+            for sp in sim.support if sp.states is None or code in sp.states]
+            for code in self.codes]
+        self.releases: list[list[tuple[float, int, bool]]] = [[] for _ in range(L)]
+        H = int(sim.horizon)
+        #: Support money committed per programme, Land and month the onboarding starts.
+        self.spent = np.zeros((len(self.pots), L, H + 1))
+
+    def release(self, state: int, service: int, t: float, tenancy: bool) -> None:
+        """A municipally executed service became available in ``state`` at ``t``."""
+        self.releases[state].append((t, service, tenancy))
+
+    def _factors(self, state: int, service: int, t: float) -> tuple[float, float, float]:
+        """Support factors (lag, effort, FTE) for a service reaching ``state`` at ``t``."""
+        lag_f = effort_f = fte_f = 1.0
+        for s0, s1, lag, eff, fte, mask in self.support[state]:
+            if s0 <= t < s1 and (mask is None or mask[service]):
+                lag_f, effort_f, fte_f = lag_f * lag, effort_f * eff, fte_f * fte
+        return lag_f, effort_f, fte_f
+
+    def connect(self, t_admin: np.ndarray) -> None:
+        """Schedule every recorded release in every administration (into ``t_admin``).
+
+        Everything that does not depend on the queue (arrival, effort, durations) is
+        tabulated for all (release rank, administration) pairs first, one Land's block at a
+        time; only the recursion itself, the affordability deferral and the support money
+        step through the ranks.
+
+        ``t_admin`` (municipally executed services x administrations, as
+        ``RunResult.t_admin``) receives, for each recorded release, when each administration
+        of its Land finishes connecting it; the other entries are left as they are.
+        """
+        sim = self.sim
+        A = len(self.state_of)
+        counts = np.array([len(r) for r in self.releases], dtype=np.int64)
+        K = int(counts.max(initial=0))
+        if K == 0 or A == 0:
+            return
+        L = len(self.releases)
+        # (Land, release rank) tables of what reached the Land and under which support;
+        # ranks beyond a Land's releases are padding that never starts (t = inf).
+        t_lk = np.full((L, K), np.inf)
+        svc_lk = np.zeros((L, K), dtype=np.int64)
+        ten_lk = np.zeros((L, K), dtype=bool)
+        fac_lk = np.ones((3, L, K))
+        for li, rel in enumerate(self.releases):
+            for k, (t, service, tenancy) in enumerate(rel):
+                t_lk[li, k], svc_lk[li, k], ten_lk[li, k] = t, service, tenancy
+                fac_lk[:, li, k] = self._factors(li, service, t)
+        ten_lk &= sim.operation.active
+        # What does not depend on the queue, as (release rank, administration) tables, one
+        # Land's block at a time (its draws are whole rows of the Land's columns; padding
+        # ranks read some row and never start).
+        st = self.state_of
+        m_lk = sim.world.municipal_position[svc_lk]
+        draws = sim.draws
+        share = sim.cfg.municipal.external_share_when_funded
+        if not self.pots:
+            share = 0.0  # no support money anywhere: nothing is ever funded
+        sigma, day_rate = sim.cfg.municipal.effort_sigma, sim.cfg.funding.day_rate_eur
+        arrival, dur = np.empty((K, A)), np.empty((K, A))
+        if share > 0:
+            dur_funded, cost_base = np.empty((K, A)), np.empty((K, A))
+        for li, (a0, a1) in enumerate(sim.world.admin_slices):
+            lag_f, effort_f, fte_f = (f[li][:, None] for f in fac_lk)
+            lag = self.lag_mean[a0:a1] * lag_f
+            lag *= np.take(draws.info_lag[:, a0:a1], m_lk[li], axis=0)
+            arrival[:, a0:a1] = t_lk[li][:, None] + lag
+            effort = np.take(draws.onboarding_z[:, a0:a1], m_lk[li], axis=0)
+            effort *= sigma
+            np.exp(effort, out=effort)
+            effort *= sim.onboarding_effort_pd[svc_lk[li]][:, None] * effort_f
+            rate = self.rate_pd[a0:a1] * fte_f
+            with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+                dur[:, a0:a1] = np.where(effort <= 0, 0.0, effort / rate)
+                if share > 0:
+                    funded_effort = effort * (1.0 - share)
+                    dur_funded[:, a0:a1] = np.where(funded_effort <= 0, 0.0,
+                                                    funded_effort / rate)
+                    cost_base[:, a0:a1] = share * effort * day_rate
+        ten_k = np.asarray(ten_lk.any(axis=0))
+        t_first = t_lk.min(axis=0)  # earliest release of each rank (all start later)
+        op, pays_from = sim.operation, np.array(sim.operation.muni_pays_from)[st]
+        H = int(sim.horizon)
+        free_at = np.zeros(A)
+        deferred_free_at = np.zeros(A)  # deferred connections queue among themselves
+        n_paid = np.zeros(A)  # reused-service connections each administration pays for
+        pot_admins = [np.flatnonzero(in_land[st]) for _p, _r, _s, _e, in_land in self.pots]
+        done = np.empty((K, A))
+        for k in range(K):
+            start = np.maximum(arrival[k], free_at)
+            deferred = None
+            if ten_k[k]:
+                ten = ten_lk[st, k]
+                check = np.flatnonzero(ten & (start >= pays_from))
+                if len(check):
+                    ready = start.copy()
+                    ready[check] = op.municipal_start_rows(st[check], start[check],
+                                                           n_paid[check], self.budget[check])
+                    deferred = ready > start
+                    if deferred.any():
+                        ready = np.where(deferred, np.maximum(ready, deferred_free_at), ready)
+                    else:
+                        deferred = None
+                    start = ready
+                n_paid += ten & np.isfinite(start)
+            duration = dur[k]
+            if share > 0:
+                funded_any = None
+                for p, (prog, remaining, p_start, p_end, _in_land) in enumerate(self.pots):
+                    if p_end <= t_first[k]:
+                        continue
+                    who = pot_admins[p]  # administrations of the Länder the pot serves
+                    s_p = start[who]
+                    cost = cost_base[k, who] * prog.funding_rate
+                    ok = (s_p >= p_start) & (s_p < p_end) & (remaining[who] >= cost - 1e-6)
+                    if funded_any is not None:
+                        ok &= ~funded_any[who]
+                    if ok.any():
+                        paid = who[ok]
+                        remaining[paid] = np.maximum(remaining[paid] - cost[ok], 0.0)
+                        if funded_any is None:
+                            funded_any = np.zeros(A, dtype=bool)
+                        funded_any[paid] = True
+                        month = np.minimum(np.floor(s_p[ok]), H).astype(np.int64)
+                        self.spent[p] += np.bincount(
+                            st[paid] * (H + 1) + month, weights=cost[ok],
+                            minlength=L * (H + 1)).reshape(L, H + 1)
+                if funded_any is not None:
+                    duration = np.where(funded_any, dur_funded[k], duration)
+            done[k] = start + duration
+            if deferred is None:
+                free_at = done[k]
+            else:
+                # A connection deferred for lack of money does not hold up the
+                # administration's other connections; deferred ones queue behind each other.
+                free_at = np.where(deferred, free_at, done[k])
+                deferred_free_at = np.where(deferred & np.isfinite(done[k]), done[k],
+                                            deferred_free_at)
+        for li, (a0, a1) in enumerate(sim.world.admin_slices):
+            t_admin[m_lk[li, :counts[li]], a0:a1] = done[:counts[li], a0:a1]
+
+    def book_spending(self, ledger: Ledger) -> None:
+        """Ledger rows of the support money, dated in the month each onboarding started.
+
+        Onboardings starting after the horizon are outside the run and not booked.
+        """
+        H = int(self.sim.horizon)
+        for li, code in enumerate(self.codes):
+            for p, (prog, _rem, _s, _e, in_land) in enumerate(self.pots):
+                if not in_land[li]:
+                    continue
+                by_month = self.spent[p, li, :H]
+                for mo in np.flatnonzero(by_month):
+                    ledger.record(float(mo), prog.name, code, float(by_month[mo]),
+                                  "municipal_onboarding")
