@@ -1,4 +1,4 @@
-"""Calibration (``sim.calibrate``, ``ozg-sim-calibrate``): observables against direct counts,
+"""Calibration (``sim.calibration``, ``ozg-sim-calibrate``): observables against direct counts,
 the likelihood by hand, recovery of known parameters from synthetic targets, independence
 of the worker count, bad input, and the command end to end on the toy world.
 
@@ -29,7 +29,7 @@ from hydra.core.global_hydra import GlobalHydra
 from omegaconf import OmegaConf
 
 from sim.calendar import month_label
-from sim.calibrate import (
+from sim.calibration import (
     METRICS,
     CalibrationSpec,
     ParameterRange,
@@ -472,7 +472,7 @@ def test_cli_end_to_end_on_the_toy_world(tmp_path: Path) -> None:
 
 
 def test_prior_bound_diagnostic() -> None:
-    from sim.calibrate import at_prior_bounds
+    from sim.calibration import at_prior_bounds
     p = pd.DataFrame({"key": ["a", "b", "c"], "low": [1.0, 0.0, 0.0], "high": [18.0, 1.0, 1.0],
                       "estimate": [1.2, 0.5, 0.995], "q05": [1.0, 0.2, 0.9],
                       "q95": [1.3, 0.8, 0.999]})

@@ -1,0 +1,210 @@
+"""What a calibration fits and how: the spec (``conf/calibration/<name>.yaml``), its
+checks, and the configurations it evaluates.
+
+A spec names the uncertain parameters with their prior ranges (declared as every uncertain
+range of the package, :mod:`sim.ranges`), the budget of the method (design points, rounds,
+replications, refinement, projection), the measurement error of the official counts and the
+catalogue they refer to. :func:`load_spec` reads a spec file with command-line options
+applied; :func:`config_at` gives the configuration at a parameter point;
+:func:`calibrated_overrides` the Hydra file of the calibrated values.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+import numpy as np
+
+from sim.calibration.targets import METRICS
+from sim.config import CONF_DIR, GROUPS, read_yaml
+from sim.errors import ConfigError
+from sim.params import Config, get_path, parse_number, set_path, to_dict
+from sim.ranges import ParameterRange, check_ranges, parse_ranges
+
+#: Calibration specs, ``conf/calibration/NAME.yaml``.
+CALIBRATION_DIR = CONF_DIR / "calibration"
+#: Significant digits of the calibrated values (in calibrated.yaml and the projection).
+SIGNIFICANT_DIGITS = 4
+SPEC_INTS = ("design_points", "design_rounds", "replications", "refine_evaluations",
+             "projection_replications", "seed", "catalogue_services",
+             "catalogue_federal_services")
+SPEC_FLOATS = ("sigma_relative", "sigma_absolute")
+#: Smallest allowed value of each integer spec key.
+SPEC_MIN = {"design_points": 2, "design_rounds": 1, "replications": 2,
+            "refine_evaluations": 0, "projection_replications": 2, "seed": 0,
+            "catalogue_services": 1, "catalogue_federal_services": 0}
+
+
+def spec_names() -> list[str]:
+    """Names of the calibration specs in ``conf/calibration/``."""
+    return sorted(p.stem for p in CALIBRATION_DIR.glob("*.yaml"))
+
+
+@dataclass
+class CalibrationSpec:
+    """What to calibrate and how (``conf/calibration/<name>.yaml``).
+
+    Attributes
+    ----------
+    name : str
+        Spec name (file stem).
+    overrides : list of str
+        Hydra overrides of the base ozg-sim config (e.g. ``funding=konjunkturpaket``).
+    parameters : list of ParameterRange
+        Parameters and their prior bounds.
+    design_points : int
+        Latin-hypercube points per design round (>= 2).
+    design_rounds : int
+        Round 1 samples the prior box; each later round a box around the posterior so far
+        (adaptive multiple importance sampling); 1 = a single Latin hypercube.
+    replications : int
+        Replications per design point and per refinement evaluation (>= 2: a variance).
+    refine_evaluations : int
+        Maximum objective evaluations of the Nelder-Mead refinement (0: best design point).
+    projection_replications : int
+        Replications of the calibrated configuration over the full horizon.
+    sigma_relative, sigma_absolute : float
+        Observation error of a target with observed share ``o``:
+        ``sigma = sigma_relative * o + sigma_absolute`` (share scale). The counts come
+        from press reports and dashboards with differing definitions.
+    seed : int
+        Root seed of the replications and of the Latin hypercube.
+    catalogue_services, catalogue_federal_services : int
+        Size of the official catalogue the counts refer to (575 OZG services, 115 of them
+        federal Typ 1): denominators of the observed shares.
+    lower_bound_metrics : list of str
+        Metrics whose value is a lower bound ("more than half"), not a point value.
+    """
+
+    name: str = "historical"
+    overrides: list[str] = field(default_factory=list)
+    parameters: list[ParameterRange] = field(default_factory=list)
+    design_points: int = 64
+    design_rounds: int = 3
+    replications: int = 4
+    refine_evaluations: int = 40
+    projection_replications: int = 20
+    sigma_relative: float = 0.10
+    sigma_absolute: float = 0.01
+    seed: int = 1
+    catalogue_services: int = 575
+    catalogue_federal_services: int = 115
+    lower_bound_metrics: list[str] = field(
+        default_factory=lambda: ["ozg_leistungen_online_min1_share"])
+
+    @property
+    def keys(self) -> list[str]:
+        return [p.key for p in self.parameters]
+
+    @property
+    def low(self) -> np.ndarray:
+        return np.array([p.low for p in self.parameters], dtype=float)
+
+    @property
+    def high(self) -> np.ndarray:
+        return np.array([p.high for p in self.parameters], dtype=float)
+
+    def as_dict(self) -> dict[str, Any]:
+        return to_dict(self)
+
+
+SPEC_KEYS = tuple(f.name for f in fields(CalibrationSpec))
+
+
+def spec_from_dict(raw: Mapping[str, Any], name: str = "historical") -> CalibrationSpec:
+    """A :class:`CalibrationSpec` from a plain mapping (YAML or command line), checked for
+    unknown keys, types and ranges (not yet against a config: :func:`check_parameters`)."""
+    unknown = sorted(set(map(str, raw)) - set(SPEC_KEYS) - {"name"})
+    if unknown:
+        raise ConfigError(f"{unknown[0]} is not allowed: spec keys are "
+                          + ", ".join(k for k in SPEC_KEYS if k != "name"))
+    spec = CalibrationSpec(name=str(raw.get("name", name)))
+    for k in SPEC_INTS:
+        if k in raw:
+            setattr(spec, k, int(parse_number(k, raw[k], SPEC_MIN[k], integer=True)))
+    for k in SPEC_FLOATS:
+        if k in raw:
+            setattr(spec, k, parse_number(k, raw[k], 0.0, lo_open=k == "sigma_absolute"))
+    if spec.catalogue_federal_services >= spec.catalogue_services:
+        raise ConfigError(f"catalogue_federal_services={spec.catalogue_federal_services!r} is "
+                          f"not allowed: fewer than catalogue_services="
+                          f"{spec.catalogue_services}")
+    ovr = raw.get("overrides") or []
+    if not isinstance(ovr, (list, tuple)) or not all(isinstance(o, str) for o in ovr):
+        raise ConfigError(f"overrides={ovr!r} is not allowed: a list of key=value strings")
+    spec.overrides = list(ovr)
+    lbm = raw.get("lower_bound_metrics", spec.lower_bound_metrics) or []
+    if not isinstance(lbm, (list, tuple)) or not all(m in METRICS for m in lbm):
+        raise ConfigError(f"lower_bound_metrics={lbm!r} is not allowed: a list of "
+                          + ", ".join(METRICS))
+    spec.lower_bound_metrics = list(lbm)
+    spec.parameters = parse_ranges(raw.get("parameters"), "parameters")
+    return spec
+
+
+def check_parameters(spec: CalibrationSpec, base: Config) -> None:
+    """Every parameter key is a numeric parameter of ``base`` and both prior bounds give a
+    valid configuration; else :class:`ConfigError` naming key and allowed values."""
+    check_ranges(spec.parameters, base, "parameters")
+
+
+def config_at(base: Config, keys: Sequence[str], values: Sequence[float] | np.ndarray,
+              end: str | None = None) -> Config:
+    """A validated copy of ``base`` with the parameters set (and ``end`` if given)."""
+    cfg = copy.deepcopy(base)
+    for k, v in zip(keys, values, strict=True):
+        set_path(cfg, k, float(v))
+    if end is not None:
+        cfg.end = end
+    return cfg.validate()
+
+
+def round_significant(x: float, digits: int = SIGNIFICANT_DIGITS) -> float:
+    """``x`` rounded to ``digits`` significant digits (``812.2637`` -> ``812.3``)."""
+    if x == 0 or not math.isfinite(x):
+        return float(x)
+    return float(round(x, digits - 1 - math.floor(math.log10(abs(x)))))
+
+
+def calibrated_overrides(cfg: Config, keys: Sequence[str]) -> dict[str, Any]:
+    """Nested mapping of the calibrated keys for a ``# @package _global_`` Hydra file.
+
+    A key inside a list (``funding.programmes.0.agreement_months``) gives the whole list
+    as it is in ``cfg``, since Hydra replaces lists instead of merging them.
+    """
+    out: dict[str, Any] = {}
+    for key in keys:
+        parts = key.split(".")
+        cut = next((i for i, p in enumerate(parts) if p.isdigit()), len(parts))
+        path = parts[:cut] if cut < len(parts) else parts
+        value = to_dict(get_path(cfg, ".".join(path)))
+        node = out
+        for p in path[:-1]:
+            node = node.setdefault(p, {})
+        node[path[-1]] = value
+    return out
+
+
+def load_spec(name: str, spec_opts: dict[str, str], overrides: list[str]) -> CalibrationSpec:
+    """The spec file with the command-line options and overrides applied, checked."""
+    path = CALIBRATION_DIR / f"{name}.yaml"
+    raw = read_yaml(path)
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path.name}: is not a mapping of spec keys")
+    spec = spec_from_dict({**{str(k): v for k, v in raw.items()}, **spec_opts}, name)
+    spec.name = name
+    spec.overrides = [*spec.overrides, *overrides]
+    return spec
+
+
+def base_overrides(spec: CalibrationSpec) -> list[str]:
+    """Overrides of the base config: the spec's, starting from the documented defaults
+    (``calibrated=none``) unless they choose a ``calibrated`` option themselves, so that a
+    calibration never starts from an earlier one."""
+    chosen = any(o.lstrip("+~").partition("=")[0] == "calibrated" for o in spec.overrides)
+    pin = ["calibrated=none"] if "calibrated" in GROUPS and not chosen else []
+    return [*pin, *spec.overrides]

@@ -1,0 +1,192 @@
+"""The official record as calibration targets, and the same observables read from a run.
+
+Targets: the observed counts 2020-2022 (``sim/data/ozg_history_2018_2022.csv``) as shares
+of the official catalogue of the same scope, with their measurement error and whether they
+are point values or lower bounds. Observables (:func:`series_shares`): the same shares from a
+run's availability times. The measurement model that relates the two is in the docstring of
+:mod:`sim.calibration.method` and in ``MODEL.md`` (section 7.10).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from sim import data_io
+from sim.calendar import month_end_dates, month_index
+from sim.errors import ConfigError
+from sim.metrics import Coverage
+from sim.model import RunResult
+from sim.world import FEDERAL, World
+
+if TYPE_CHECKING:  # the spec names its targets' metrics (METRICS): import it for types only
+    from sim.calibration.spec import CalibrationSpec
+
+HISTORY_FILE = "ozg_history_2018_2022.csv"
+#: Official metric -> (model series kind, scope of its denominator).
+METRICS: dict[str, tuple[str, str]] = {
+    "ozg_leistungen_online_min1": ("online_anywhere", "all"),
+    "ozg_leistungen_online_min1_share": ("online_anywhere", "all"),
+    "bund_leistungen_online": ("federal_online", "federal"),
+    "ozg_leistungen_flaechendeckend": ("nationwide_nonfederal", "nonfederal"),
+    "ozg_leistungen_flaechendeckend_in_land": ("full_in_land", "nonfederal"),
+    "ozg_leistungen_online_min1_in_land": ("online_in_land", "all"),
+}
+#: Metrics whose value is already a share of the catalogue (the others are counts).
+SHARE_METRICS = frozenset({"ozg_leistungen_online_min1_share"})
+#: Series kinds: national ones first, then per-Land ones (``kind:XX``).
+NATIONAL_KINDS = ("online_anywhere", "federal_online", "nationwide_nonfederal")
+LAND_KINDS = ("full_in_land", "online_in_land")
+SERIES_LABELS = {
+    "online_anywhere": "Services online somewhere",
+    "federal_online": "Federal (Typ 1) services online",
+    "nationwide_nonfederal": "Non-federal services online nationwide",
+    "full_in_land": "Non-federal services fully available in {land}",
+    "online_in_land": "Services online somewhere in {land}",
+}
+SCOPE_LABELS = {"all": "all services", "federal": "federal services",
+                "nonfederal": "non-federal services"}
+_DAY = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
+
+
+def target_month(date: str) -> int:
+    """Month index a reported figure refers to: ``YYYY-MM`` is the end of that month; a
+    day ``YYYY-MM-DD`` the nearest month end (``2020-10-01`` -> end of September 2020,
+    ``2022-12-31`` -> end of December 2022)."""
+    m = _DAY.match(date.strip())
+    if m is None:
+        return month_index(date.strip(), "date")
+    ym = f"{m.group(1)}-{m.group(2)}"
+    idx = month_index(ym, "date")
+    days = pd.Timestamp(f"{ym}-01").days_in_month
+    return idx if int(m.group(3)) > days / 2 else idx - 1
+
+
+def read_history() -> pd.DataFrame:
+    """The observed figures with their dates as written (``YYYY-MM`` or ``YYYY-MM-DD``)."""
+    return data_io._read(data_io.DATA_DIR, HISTORY_FILE,
+                         {"date": "str", "geo": "str", "metric": "str", "value": "float",
+                          "definition_or_note": "str", "source": "str"})
+
+
+def make_targets(rows: pd.DataFrame, spec: CalibrationSpec, world: World) -> pd.DataFrame:
+    """Targets on the share scale from rows ``date, geo, metric, value`` (and optionally
+    ``source``): only metrics of :data:`METRICS`, Länder in ``world`` and scopes the
+    world has services of.
+
+    Columns: ``target``, ``date`` (as reported), ``month``, ``month_end``, ``geo``,
+    ``metric``, ``series``, ``scope``, ``observed_value`` (as reported),
+    ``observed_denominator`` (catalogue services of the scope; 1 for shares),
+    ``catalogue_denominator`` (catalogue services of the scope), ``observed`` (share),
+    ``sigma``, ``bound`` (``point`` or ``lower``), ``source``.
+    """
+    codes = list(world.states["state"])
+    n_fed = int((world.services["executor"].to_numpy() == FEDERAL).sum())
+    model_n = {"all": world.n_services, "federal": n_fed, "nonfederal": world.n_services - n_fed}
+    cat = {"all": spec.catalogue_services, "federal": spec.catalogue_federal_services,
+           "nonfederal": spec.catalogue_services - spec.catalogue_federal_services}
+    out = []
+    for _, row in rows.iterrows():
+        metric = str(row["metric"])
+        if metric not in METRICS:
+            continue
+        kind, scope = METRICS[metric]
+        geo = str(row["geo"])
+        if kind in LAND_KINDS:
+            if geo not in codes:
+                continue
+            series = f"{kind}:{geo}"
+        else:
+            if geo != "DE":
+                continue
+            series = kind
+        if model_n[scope] == 0:
+            continue
+        value = float(row["value"])
+        denom = 1 if metric in SHARE_METRICS else cat[scope]
+        observed = value / denom
+        month = target_month(str(row["date"]))
+        out.append({"date": str(row["date"]), "month": month,
+                    "month_end": month_end_dates(month + 1)[-1], "geo": geo,
+                    "metric": metric, "series": series, "scope": scope,
+                    "observed_value": value, "observed_denominator": denom,
+                    "catalogue_denominator": cat[scope], "observed": observed,
+                    "sigma": spec.sigma_relative * observed + spec.sigma_absolute,
+                    "bound": "lower" if metric in spec.lower_bound_metrics else "point",
+                    "source": str(row.get("source", ""))})
+    df = pd.DataFrame(out)
+    if df.empty:
+        raise ConfigError("no calibration target is in this world: targets are national "
+                          "counts and Länder " + ", ".join(sorted(
+                              set(rows["geo"]) - {"DE"})))
+    df = df.sort_values(["month", "series"], kind="stable").reset_index(drop=True)
+    df.insert(0, "target", np.arange(len(df)))
+    return df
+
+
+def historical_targets(spec: CalibrationSpec, world: World) -> pd.DataFrame:
+    """Targets from ``sim/data/ozg_history_2018_2022.csv`` (see :func:`make_targets`)."""
+    return make_targets(read_history(), spec, world)
+
+
+def series_of(targets: pd.DataFrame, world: World) -> list[str]:
+    """Observable series: the three national ones, then the per-Land series with targets
+    (in the order of the Länder in the world)."""
+    codes = list(world.states["state"])
+    n_fed = int((world.services["executor"].to_numpy() == FEDERAL).sum())
+    national = [k for k in NATIONAL_KINDS if not (k == "federal_online" and n_fed == 0)]
+    land = sorted({s for s in targets["series"] if ":" in s},
+                  key=lambda s: (LAND_KINDS.index(s.split(":")[0]), codes.index(s.split(":")[1])))
+    return national + land
+
+
+def _land_name(code: str, world: World | None) -> str:
+    if world is not None and "name" in world.states.columns:
+        st = world.states.set_index("state")
+        if code in st.index:
+            return str(st.loc[code, "name"])
+    return code
+
+
+def series_label(series: str, world: World | None = None) -> str:
+    """Readable name of a series (Land names from the world if given)."""
+    kind, _, geo = series.partition(":")
+    return SERIES_LABELS[kind].format(land=_land_name(geo, world) if geo else "")
+
+
+def series_shares(world: World, r: RunResult, series: Sequence[str],
+                  full_population_share: float = 1.0) -> np.ndarray:
+    """(len(series), H): share of services of each series' scope at the end of each month
+    (a state at month ``m`` counts every time ``t < m + 1``, as :mod:`sim.metrics`).
+
+    ``full_population_share``: the measurement model of "fully available in a Land"
+    (:class:`sim.params.ObservationParams`; 1 = every administration connected).
+    """
+    c = Coverage(world, r)
+    full = c.t_full_at(full_population_share)
+    fed = c.executor == FEDERAL
+    codes = list(world.states["state"])
+    H = r.horizon_months
+    edges = np.arange(1, H + 1, dtype=float)
+    out = np.zeros((len(series), H))
+    for i, sid in enumerate(series):
+        kind, _, geo = sid.partition(":")
+        if kind == "online_anywhere":
+            t = c.t_anywhere
+        elif kind == "federal_online":
+            t = c.t_anywhere[fed]
+        elif kind == "nationwide_nonfederal":
+            t = full[~fed].max(axis=1) if full.shape[1] else np.full(int((~fed).sum()), np.inf)
+        elif kind == "full_in_land":
+            t = full[~fed, codes.index(geo)]
+        elif kind == "online_in_land":
+            t = c.t_any_state[:, codes.index(geo)]
+        else:
+            raise ValueError(f"series(={sid!r}) is not known")
+        if len(t):
+            out[i] = np.searchsorted(np.sort(t), edges, side="left") / len(t)
+    return out
