@@ -33,8 +33,6 @@ from sim.calendar import (
 from sim.model import EVENT_NAMES, RunResult
 from sim.world import FEDERAL, MUNICIPAL, SIZE_CLASS_LABELS, World
 
-TABLES = ("national", "by_state", "by_topic", "by_size_class", "by_kreis", "events",
-          "spending")
 #: Default months for which Kreis-level coverage is tabulated (for maps), besides the last.
 MAP_MONTHS = (OZG_DEADLINE, "2026-12")
 TARGETS = (0.5, 0.9, 1.0)

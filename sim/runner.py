@@ -18,8 +18,9 @@ from typing import Any
 
 import pandas as pd
 
-from sim.metrics import TABLES, kpis_for_replication, summarise_kpis, tables_for_replication
+from sim.metrics import kpis_for_replication, summarise_kpis, tables_for_replication
 from sim.model import simulate
+from sim.outputs import TABLES
 from sim.params import Config
 from sim.world import World
 

@@ -30,6 +30,7 @@ import pandas as pd
 from sim.config import CONF_DIR, GROUPS, load_config, read_yaml
 from sim.errors import ConfigError
 from sim.metrics import running_costs_by_year
+from sim.outputs import RUN_TABLES, SWEEP_TABLES
 from sim.params import Config, set_path, to_dict
 from sim.provenance import code_version, config_hash
 from sim.ranges import check_ranges, latin_hypercube, parse_ranges
@@ -38,10 +39,6 @@ from sim.world import World, build_world
 
 log = logging.getLogger("ozg-sim")
 
-#: Tables a sweep keeps of every run (events and spending stay with single runs; of the
-#: spending only the running costs per year and payer, :func:`running_costs_by_year`).
-RUN_TABLES = ("national", "by_state", "by_topic", "by_size_class", "by_kreis")
-SWEEP_TABLES = (*RUN_TABLES, "running_costs")
 
 
 # --------------------------------------------------------------------------- experiment files

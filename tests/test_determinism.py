@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 from helpers import SMALL, make_config
 
-from sim.metrics import TABLES
+from sim.outputs import TABLES
 from sim.runner import Results, run_replications
 
 
