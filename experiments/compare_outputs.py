@@ -60,7 +60,7 @@ SVG_CLIP_ID = re.compile(rb"\bp[0-9a-f]{10}\b")
 STAMP = re.compile(r"\d{4}-\d{2}-\d{2}_\d{2}-\d{2}-\d{2}(_\d+)?")
 FIGURE_EXT = {".png", ".svg", ".pdf"}
 TEXT_EXT = {".csv", ".md", ".yaml", ".txt"}
-SKIP_NAMES = {"cli.log"}
+SKIP_SUFFIXES = {".log"}  # logs: times and durations
 SKIP_PARTS = {".hydra"}
 
 TOY_EXPERIMENTS = ("efa_vs_efv", "cliff", "funding_allocation", "staffing_sweep",
@@ -138,9 +138,7 @@ def _files(root: Path) -> dict[str, Path]:
     out = {}
     for p in sorted(root.rglob("*")):
         rel = p.relative_to(root)
-        if not p.is_file() or p.name in SKIP_NAMES or SKIP_PARTS & set(rel.parts):
-            continue
-        if rel.as_posix() == "commands.log":
+        if not p.is_file() or p.suffix in SKIP_SUFFIXES or SKIP_PARTS & set(rel.parts):
             continue
         out[_key(rel)] = p
     return out

@@ -286,7 +286,7 @@ class NaiveSimulation:
         self.ledger = Ledger()
         self.funding = Funding(cfg, world, self.ledger)
         self.operation = Operation(cfg, world)
-        # Attributes Operation.book reads (besides horizon, world and t_admin).
+        # What Operation.book books the running costs from (with horizon, world, t_admin).
         self.tenancies: list[tuple[int, int, float]] = []
         self.is_tenancy = np.zeros((S, L), dtype=bool)
         self._is_municipal = (world.services["executor"] == MUNICIPAL).to_numpy()
@@ -762,7 +762,8 @@ class NaiveSimulation:
                     self.ledger.record(float(m), prog.name, code,
                                        self.support_spent[(prog.name, land, m)],
                                        "municipal_onboarding")
-        self.operation.book(self.ledger, self)  # type: ignore[arg-type]
+        self.operation.book(self.ledger, self.world, int(self.horizon), self.tenancies,
+                            self.is_tenancy & self._is_municipal[:, None], self.t_admin)
         self.t_admin[self.t_admin >= self.horizon] = np.inf
         self.t_state[self.t_state >= self.horizon] = np.inf
         counter = getattr(self.env, "_eid", None)

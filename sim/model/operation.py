@@ -13,7 +13,8 @@ books the running costs per year, payer and Land (:meth:`Operation.book`).
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -22,12 +23,8 @@ from sim.model.records import BUND, Ledger
 from sim.params import PAYERS, Config
 from sim.world import World
 
-if TYPE_CHECKING:
-    # Only for annotations: importing the simulation at runtime would form a cycle
-    # (sim.model.simulation imports this module).
-    from sim.model.simulation import Simulation
-
-#: Column of each payer's share in :attr:`Operation.shares`.
+#: Column of each payer's share in :attr:`Operation.tenancy_shares` and
+#: :attr:`Operation.muni_shares`.
 SH_LAND, SH_MUNI, SH_BUND, SH_POOL = range(4)
 
 
@@ -186,31 +183,40 @@ class Operation:
             out[rest] = np.where(valid, cand, np.inf).min(axis=1)
         return out
 
-    def book(self, ledger: Ledger, sim: Simulation) -> None:
+    def book(self, ledger: Ledger, world: World, horizon: int,
+             tenancies: Sequence[tuple[int, int, float]], reused_municipal: np.ndarray,
+             t_admin: np.ndarray) -> None:
         """Ledger rows of the running costs, per year, payer and Land.
 
         A tenancy costs from the month its reuse was agreed, a connection from the month it
         was completed, until the horizon.
+
+        Parameters
+        ----------
+        tenancies : sequence of (service, tenant Land, month agreed)
+        reused_municipal : ndarray of bool (S, L)
+            Municipally executed services each Land reuses (its connections cost).
+        t_admin : ndarray (Sm, A)
+            When each administration connected each municipally executed service.
         """
-        H = int(sim.horizon)
+        H = int(horizon)
         if H <= 0:
             return
-        world = sim.world
         codes = list(world.states["state"])
         op = self.op
         months = np.arange(H, dtype=float)
         years = (months // 12).astype(np.int64)
-        ten_land = np.array([land for (_s, land, _t) in sim.tenancies], dtype=np.int64)
-        ten_time = np.array([t for (_s, _land, t) in sim.tenancies], dtype=float)
+        ten_land = np.array([land for (_s, land, _t) in tenancies], dtype=np.int64)
+        ten_time = np.array([t for (_s, _land, t) in tenancies], dtype=float)
         for li, code in enumerate(codes):
             tt = ten_time[ten_land == li]
             ten = np.cumsum(np.bincount(np.clip(np.floor(tt), 0, H).astype(np.int64),
                                         minlength=H + 1))[:H] if len(tt) else np.zeros(H)
             a0, a1 = world.admin_slices[li]
             conn = np.zeros(H)
-            svc = np.flatnonzero(sim.is_tenancy[:, li] & sim._is_municipal)
+            svc = np.flatnonzero(reused_municipal[:, li])
             if len(svc) and a1 > a0:
-                ta = sim.t_admin[world.municipal_position[svc], a0:a1].ravel()
+                ta = t_admin[world.municipal_position[svc], a0:a1].ravel()
                 ta = ta[np.isfinite(ta) & (ta < H)]
                 conn = np.cumsum(np.bincount(np.floor(ta).astype(np.int64),
                                              minlength=H + 1))[:H].astype(float)

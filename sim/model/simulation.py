@@ -185,7 +185,8 @@ class Simulation:
         self.env.run(until=self.horizon)
         self.municipal.connect(self.t_admin)
         self.municipal.book_spending(self.ledger)
-        self.operation.book(self.ledger, self)
+        self.operation.book(self.ledger, self.world, int(self.horizon), self.tenancies,
+                            self.is_tenancy & self._is_municipal[:, None], self.t_admin)
         t_admin = self.t_admin
         t_admin[t_admin >= self.horizon] = np.inf
         t_state = self.t_state
