@@ -52,7 +52,7 @@ from sim.world import World, build_world
 HERE = Path(__file__).resolve().parent
 PARTS = ("single", "scaling", "sweep", "overhead", "naive", "profile")
 
-# Targets (issue 5).
+# Targets of the speed requirement (BENCHMARKS.md).
 TARGET_S_PER_REP = 1.0
 TARGET_PEAK_MB = 500.0
 TARGET_SPEEDUP = 100.0

@@ -103,7 +103,7 @@ class WorldParams:
     municipal_share_typ23, municipal_share_typ45 : float
         Share of Typ 2/3 and Typ 4/5 services executed by municipalities (the rest by the
         Länder). Chosen so that ~224 of the 557 services are municipal, in line with the KDN
-        count of 237 of 590 (OZG_BRIEF §1).
+        count of 237 of 590 (KDN NRW OZG database; MODEL.md 11, [Catalogue]).
     fallback_lead_state : str
         Lead state for topic fields without one in the data (Querschnitt) or whose lead is
         not in the world: the largest Land by default (rationale: largest staff pool).

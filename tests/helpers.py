@@ -33,8 +33,8 @@ def _composed(overrides: tuple[str, ...]) -> Config:
     return load_config(list(overrides))
 
 
-#: Config groups the tests build on unless a test overrides them: the mechanisms of issue 2
-#: (the stimulus project by project, baseline staff, no running-cost cliff, no Land
+#: Config groups the tests build on unless a test overrides them: the first model's
+#: mechanisms (the stimulus project by project, baseline staff, no running-cost cliff, no Land
 #: programmes, uncalibrated defaults), so that each test sees only what it switches on.
 REFERENCE_GROUPS = {"funding": "konjunkturpaket", "staffing": "baseline",
                     "operation": "central", "state_programmes": "none", "calibrated": "none"}

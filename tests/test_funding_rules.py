@@ -1,4 +1,4 @@
-"""Allocation rules of the same money (issue 4 §1), each shown in isolation."""
+"""Allocation rules of the same money (MODEL.md 7.3), each shown in isolation."""
 
 from __future__ import annotations
 

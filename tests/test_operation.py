@@ -1,4 +1,4 @@
-"""Running costs after the stimulus and who pays them (issue 4 §2), in isolation."""
+"""Running costs after the stimulus and who pays them (MODEL.md 7.8), in isolation."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Land programmes (issue 4 §3) and staff frictions (§4), each in isolation."""
+"""Land programmes (MODEL.md 7.9) and staff frictions (7.4), each in isolation."""
 
 from __future__ import annotations
 
