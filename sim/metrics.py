@@ -135,18 +135,25 @@ class Coverage:
 def tables_for_replication(world: World, r: RunResult,
                            map_dates: Sequence[str] = MAP_MONTHS,
                            full_population_share: float = 1.0) -> dict[str, pd.DataFrame]:
-    """All tidy tables of one replication (``by_kreis`` at ``map_dates`` and the last month).
+    """All tidy tables of one replication (``by_kreis`` at ``map_dates`` and the last month),
+    as declared in :mod:`sim.outputs`.
 
     ``full_population_share`` is the measurement model of the official nationwide count
     (:class:`sim.params.ObservationParams`), used only for ``nationwide_reported``.
     """
     c = Coverage(world, r)
-    H, S, L = r.horizon_months, world.n_services, world.n_states
-    dates = month_end_dates(H)
-    rep = r.replication
-    P = float(c.pop_admin.sum())
-    svc_cov = c.service_population_curves() / P  # (S, H) share of national population
+    svc_cov = c.service_population_curves() / float(c.pop_admin.sum())  # (S, H) national
+    return {"national": _national(world, r, c, svc_cov, full_population_share),
+            "by_state": _by_state(world, r, c), "by_topic": _by_topic(world, r, c, svc_cov),
+            "by_size_class": _by_size_class(world, r, c),
+            "by_kreis": _by_kreis(world, r, c, map_dates),
+            "events": _events(world, r, c), "spending": _spending(r)}
 
+
+def _national(world: World, r: RunResult, c: Coverage, svc_cov: np.ndarray,
+              full_population_share: float) -> pd.DataFrame:
+    """Services online somewhere and nationwide, and population coverage, per month."""
+    H, S, L = r.horizon_months, world.n_services, world.n_states
     one = np.zeros(S, dtype=np.int64)
     anywhere = _cum(one, c.t_anywhere, 1, H)[0]
     nationwide = _cum(one, c.t_nationwide, 1, H)[0]
@@ -154,26 +161,36 @@ def tables_for_replication(world: World, r: RunResult,
     full = c.t_full_at(full_population_share)[non_fed]
     t_reported = full.max(axis=1) if L else np.full(int(non_fed.sum()), np.inf)
     reported = _cum(np.zeros(len(t_reported), dtype=np.int64), t_reported, 1, H)[0]
-    national = pd.DataFrame({
-        "replication": rep, "month": np.arange(H), "date": dates,
+    return pd.DataFrame({
+        "replication": r.replication, "month": np.arange(H), "date": month_end_dates(H),
         "online_anywhere": anywhere.astype(np.int64),
         "nationwide": nationwide.astype(np.int64),
         "online_anywhere_share": anywhere / S, "nationwide_share": nationwide / S,
         "population_coverage": svc_cov.mean(axis=0),
         "nationwide_reported": reported.astype(np.int64), "n_services": S})
 
+
+def _by_state(world: World, r: RunResult, c: Coverage) -> pd.DataFrame:
+    """Services available everywhere and somewhere in each Land, and its coverage."""
+    H, S, L = r.horizon_months, world.n_services, world.n_states
+    dates = month_end_dates(H)
     full = _cum(np.tile(np.arange(L), S), c.t_full.ravel(), L, H)
     any_in = _cum(np.tile(np.arange(L), S), c.t_any_state.ravel(), L, H)
     pop_cov = c.state_population_curves() / (S * np.maximum(c.pop_state, 1.0))[:, None]
     codes = world.states["state"].to_numpy()
-    by_state = pd.DataFrame({
-        "replication": rep, "month": np.tile(np.arange(H), L), "date": np.tile(dates, L),
-        "state": np.repeat(codes, H),
+    return pd.DataFrame({
+        "replication": r.replication, "month": np.tile(np.arange(H), L),
+        "date": np.tile(dates, L), "state": np.repeat(codes, H),
         "available": full.ravel().astype(np.int64),
         "online_anywhere_in_state": any_in.ravel().astype(np.int64),
         "available_share": full.ravel() / S,
         "population_coverage": pop_cov.ravel(), "n_services": S})
 
+
+def _by_topic(world: World, r: RunResult, c: Coverage, svc_cov: np.ndarray) -> pd.DataFrame:
+    """The national counts and coverage within each topic field."""
+    H = r.horizon_months
+    dates = month_end_dates(H)
     topic = world.services["topic"].to_numpy()
     T = len(world.topics)
     n_t = np.bincount(topic, minlength=T)
@@ -181,15 +198,20 @@ def tables_for_replication(world: World, r: RunResult,
     t_nat = _cum(topic, c.t_nationwide, T, H)
     t_cov = np.zeros((T, H))
     np.add.at(t_cov, topic, svc_cov)
-    by_topic = pd.DataFrame({
-        "replication": rep, "month": np.tile(np.arange(H), T), "date": np.tile(dates, T),
-        "topic": np.repeat(world.topics["topic"].to_numpy(), H),
+    return pd.DataFrame({
+        "replication": r.replication, "month": np.tile(np.arange(H), T),
+        "date": np.tile(dates, T), "topic": np.repeat(world.topics["topic"].to_numpy(), H),
         "online_anywhere": t_any.ravel().astype(np.int64),
         "nationwide": t_nat.ravel().astype(np.int64),
         "nationwide_share": (t_nat / np.maximum(n_t, 1)[:, None]).ravel(),
         "population_coverage": (t_cov / np.maximum(n_t, 1)[:, None]).ravel(),
         "n_services": np.repeat(n_t, H)})
 
+
+def _by_size_class(world: World, r: RunResult, c: Coverage) -> pd.DataFrame:
+    """Connected administration × municipal service pairs per municipal size class."""
+    H = r.horizon_months
+    dates = month_end_dates(H)
     size = world.admins["size_class"].to_numpy()
     C = len(SIZE_CLASS_LABELS)
     Sm = len(c.muni)
@@ -200,16 +222,12 @@ def tables_for_replication(world: World, r: RunResult,
     done_pop = _cum(grp, r.t_admin.ravel(), C, H, np.tile(c.pop_admin, Sm))
     denom_n = np.maximum(n_c * Sm, 1)[:, None]
     denom_p = np.maximum(pop_c * Sm, 1)[:, None]
-    by_size = pd.DataFrame({
-        "replication": rep, "month": np.tile(np.arange(H), C), "date": np.tile(dates, C),
-        "size_class": np.repeat(np.asarray(SIZE_CLASS_LABELS), H),
+    return pd.DataFrame({
+        "replication": r.replication, "month": np.tile(np.arange(H), C),
+        "date": np.tile(dates, C), "size_class": np.repeat(np.asarray(SIZE_CLASS_LABELS), H),
         "onboarded_share": (done / denom_n).ravel(),
         "population_coverage": (done_pop / denom_p).ravel(),
         "n_admins": np.repeat(n_c, H), "n_municipal_services": Sm})
-
-    return {"national": national, "by_state": by_state, "by_topic": by_topic,
-            "by_size_class": by_size, "by_kreis": _by_kreis(world, r, c, map_dates),
-            "events": _events(world, r, c), "spending": _spending(r)}
 
 
 def map_months(horizon: int, map_dates: Sequence[str] = MAP_MONTHS) -> list[int]:
