@@ -12,6 +12,7 @@ releases during the run and schedules all administrations' queues after it, in o
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -24,6 +25,30 @@ if TYPE_CHECKING:
     # Only for annotations: importing the simulation at runtime would form a cycle
     # (sim.model.simulation imports this module).
     from sim.model.simulation import Simulation
+
+
+@dataclass
+class _Releases:
+    """(Land, release rank) tables: release time, service, reused (running costs may
+    apply), support factors (lag, effort, FTE)."""
+
+    t: np.ndarray
+    service: np.ndarray
+    tenancy: np.ndarray
+    factors: np.ndarray
+
+
+@dataclass
+class _Tables:
+    """(release rank, administration) tables that do not depend on the queue: arrival of
+    the service, onboarding duration with and without contractors, cost of contractors;
+    ``m_lk`` the municipal position of each (Land, rank)."""
+
+    m_lk: np.ndarray
+    arrival: np.ndarray
+    dur: np.ndarray
+    dur_funded: np.ndarray = field(default_factory=lambda: np.empty((0, 0)))
+    cost_base: np.ndarray = field(default_factory=lambda: np.empty((0, 0)))
 
 
 class Municipalities:
@@ -79,6 +104,9 @@ class Municipalities:
              sp.effort_factor, sp.fte_factor, sim.top_services(sp.max_services))
             for sp in sim.support if sp.states is None or code in sp.states]
             for code in self.codes]
+        #: Per pot, the administrations of the Länder it serves.
+        self._pot_admins = [np.flatnonzero(in_land[self.state_of])
+                            for _p, _r, _s, _e, in_land in self.pots]
         self.releases: list[list[tuple[float, int, bool]]] = [[] for _ in range(L)]
         H = int(sim.horizon)
         #: Support money committed per programme, Land and month the onboarding starts.
@@ -101,75 +129,90 @@ class Municipalities:
 
         Everything that does not depend on the queue (arrival, effort, durations) is
         tabulated for all (release rank, administration) pairs first, one Land's block at a
-        time; only the recursion itself, the affordability deferral and the support money
-        step through the ranks.
+        time (:meth:`_tabulate`); only the recursion itself, the affordability deferral and
+        the support money step through the ranks (:meth:`_queue`, :meth:`_fund`).
 
         ``t_admin`` (municipally executed services x administrations, as
         ``RunResult.t_admin``) receives, for each recorded release, when each administration
         of its Land finishes connecting it; the other entries are left as they are.
         """
-        sim = self.sim
         A = len(self.state_of)
         counts = np.array([len(r) for r in self.releases], dtype=np.int64)
         K = int(counts.max(initial=0))
         if K == 0 or A == 0:
             return
-        L = len(self.releases)
-        # (Land, release rank) tables of what reached the Land and under which support;
-        # ranks beyond a Land's releases are padding that never starts (t = inf).
-        t_lk = np.full((L, K), np.inf)
-        svc_lk = np.zeros((L, K), dtype=np.int64)
-        ten_lk = np.zeros((L, K), dtype=bool)
-        fac_lk = np.ones((3, L, K))
-        for li, rel in enumerate(self.releases):
-            for k, (t, service, tenancy) in enumerate(rel):
-                t_lk[li, k], svc_lk[li, k], ten_lk[li, k] = t, service, tenancy
-                fac_lk[:, li, k] = self._factors(li, service, t)
-        ten_lk &= sim.operation.active
-        # What does not depend on the queue, as (release rank, administration) tables, one
-        # Land's block at a time (its draws are whole rows of the Land's columns; padding
-        # ranks read some row and never start).
-        st = self.state_of
-        m_lk = sim.world.municipal_position[svc_lk]
-        draws = sim.draws
-        share = sim.cfg.municipal.external_share_when_funded
+        rel = self._release_table(K)
+        share = self.sim.cfg.municipal.external_share_when_funded
         if not self.pots:
             share = 0.0  # no support money anywhere: nothing is ever funded
+        tab = self._tabulate(rel, share)
+        done = self._queue(rel, tab, share)
+        for li, (a0, a1) in enumerate(self.sim.world.admin_slices):
+            t_admin[tab.m_lk[li, :counts[li]], a0:a1] = done[:counts[li], a0:a1]
+
+    def _release_table(self, K: int) -> _Releases:
+        """(Land, release rank) tables of what reached each Land and under which support;
+        ranks beyond a Land's releases are padding that never starts (t = inf)."""
+        L = len(self.releases)
+        rel = _Releases(t=np.full((L, K), np.inf), service=np.zeros((L, K), dtype=np.int64),
+                        tenancy=np.zeros((L, K), dtype=bool), factors=np.ones((3, L, K)))
+        for li, released in enumerate(self.releases):
+            for k, (t, service, tenancy) in enumerate(released):
+                rel.t[li, k], rel.service[li, k], rel.tenancy[li, k] = t, service, tenancy
+                rel.factors[:, li, k] = self._factors(li, service, t)
+        rel.tenancy &= self.sim.operation.active
+        return rel
+
+    def _tabulate(self, rel: _Releases, share: float) -> _Tables:
+        """What does not depend on the queue, as (release rank, administration) tables, one
+        Land's block at a time (its draws are whole rows of the Land's columns; padding
+        ranks read some row and never start)."""
+        sim = self.sim
+        K, A = rel.t.shape[1], len(self.state_of)
+        m_lk = sim.world.municipal_position[rel.service]
+        draws = sim.draws
         sigma, day_rate = sim.cfg.municipal.effort_sigma, sim.cfg.funding.day_rate_eur
-        arrival, dur = np.empty((K, A)), np.empty((K, A))
+        tab = _Tables(m_lk=m_lk, arrival=np.empty((K, A)), dur=np.empty((K, A)))
         if share > 0:
-            dur_funded, cost_base = np.empty((K, A)), np.empty((K, A))
+            tab.dur_funded, tab.cost_base = np.empty((K, A)), np.empty((K, A))
         for li, (a0, a1) in enumerate(sim.world.admin_slices):
-            lag_f, effort_f, fte_f = (f[li][:, None] for f in fac_lk)
+            lag_f, effort_f, fte_f = (f[li][:, None] for f in rel.factors)
             lag = self.lag_mean[a0:a1] * lag_f
             lag *= np.take(draws.info_lag[:, a0:a1], m_lk[li], axis=0)
-            arrival[:, a0:a1] = t_lk[li][:, None] + lag
+            tab.arrival[:, a0:a1] = rel.t[li][:, None] + lag
             effort = np.take(draws.onboarding_z[:, a0:a1], m_lk[li], axis=0)
             effort *= sigma
             np.exp(effort, out=effort)
-            effort *= sim.onboarding_effort_pd[svc_lk[li]][:, None] * effort_f
+            effort *= sim.onboarding_effort_pd[rel.service[li]][:, None] * effort_f
             rate = self.rate_pd[a0:a1] * fte_f
             with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-                dur[:, a0:a1] = np.where(effort <= 0, 0.0, effort / rate)
+                tab.dur[:, a0:a1] = np.where(effort <= 0, 0.0, effort / rate)
                 if share > 0:
                     funded_effort = effort * (1.0 - share)
-                    dur_funded[:, a0:a1] = np.where(funded_effort <= 0, 0.0,
-                                                    funded_effort / rate)
-                    cost_base[:, a0:a1] = share * effort * day_rate
-        ten_k = np.asarray(ten_lk.any(axis=0))
-        t_first = t_lk.min(axis=0)  # earliest release of each rank (all start later)
+                    tab.dur_funded[:, a0:a1] = np.where(funded_effort <= 0, 0.0,
+                                                        funded_effort / rate)
+                    tab.cost_base[:, a0:a1] = share * effort * day_rate
+        return tab
+
+    def _queue(self, rel: _Releases, tab: _Tables, share: float) -> np.ndarray:
+        """(K, A): when each administration finishes each release rank, by the Lindley
+        recursion ``done = max(arrival, free_at) + duration``, with the affordability
+        deferral of connections to reused services and the support money."""
+        sim = self.sim
+        K, A = tab.arrival.shape
+        st = self.state_of
+        ten_k = np.asarray(rel.tenancy.any(axis=0))
+        t_first = rel.t.min(axis=0)  # earliest release of each rank (all start later)
         op, pays_from = sim.operation, np.array(sim.operation.muni_pays_from)[st]
-        H = int(sim.horizon)
         free_at = np.zeros(A)
         deferred_free_at = np.zeros(A)  # deferred connections queue among themselves
         n_paid = np.zeros(A)  # reused-service connections each administration pays for
-        pot_admins = [np.flatnonzero(in_land[st]) for _p, _r, _s, _e, in_land in self.pots]
         done = np.empty((K, A))
         for k in range(K):
-            start = np.maximum(arrival[k], free_at)
+            start = np.maximum(tab.arrival[k], free_at)
             deferred = None
             if ten_k[k]:
-                ten = ten_lk[st, k]
+                ten = rel.tenancy[st, k]
                 check = np.flatnonzero(ten & (start >= pays_from))
                 if len(check):
                     ready = start.copy()
@@ -182,30 +225,11 @@ class Municipalities:
                         deferred = None
                     start = ready
                 n_paid += ten & np.isfinite(start)
-            duration = dur[k]
+            duration = tab.dur[k]
             if share > 0:
-                funded_any = None
-                for p, (prog, remaining, p_start, p_end, _in_land) in enumerate(self.pots):
-                    if p_end <= t_first[k]:
-                        continue
-                    who = pot_admins[p]  # administrations of the Länder the pot serves
-                    s_p = start[who]
-                    cost = cost_base[k, who] * prog.funding_rate
-                    ok = (s_p >= p_start) & (s_p < p_end) & (remaining[who] >= cost - 1e-6)
-                    if funded_any is not None:
-                        ok &= ~funded_any[who]
-                    if ok.any():
-                        paid = who[ok]
-                        remaining[paid] = np.maximum(remaining[paid] - cost[ok], 0.0)
-                        if funded_any is None:
-                            funded_any = np.zeros(A, dtype=bool)
-                        funded_any[paid] = True
-                        month = np.minimum(np.floor(s_p[ok]), H).astype(np.int64)
-                        self.spent[p] += np.bincount(
-                            st[paid] * (H + 1) + month, weights=cost[ok],
-                            minlength=L * (H + 1)).reshape(L, H + 1)
+                funded_any = self._fund(k, start, float(t_first[k]), tab)
                 if funded_any is not None:
-                    duration = np.where(funded_any, dur_funded[k], duration)
+                    duration = np.where(funded_any, tab.dur_funded[k], duration)
             done[k] = start + duration
             if deferred is None:
                 free_at = done[k]
@@ -215,8 +239,39 @@ class Municipalities:
                 free_at = np.where(deferred, free_at, done[k])
                 deferred_free_at = np.where(deferred & np.isfinite(done[k]), done[k],
                                             deferred_free_at)
-        for li, (a0, a1) in enumerate(sim.world.admin_slices):
-            t_admin[m_lk[li, :counts[li]], a0:a1] = done[:counts[li], a0:a1]
+        return done
+
+    def _fund(self, k: int, start: np.ndarray, t_first: float,
+              tab: _Tables) -> np.ndarray | None:
+        """Support money for the onboardings of release rank ``k`` starting at ``start``:
+        each pot in programme order pays the contractors' share of an administration of its
+        Länder whose onboarding starts in its window, while its money lasts (at most one pot
+        per onboarding). Returns the funded administrations (``None``: none)."""
+        A = len(start)
+        st = self.state_of
+        L = len(self.releases)
+        H = int(self.sim.horizon)
+        funded_any = None
+        for p, (prog, remaining, p_start, p_end, _in_land) in enumerate(self.pots):
+            if p_end <= t_first:
+                continue
+            who = self._pot_admins[p]  # administrations of the Länder the pot serves
+            s_p = start[who]
+            cost = tab.cost_base[k, who] * prog.funding_rate
+            ok = (s_p >= p_start) & (s_p < p_end) & (remaining[who] >= cost - 1e-6)
+            if funded_any is not None:
+                ok &= ~funded_any[who]
+            if ok.any():
+                paid = who[ok]
+                remaining[paid] = np.maximum(remaining[paid] - cost[ok], 0.0)
+                if funded_any is None:
+                    funded_any = np.zeros(A, dtype=bool)
+                funded_any[paid] = True
+                month = np.minimum(np.floor(s_p[ok]), H).astype(np.int64)
+                self.spent[p] += np.bincount(
+                    st[paid] * (H + 1) + month, weights=cost[ok],
+                    minlength=L * (H + 1)).reshape(L, H + 1)
+        return funded_any
 
     def book_spending(self, ledger: Ledger) -> None:
         """Ledger rows of the support money, dated in the month each onboarding started.
