@@ -154,7 +154,9 @@ def _spread(n: int, k: int) -> np.ndarray:
 
 
 def build_world(params: WorldParams | None = None, data_dir: Path = data_io.DATA_DIR) -> World:
-    """Load, validate and subset the embedded data into a :class:`World`."""
+    """Load, validate and subset the embedded data into a :class:`World`: the Länder, their
+    municipal administrations, the catalogue with its executing levels and the topic fields
+    with their lead states."""
     p = params or WorldParams()
     p.validate()
     states = data_io.load_states(data_dir)
@@ -180,34 +182,53 @@ def build_world(params: WorldParams | None = None, data_dir: Path = data_io.DATA
                                                          if s in set(p.states)]
     states = states[states["abbr"].isin(keep)].reset_index(drop=True)
     state_idx = {s: i for i, s in enumerate(states["abbr"])}
+    admins = _world_admins(build_admins(munis, verb), state_idx, p.max_admins_per_state)
+    states = _world_states(states, admins, p)
+    services, topics = _world_services(cat, topics, states, state_idx, p)
+    return World(name=p.name, states=states, topics=topics, services=services, admins=admins)
 
-    admins = build_admins(munis, verb)
+
+def _world_admins(admins: pd.DataFrame, state_idx: dict[str, int],
+                  max_per_state: int | None) -> pd.DataFrame:
+    """The administrations of the Länder in the world (at most ``max_per_state`` each,
+    spread evenly over the population ranks), with their size class."""
     admins = admins[admins["state"].isin(state_idx)].copy()
     admins["state"] = admins["state"].map(state_idx).astype(np.int64)
     admins = admins.sort_values(["state", "admin_key"], kind="stable").reset_index(drop=True)
-    if p.max_admins_per_state is not None:
+    if max_per_state is not None:
         parts = []
         for _, grp in admins.groupby("state", sort=True):
-            if len(grp) > p.max_admins_per_state:
+            if len(grp) > max_per_state:
                 order = grp.sort_values("population", kind="stable")
-                grp = order.iloc[_spread(len(order), p.max_admins_per_state)]
+                grp = order.iloc[_spread(len(order), max_per_state)]
                 grp = grp.sort_values("admin_key", kind="stable")
             parts.append(grp)
         admins = pd.concat(parts).reset_index(drop=True)
     admins["size_class"] = size_class_of(admins["population"].to_numpy())
-    admins = admins[["admin_key", "name", "state", "kreis_ags", "population",
-                     "n_municipalities", "size_class"]]
+    return admins[["admin_key", "name", "state", "kreis_ags", "population",
+                   "n_municipalities", "size_class"]]
 
+
+def _world_states(states: pd.DataFrame, admins: pd.DataFrame, p: WorldParams) -> pd.DataFrame:
+    """The Länder table: population of their simulated administrations, Königstein share
+    renormalised over the world, city states."""
     pop = admins.groupby("state")["population"].sum().reindex(range(len(states)), fill_value=0)
-    states = pd.DataFrame({
+    out = pd.DataFrame({
         "state": states["abbr"], "name": states["name"],
         "population": pop.to_numpy().astype(np.int64),
         "koenigstein_share": states["koenigstein_share"] / states["koenigstein_share"].sum(),
         "is_city_state": states["abbr"].isin(["HH", "HB", "BE"]).to_numpy()})
-    if (states["population"] <= 0).any():
+    if (out["population"] <= 0).any():
         raise ConfigError(f"world.states={p.states!r} is not allowed: every Land needs "
                           "at least one municipal administration")
+    return out
 
+
+def _world_services(cat: pd.DataFrame, topics: pd.DataFrame, states: pd.DataFrame,
+                    state_idx: dict[str, int], p: WorldParams
+                    ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The simulated catalogue (at most ``services_per_topic`` per topic field) with the
+    EfA lead state of each non-federal service, and the topic fields with their leads."""
     if p.services_per_topic is not None:
         cat = cat.groupby("topic", sort=False, group_keys=False).head(p.services_per_topic)
     cat = cat.reset_index(drop=True)
@@ -237,4 +258,4 @@ def build_world(params: WorldParams | None = None, data_dir: Path = data_io.DATA
         lead[idx] = np.asarray(tl)[np.arange(len(idx)) % len(tl)]
     lead[services["executor"].to_numpy() == FEDERAL] = -1
     services["lead_state"] = lead
-    return World(name=p.name, states=states, topics=topics, services=services, admins=admins)
+    return services, topics
