@@ -1,0 +1,51 @@
+"""ozg-sim: a discrete-event simulation of Germany's OZG rollout, as a library.
+
+The four entry points (also available as ``sim.load_config`` etc.)::
+
+    from sim.config import load_config      # Hydra overrides -> validated Config
+    from sim.world import build_world       # the embedded data -> World
+    from sim.runner import run_replications # replications in a process pool -> Results
+    from sim.model import simulate          # one replication -> RunResult
+
+The house, floor by floor (a module only imports from its own floor or below):
+
+==================  ==========================================================================
+ground floor        ``errors``, ``calendar`` (model time, the OZG deadline), ``data_io`` (the
+                    embedded data), ``params`` (the parameter schema and its checks),
+                    ``provenance`` (versions, git commit, code version, config hash),
+                    ``outputs`` (the output tables, declared once), ``ranges`` (uncertain
+                    parameters and the Latin hypercube), ``stats`` (statistics over
+                    replications), ``config`` (the Hydra boundary), ``world``, ``rng``
+``model/``          the SimPy model, one room per mechanism: ``records``, ``money``,
+                    ``operation`` (running costs), ``staff``, ``sharing``, ``municipalities``,
+                    and ``simulation`` that wires them
+above the model     ``metrics`` (a run's raw arrays -> tidy tables, key figures), ``runner``
+                    (replications, the one process pool), ``sweep`` (designs, run cache),
+                    ``io`` (writing run folders, the one staged-folder writer)
+``figures/``        every chart and its words; never imports the model
+``calibration/``    spec, targets, method, report of the calibration to the record
+``cli/``            the console scripts; nothing imports them
+==================  ==========================================================================
+
+Nothing is imported here eagerly, so that ``import sim.figures`` stays free of SimPy and
+Hydra; the entry points above load on first use.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+#: The library's entry points and the modules that define them.
+_ENTRY_POINTS = {"load_config": "sim.config", "build_world": "sim.world",
+                 "run_replications": "sim.runner", "simulate": "sim.model"}
+
+__all__ = sorted(_ENTRY_POINTS)
+
+
+def __getattr__(name: str) -> Any:
+    # Lazy on purpose (PEP 562): importing these here would load Hydra and SimPy for every
+    # ``import sim.<anything>``, including the figure layer, which must stay without them.
+    if name in _ENTRY_POINTS:
+        return getattr(importlib.import_module(_ENTRY_POINTS[name]), name)
+    raise AttributeError(f"module 'sim' has no attribute {name!r}")
