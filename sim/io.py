@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import json
 import os
-import platform
 import shutil
 import sys
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -26,27 +25,22 @@ import pandas as pd
 
 from sim.metrics import services_table
 from sim.params import Config, to_dict
-from sim.provenance import git_commit, package_versions
+from sim.provenance import stamp
 from sim.runner import Results
 from sim.world import World
 
 
 def build_manifest(cfg: Config, world: World, results: Results, wall_s: float,
                    files: dict[str, int], extra: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Self-description of an output folder."""
+    """Self-description of a run folder."""
     return {
-        "tool": "ozg-sim",
-        "created_utc": datetime.now(UTC).isoformat(timespec="seconds"),
-        "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]),
+        **stamp("ozg-sim", " ".join([Path(sys.argv[0]).name, *sys.argv[1:]])),
         "config": to_dict(cfg),
         "seed": cfg.seed,
         "replications": cfg.replications,
         "seeds": {"root": cfg.seed, "replications": list(range(cfg.replications)),
                   "scheme": "SeedSequence((seed, replication, stream_id)); see sim/rng.py"},
         "world": world.summary(),
-        "package_versions": package_versions(),
-        "git_commit": git_commit(),
-        "machine": {"platform": platform.platform(), "cpus": os.cpu_count()},
         "timings": {"wall_s": round(wall_s, 3),
                     "replication_wall_s": [round(x, 4) for x in results.wall_s]},
         "rows": files,

@@ -12,8 +12,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import platform
 import subprocess
+import sys
+from datetime import UTC, datetime
 from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
@@ -74,6 +77,18 @@ def config_hash(cfg: Config) -> str:
     for k in ("replications", "workers"):
         d.pop(k, None)
     return hashlib.sha256(json.dumps(d, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def stamp(tool: str, command: str | None = None) -> dict[str, object]:
+    """The provenance every manifest opens with: the tool, when (UTC), the command line
+    (default: ``tool`` and this process's arguments), package versions, git commit, code
+    version and the machine."""
+    return {"tool": tool,
+            "created_utc": datetime.now(UTC).isoformat(timespec="seconds"),
+            "command": command if command is not None else " ".join([tool, *sys.argv[1:]]),
+            "package_versions": package_versions(), "git_commit": git_commit(),
+            "code_version": code_version(),
+            "machine": {"platform": platform.platform(), "cpus": os.cpu_count()}}
 
 
 def run_provenance(cfg: Config) -> dict[str, object]:

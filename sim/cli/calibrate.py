@@ -22,10 +22,8 @@ from __future__ import annotations
 
 import json
 import os
-import platform
 import sys
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -46,7 +44,7 @@ from sim.config import CONF_DIR, GROUPS, load_config
 from sim.errors import ConfigError, DataError
 from sim.io import staged_folder, timestamp
 from sim.params import Config, to_dict
-from sim.provenance import code_version, config_hash, git_commit, package_versions
+from sim.provenance import code_version, config_hash, stamp
 from sim.runner import default_workers
 from sim.world import build_world
 
@@ -174,18 +172,16 @@ def run_calibration(argv: list[str]) -> Path:
     finally:
         progress.close()
     wall = time.perf_counter() - t0
-    created = datetime.now(UTC).isoformat(timespec="seconds")
-    commit = git_commit() or "unknown"
+    st = stamp(TOOL, command)
+    created = str(st["created_utc"])
+    commit = st["git_commit"] or "unknown"
     header = {"command": command, "date": created, "seed": str(spec.seed),
               "code_version": f"{code_version()} (git {commit})",
               "spec": f"conf/calibration/{name}.yaml",
               "report": "",
               "fitted": "to the official OZG counts 2020-2022 (sim/data/"
                         "ozg_history_2018_2022.csv) by synthetic likelihood"}
-    meta = {"created_utc": created, "command": command, "wall_s": wall, "workers": workers,
-            "code_version": code_version(), "git_commit": commit,
-            "package_versions": package_versions(),
-            "machine": {"platform": platform.platform(), "cpus": os.cpu_count()},
+    meta = {**st, "git_commit": commit, "wall_s": wall, "workers": workers,
             "world": world.summary(), "applied_to": None}
     if apply:
         meta["applied_to"] = (CALIBRATED_DIR / f"{name}.yaml").as_posix()

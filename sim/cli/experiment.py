@@ -16,7 +16,6 @@ from __future__ import annotations
 import json
 import sys
 import time
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +27,7 @@ from sim.experiment_figures import draw_experiment_figures
 from sim.io import staged_folder, timestamp
 from sim.metrics import summarise_kpis
 from sim.params import to_dict
-from sim.provenance import code_version, config_hash, git_commit, package_versions
+from sim.provenance import config_hash, stamp
 from sim.runner import default_workers
 from sim.sweep import (
     Sweep,
@@ -106,11 +105,9 @@ def write_outputs(folder: Path, spec: dict[str, Any], sweep: Sweep,
     runs = tables["runs"]
     failures = runs[runs["status"] != "ok"]
     manifest = {
-        "tool": "ozg-sim-experiment", "experiment": spec["name"],
+        **stamp(TOOL), "experiment": spec["name"],
         "title": spec.get("title", spec["name"]), "title_de": spec.get("title_de"),
         "description": spec.get("description", ""),
-        "created": datetime.now().isoformat(timespec="seconds"),
-        "command": " ".join(["ozg-sim-experiment", *sys.argv[1:]]),
         "design": spec["design"], "base": spec.get("base") or [],
         "figure_list": list(spec.get("figures") or ["fan"]),
         "reference": spec.get("reference"),
@@ -119,8 +116,6 @@ def write_outputs(folder: Path, spec: dict[str, Any], sweep: Sweep,
         "points": [{"point": i, "overrides": p, "config_hash": config_hash(c)}
                    for i, (p, c) in enumerate(zip(sweep.points, sweep.configs, strict=True))],
         "config_of_first_point": to_dict(sweep.configs[0]) if sweep.configs else None,
-        "code_version": code_version(), "git_commit": git_commit(),
-        "package_versions": package_versions(),
         "timings": {"wall_s": round(wall_s, 3), "workers": workers,
                     "runs": len(runs), "cached": int(runs["cached"].sum()),
                     "run_wall_s_total": round(float(runs["wall_s"].sum()), 3)},
