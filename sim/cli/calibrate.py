@@ -44,10 +44,11 @@ from sim.calibrate import (
     spec_from_dict,
     summary_lines,
 )
-from sim.calibrate_figures import draw_calibration_figures, param_label
 from sim.cli.common import fail, log, setup_logging, split_cli_args
 from sim.config import CONF_DIR, GROUPS, load_config, read_yaml, to_yaml
 from sim.errors import ConfigError, DataError
+from sim.figures.calibration import draw_calibration_figures
+from sim.figures.labels import param_label
 from sim.io import staged_folder, timestamp
 from sim.params import Config, to_dict
 from sim.provenance import code_version, config_hash, git_commit, package_versions
@@ -155,7 +156,7 @@ def report_markdown(result: CalibrationResult, meta: dict[str, Any]) -> str:
     spec = result.spec
     p = result.parameters.copy()
     p.insert(0, "parameter", [f"`{k}`" for k in p["key"]])
-    p.insert(1, "meaning", [param_label(k) for k in p["key"]])
+    p.insert(1, "meaning", [param_label(k, sentence=True) for k in p["key"]])
     p = p.drop(columns="key").rename(columns={"posterior_median": "posterior median",
                                               "q05": "5 %", "q95": "95 %",
                                               "low": "prior low", "high": "prior high"})
