@@ -422,6 +422,24 @@ def test_every_level_has_labels_and_a_distinct_style(factor: str) -> None:
     assert "20%" in labels.label_value("funding", "municipal_share", "en", short=True)
 
 
+def test_one_parameter_label_table_serves_axes_panels_and_the_report() -> None:
+    # axis labels (sentence case), in both languages
+    assert labels.label_column("staffing.dev_fte_factor", "en") == "Developer staff (× baseline)"
+    assert labels.label_column("staffing.municipal_fte_factor", "de") == (
+        "Kommunales Personal (× Basis)")
+    # the robustness panels: the short phrase; the calibration report: the full name
+    key = "sharing.efa.decision_months"
+    assert labels.param_label(key, "en", short=True) == "EfA decision delay (months)"
+    assert labels.param_label(key, sentence=True) == "EfA reuse decision delay (months)"
+    assert labels.param_label("sharing.efa.propensity", "de", short=True) == (
+        "EfA-Nachnutzungsneigung")
+    assert labels.param_label("development.effort_person_days", sentence=True) == (
+        "Development effort (person-days)")
+    assert labels.param_label("no.such.key", "de", sentence=True) == "no.such.key"
+    for entry in labels.PARAM_LABELS.values():
+        assert entry.en and entry.de
+
+
 def test_level_orders_follow_the_experiment_files_and_the_design() -> None:
     from omegaconf import OmegaConf
 

@@ -15,7 +15,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
-import matplotlib.pyplot as plt
+import matplotlib
 import numpy as np
 import pandas as pd
 
@@ -64,7 +64,7 @@ def chart_style() -> dict[str, Any]:
 
 def styled() -> AbstractContextManager[None]:
     """Context in which figures take :func:`chart_style`."""
-    return plt.rc_context(chart_style())  # type: ignore[arg-type]
+    return matplotlib.rc_context(chart_style())  # type: ignore[arg-type]
 
 
 # --------------------------------------------------------------------------------------
