@@ -11,8 +11,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from omegaconf import OmegaConf
 
 from sim.cli.experiment import run_experiment
+from sim.config import CONF_DIR
 from sim.figures.levels import FUNDING_ORDER, OPERATION_ORDER
 
 SIM = [sys.executable, "-m"]
@@ -185,10 +187,14 @@ def test_run_chart_has_a_sidecar_and_redraws_from_its_folder(tmp_path: Path) -> 
 # Experiments whose factor is not the strategy: cliff (operation), funding_allocation
 # --------------------------------------------------------------------------------------
 
-#: Every payer rule (``cliff`` compares them all) and every funding rule but the historical
-#: programmes (``funding_allocation``), in the order of the level table and the experiments.
-OPERATIONS = list(OPERATION_ORDER)
-FUNDINGS = [f for f in FUNDING_ORDER if f != "historical"]
+def _design(name: str, factor: str) -> set[str]:
+    return set(OmegaConf.load(CONF_DIR / "experiment" / f"{name}.yaml")["design"]["grid"][factor])
+
+
+#: The payer rules of ``cliff`` and the funding rules of ``funding_allocation``, in the order
+#: of the level table (which is the order of the experiment files, see test_charts).
+OPERATIONS = [o for o in OPERATION_ORDER if o in _design("cliff", "operation")]
+FUNDINGS = [f for f in FUNDING_ORDER if f in _design("funding_allocation", "funding")]
 
 
 def _side(out: Path, stem: str, **kw) -> pd.DataFrame:
