@@ -17,13 +17,13 @@ import pandas as pd
 import pytest
 from matplotlib.figure import Figure
 
-from sim import charts, geo
+from sim.figures import axes, charts, geo, labels, levels, save, style, tables
 
-STRATEGIES = ["efa", "efv", "einzel", "mixed"]
+STRATEGIES = list(levels.STRATEGY_ORDER)
 MID = {"efa": 50.0, "efv": 44.0, "einzel": 70.0, "mixed": 47.0}
 N_REP = 5
 HORIZON = 84  # months 2018-01 .. 2024-12
-LANGS: list[charts.Lang] = ["en", "de"]
+LANGS: list[labels.Lang] = ["en", "de"]
 
 
 def _logistic(m: np.ndarray | float, mid: float | np.ndarray, k: float = 0.1) -> np.ndarray:
@@ -145,7 +145,7 @@ def _texts(fig: Figure) -> str:
 # --------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("lang", LANGS)
-def test_fan_figure_data_are_the_medians_drawn(national: pd.DataFrame, lang: charts.Lang) -> None:
+def test_fan_figure_data_are_the_medians_drawn(national: pd.DataFrame, lang: labels.Lang) -> None:
     nat = national[national["funding"] == "konjunkturpaket"]
     fig, data = charts.fan_figure(nat, lang=lang)
     expected = nat.groupby(["strategy", "date"])["population_coverage"].median()
@@ -170,7 +170,7 @@ def test_fan_figure_data_are_the_medians_drawn(national: pd.DataFrame, lang: cha
 @pytest.mark.parametrize("lang", LANGS)
 def test_every_figure_builds(national: pd.DataFrame, by_state: pd.DataFrame,
                              by_kreis: pd.DataFrame, kpis: pd.DataFrame,
-                             sweep: pd.DataFrame, lang: charts.Lang) -> None:
+                             sweep: pd.DataFrame, lang: labels.Lang) -> None:
     figures = {
         "facet_fan": charts.fan_figure(national, facet="funding", value="nationwide_share",
                                        lang=lang),
@@ -223,13 +223,13 @@ def test_map_panels_share_one_colour_scale_with_a_colour_bar(by_state: pd.DataFr
 def test_time_to_target_says_not_reached_instead_of_zero(kpis: pd.DataFrame) -> None:
     k = kpis[kpis["funding"] == "konjunkturpaket"].copy()
     k.loc[k["strategy"] == "einzel", "months_to_90pct_population_coverage"] = np.nan
-    summary = charts.summarise_kpi(k, "strategy", "months_to_90pct_population_coverage")
+    summary = tables.summarise_kpi(k, "strategy", "months_to_90pct_population_coverage")
     row = summary.set_index("strategy").loc["einzel"]
     assert np.isnan(row["median"]) and row["n_reached"] == 0
-    words: dict[charts.Lang, str] = {"en": "median not reached", "de": "nicht erreicht"}
+    words: dict[labels.Lang, str] = {"en": "median not reached", "de": "nicht erreicht"}
     for lang in LANGS:
         fig, ax = plt.subplots()
-        charts.time_to_target_bars(ax, summary, lang=lang, horizon_months=HORIZON)
+        axes.time_to_target_bars(ax, summary, lang=lang, horizon_months=HORIZON)
         assert words[lang] in _texts(fig)
         plt.close(fig)
 
@@ -237,7 +237,7 @@ def test_time_to_target_says_not_reached_instead_of_zero(kpis: pd.DataFrame) -> 
 def test_quantiles_treat_not_reached_as_later_than_everything() -> None:
     k = pd.DataFrame({"replication": range(4), "strategy": "efa",
                       "months_to_50pct_population_coverage": [10.0, 20.0, np.nan, np.nan]})
-    s = charts.summarise_kpi(k, "strategy", "months_to_50pct_population_coverage")
+    s = tables.summarise_kpi(k, "strategy", "months_to_50pct_population_coverage")
     assert np.isnan(s["median"].iloc[0])  # 2 of 4 never reached: the median is not reached
     assert s["lo"].iloc[0] == pytest.approx(11.5)
     assert np.isnan(s["hi"].iloc[0]) and s["n_reached"].iloc[0] == 2
@@ -254,7 +254,7 @@ def test_save_figure_writes_four_files_and_the_csv_round_trips(
     prov = {"config_hash": "3f2a9c", "seeds": {"root": 1, "replications": [0, 1, 2]},
             "experiment": "efa_vs_efv"}
     out = tmp_path / "figs" / "nested"
-    paths = charts.save_figure(fig, out, "fan_coverage", data, prov)
+    paths = save.save_figure(fig, out, "fan_coverage", data, prov)
     assert [p.name for p in paths] == ["fan_coverage.png", "fan_coverage.svg",
                                        "fan_coverage.pdf", "fan_coverage.csv"]
     assert all(p.exists() and p.stat().st_size > 0 for p in paths)
@@ -285,7 +285,7 @@ def test_save_figure_writes_four_files_and_the_csv_round_trips(
 def test_save_figure_rejects_text_that_would_read_as_a_comment(tmp_path: Path) -> None:
     fig = plt.figure()
     with pytest.raises(ValueError, match="'label'"):
-        charts.save_figure(fig, tmp_path, "x", pd.DataFrame({"label": ["a#b"]}), {})
+        save.save_figure(fig, tmp_path, "x", pd.DataFrame({"label": ["a#b"]}), {})
     plt.close(fig)
 
 
@@ -296,12 +296,12 @@ def test_save_figure_rejects_text_that_would_read_as_a_comment(tmp_path: Path) -
 def test_a_single_run_is_never_charted(national: pd.DataFrame) -> None:
     one = national[(national["replication"] == 0) & (national["funding"] == "none")]
     with pytest.raises(ValueError, match="never a single run"):
-        charts.fan_table(one)
+        tables.fan_table(one)
 
 
 def test_pooling_design_points_is_refused(national: pd.DataFrame) -> None:
     with pytest.raises(ValueError, match="funding"):
-        charts.fan_table(national, by="strategy")  # two fundings per strategy
+        tables.fan_table(national, by="strategy")  # two fundings per strategy
 
 
 # --------------------------------------------------------------------------------------
@@ -309,26 +309,26 @@ def test_pooling_design_points_is_refused(national: pd.DataFrame) -> None:
 # --------------------------------------------------------------------------------------
 
 def test_german_formatter_uses_decimal_commas() -> None:
-    assert charts.format_number(1234.5, "de", 1) == "1.234,5"
-    assert charts.format_number(1234.5, "en", 1) == "1,234.5"
-    assert charts.format_number(-0.25, "de", 2) == "\u22120,25"
-    assert charts.format_number(3.0, "de", 0, sign=True) == "+3"
-    assert charts.format_percent(0.125, "de", 1) == "12,5\u00a0%"
-    assert charts.format_percent(0.125, "en", 1) == "12.5%"
-    fmt = charts.percent_formatter("de")
+    assert labels.format_number(1234.5, "de", 1) == "1.234,5"
+    assert labels.format_number(1234.5, "en", 1) == "1,234.5"
+    assert labels.format_number(-0.25, "de", 2) == "\u22120,25"
+    assert labels.format_number(3.0, "de", 0, sign=True) == "+3"
+    assert labels.format_percent(0.125, "de", 1) == "12,5\u00a0%"
+    assert labels.format_percent(0.125, "en", 1) == "12.5%"
+    fmt = labels.percent_formatter("de")
     fmt.set_locs([0.0, 0.125, 0.25])
     assert [fmt(v, i) for i, v in enumerate([0.0, 0.125, 0.25])] == ["0,0", "12,5", "25,0"]
-    assert charts.number_formatter("de", decimals=2)(0.5, 0) == "0,50"
-    assert charts.format_month("2022-12-31", "de") == "Dezember 2022"
-    assert charts.format_month("2021-03-31", "de", short=True) == "März 2021"
-    assert charts.format_month("2022-12-31", "en", short=True) == "Dec 2022"
+    assert labels.number_formatter("de", decimals=2)(0.5, 0) == "0,50"
+    assert labels.format_month("2022-12-31", "de") == "Dezember 2022"
+    assert labels.format_month("2021-03-31", "de", short=True) == "März 2021"
+    assert labels.format_month("2022-12-31", "en", short=True) == "Dec 2022"
     with pytest.raises(ValueError, match="lang"):
-        charts.format_number(1.0, "fr", 1)  # type: ignore[arg-type]
+        labels.format_number(1.0, "fr", 1)  # type: ignore[arg-type]
 
 
 def test_german_figure_ticks_have_decimal_commas(sweep: pd.DataFrame) -> None:
     with pytest.raises(ValueError, match=r"columns \['strategy'\] vary"):
-        charts.heatmap_table(sweep, "staffing.dev_fte_factor",
+        tables.heatmap_table(sweep, "staffing.dev_fte_factor",
                              "staffing.municipal_fte_factor", "population_coverage_2022_12")
     efa = sweep[sweep["strategy"] == "efa"]
     fig, _ = charts.heatmap_figure(efa, "staffing.dev_fte_factor",
@@ -341,7 +341,7 @@ def test_german_figure_ticks_have_decimal_commas(sweep: pd.DataFrame) -> None:
 
 
 def test_strategy_styles_differ_in_colour_line_and_marker() -> None:
-    styles = [charts.STRATEGY_STYLES[s] for s in STRATEGIES]
+    styles = [style.STRATEGY_STYLES[s] for s in STRATEGIES]
     for key in ("color", "linestyle", "marker"):
         assert len({st[key] for st in styles}) == len(STRATEGIES)
 
@@ -383,65 +383,94 @@ def test_draw_regions_rejects_unknown_keys_by_name() -> None:
 
 
 # --------------------------------------------------------------------------------------
-# Funding and operation levels: labels, styles, orders
+# Levels of strategy, funding and operation: one table of labels, styles, orders
 # --------------------------------------------------------------------------------------
 
-FUNDING_LEVELS = ["none", "konjunkturpaket", "koenigstein", "per_capita", "per_municipality",
-                  "need", "competitive", "municipal_share", "historical"]
-OPERATION_LEVELS = ["central", "reusers", "split_2024", "land_for_municipalities",
-                    "historical"]
+@pytest.mark.parametrize("factor", list(levels.LEVELS))
+def test_every_option_file_has_a_level_entry_with_all_fields(factor: str) -> None:
+    from sim.config import CONF_DIR
+    options = {p.stem for p in (CONF_DIR / factor).glob("*.yaml")}
+    table = levels.LEVELS[factor]
+    assert options, factor
+    missing = sorted(options - set(table))
+    assert not missing, (f"conf/{factor}/ has {missing} without an entry in "
+                         f"sim/figures/levels.py ({factor.upper()}_LEVELS)")
+    assert not sorted(set(table) - options), "an entry without an option file"
+    for key, lv in table.items():
+        assert all(v not in (None, "") for v in lv), (factor, key)
+        assert lv.color in style.PALETTE, (factor, key, lv.color)
+        assert matplotlib.colors.is_color_like(style.LEVEL_STYLES[factor][key]["color"])
+        assert key in labels.VALUE_LABELS[factor]["de"]
+        assert key in labels.SHORT_LABELS[factor]["en"]
 
 
-@pytest.mark.parametrize(("factor", "levels"), [("funding", FUNDING_LEVELS),
-                                                ("operation", OPERATION_LEVELS)])
-def test_every_funding_and_operation_level_has_labels_and_a_distinct_style(
-        factor: str, levels: list[str]) -> None:
-    styles = charts.group_styles([factor], [(v,) for v in levels])
+@pytest.mark.parametrize("factor", list(levels.LEVELS))
+def test_every_level_has_labels_and_a_distinct_style(factor: str) -> None:
+    levels_of = list(levels.LEVELS[factor])
+    styles = style.group_styles([factor], [(v,) for v in levels_of])
     for key in ("color", "linestyle", "marker"):  # greyscale: line style and marker differ
-        assert len({str(styles[(v,)][key]) for v in levels}) == len(levels), key
+        assert len({str(styles[(v,)][key]) for v in levels_of}) == len(levels_of), key
     for lang in LANGS:
-        long = [charts.label_value(factor, v, lang) for v in levels]
-        short = [charts.label_value(factor, v, lang, short=True) for v in levels]
-        assert len(set(long)) == len(levels) and len(set(short)) == len(levels)
-        assert not set(long) & set(levels) and not set(short) & set(levels)  # all labelled
+        long = [labels.label_value(factor, v, lang) for v in levels_of]
+        short = [labels.label_value(factor, v, lang, short=True) for v in levels_of]
+        assert len(set(long)) == len(levels_of) and len(set(short)) == len(levels_of)
+        assert not set(long) & set(levels_of)  # all labelled (a short label may be the key)
         assert all("#" not in s for s in long + short)
-    assert charts.label_column("operation", "en") == "Running-cost payer after 2022"
-    assert charts.label_column("operation", "de") == "Betriebskostenträger ab 2023"
-    assert "Königstein" in charts.label_value("funding", "koenigstein", "en", short=True)
-    assert "20%" in charts.label_value("funding", "municipal_share", "en", short=True)
+    assert labels.label_column("operation", "en") == "Running-cost payer after 2022"
+    assert labels.label_column("operation", "de") == "Betriebskostenträger ab 2023"
+    assert "Königstein" in labels.label_value("funding", "koenigstein", "en", short=True)
+    assert "20%" in labels.label_value("funding", "municipal_share", "en", short=True)
+
+
+def test_one_parameter_label_table_serves_axes_panels_and_the_report() -> None:
+    # axis labels (sentence case), in both languages
+    assert labels.label_column("staffing.dev_fte_factor", "en") == "Developer staff (× baseline)"
+    assert labels.label_column("staffing.municipal_fte_factor", "de") == (
+        "Kommunales Personal (× Basis)")
+    # the robustness panels: the short phrase; the calibration report: the full name
+    key = "sharing.efa.decision_months"
+    assert labels.param_label(key, "en", short=True) == "EfA decision delay (months)"
+    assert labels.param_label(key, sentence=True) == "EfA reuse decision delay (months)"
+    assert labels.param_label("sharing.efa.propensity", "de", short=True) == (
+        "EfA-Nachnutzungsneigung")
+    assert labels.param_label("development.effort_person_days", sentence=True) == (
+        "Development effort (person-days)")
+    assert labels.param_label("no.such.key", "de", sentence=True) == "no.such.key"
+    for entry in labels.PARAM_LABELS.values():
+        assert entry.en and entry.de
 
 
 def test_level_orders_follow_the_experiment_files_and_the_design() -> None:
     from omegaconf import OmegaConf
 
     from sim.config import CONF_DIR
-    for name, factor, order in (("funding_allocation", "funding", charts.FUNDING_ORDER),
-                                ("cliff", "operation", charts.OPERATION_ORDER)):
+    for name, factor, order in (("funding_allocation", "funding", levels.FUNDING_ORDER),
+                                ("cliff", "operation", levels.OPERATION_ORDER)):
         grid = OmegaConf.load(CONF_DIR / "experiment" / f"{name}.yaml")["design"]["grid"]
         assert list(order[:len(grid[factor])]) == list(grid[factor])
     df = pd.DataFrame({"funding": ["none", "konjunkturpaket", "koenigstein"]})
-    assert charts.groups_of(df, ["funding"])[0] == ("konjunkturpaket",)
-    with charts.level_order({"funding": ["none", "konjunkturpaket"]}):
-        assert [k[0] for k in charts.groups_of(df, ["funding"])] == [
+    assert style.groups_of(df, ["funding"])[0] == ("konjunkturpaket",)
+    with style.level_order({"funding": ["none", "konjunkturpaket"]}):
+        assert [k[0] for k in style.groups_of(df, ["funding"])] == [
             "none", "konjunkturpaket", "koenigstein"]
-    assert charts.groups_of(df, ["funding"])[0] == ("konjunkturpaket",)  # restored
+    assert style.groups_of(df, ["funding"])[0] == ("konjunkturpaket",)  # restored
 
 
 def test_difference_figure_wraps_many_comparisons_and_names_the_levels() -> None:
     dates = pd.date_range("2018-01-31", periods=24, freq="ME")
-    levels = [v for v in charts.FUNDING_ORDER if v not in ("konjunkturpaket", "historical")]
+    rules = [v for v in levels.FUNDING_ORDER if v not in ("konjunkturpaket", "historical")]
     diffs = pd.concat([pd.DataFrame({"comparison": f"{v} - konjunkturpaket", "date": dates,
                                      "mean_diff": 0.01 * i, "lo": 0.0, "hi": 0.02 * i})
-                       for i, v in enumerate(levels)], ignore_index=True)
+                       for i, v in enumerate(rules)], ignore_index=True)
     for lang in LANGS:
         fig, data = charts.difference_figure(diffs, lang=lang, factor="funding",
                                              n_replications=5)
         visible = [ax for ax in fig.axes if ax.get_visible()]
-        assert len(visible) == len(levels) == 7
+        assert len(visible) == len(rules) == 7
         rows = {round(ax.get_position().y0, 3) for ax in visible}
         assert len(rows) == 2  # four panels in the first row, three in the second
         text = _texts(fig)
-        ref = charts.label_value("funding", "konjunkturpaket", lang, short=True)
+        ref = labels.label_value("funding", "konjunkturpaket", lang, short=True)
         assert ref in text.replace("\n", " ")  # the reference, once, in the y label
         assert len(data) == len(diffs)
         plt.close(fig)
@@ -478,7 +507,7 @@ def test_state_differences_sidecar_is_the_paired_mean_per_land(tmp_path: Path) -
     fig, data = charts.state_difference_figure(bs, "funding", "konjunkturpaket",
                                                dates=["2022-12", "2026-12"], lang="en")
     assert len([ax for ax in fig.axes if ax.get_images()]) == 2  # two panels
-    charts.save_figure(fig, tmp_path, "state_differences", data, {"experiment": "t"})
+    save.save_figure(fig, tmp_path, "state_differences", data, {"experiment": "t"})
     side = pd.read_csv(tmp_path / "state_differences.csv", comment="#", parse_dates=["date"])
     assert list(side["state"].unique()) == geo.region_keys("land")  # official key order
     assert set(side["funding"]) == {"koenigstein", "none"}  # reference left out
@@ -524,7 +553,7 @@ def test_running_costs_sidecar_is_the_median_of_the_sums(tmp_path: Path) -> None
     fig, data = charts.running_costs_figure(costs, "operation", years=(2023, 2024),
                                             runs=runs, lang="en")
     assert len(fig.axes) == 2
-    charts.save_figure(fig, tmp_path, "running_costs", data, {"experiment": "t"})
+    save.save_figure(fig, tmp_path, "running_costs", data, {"experiment": "t"})
     side = pd.read_csv(tmp_path / "running_costs.csv", comment="#")
     tot = side[side["panel"] == "total"].set_index(["operation", "payer"])
     # central: Bund pays 2 years x (1, 2, 3) M EUR -> median 4 M EUR; nobody else pays
@@ -551,7 +580,7 @@ def test_running_costs_sidecar_is_the_median_of_the_sums(tmp_path: Path) -> None
 
 
 def test_size_class_sidecar_is_the_median_per_class(tmp_path: Path) -> None:
-    classes = list(charts.SIZE_CLASSES)
+    classes = list(labels.SIZE_CLASSES)
     dates = pd.to_datetime(["2022-12-31", "2030-12-31"])
     rows = []
     for lv in ("central", "reusers"):
@@ -568,7 +597,7 @@ def test_size_class_sidecar_is_the_median_per_class(tmp_path: Path) -> None:
     plt.close(fig)
     fig, data = charts.size_class_figure(by_size, by="operation", lang="en")
     assert len(fig.axes) == 2
-    charts.save_figure(fig, tmp_path, "size_classes", data, {"experiment": "t"})
+    save.save_figure(fig, tmp_path, "size_classes", data, {"experiment": "t"})
     side = pd.read_csv(tmp_path / "size_classes.csv", comment="#", parse_dates=["date"])
     assert ">=500k" not in set(side["size_class"])  # no administrations of that size
     assert list(side["size_class"].unique()) == classes[:-1]  # small to large

@@ -201,6 +201,23 @@ def test_console_script_bad_config(tmp_path: Path) -> None:
     assert not out.exists()
 
 
+@pytest.mark.parametrize(("args", "needle"), [
+    ([], "usage: ozg-sim-figures FOLDER"),
+    (["{tmp}/nonesuch"], "manifest.json is missing"),
+    (["{tmp}", "lang=fr"], "lang='fr' is not allowed"),
+    (["{tmp}", "colour=red"], "colour= is not allowed"),
+])
+def test_figures_command_bad_input_is_one_line_and_exit_2(tmp_path: Path, args: list[str],
+                                                          needle: str) -> None:
+    proc = _run([sys.executable, "-m", "sim.cli.figures",
+                 *[a.format(tmp=tmp_path) for a in args]], cwd=tmp_path)
+    assert proc.returncode == 2
+    lines = proc.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("ozg-sim-figures: error: "), proc.stderr
+    assert needle in lines[0]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [], "nothing written"
+
+
 @pytest.mark.parametrize(("override", "key"), BAD, ids=[b[0] for b in BAD])
 def test_load_config_rejects_bad_values(override: str, key: str) -> None:
     with pytest.raises(ConfigError) as info:

@@ -11,8 +11,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from omegaconf import OmegaConf
 
 from sim.cli.experiment import run_experiment
+from sim.config import CONF_DIR
+from sim.figures.levels import FUNDING_ORDER, OPERATION_ORDER
 
 SIM = [sys.executable, "-m"]
 
@@ -82,7 +85,7 @@ def test_redraw_in_german_from_the_saved_folder(efa_vs_efv: Path, tmp_path: Path
     copy = tmp_path / "copy"
     shutil.copytree(efa_vs_efv, copy)
     shutil.rmtree(copy / "figures")
-    r = subprocess.run([*SIM, "sim.experiment_figures", str(copy), "lang=de"],
+    r = subprocess.run([*SIM, "sim.cli.figures", str(copy), "lang=de"],
                        capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr
     assert "fan_population_coverage.png" in _figures(copy)
@@ -173,7 +176,7 @@ def test_run_chart_has_a_sidecar_and_redraws_from_its_folder(tmp_path: Path) -> 
     assert model.set_index("date")["median"].to_numpy() == pytest.approx(expected.to_numpy())
     for f in run_dir.glob("coverage.*"):
         f.unlink()
-    r = subprocess.run([*SIM, "sim.experiment_figures", str(run_dir)], capture_output=True,
+    r = subprocess.run([*SIM, "sim.cli.figures", str(run_dir)], capture_output=True,
                        text=True, timeout=300)
     assert r.returncode == 0, r.stderr
     assert {f"coverage.{x}" for x in ("png", "svg", "pdf", "csv")} <= {
@@ -184,9 +187,14 @@ def test_run_chart_has_a_sidecar_and_redraws_from_its_folder(tmp_path: Path) -> 
 # Experiments whose factor is not the strategy: cliff (operation), funding_allocation
 # --------------------------------------------------------------------------------------
 
-OPERATIONS = ["central", "reusers", "split_2024", "land_for_municipalities", "historical"]
-FUNDINGS = ["konjunkturpaket", "koenigstein", "per_capita", "per_municipality", "need",
-            "competitive", "municipal_share", "none"]
+def _design(name: str, factor: str) -> set[str]:
+    return set(OmegaConf.load(CONF_DIR / "experiment" / f"{name}.yaml")["design"]["grid"][factor])
+
+
+#: The payer rules of ``cliff`` and the funding rules of ``funding_allocation``, in the order
+#: of the level table (which is the order of the experiment files, see test_charts).
+OPERATIONS = [o for o in OPERATION_ORDER if o in _design("cliff", "operation")]
+FUNDINGS = [f for f in FUNDING_ORDER if f in _design("funding_allocation", "funding")]
 
 
 def _side(out: Path, stem: str, **kw) -> pd.DataFrame:

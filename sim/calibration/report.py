@@ -13,11 +13,11 @@ from typing import Any
 
 import pandas as pd
 
-from sim.calibrate_figures import param_label
 from sim.calibration.method import CalibrationResult, at_prior_bounds
 from sim.calibration.spec import base_overrides, calibrated_overrides
 from sim.calibration.targets import SHARE_METRICS
 from sim.config import to_yaml
+from sim.figures.labels import param_label
 
 #: The command that writes these texts (named in the report).
 TOOL = "ozg-sim-calibrate"
@@ -73,7 +73,7 @@ def _values_section(result: CalibrationResult) -> list[str]:
     spec = result.spec
     p = result.parameters.copy()
     p.insert(0, "parameter", [f"`{k}`" for k in p["key"]])
-    p.insert(1, "meaning", [param_label(k) for k in p["key"]])
+    p.insert(1, "meaning", [param_label(k, sentence=True) for k in p["key"]])
     p = p.drop(columns="key").rename(columns={"posterior_median": "posterior median",
                                               "q05": "5 %", "q95": "95 %",
                                               "low": "prior low", "high": "prior high"})

@@ -19,6 +19,7 @@ import pandas as pd
 from sim import data_io
 from sim.calendar import month_end_dates, month_index
 from sim.errors import ConfigError
+from sim.figures.labels import SERIES_LABELS
 from sim.metrics import Coverage
 from sim.model import RunResult
 from sim.world import FEDERAL, World
@@ -41,15 +42,6 @@ SHARE_METRICS = frozenset({"ozg_leistungen_online_min1_share"})
 #: Series kinds: national ones first, then per-Land ones (``kind:XX``).
 NATIONAL_KINDS = ("online_anywhere", "federal_online", "nationwide_nonfederal")
 LAND_KINDS = ("full_in_land", "online_in_land")
-SERIES_LABELS = {
-    "online_anywhere": "Services online somewhere",
-    "federal_online": "Federal (Typ 1) services online",
-    "nationwide_nonfederal": "Non-federal services online nationwide",
-    "full_in_land": "Non-federal services fully available in {land}",
-    "online_in_land": "Services online somewhere in {land}",
-}
-SCOPE_LABELS = {"all": "all services", "federal": "federal services",
-                "nonfederal": "non-federal services"}
 _DAY = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
 
 

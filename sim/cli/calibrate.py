@@ -27,7 +27,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-from sim.calibrate_figures import draw_calibration_figures
 from sim.calibration.method import CalibrationResult, calibrate, summary_lines
 from sim.calibration.report import TOOL, calibrated_yaml, report_markdown
 from sim.calibration.spec import (
@@ -42,6 +41,7 @@ from sim.calibration.spec import (
 from sim.cli.common import Progress, fail, log, setup_logging, split_cli_args
 from sim.config import CONF_DIR, GROUPS, load_config
 from sim.errors import ConfigError, DataError
+from sim.figures.calibration import draw_calibration_figures
 from sim.io import staged_folder, timestamp
 from sim.params import Config, to_dict
 from sim.provenance import code_version, config_hash, stamp

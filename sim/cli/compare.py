@@ -19,9 +19,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from sim import charts, stats
+from sim import stats
 from sim.cli.common import fail, split_cli_args
 from sim.errors import ConfigError
+from sim.figures.charts import fan_figure
+from sim.figures.labels import Lang
+from sim.figures.save import save_figure
 
 TOOL = "ozg-sim-compare"
 KEY_KPIS = ("population_coverage_2022_12", "nationwide_share_2022_12",
@@ -82,11 +85,10 @@ def compare(folders: list[Path], out: Path, lang: str = "en") -> Path:
                          for k in kpi_cols], ignore_index=True)
     summary.to_csv(out / "summary.csv", index=False, float_format="%.6g")
     prov = {"inputs": ";".join(str(Path(f).resolve()) for f in folders)}
-    lg: charts.Lang = "de" if lang == "de" else "en"
+    lg: Lang = "de" if lang == "de" else "en"
     for value in ("population_coverage", "nationwide_share"):
-        fig, data = charts.fan_figure(nat, by="source", value=value, lang=lg,
-                                      title="Comparison")
-        charts.save_figure(fig, out / "figures", f"fan_{value}", data, prov)
+        fig, data = fan_figure(nat, by="source", value=value, lang=lg, title="Comparison")
+        save_figure(fig, out / "figures", f"fan_{value}", data, prov)
     return out
 
 

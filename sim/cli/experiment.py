@@ -23,7 +23,7 @@ import pandas as pd
 
 from sim.cli.common import Progress, fail, log, setup_logging
 from sim.errors import ConfigError, DataError
-from sim.experiment_figures import draw_experiment_figures
+from sim.figures.recipes import draw_experiment_figures
 from sim.io import staged_folder, timestamp
 from sim.metrics import summarise_kpis
 from sim.params import to_dict

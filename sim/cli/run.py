@@ -18,8 +18,9 @@ from hydra.core.hydra_config import HydraConfig
 from sim.cli.common import Progress, fail, log
 from sim.config import CONF_DIR, check_overrides, explain, load_config, register_schema, to_config
 from sim.errors import ConfigError, DataError
+from sim.figures.labels import run_title
+from sim.figures.run import draw_run_figures
 from sim.io import write_run
-from sim.plots import draw_run_figures, run_title
 from sim.provenance import run_provenance
 from sim.runner import run_replications
 from sim.world import build_world

@@ -1,8 +1,8 @@
 """Boundaries of the 16 Länder and 400 Kreise, and a plain-matplotlib choropleth.
 
 The geometry is BKG VG5000 (Stand 01.01.2021) in longitude/latitude, embedded as GeoJSON
-(``sim/data/SOURCES.md``). It is read with :mod:`json` only, so maps need neither
-geopandas nor shapely.
+in :data:`sim.data_io.DATA_DIR` (``sim/data/SOURCES.md``). It is read with :mod:`json`
+only, so maps need neither geopandas nor shapely.
 
 Region keys
 -----------
@@ -24,7 +24,6 @@ import json
 import math
 from collections.abc import Iterable, Mapping
 from functools import lru_cache
-from pathlib import Path
 from typing import Any, Literal
 
 import matplotlib
@@ -34,21 +33,23 @@ from matplotlib.axes import Axes
 from matplotlib.collections import PolyCollection
 from matplotlib.path import Path as MplPath
 
-Level = Literal["land", "kreis"]
+from sim.data_io import DATA_DIR
+
+#: Region level of a map: the 16 Länder or the 400 Kreise.
+RegionLevel = Literal["land", "kreis"]
 #: One polygon: its outer ring first (counter-clockwise), then its holes (clockwise);
 #: each ring an ``(n, 2)`` array of (x, y) in projected degrees, closed (first = last).
 Polygon = tuple[np.ndarray, ...]
 
-DATA_DIR = Path(__file__).parent / "data"
 GEOJSON_FILES: dict[str, str] = {"land": "de_laender_vg5000.geojson",
                                  "kreis": "de_kreise_vg5000.geojson"}
 #: Standard parallel of the projection (degrees north).
 STANDARD_PARALLEL_DEG = 51.0
 X_SCALE = math.cos(math.radians(STANDARD_PARALLEL_DEG))
-LEVELS: tuple[str, ...] = ("land", "kreis")
+REGION_LEVELS: tuple[str, ...] = ("land", "kreis")
 
 
-def _check_level(level: str) -> None:
+def _check_region_level(level: str) -> None:
     if level not in GEOJSON_FILES:
         raise ValueError(f"level(={level!r}) must be one of {sorted(GEOJSON_FILES)}")
 
@@ -91,7 +92,7 @@ def _polygons(geometry: dict) -> tuple[Polygon, ...]:
 @lru_cache(maxsize=4)
 def _features(level: str) -> tuple[tuple[str, str, str, tuple[Polygon, ...]], ...]:
     """(key, name, state_abbr, polygons) per feature, in file order."""
-    _check_level(level)
+    _check_region_level(level)
     with open(DATA_DIR / GEOJSON_FILES[level], encoding="utf-8") as fh:
         doc = json.load(fh)
     out = []
@@ -103,7 +104,7 @@ def _features(level: str) -> tuple[tuple[str, str, str, tuple[Polygon, ...]], ..
     return tuple(out)
 
 
-def region_polygons(level: Level = "land") -> dict[str, tuple[Polygon, ...]]:
+def region_polygons(level: RegionLevel = "land") -> dict[str, tuple[Polygon, ...]]:
     """Polygons per region key (state abbreviation or 5-digit Kreis key).
 
     Returns
@@ -117,22 +118,22 @@ def region_polygons(level: Level = "land") -> dict[str, tuple[Polygon, ...]]:
     return {key: polys for key, _, _, polys in _features(level)}
 
 
-def region_names(level: Level = "land") -> dict[str, str]:
+def region_names(level: RegionLevel = "land") -> dict[str, str]:
     """Official name (``GEN``) per region key, e.g. ``{"SH": "Schleswig-Holstein", ...}``."""
     return {key: name for key, name, _, _ in _features(level)}
 
 
-def region_states(level: Level = "kreis") -> dict[str, str]:
+def region_states(level: RegionLevel = "kreis") -> dict[str, str]:
     """State abbreviation per region key (identity for ``level="land"``)."""
     return {key: state for key, _, state, _ in _features(level)}
 
 
-def region_keys(level: Level = "land") -> list[str]:
+def region_keys(level: RegionLevel = "land") -> list[str]:
     """Region keys in the order of the official key (ARS): SH, HH, NI, ... TH."""
     return [key for key, _, _, _ in _features(level)]
 
 
-def check_keys(keys: Iterable[str], level: Level = "land") -> None:
+def check_keys(keys: Iterable[str], level: RegionLevel = "land") -> None:
     """Raise ``ValueError`` naming the first key that is no region of ``level``."""
     known = set(region_keys(level))
     for key in keys:
@@ -142,7 +143,7 @@ def check_keys(keys: Iterable[str], level: Level = "land") -> None:
                              f"{len(known)} keys such as {example}")
 
 
-def bounds(level: Level = "land") -> tuple[float, float, float, float]:
+def bounds(level: RegionLevel = "land") -> tuple[float, float, float, float]:
     """``(xmin, xmax, ymin, ymax)`` of all regions in projected coordinates."""
     return _bounds(level)
 
@@ -177,7 +178,7 @@ def _collection(regions: Iterable[tuple[Polygon, ...]], **kwargs: Any) -> PolyCo
     return coll
 
 
-def draw_regions(ax: Axes, key_to_value: Mapping[str, float], level: Level = "land",
+def draw_regions(ax: Axes, key_to_value: Mapping[str, float], level: RegionLevel = "land",
                  cmap: str | mcolors.Colormap = "viridis",
                  norm: mcolors.Normalize | None = None, edgecolor: str = "white",
                  linewidth: float = 0.3, missing_color: str = "0.85",
@@ -207,7 +208,7 @@ def draw_regions(ax: Axes, key_to_value: Mapping[str, float], level: Level = "la
     ValueError
         If a key is no region of ``level`` (the message names the key).
     """
-    _check_level(level)
+    _check_region_level(level)
     check_keys(key_to_value.keys(), level)
     polys = region_polygons(level)
     values = np.array([float(key_to_value.get(k, np.nan)) for k in polys], dtype=float)
@@ -232,6 +233,6 @@ def draw_regions(ax: Axes, key_to_value: Mapping[str, float], level: Level = "la
     return ax
 
 
-__all__ = ["GEOJSON_FILES", "LEVELS", "STANDARD_PARALLEL_DEG", "X_SCALE", "Level", "Polygon",
-           "bounds", "check_keys", "draw_regions", "region_keys", "region_names",
-           "region_polygons", "region_states"]
+__all__ = ["GEOJSON_FILES", "REGION_LEVELS", "STANDARD_PARALLEL_DEG", "X_SCALE", "Polygon",
+           "RegionLevel", "bounds", "check_keys", "draw_regions", "region_keys",
+           "region_names", "region_polygons", "region_states"]

@@ -8,14 +8,16 @@
   (top) and the posterior weight histogram against the uniform prior (bottom).
 
 Each figure builder returns ``(fig, plotted_data)``; :func:`draw_calibration_figures`
-saves them with :func:`sim.charts.save_figure` (PNG/SVG/PDF and a sidecar CSV).
+saves them with :func:`sim.figures.save.save_figure` (PNG/SVG/PDF and a sidecar CSV). The
+words of the series and scopes are in :mod:`sim.figures.labels` (:data:`SERIES_SHORT`,
+:data:`SERIES_PANEL_TITLES`, :data:`SCOPE_LABELS`), as are the parameter names
+(:func:`~sim.figures.labels.param_label`).
 """
 
 from __future__ import annotations
 
 import json
 import math
-import textwrap
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -28,20 +30,24 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import FixedLocator, MaxNLocator
 
-from sim import charts
-from sim.plots import OKABE_ITO
+from sim.figures.axes import date_axis, panel_letter, share_axis
+from sim.figures.charts import new_figure
+from sim.figures.labels import (
+    SCOPE_LABELS,
+    SERIES_PANEL_TITLES,
+    format_month,
+    number_formatter,
+    param_label,
+    series_short,
+    wrap_unit,
+)
+from sim.figures.save import save_figure
+from sim.figures.style import OKABE_ITO, WIDTH_FULL, styled
 
 MODEL_COLOR = OKABE_ITO["blue"]
 OBSERVED_COLOR = OKABE_ITO["black"]
 REFINE_COLOR = OKABE_ITO["orange"]
 ESTIMATE_COLOR = OKABE_ITO["red"]
-#: Short series names for the residual plot rows.
-SHORT = {"online_anywhere": "online somewhere", "federal_online": "federal online",
-         "nationwide_nonfederal": "nationwide (non-federal)",
-         "full_in_land": "fully available in {geo} (non-federal)",
-         "online_in_land": "online somewhere in {geo}"}
-SCOPE_TEXT = {"all": "all services", "federal": "federal services",
-              "nonfederal": "non-federal services"}
 #: Marker, edge colour and face colour of the design points of each round.
 ROUND_STYLES = [("o", OKABE_ITO["blue"], "white"), ("s", OKABE_ITO["sky"], OKABE_ITO["sky"]),
                 ("^", OKABE_ITO["green"], OKABE_ITO["green"])]
@@ -52,54 +58,11 @@ KIND_MARKERS = {"online_anywhere": "o", "federal_online": "s", "nationwide_nonfe
                 "full_in_land": "v", "online_in_land": "P"}
 
 
-#: Panel titles of the fit figure (the y label gives the scope).
-PANEL_TITLES = {"online_anywhere": "Online somewhere", "federal_online": "Federal (Typ 1) online",
-                "nationwide_nonfederal": "Nationwide (flächendeckend)",
-                "full_in_land": "Fully available in {land}",
-                "online_in_land": "Online somewhere in {land}"}
-#: Readable parameter names (sentence case, unit in brackets); others via
-#: :data:`sim.experiment_figures.PARAM_LABELS` or the key itself.
-PARAM_LABELS = {
-    "development.effort_person_days": "Development effort (person-days)",
-    "sharing.efa.decision_months": "EfA reuse decision delay (months)",
-    "municipal.onboarding_effort_person_days": "Municipal onboarding effort (person-days)",
-    "staffing.dev_fte_factor": "Developer staff (× baseline)",
-    "staffing.bund_fte": "Federal developer staff (FTE)",
-    "sharing.efa.propensity": "EfA reuse propensity (probability)",
-    "observation.full_population_share": "Flächendeckend from population share (share)",
-    "staffing.municipal_fte_factor": "Municipal staff (× baseline)",
-}
-
-
-def param_label(key: str) -> str:
-    """Readable name of a parameter key (with its unit where known)."""
-    from sim.experiment_figures import PARAM_LABELS as EXPERIMENT_LABELS
-    if key in PARAM_LABELS:
-        return PARAM_LABELS[key]
-    if key in EXPERIMENT_LABELS:
-        label = EXPERIMENT_LABELS[key][0]
-        return label[:1].upper() + label[1:]
-    return key
-
-
-def _short_label(series: str) -> str:
-    kind, _, geo = series.partition(":")
-    return SHORT[kind].format(geo=geo)
-
-
-def _wrap(s: str, width: int) -> str:
-    """Wrap a label; a trailing unit in brackets goes to a line of its own."""
-    if len(s) > width and s.endswith(")") and " (" in s:
-        name, unit = s.rsplit(" (", 1)
-        return "\n".join([*textwrap.wrap(name, width), f"({unit}"])
-    return "\n".join(textwrap.wrap(s, width))
-
-
 def reported_date(date: str) -> str:
     """A target's date as reported: ``2022-07`` -> ``Jul 2022``, ``2020-10-01`` ->
     ``1 Oct 2020``."""
     ts = pd.Timestamp(date)
-    month = charts.format_month(ts, short=True)
+    month = format_month(ts, short=True)
     return month if len(str(date)) <= 7 else f"{ts.day} {month}"
 
 
@@ -136,8 +99,8 @@ def fit_figure(projection: pd.DataFrame, fit: pd.DataFrame, fit_end: pd.Timestam
             "refer to the simulated catalogue. Dashed line: end of the calibration period; "
             "right of it the model is a projection.")
     data = []
-    with charts._styled():
-        fig, body = charts._new_figure(charts.WIDTH_FULL if ncol > 1 else 4.0,
+    with styled():
+        fig, body = new_figure(WIDTH_FULL if ncol > 1 else 4.0,
                                        2.25 * nrow + 0.4, note, title)
         axes = np.atleast_1d(body.subplots(nrow, ncol, squeeze=False)).ravel()
         for i, sid in enumerate(series):
@@ -163,14 +126,14 @@ def fit_figure(projection: pd.DataFrame, fit: pd.DataFrame, fit_end: pd.Timestam
                 "date": f["month_end"].to_numpy(), "median": f["observed"].to_numpy(),
                 "sigma": f["sigma"].to_numpy()}))
             ax.axvline(fit_end, color="0.35", lw=0.8, ls="--", zorder=1.5)  # type: ignore[arg-type]
-            charts._share_axis(ax, "en", None)
-            charts._date_axis(ax, p["date"], 4)
+            share_axis(ax, "en", None)
+            date_axis(ax, p["date"], 4)
             kind = sid.split(":")[0]
             land = str(p["geo_name"].iloc[0]) if "geo_name" in p.columns else ""
-            ax.set_title(_wrap(f"{charts._panel_letter(i)}  " + PANEL_TITLES[kind].format(
+            ax.set_title(wrap_unit(f"{panel_letter(i)}  " + SERIES_PANEL_TITLES[kind].format(
                 land=land or sid.partition(":")[2]), 28 if ncol == 3 else 44))
             ax.tick_params(labelbottom=True)
-            ax.set_ylabel(f"Share of {SCOPE_TEXT[p['scope'].iloc[0]]} (%)", fontsize=7.5)
+            ax.set_ylabel(f"Share of {SCOPE_LABELS[p['scope'].iloc[0]]} (%)", fontsize=7.5)
         for ax in axes[n:]:
             ax.set_visible(False)
         handles: list[Any] = [
@@ -194,15 +157,15 @@ def residuals_figure(fit: pd.DataFrame, title: str | None = None
                      ) -> tuple[Figure, pd.DataFrame]:
     """Standardised residual (observed - model) / sd of every target, one row each."""
     f = fit.sort_values(["month", "series"], kind="stable").reset_index(drop=True)
-    labels = [f"{reported_date(str(d))} · {_short_label(s)}"
+    labels = [f"{reported_date(str(d))} · {series_short(s)}"
               for d, s in zip(f["date"], f["series"], strict=True)]
     n = len(f)
     note = ("Standardised residual = (observed − model mean) / sd, with sd² = σ² + model "
             "variance across replications × (1 + 1/replications), at the calibrated "
             "values. Positive: the model is below the observed value. Hollow: a lower "
             "bound, zero when the model is above it. Grey band: ± 2.")
-    with charts._styled():
-        fig, body = charts._new_figure(6.0, 0.24 * n + 1.0, note, title)
+    with styled():
+        fig, body = new_figure(6.0, 0.24 * n + 1.0, note, title)
         ax = body.subplots()
         y = np.arange(n)[::-1]
         ax.axvspan(-2, 2, color="0.92", lw=0, zorder=0)
@@ -216,7 +179,7 @@ def residuals_figure(fit: pd.DataFrame, title: str | None = None
         ax.set_yticks(y, labels, fontsize=7)
         lim = max(3.0, float(np.nanmax(np.abs(f["z"]))) * 1.1) if n else 3.0
         ax.set_xlim(-lim, lim)
-        ax.xaxis.set_major_formatter(charts.number_formatter("en", sign=True))
+        ax.xaxis.set_major_formatter(number_formatter("en", sign=True))
         ax.set_xlabel("Standardised residual (observed − model)")
         ax.grid(axis="x", color="0.9", lw=0.6)
         ax.tick_params(axis="y", length=0)
@@ -249,8 +212,8 @@ def posterior_figure(design: pd.DataFrame, refine: pd.DataFrame, parameters: pd.
             f"{ess:.1f} of {n}. Red line: calibrated value; grey band: weighted 5–95 % "
             "interval.")
     rows = []
-    with charts._styled():
-        fig, body = charts._new_figure(max(4.0, min(charts.WIDTH_FULL, 1.9 * k + 0.6)),
+    with styled():
+        fig, body = new_figure(max(4.0, min(WIDTH_FULL, 1.9 * k + 0.6)),
                                        4.3, note, title)
         axes = body.subplots(2, k, squeeze=False, sharey="row")
         for j, key in enumerate(keys):
@@ -273,16 +236,16 @@ def posterior_figure(design: pd.DataFrame, refine: pd.DataFrame, parameters: pd.
                 ax.axvline(p["estimate"], color=ESTIMATE_COLOR, lw=1.2)
                 ax.set_xlim(lo - pad, hi + pad)
                 ax.xaxis.set_major_locator(MaxNLocator(3 if k > 4 else 4))
-                ax.xaxis.set_major_formatter(charts.number_formatter("en"))
-            top.yaxis.set_major_formatter(charts.number_formatter("en"))
+                ax.xaxis.set_major_formatter(number_formatter("en"))
+            top.yaxis.set_major_formatter(number_formatter("en"))
             edges = np.linspace(lo, hi, bins + 1)
             mass, _ = np.histogram(design[key], bins=edges, weights=design["weight"])
             bot.bar(edges[:-1], mass, width=np.diff(edges), align="edge", color=MODEL_COLOR,
                     alpha=0.55, edgecolor="white", lw=0.5)
             bot.axhline(1.0 / bins, color="0.3", lw=0.8, ls="--")
             bot.set_ylim(0, 1.05)
-            label = param_label(key)
-            bot.set_xlabel(_wrap(label, 16 if k > 4 else 28), fontsize=7.5)
+            label = param_label(key, sentence=True)
+            bot.set_xlabel(wrap_unit(label, 16 if k > 4 else 28), fontsize=7.5)
 
             top.tick_params(labelbottom=False)
             rows.append(pd.DataFrame({"parameter": key, "kind": "design_point",
@@ -292,7 +255,7 @@ def posterior_figure(design: pd.DataFrame, refine: pd.DataFrame, parameters: pd.
                 rows.append(pd.DataFrame({"parameter": key, "kind": "refinement",
                                           "value": refine[key],
                                           "delta_log_likelihood":
-                                              refine["log_likelihood"] - ll_max}))
+                                          refine["log_likelihood"] - ll_max}))
             rows.append(pd.DataFrame({"parameter": key, "kind": "histogram_bin",
                                       "bin_low": edges[:-1], "bin_high": edges[1:],
                                       "weight": mass}))
@@ -314,7 +277,7 @@ def posterior_figure(design: pd.DataFrame, refine: pd.DataFrame, parameters: pd.
         axes[0, 0].set_ylabel("Δ log-likelihood")
         axes[1, 0].set_ylabel("Posterior weight")
         axes[1, 0].yaxis.set_major_locator(FixedLocator([0, 0.25, 0.5, 0.75, 1.0]))
-        axes[1, 0].yaxis.set_major_formatter(charts.number_formatter("en"))
+        axes[1, 0].yaxis.set_major_formatter(number_formatter("en"))
     return fig, pd.concat(rows, ignore_index=True)
 
 
@@ -349,11 +312,11 @@ def draw_calibration_figures(folder: Path, provenance: Mapping[str, Any],
             ("fit", fit_figure(t["projection"], t["fit"], end, catalogue)),
             ("residuals", residuals_figure(t["fit"])),
             ("posterior", posterior_figure(t["design"], t["refine"], t["parameters"], ess))):
-        paths = charts.save_figure(fig, out, name, data, provenance)
+        paths = save_figure(fig, out, name, data, provenance)
         files += [p.relative_to(folder).as_posix() for p in paths]
     plt.close("all")
     return files
 
 
-__all__ = ["draw_calibration_figures", "fit_figure", "param_label", "posterior_figure",
-           "read_folder", "residuals_figure"]
+__all__ = ["draw_calibration_figures", "fit_figure", "posterior_figure", "read_folder",
+           "reported_date", "residuals_figure"]

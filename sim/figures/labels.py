@@ -1,0 +1,617 @@
+"""Every word of the charts in English and German, and the number and month formats.
+
+- Levels of design columns (``efa`` -> ``EfA (one for all)``): :func:`label_value`, from
+  the level table :data:`sim.figures.levels.LEVELS`.
+- Parameters and design columns (``staffing.dev_fte_factor`` -> ``Developer staff
+  (× baseline)``): :func:`param_label` and :func:`label_column`, from :data:`PARAM_LABELS`
+  (also the calibration report's names).
+- Metrics with their units (:func:`label_metric`), fixed phrases (:func:`text`), the words
+  of the calibration's series and scopes (:data:`SERIES_LABELS`, :data:`SCOPE_LABELS`).
+- Numbers, per cents and months: ``lang="de"`` gives decimal commas and German month
+  names, formatted by hand (not via the locale); shares (0-1) stay shares in the data and
+  are shown in per cent.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Callable, Sequence
+from typing import Literal, NamedTuple
+
+import numpy as np
+import pandas as pd
+from matplotlib.ticker import FuncFormatter
+
+from sim.calendar import OZG_DEADLINE_KEY
+from sim.figures.levels import LEVELS
+from sim.figures.style import OUTER_BAND
+
+Lang = Literal["en", "de"]
+LANGS: tuple[str, ...] = ("en", "de")
+#: The true minus sign and the non-breaking space of the number formats.
+MINUS = "\u2212"
+NBSP = "\u00a0"
+
+# --------------------------------------------------------------------------------------
+# Levels of design columns (from the level table)
+# --------------------------------------------------------------------------------------
+
+#: Factor -> language -> level -> long label.
+VALUE_LABELS: dict[str, dict[str, dict[str, str]]] = {
+    factor: {"en": {k: lv.en for k, lv in table.items()},
+             "de": {k: lv.de for k, lv in table.items()}}
+    for factor, table in LEVELS.items()}
+#: Factor -> language -> level -> short label.
+SHORT_LABELS: dict[str, dict[str, dict[str, str]]] = {
+    factor: {"en": {k: lv.short_en for k, lv in table.items()},
+             "de": {k: lv.short_de for k, lv in table.items()}}
+    for factor, table in LEVELS.items()}
+
+# --------------------------------------------------------------------------------------
+# Parameters and design columns
+# --------------------------------------------------------------------------------------
+
+
+class ParamLabel(NamedTuple):
+    """Readable name of a parameter key or design column, unit in brackets.
+
+    Written as it reads inside a sentence (``"development effort (person-days)"``);
+    :func:`param_label` with ``sentence=True`` capitalises the first letter (axis labels,
+    the calibration report). ``short_en``/``short_de``: a shorter name for small panels
+    (default: the same).
+    """
+
+    en: str
+    de: str
+    short_en: str | None = None
+    short_de: str | None = None
+
+
+#: Readable names of parameter keys (dotted config keys) and design columns; other keys
+#: are shown as they are. One table for axis labels, the robustness panels and the
+#: calibration report.
+PARAM_LABELS: dict[str, ParamLabel] = {
+    "strategy": ParamLabel("strategy", "Strategie"),
+    "funding": ParamLabel("funding", "Förderung"),
+    "operation": ParamLabel("running-cost payer after 2022", "Betriebskostenträger ab 2023"),
+    "state": ParamLabel("Land", "Land"),
+    "development.effort_person_days": ParamLabel("development effort (person-days)",
+                                                 "Entwicklungsaufwand (Personentage)"),
+    "development.shared_build_overhead": ParamLabel("multi-tenant overhead (share)",
+                                                    "Mehraufwand mandantenfähig (Anteil)"),
+    "sharing.efa.propensity": ParamLabel("EfA reuse propensity (probability)",
+                                         "EfA-Nachnutzungsneigung",
+                                         short_en="EfA reuse propensity"),
+    "sharing.efa.decision_months": ParamLabel("EfA reuse decision delay (months)",
+                                              "EfA-Entscheidungsdauer (Monate)",
+                                              short_en="EfA decision delay (months)"),
+    "sharing.efa.contract_months": ParamLabel("EfA contract delay (months)",
+                                              "EfA-Vertragsdauer (Monate)"),
+    "sharing.efa.operator_onboarding_slots": ParamLabel("EfA operator onboarding slots",
+                                                        "EfA-Anbindungsplätze je Betreiber"),
+    "sharing.efv.propensity": ParamLabel("EfV reuse propensity", "EfV-Nachnutzungsneigung"),
+    "municipal.onboarding_effort_person_days": ParamLabel(
+        "municipal onboarding effort (person-days)",
+        "kommunaler Anbindungsaufwand (Personentage)",
+        short_en="municipal effort (person-days)"),
+    "staffing.dev_fte_factor": ParamLabel("developer staff (× baseline)",
+                                          "Entwicklungspersonal (× Basis)"),
+    "staffing.municipal_fte_factor": ParamLabel("municipal staff (× baseline)",
+                                                "kommunales Personal (× Basis)"),
+    "staffing.bund_fte": ParamLabel("federal developer staff (FTE)",
+                                    "Entwicklungspersonal des Bundes (VZÄ)"),
+    "observation.full_population_share": ParamLabel(
+        "flächendeckend from population share (share)",
+        "flächendeckend ab Bevölkerungsanteil (Anteil)"),
+}
+
+# --------------------------------------------------------------------------------------
+# Metrics, units, phrases, months
+# --------------------------------------------------------------------------------------
+
+#: Metric (a column of the tables or a key figure) -> (English, German, unit). Unit
+#: "share": stored 0-1, shown in per cent. Not ``sim.calibrate.METRICS`` (official metrics
+#: -> series).
+METRIC_LABELS: dict[str, tuple[str, str, str]] = {
+    "population_coverage": ("Population coverage", "Bevölkerungsabdeckung", "share"),
+    "online_anywhere_share": ("Services online somewhere", "Leistungen irgendwo online",
+                              "share"),
+    "nationwide_share": ("Services online nationwide", "Leistungen flächendeckend online",
+                         "share"),
+    "available_share": ("Services available in the Land", "Im Land verfügbare Leistungen",
+                        "share"),
+    "online_anywhere": ("Services online somewhere", "Leistungen irgendwo online", "count"),
+    "nationwide": ("Services online nationwide", "Leistungen flächendeckend online",
+                   "count"),
+    f"population_coverage_{OZG_DEADLINE_KEY}": ("Population coverage, end of 2022",
+                                                "Bevölkerungsabdeckung Ende 2022", "share"),
+    f"nationwide_share_{OZG_DEADLINE_KEY}": ("Services online nationwide, end of 2022",
+                                             "Leistungen flächendeckend online Ende 2022",
+                                             "share"),
+    f"online_anywhere_{OZG_DEADLINE_KEY}": ("Services online somewhere, end of 2022",
+                                            "Leistungen irgendwo online Ende 2022", "count"),
+    f"nationwide_{OZG_DEADLINE_KEY}": ("Services online nationwide, end of 2022",
+                                       "Leistungen flächendeckend online Ende 2022", "count"),
+    "spent_eur_programmes": ("Programme spending", "Ausgaben der Förderprogramme", "eur"),
+    "cost_per_coverage_point_eur": ("Programme spending per coverage point",
+                                    "Förderausgaben je Prozentpunkt Abdeckung", "eur"),
+    "onboarded_share": ("Municipal services connected", "Angebundene kommunale Leistungen",
+                        "share"),
+    "running_costs_eur": ("Running costs", "Betriebskosten", "eur"),
+}
+#: Municipal size classes (inhabitants of the administration) as the tables name them,
+#: with their labels (en, de).
+SIZE_CLASSES: dict[str, tuple[str, str]] = {
+    "<5k": ("<5k", "<5 Tsd."), "5k-10k": ("5k–10k", "5–10 Tsd."),
+    "10k-20k": ("10k–20k", "10–20 Tsd."), "20k-50k": ("20k–50k", "20–50 Tsd."),
+    "50k-100k": ("50k–100k", "50–100 Tsd."), "100k-500k": ("100k–500k", "100–500 Tsd."),
+    ">=500k": ("≥500k", "≥500 Tsd."),
+}
+#: Unit kind -> its words in axis labels.
+UNITS: dict[str, dict[str, str]] = {
+    "share": {"en": "%", "de": "%"},
+    "pp": {"en": "percentage points", "de": "Prozentpunkte"},
+    "count": {"en": "number", "de": "Anzahl"},
+    "eur": {"en": "€ million", "de": "Mio. €"},
+    "months": {"en": "months", "de": "Monate"},
+}
+#: Fixed phrases of the charts (:func:`text`).
+TEXT: dict[str, dict[str, str]] = {
+    "en": {
+        "deadline": "OZG deadline 31 Dec 2022",
+        "inner": "central 50% of replications",
+        "outer": "central 90% of replications",
+        "note_fan": ("Lines: median of {n} replications; dark bands: central 50%, light "
+                     "bands: central 90% of replications."),
+        "note_small": ("Lines: median of {n} replications; bands: central 90% of "
+                       "replications; dotted line: OZG deadline. Länder in the order of "
+                       "their official key."),
+        "note_diff": ("Line: mean paired difference (common random numbers) over {n} "
+                      "replications; band: {ci} confidence interval."),
+        "note_map": "Median over {n} replications per region.",
+        "note_kreis": " Thick lines: Land borders.",
+        "note_missing": " Grey: no data.",
+        "note_heat": "Cells: median over {n} replications.",
+        "note_hatched": " Hatched: median not reached within the simulated horizon.",
+        "note_ttt": ("Bars: median month over {n} replications; whiskers: {lo}–{hi} range. "
+                     "Dotted line: OZG deadline (31 Dec 2022)."),
+        "note_cost": "Markers: median of {n} replications; whiskers: {lo}–{hi} range.",
+        "note_state_diff": ("Cells: mean paired difference to {ref} (common random numbers) "
+                            "over {n} replications, in percentage points (two decimals below "
+                            "0.05), at the end of the month; bold: the {ci} confidence interval "
+                            "excludes 0. Länder in the order of their official key."),
+        "diff_to": "Difference to {ref} in {metric} (percentage points)",
+        "diff_to_unit": "Difference to {ref} in {metric} ({unit})",
+        "note_costs": ("a: median over {n} replications of each payer's sum over {y0}–{y1} "
+                       "(segments), and of the total with its {lo}–{hi} range (dot and "
+                       "whisker). b: yearly total, median and {lo}–{hi} range."),
+        "note_costs_kpi": ("Median over {n} replications of each payer's running costs over "
+                           "the whole simulated horizon (segments), and of the total with its "
+                           "{lo}–{hi} range (dot and whisker); costs by year are not in "
+                           "these tables."),
+        "costs_total": "Running costs {y0}–{y1} (€ million)",
+        "costs_total_all": "Running costs, whole horizon (€ million)",
+        "costs_year": "Running costs per year (€ million)",
+        "payer": "Paid by",
+        "costs_sum": "Sum {y0}–{y1} by payer",
+        "costs_per_year": "Per year, all payers",
+        "total_range": "total, median and {lo}–{hi} range",
+        "phases_start": "payer rules apply (2023)",
+        "note_size": ("Dots: median of {n} replications; whiskers: {lo}–{hi} range; lines join "
+                      "the size classes of one scenario. Share of administration × municipal "
+                      "service pairs connected, at the end of the month."),
+        "size_axis": "Inhabitants of the municipal administration",
+        "mean_diff": "mean difference",
+        "month_reached_of": "Month in which {target} was first reached",
+        "ci": "{ci} confidence interval",
+        "diff_of": "Difference in {metric}",
+        "month_reached": "Month in which the target was first reached",
+        "not_reached": "median not reached by {end}",
+        "not_reached_cell": "not\nreached",
+        "reached_in": "reached in {k} of {n} replications",
+        "robust_diff_deadline": "difference to {ref} at 31 Dec 2022 (percentage points)",
+        "robust_diff": "difference to {ref} (percentage points)",
+        "note_robust": ("Each dot: one hypercube point, mean over replications, paired with "
+                        "{ref}; boxes: median, quartiles, 1.5 IQR."),
+        "title_cost_coverage": "Programme money and population coverage at 31 Dec 2022",
+        "title_running_costs": "Running costs of reused services by payer",
+        "title_size_classes": "Municipal services connected, by size of the administration",
+    },
+    "de": {
+        "deadline": "OZG-Frist 31.12.2022",
+        "inner": "mittlere 50 % der Replikationen",
+        "outer": "mittlere 90 % der Replikationen",
+        "note_fan": ("Linien: Median aus {n} Replikationen; dunkle Bänder: mittlere 50 %, "
+                     "helle Bänder: mittlere 90 % der Replikationen."),
+        "note_small": ("Linien: Median aus {n} Replikationen; Bänder: mittlere 90 % der "
+                       "Replikationen; gepunktete Linie: OZG-Frist. Länder in der Reihenfolge "
+                       "ihres amtlichen Schlüssels."),
+        "note_diff": ("Linie: mittlere gepaarte Differenz (gemeinsame Zufallszahlen) aus {n} "
+                      "Replikationen; Band: {ci}-Konfidenzintervall."),
+        "note_map": "Median aus {n} Replikationen je Gebiet.",
+        "note_kreis": " Dicke Linien: Landesgrenzen.",
+        "note_missing": " Grau: keine Daten.",
+        "note_heat": "Zellen: Median aus {n} Replikationen.",
+        "note_hatched": " Schraffiert: Median im simulierten Zeitraum nicht erreicht.",
+        "note_ttt": ("Balken: Median-Monat aus {n} Replikationen; Fehlerbalken: {lo}–{hi}-"
+                     "Spanne. Gepunktete Linie: OZG-Frist (31.12.2022)."),
+        "note_cost": "Punkte: Median aus {n} Replikationen; Fehlerbalken: {lo}–{hi}-Spanne.",
+        "note_state_diff": ("Zellen: mittlere gepaarte Differenz zu {ref} (gemeinsame "
+                            "Zufallszahlen) aus {n} Replikationen, in Prozentpunkten (unter "
+                            "0,05 mit zwei Nachkommastellen), am Monatsende; fett: das "
+                            "{ci}-Konfidenzintervall schließt 0 aus. Länder in der Reihenfolge "
+                            "ihres amtlichen Schlüssels."),
+        "diff_to": "Differenz zu {ref}: {metric} (Prozentpunkte)",
+        "diff_to_unit": "Differenz zu {ref}: {metric} ({unit})",
+        "note_costs": ("a: Median aus {n} Replikationen der Summe {y0}–{y1} je Kostenträger "
+                       "(Segmente) und der Gesamtsumme mit ihrer {lo}–{hi}-Spanne (Punkt und "
+                       "Fehlerbalken). b: Summe je Jahr, Median und {lo}–{hi}-Spanne."),
+        "note_costs_kpi": ("Median aus {n} Replikationen der Betriebskosten je Kostenträger über "
+                           "den ganzen simulierten Zeitraum (Segmente) und der Gesamtsumme mit "
+                           "ihrer {lo}–{hi}-Spanne (Punkt und Fehlerbalken); Kosten je Jahr "
+                           "sind in diesen Tabellen nicht enthalten."),
+        "costs_total": "Betriebskosten {y0}–{y1} (Mio. €)",
+        "costs_total_all": "Betriebskosten, ganzer Zeitraum (Mio. €)",
+        "costs_year": "Betriebskosten je Jahr (Mio. €)",
+        "payer": "Getragen von",
+        "costs_sum": "Summe {y0}–{y1} nach Kostenträger",
+        "costs_per_year": "Je Jahr, alle Kostenträger",
+        "total_range": "Summe, Median und {lo}–{hi}-Spanne",
+        "phases_start": "Kostenträgerregeln gelten (2023)",
+        "note_size": ("Punkte: Median aus {n} Replikationen; Fehlerbalken: {lo}–{hi}-Spanne; "
+                      "Linien verbinden die Größenklassen eines Szenarios. Anteil der "
+                      "angebundenen Paare aus Verwaltung und kommunaler Leistung, am "
+                      "Monatsende."),
+        "size_axis": "Einwohnerzahl der Kommunalverwaltung",
+        "mean_diff": "mittlere Differenz",
+        "month_reached_of": "Monat, in dem {target} erstmals erreicht wurde",
+        "ci": "{ci}-Konfidenzintervall",
+        "diff_of": "Differenz der {metric}",
+        "month_reached": "Monat, in dem das Ziel erstmals erreicht wurde",
+        "not_reached": "Median bis {end} nicht erreicht",
+        "not_reached_cell": "nicht\nerreicht",
+        "reached_in": "in {k} von {n} Replikationen erreicht",
+        "robust_diff_deadline": "Differenz zu {ref} am 31.12.2022 (Prozentpunkte)",
+        "robust_diff": "Differenz zu {ref} (Prozentpunkte)",
+        "note_robust": ("Jeder Punkt: ein Punkt des Latin Hypercube, Mittel über die "
+                        "Replikationen, gepaart mit {ref}; Boxen: Median, Quartile, 1,5 IQR."),
+        "title_cost_coverage": "Programmmittel und Bevölkerungsabdeckung zum 31.12.2022",
+        "title_running_costs": "Betriebskosten nachgenutzter Leistungen nach Kostenträger",
+        "title_size_classes": "Angebundene kommunale Leistungen nach Größe der Verwaltung",
+    },
+}
+MONTHS = {"en": ["January", "February", "March", "April", "May", "June", "July", "August",
+                 "September", "October", "November", "December"],
+          "de": ["Januar", "Februar", "März", "April", "Mai", "Juni", "Juli", "August",
+                 "September", "Oktober", "November", "Dezember"]}
+MONTHS_SHORT = {"en": ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct",
+                       "Nov", "Dec"],
+                "de": ["Jan.", "Feb.", "März", "Apr.", "Mai", "Juni", "Juli", "Aug.", "Sept.",
+                       "Okt.", "Nov.", "Dez."]}
+#: The key figure drawn against cost by default: population coverage at the OZG deadline.
+COVERAGE_AT_DEADLINE = f"population_coverage_{OZG_DEADLINE_KEY}"
+
+# --------------------------------------------------------------------------------------
+# The calibration's observable series and their scopes
+# --------------------------------------------------------------------------------------
+
+#: Series kind -> readable name (``{land}``: the Land's name), as the calibration's tables
+#: and report name it.
+SERIES_LABELS = {
+    "online_anywhere": "Services online somewhere",
+    "federal_online": "Federal (Typ 1) services online",
+    "nationwide_nonfederal": "Non-federal services online nationwide",
+    "full_in_land": "Non-federal services fully available in {land}",
+    "online_in_land": "Services online somewhere in {land}",
+}
+#: Scope of a series -> the services its share counts.
+SCOPE_LABELS = {"all": "all services", "federal": "federal services",
+                "nonfederal": "non-federal services"}
+#: Short series names for the residual plot rows (``{geo}``: the Land's abbreviation).
+SERIES_SHORT = {"online_anywhere": "online somewhere", "federal_online": "federal online",
+                "nationwide_nonfederal": "nationwide (non-federal)",
+                "full_in_land": "fully available in {geo} (non-federal)",
+                "online_in_land": "online somewhere in {geo}"}
+#: Panel titles of the fit figure (the y label gives the scope).
+SERIES_PANEL_TITLES = {"online_anywhere": "Online somewhere",
+                       "federal_online": "Federal (Typ 1) online",
+                       "nationwide_nonfederal": "Nationwide (flächendeckend)",
+                       "full_in_land": "Fully available in {land}",
+                       "online_in_land": "Online somewhere in {land}"}
+
+# --------------------------------------------------------------------------------------
+# Functions
+# --------------------------------------------------------------------------------------
+
+def check_lang(lang: str) -> None:
+    """Raise ``ValueError`` unless ``lang`` is one of :data:`LANGS`."""
+    if lang not in LANGS:
+        raise ValueError(f"lang(={lang!r}) must be one of {list(LANGS)}")
+
+
+def text(key: str, lang: Lang = "en", **fields: object) -> str:
+    """A fixed phrase of the charts in ``lang``, with ``{fields}`` filled in."""
+    check_lang(lang)
+    return TEXT[lang][key].format(**fields)
+
+
+def format_number(x: float, lang: Lang = "en", decimals: int = 0, sign: bool = False) -> str:
+    """``x`` with ``decimals`` digits: ``1,234.5`` (en) or ``1.234,5`` (de).
+
+    Negative numbers take a true minus sign; ``sign=True`` adds ``+`` to positive ones.
+    Non-finite values give an en dash.
+    """
+    check_lang(lang)
+    if x is None or not np.isfinite(x):
+        return "–"
+    s = f"{abs(x):,.{decimals}f}"
+    if lang == "de":
+        s = s.replace(",", "\0").replace(".", ",").replace("\0", ".")
+    nonzero = any(c not in "0,." for c in s)
+    if x < 0 and nonzero:
+        s = MINUS + s
+    elif sign and x > 0 and nonzero:
+        s = "+" + s
+    return s
+
+
+def format_percent(share: float, lang: Lang = "en", decimals: int = 0,
+                   sign: bool = False) -> str:
+    """A share (0-1) in per cent: ``45%`` (en) or ``45 %`` (de, with a non-breaking space)."""
+    if share is None or not np.isfinite(share):
+        return "–"
+    return format_number(share * 100, lang, decimals, sign) + ("%" if lang == "en"
+                                                                else NBSP + "%")
+
+
+def format_month(date: object, lang: Lang = "en", short: bool = False) -> str:
+    """``December 2022`` / ``Dezember 2022`` (``short``: ``Dec 2022`` / ``Dez. 2022``)."""
+    check_lang(lang)
+    ts = pd.Timestamp(date)  # type: ignore[arg-type]
+    names = MONTHS_SHORT if short else MONTHS
+    return f"{names[lang][ts.month - 1]} {ts.year}"
+
+
+def decimals_for(values: np.ndarray, limit: int = 4) -> int:
+    """Fewest decimals (at most ``limit``) that show every finite value exactly."""
+    v = np.asarray(values, dtype=float)
+    v = v[np.isfinite(v)]
+    if not len(v):
+        return 0
+    tol = 1e-6 * max(float(np.max(np.abs(v))), 1e-12)
+    for d in range(limit + 1):
+        if np.all(np.abs(np.round(v, d) - v) <= tol):
+            return d
+    return limit
+
+
+class _TickFormatter(FuncFormatter):
+    """FuncFormatter that remembers the tick positions of the axis (to choose decimals)."""
+
+    def __init__(self, func: Callable[[float, int | None], str]) -> None:
+        super().__init__(func)
+        self.tick_values = np.zeros(0)
+
+    def set_locs(self, locs: Sequence[float]) -> None:
+        self.tick_values = np.asarray(locs, dtype=float)
+        super().set_locs(list(locs))
+
+
+def number_formatter(lang: Lang = "en", scale: float = 1.0, decimals: int | None = None,
+                     sign: bool = False) -> FuncFormatter:
+    """Tick formatter: value × ``scale`` with the decimal mark of ``lang``.
+
+    With ``decimals=None`` all ticks of an axis get the fewest decimals that show every
+    tick exactly (``0.5, 1.0, 1.5``, never ``0.5, 1, 1.5``).
+    """
+    check_lang(lang)
+
+    def fmt(x: float, pos: int | None = None) -> str:
+        d = decimals
+        if d is None:
+            locs = formatter.tick_values * scale
+            d = decimals_for(locs if len(locs) else np.array([x * scale]))
+        return format_number(x * scale, lang, d, sign)
+
+    formatter = _TickFormatter(fmt)
+    return formatter
+
+
+def percent_formatter(lang: Lang = "en", decimals: int | None = None,
+                      sign: bool = False) -> FuncFormatter:
+    """Tick formatter of shares (0-1) as per-cent numbers (the unit goes in the label)."""
+    return number_formatter(lang, 100.0, decimals, sign)
+
+
+def label_value(column: str, value: object, lang: Lang = "en", short: bool = False) -> str:
+    """Readable label of one level of a design column (``efa`` -> ``EfA (one for all)``)."""
+    check_lang(lang)
+    if short and isinstance(value, str) and value in SHORT_LABELS.get(column, {}).get(lang, {}):
+        return SHORT_LABELS[column][lang][value]
+    labels = VALUE_LABELS.get(column, {}).get(lang, {})
+    if isinstance(value, str):
+        return labels.get(value, value)
+    if isinstance(value, (int, float, np.integer, np.floating)):
+        return format_number(float(value), lang, decimals_for(np.array([float(value)])))
+    return str(value)
+
+
+def label_column(column: str, lang: Lang = "en") -> str:
+    """Readable name of a design column (unknown columns keep their name)."""
+    check_lang(lang)
+    if column in PARAM_LABELS:
+        return param_label(column, lang, sentence=True)
+    if column in METRIC_LABELS:
+        return METRIC_LABELS[column][0 if lang == "en" else 1]
+    return column
+
+
+def metric_unit(metric: str) -> str:
+    """Unit kind of a metric: ``share``, ``count``, ``eur``, ``months`` or ``""``."""
+    if metric in METRIC_LABELS:
+        return METRIC_LABELS[metric][2]
+    if metric.startswith("months_to_"):
+        return "months"
+    if metric.endswith(("_share", "_coverage")) or "coverage" in metric:
+        return "share"
+    if "_eur" in metric:
+        return "eur"
+    return ""
+
+
+def label_metric(metric: str, lang: Lang = "en", unit: bool = True) -> str:
+    """Axis label of a metric with its unit: ``Population coverage (%)``."""
+    check_lang(lang)
+    name = (METRIC_LABELS[metric][0 if lang == "en" else 1] if metric in METRIC_LABELS
+            else metric)
+    kind = metric_unit(metric)
+    if unit and kind in UNITS:
+        return f"{name} ({UNITS[kind][lang]})"
+    return name
+
+
+def target_label(kpi: str, lang: Lang) -> str:
+    """``months_to_90pct_population_coverage`` -> ``90% population coverage``."""
+    rest = kpi.removeprefix("months_to_")
+    pct, _, metric = rest.partition("pct_")
+    if not pct.isdigit():
+        return kpi
+    name = label_metric(metric, lang, unit=False)
+    if lang == "en":  # "90% population coverage"; German nouns keep their capital
+        name = name[0].lower() + name[1:]
+    return f"{format_percent(int(pct) / 100, lang)} {name}"
+
+
+def group_label(by: Sequence[str], key: tuple, lang: Lang = "en", short: bool = False) -> str:
+    """Label of one group of the design columns ``by`` (levels joined by `` · ``)."""
+    return " · ".join(label_value(c, v, lang, short) for c, v in zip(by, key, strict=True))
+
+
+def param_label(key: str, lang: Lang = "en", *, sentence: bool = False,
+                short: bool = False) -> str:
+    """Readable name of a parameter key or design column (the key itself if unknown).
+
+    ``sentence``: first letter capitalised (axis labels, the calibration report);
+    ``short``: the short name for small panels, where there is one.
+    """
+    check_lang(lang)
+    entry = PARAM_LABELS.get(key)
+    if entry is None:
+        return key
+    if lang == "de":
+        label = (entry.short_de if short else None) or entry.de
+    else:
+        label = (entry.short_en if short else None) or entry.en
+    return label[:1].upper() + label[1:] if sentence else label
+
+
+def comparison_parts(comparison: str) -> tuple[str, str] | None:
+    """``"efv - efa"`` -> ``("efv", "efa")``; ``None`` for text without a separator."""
+    for sep in (" - ", " − ", " vs. ", " vs "):
+        if sep in comparison:
+            a, b = comparison.split(sep, 1)
+            return a.strip(), b.strip()
+    return None
+
+
+def comparison_label(comparison: str, lang: Lang = "en", factor: str = "strategy") -> str:
+    """``"efv - efa"`` -> ``"EfV − EfA"`` (short labels of the levels of ``factor``); text
+    without a separator is kept."""
+    parts = comparison_parts(comparison)
+    if parts is None:
+        return comparison
+    a, b = parts
+    return (f"{label_value(factor, a, lang, short=True)} {MINUS} "
+            f"{label_value(factor, b, lang, short=True)}")
+
+
+def wrap(label: str, width: int) -> str:
+    """``label`` in lines of at most ``width`` characters (unchanged if it fits)."""
+    return "\n".join(textwrap.wrap(label, width)) if len(label) > width else label
+
+
+def wrap_unit(label: str, width: int) -> str:
+    """Wrap a label; a trailing unit in brackets goes to a line of its own."""
+    if len(label) > width and label.endswith(")") and " (" in label:
+        name, unit = label.rsplit(" (", 1)
+        return "\n".join([*textwrap.wrap(name, width), f"({unit}"])
+    return "\n".join(textwrap.wrap(label, width))
+
+
+def n_text(n: pd.Series | np.ndarray) -> str:
+    """Number of replications of a chart: ``5``, or ``3–5`` if groups differ."""
+    values = np.asarray(n, dtype=int)
+    lo, hi = int(values.min()), int(values.max())
+    return str(lo) if lo == hi else f"{lo}–{hi}"
+
+
+def pct_range(lang: Lang, band: tuple[float, float] = OUTER_BAND) -> tuple[str, str]:
+    """The bounds of a central interval in per cent: ``("5%", "95%")``."""
+    return format_percent(band[0], lang), format_percent(band[1], lang)
+
+
+#: Funding levels that the run chart's title names in words, as it always has; other
+#: levels appear as their key (``historical`` in the default run). Naming every level in
+#: words would change the title of the default run's chart.
+RUN_TITLE_FUNDING = ("none", "konjunkturpaket", "koenigstein")
+
+
+def run_title(strategy: str, funding: str, staffing: str, world: str) -> str:
+    """Readable chart title of a run."""
+    funding_words = (VALUE_LABELS["funding"]["en"][funding] if funding in RUN_TITLE_FUNDING
+                     else funding)
+    return (f"OZG rollout: {VALUE_LABELS['strategy']['en'].get(strategy, strategy)}; "
+            f"{funding_words}; staffing {staffing}; world {world}")
+
+
+def series_short(series: str) -> str:
+    """Short name of a calibration series ``kind`` or ``kind:XX`` (residual rows)."""
+    kind, _, geo = series.partition(":")
+    return SERIES_SHORT[kind].format(geo=geo)
+
+
+__all__ = [
+    "COVERAGE_AT_DEADLINE",
+    "LANGS",
+    "METRIC_LABELS",
+    "MINUS",
+    "MONTHS",
+    "MONTHS_SHORT",
+    "NBSP",
+    "PARAM_LABELS",
+    "RUN_TITLE_FUNDING",
+    "SCOPE_LABELS",
+    "SERIES_LABELS",
+    "SERIES_PANEL_TITLES",
+    "SERIES_SHORT",
+    "SHORT_LABELS",
+    "SIZE_CLASSES",
+    "TEXT",
+    "UNITS",
+    "VALUE_LABELS",
+    "Lang",
+    "ParamLabel",
+    "check_lang",
+    "comparison_label",
+    "comparison_parts",
+    "decimals_for",
+    "format_month",
+    "format_number",
+    "format_percent",
+    "group_label",
+    "label_column",
+    "label_metric",
+    "label_value",
+    "metric_unit",
+    "n_text",
+    "number_formatter",
+    "param_label",
+    "pct_range",
+    "percent_formatter",
+    "run_title",
+    "series_short",
+    "target_label",
+    "text",
+    "wrap",
+    "wrap_unit",
+]
