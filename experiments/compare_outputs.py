@@ -2,7 +2,7 @@
 one installation, again with another, and compare them.
 
     python experiments/compare_outputs.py produce DIR [--bin VENV/bin] [--workers 2]
-    python experiments/compare_outputs.py compare BEFORE AFTER
+    python experiments/compare_outputs.py compare BEFORE AFTER [--ulp N]
 
 ``produce`` runs the console scripts found in ``--bin`` (default: beside this Python) into
 ``DIR``: the default scenario on the toy and on the full world, five experiments on the toy
@@ -20,7 +20,9 @@ comparable trees.
 - every figure (PNG, SVG, PDF) byte-identical (SVG clip-path ids renumbered first: see
   ``SVG_CLIP_ID``);
 - every CSV, Markdown and YAML text identical once provenance lines (``code_version``,
-  ``git_commit``, input paths, dates) are set aside and hashes inside text masked;
+  ``git_commit``, input paths, dates) are set aside and hashes inside text masked; with
+  ``--ulp N``, CSV files are compared cell by cell and numbers may differ by ``N`` units in
+  the last place (counted and reported per file, not as differences);
 - every ``manifest.json`` identical once timings, creation dates, the command line, the
   machine, ``code_version`` and ``git_commit`` are set aside, and paths made relative.
 
@@ -31,6 +33,7 @@ stamp in their name (experiments, calibrations) are matched by their position.
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import re
 import shutil
@@ -39,6 +42,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 #: Manifest keys that record when, where and how fast, not what.
@@ -49,7 +53,7 @@ VOLATILE_KEYS = {"created", "created_utc", "command", "timings", "git_commit",
 VOLATILE_LINE = re.compile(r"^(#?\s*-?\s*\**(code_version|git_commit|inputs|created|date|"
                            r"command|output folder|elapsed)\**\s*[:=]|Created )", re.IGNORECASE)
 #: Code versions (16 hex digits) and git commits (40, maybe ``+dirty``) inside other text.
-HASHES = re.compile(r"\b[0-9a-f]{40}(\+dirty)?\b|\b[0-9a-f]{16}\b")
+HASHES = re.compile(r"(?<![\w.])([0-9a-f]{40}(\+dirty)?|[0-9a-f]{16})(?![\w.])")
 #: SVG clip-path ids: matplotlib hashes each clip rectangle's coordinates at full precision,
 #: and constrained layout (kiwisolver) places axes with run-to-run differences of ~1e-13 pt,
 #: so the same figure can get other ids in another process. They are renumbered in order of
@@ -188,8 +192,48 @@ def _compare_parquet(a: Path, b: Path) -> str | None:
     return None
 
 
-def compare(before: Path, after: Path) -> list[str]:
-    """Differences between two produced trees (empty: identical results)."""
+def _csv_table(path: Path, root: Path) -> pd.DataFrame:
+    text = "\n".join(ln for ln in _text_lines(path, root) if not ln.startswith("#"))
+    return pd.read_csv(io.StringIO(text), keep_default_na=False, na_values=[""])
+
+
+def _compare_csv(a: Path, b: Path, before: Path, after: Path, ulp: int,
+                 key: str) -> list[str]:
+    """Cell by cell: text exactly, numbers within ``ulp`` units in the last place; one line
+    per kind of difference (empty: equal)."""
+    try:
+        da, db = _csv_table(a, before), _csv_table(b, after)
+    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+        return [f"cannot be read as CSV ({exc})"]
+    if list(da.columns) != list(db.columns) or da.shape != db.shape:
+        return [f"columns or shape differ: {list(da.columns)} {da.shape} vs "
+                f"{list(db.columns)} {db.shape}"]
+    out, n_ulp, max_rel = [], 0, 0.0
+    for col in da.columns:
+        x, y = da[col], db[col]
+        if pd.api.types.is_numeric_dtype(x) and pd.api.types.is_numeric_dtype(y):
+            xa, ya = x.to_numpy(dtype=float), y.to_numpy(dtype=float)
+            same = (xa == ya) | (np.isnan(xa) & np.isnan(ya))
+            close = np.abs(xa - ya) <= ulp * np.spacing(np.maximum(np.abs(xa), np.abs(ya)))
+            n_ulp += int((~same & close).sum())
+            with np.errstate(invalid="ignore", divide="ignore"):
+                rel = np.abs(xa - ya) / np.maximum(np.abs(xa), np.abs(ya))
+            max_rel = max([max_rel, *rel[~same & close].tolist()])
+            for i in np.flatnonzero(~same & ~close):
+                out.append(f"row {i + 2} column {col}: {xa[i]!r} vs {ya[i]!r}")
+        else:
+            for i in np.flatnonzero((x.astype(str) != y.astype(str)).to_numpy()):
+                out.append(f"row {i + 2} column {col}: {x.iloc[i]!r} vs {y.iloc[i]!r}")
+    if n_ulp:
+        print(f"  {key}: {n_ulp} number(s) within {ulp} ulp (largest relative "
+              f"difference {max_rel:.2g})")
+    return out
+
+
+def compare(before: Path, after: Path, ulp: int = 0) -> list[str]:
+    """Differences between two produced trees (empty: identical results). With ``ulp`` > 0,
+    numbers in CSV files may differ by that many units in the last place (reported, not
+    counted)."""
     fa, fb = _files(before), _files(after)
     problems = [f"only in {before}: {k}" for k in sorted(set(fa) - set(fb))]
     problems += [f"only in {after}: {k}" for k in sorted(set(fb) - set(fa))]
@@ -212,6 +256,9 @@ def compare(before: Path, after: Path) -> list[str]:
             if ma != mb:
                 diff = [key for key in sorted(set(ma) | set(mb)) if ma.get(key) != mb.get(key)]
                 problems.append(f"{k}: manifest differs in {diff}")
+        elif ext == ".csv" and ulp > 0:
+            if _text_lines(a, before) != _text_lines(b, after):
+                problems += [f"{k}: {m}" for m in _compare_csv(a, b, before, after, ulp, k)]
         elif ext in TEXT_EXT:
             la, lb = _text_lines(a, before), _text_lines(b, after)
             if la != lb:
@@ -237,12 +284,15 @@ def main(argv: list[str] | None = None) -> None:
     c = sub.add_parser("compare", help="compare two produced folders")
     c.add_argument("before", type=Path)
     c.add_argument("after", type=Path)
+    c.add_argument("--ulp", type=int, default=0,
+                   help="numbers in CSV files may differ by this many units in the last "
+                        "place (default 0: exactly equal)")
     args = ap.parse_args(argv)
     if args.cmd == "produce":
         produce(args.out, args.bin, args.workers)
         print(f"outputs: {args.out}")
         return
-    problems = compare(args.before, args.after)
+    problems = compare(args.before, args.after, args.ulp)
     for line in problems:
         print(line)
     if problems:
