@@ -20,6 +20,7 @@ carry no dates, so the same inputs give the same bytes.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -59,6 +60,20 @@ def provenance_lines(name: str, provenance: Mapping[str, Any]) -> list[str]:
     return lines
 
 
+#: Clip-path ids of matplotlib's SVG backend: a hash of each clip rectangle's coordinates at
+#: full precision, which constrained layout (kiwisolver) computes with run-to-run
+#: differences of ~1e-13 pt; renumbered in order of first appearance so that the same
+#: figure gives the same SVG bytes in every process.
+_SVG_CLIP_ID = re.compile(rb"\bp[0-9a-f]{10}\b")
+
+
+def _stable_svg_ids(path: Path) -> None:
+    ids: dict[bytes, bytes] = {}
+    data = _SVG_CLIP_ID.sub(lambda m: ids.setdefault(m.group(0), b"clip%d" % len(ids)),
+                            path.read_bytes())
+    path.write_bytes(data)
+
+
 def save_figure(fig: Figure, out_dir: str | Path, name: str, data: pd.DataFrame,
                 provenance: Mapping[str, Any]) -> list[Path]:
     """Write ``name.png`` (300 dpi), ``name.svg``, ``name.pdf`` and ``name.csv``; close
@@ -69,7 +84,8 @@ def save_figure(fig: Figure, out_dir: str | Path, name: str, data: pd.DataFrame,
     (configuration hash, seeds, ...; nested dicts as dotted keys, other non-strings as
     JSON) and package versions unless ``provenance`` has ``packages``. Read it back with
     ``pandas.read_csv(path, comment="#")``; for that reason no text cell may contain ``#``.
-    Files carry no creation dates, so the same inputs give the same SVG and PDF.
+    Files carry no creation dates and the SVG's clip-path ids are numbered in order, so the
+    same inputs give the same SVG and PDF bytes in every process.
 
     Returns
     -------
@@ -95,6 +111,7 @@ def save_figure(fig: Figure, out_dir: str | Path, name: str, data: pd.DataFrame,
         with plt.rc_context({"svg.hashsalt": "ozg-sim", "pdf.fonttype": 42}):
             fig.savefig(paths[0], dpi=PNG_DPI, metadata={"Software": None})
             fig.savefig(paths[1], metadata={"Date": None, "Creator": None})
+            _stable_svg_ids(paths[1])
             fig.savefig(paths[2], metadata={"CreationDate": None, "Creator": None,
                                             "Producer": None})
     finally:
