@@ -14,7 +14,8 @@ ground floor        ``errors``, ``calendar`` (model time, the OZG deadline), ``d
                     embedded data), ``params`` (the parameter schema and its checks),
                     ``provenance`` (versions, git commit, code version, config hash),
                     ``outputs`` (the output tables, declared once), ``ranges`` (uncertain
-                    parameters and the Latin hypercube), ``stats`` (statistics over
+                    parameters and the Latin hypercube), ``bands`` (medians and bands
+                    across replications, "not reached"), ``stats`` (statistics over
                     replications), ``config`` (the Hydra boundary), ``world``, ``rng``
 ``model/``          the SimPy model, one room per mechanism: ``records``, ``money``,
                     ``operation`` (running costs), ``staff``, ``sharing``, ``municipalities``,

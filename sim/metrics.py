@@ -21,7 +21,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from sim import stats
+from sim import bands
 from sim.calendar import (
     OZG_DEADLINE,
     OZG_DEADLINE_KEY,
@@ -365,10 +365,10 @@ def summarise_kpis(per_rep: pd.DataFrame) -> pd.DataFrame:
     for name in [c for c in per_rep.columns if c != "replication"]:
         v = per_rep[name].to_numpy(dtype=float)
         ok = v[np.isfinite(v)]
-        q05, q95 = stats.quantiles(v, (0.05, 0.95)) if len(v) else (np.nan, np.nan)
+        q05, q95 = bands.quantiles(v, (0.05, 0.95)) if len(v) else (np.nan, np.nan)
         rows.append({"kpi": name, "unit": kpi_unit(name),
                      "mean": ok.mean() if len(ok) else np.nan,
-                     "median": float(stats.median(v)) if len(v) else np.nan,
+                     "median": float(bands.median(v)) if len(v) else np.nan,
                      "q05": float(q05), "q95": float(q95),
                      "n_replications": len(v), "n_reached": len(ok)})
     return pd.DataFrame(rows)

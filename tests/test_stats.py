@@ -16,15 +16,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from sim.bands import band_table, quantiles
 from sim.metrics import kpis_for_replication
 from sim.stats import (
-    band_table,
     design_columns,
     first_passage,
     median_ci_ranks,
     paired_difference,
     prob_first,
-    quantiles,
     replication_sufficiency,
     replications_needed,
     summarise,

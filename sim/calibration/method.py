@@ -76,7 +76,7 @@ import pandas as pd
 from scipy.optimize import minimize
 from scipy.stats import norm
 
-from sim import stats
+from sim import bands
 from sim.calendar import month_end_dates, month_label
 from sim.calibration.spec import (
     CalibrationSpec,
@@ -529,8 +529,8 @@ def _fit_table(targets: pd.DataFrame, proj: np.ndarray, obj: Objective) -> pd.Da
     _ll, mean, var, z = synthetic_loglik(at, obj.obs, obj.sig, obj.lower)
     fit = targets.copy()
     fit["model_mean"] = mean
-    fit["model_median"] = stats.median(at.T)
-    fit["model_q05"], fit["model_q95"] = stats.quantiles(at.T, (0.05, 0.95))
+    fit["model_median"] = bands.median(at.T)
+    fit["model_q05"], fit["model_q95"] = bands.quantiles(at.T, (0.05, 0.95))
     fit["model_sd"] = np.sqrt(var)
     fit["model_median_catalogue"] = fit["model_median"] * fit["catalogue_denominator"]
     fit["z"] = z
@@ -547,12 +547,12 @@ def _projection_table(proj: np.ndarray, series: list[str], world: World) -> pd.D
         scope = {"online_anywhere": "all", "online_in_land": "all",
                  "federal_online": "federal"}.get(kind, "nonfederal")
         geo = sid.partition(":")[2]
-        q05, q95 = stats.quantiles(x, (0.05, 0.95))
+        q05, q95 = bands.quantiles(x, (0.05, 0.95))
         parts.append(pd.DataFrame({
             "series": sid, "label": series_label(sid, world), "scope": scope, "geo": geo,
             "geo_name": _land_name(geo, world) if geo else "",
             "month": np.arange(H), "date": dates, "n_replications": P,
-            "mean": x.mean(axis=1), "median": stats.median(x),
+            "mean": x.mean(axis=1), "median": bands.median(x),
             "q05": q05, "q95": q95}))
     return pd.concat(parts, ignore_index=True)
 

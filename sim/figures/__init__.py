@@ -16,7 +16,7 @@ imports the model, SimPy, Hydra, the runner, the sweep, the writer or the comman
 ``geo``             boundaries of the Länder and Kreise and the choropleth
 ``tables``          exactly the numbers a chart draws (``fan_table`` ... ``size_class_table``,
                     the run chart's ``coverage_table``), all bands through
-                    :func:`sim.stats.band_table`
+                    :func:`sim.bands.band_table`
 ``save``            :func:`~sim.figures.save.save_figure`: PNG, SVG, PDF and the sidecar CSV
                     with provenance lines
 ``axes``            axes-level charts (fan, difference band, map, heatmap, bars, ...) and the

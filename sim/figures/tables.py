@@ -5,7 +5,7 @@ and a run save (``national``, ``by_state``, ``by_kreis``, ``by_size_class``, ``k
 Every chart summarises replications, never one run: each table checks that a group holds
 one row per replication and key (so design points that differ in another column are never
 pooled) and at least two replications. Medians and quantile bands across replications all
-come from :func:`sim.stats.band_table` (numpy's definitions; a run that did not reach a
+come from :func:`sim.bands.band_table` (numpy's definitions; a run that did not reach a
 value ranks after every run that did). A figure builder returns its table as the plotted
 data, and :func:`sim.figures.save.save_figure` writes it beside the figure.
 """
@@ -17,7 +17,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from sim import stats
+from sim import bands, stats
 from sim.calendar import OZG_DEADLINE_DATE, month_end_date
 from sim.figures import geo
 from sim.figures.labels import COVERAGE_AT_DEADLINE, SIZE_CLASSES
@@ -88,14 +88,15 @@ def with_date(df: pd.DataFrame) -> pd.DataFrame:
 # --------------------------------------------------------------------------------------
 
 def band_columns(df: pd.DataFrame, keys: list[str], value: str,
-                 bands: Sequence[tuple[float, float]]) -> pd.DataFrame:
-    """Median and the bounds of each central interval of ``value`` across replications per
-    group of ``keys`` (:func:`sim.stats.band_table`), for values that every run has.
+                 intervals: Sequence[tuple[float, float]]) -> pd.DataFrame:
+    """Median and the bounds of each central interval (``intervals``) of ``value`` across
+    replications per group of ``keys`` (:func:`sim.bands.band_table`), for values that every
+    run has.
 
     Returns columns ``*keys, n_replications, median, q..`` (the bounds in increasing order).
     """
-    qs = sorted({q for band in bands for q in band})
-    return stats.band_table(df, keys, value, qs).drop(columns="n_reached")
+    qs = sorted({q for band in intervals for q in band})
+    return bands.band_table(df, keys, value, qs).drop(columns="n_reached")
 
 
 def fan_table(national: pd.DataFrame, by: str | Sequence[str] = "strategy",
@@ -176,14 +177,14 @@ def summarise_kpi(kpis: pd.DataFrame, by: str | Sequence[str], kpi: str,
 
     NaN means "not reached" (for ``months_to_*`` KPIs: the target within the horizon):
     such runs count as later than any other, and a median or bound that falls among them is
-    NaN (shown as "not reached"); :func:`sim.stats.band_table` computes it.
+    NaN (shown as "not reached"); :func:`sim.bands.band_table` computes it.
 
     Returns columns ``*by, kpi, n_replications, n_reached, median, lo, hi``.
     """
     by_cols = as_list(by)
     require(kpis, [*by_cols, "replication", kpi], "kpis")
     check_one_row(kpis, by_cols, [], "kpis")
-    table = stats.band_table(kpis, by_cols, kpi, band)
+    table = bands.band_table(kpis, by_cols, kpi, band)
     table.columns = [*table.columns[:-2], "lo", "hi"]
     if by_cols:  # groups in display order
         rank = {k: i for i, k in enumerate(groups_of(kpis, by_cols))}
@@ -336,7 +337,7 @@ def running_costs_table(costs: pd.DataFrame, factor: str, years: tuple[int, int]
     lo, hi = band
 
     def summary(df: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
-        out = stats.band_table(df, keys, "eur", [lo, hi]).drop(columns="n_reached")
+        out = bands.band_table(df, keys, "eur", [lo, hi]).drop(columns="n_reached")
         out.columns = [*out.columns[:-2], "q05", "q95"]
         return out
 
@@ -379,7 +380,7 @@ def size_class_table(by_size: pd.DataFrame, by: str | Sequence[str], value: str 
     chosen = select_dates(df, dates)
     df = df[pd.to_datetime(df["date"]).isin(chosen)]
     check_one_row(df, by_cols, ["size_class", "date"], "by_size_class")
-    out = stats.band_table(df, [*by_cols, "date", "size_class"], value, band).drop(
+    out = bands.band_table(df, [*by_cols, "date", "size_class"], value, band).drop(
         columns="n_reached")
     out.columns = [*out.columns[:-2], "q05", "q95"]
     keys = groups_of(out, by_cols)
@@ -400,7 +401,7 @@ def quantile_bands(df: pd.DataFrame, col: str) -> pd.DataFrame:
 
     Returns columns ``date, median, lo, hi``.
     """
-    t = stats.band_table(df, ["date"], col, OUTER_BAND)
+    t = bands.band_table(df, ["date"], col, OUTER_BAND)
     t.columns = [*t.columns[:-2], "lo", "hi"]
     return t[["date", "median", "lo", "hi"]]
 
