@@ -81,6 +81,17 @@ class Spending(NamedTuple):
     purpose: str
 
 
+#: Builds a named record from a tuple of its fields: ``_new(Event, (t, code, ...))`` is the
+#: same object as ``Event(t, code, ...)`` in a third of the time (a NamedTuple's ``__new__``
+#: takes ~1 µs, and a replication writes ~16,000 records).
+_new = tuple.__new__
+
+
+def new_event(t: float, code: int, service: int, actor: str, detail: str) -> Event:
+    """An :class:`Event` (the fast way, see :data:`_new`)."""
+    return _new(Event, (t, code, service, actor, detail))
+
+
 class Ledger:
     """Spending record: one row per commitment ``(month, programme, actor, eur, purpose)``."""
 
@@ -89,7 +100,7 @@ class Ledger:
 
     def record(self, t: float, programme: str, actor: str, eur: float, purpose: str) -> None:
         if eur > 0:
-            self.rows.append(Spending(t, programme, actor, eur, purpose))
+            self.rows.append(_new(Spending, (t, programme, actor, eur, purpose)))
 
 
 @dataclass

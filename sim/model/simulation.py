@@ -24,7 +24,7 @@ from sim.calendar import month_index
 from sim.model.money import Funding, base_state_fte
 from sim.model.municipalities import Municipalities
 from sim.model.operation import Operation
-from sim.model.records import BUND, Event, Ledger, RunResult
+from sim.model.records import BUND, Event, Ledger, RunResult, new_event
 from sim.model.sharing import Builder, Marketplace, provide_service
 from sim.model.staff import staff_builder
 from sim.params import TYPE_KEYS, Config
@@ -167,7 +167,7 @@ class Simulation:
     # -- bookkeeping -------------------------------------------------------
 
     def log(self, code: int, service: int, actor: str, detail: str = "") -> None:
-        self.events.append(Event(self.env.now, code, service, actor, detail))
+        self.events.append(new_event(self.env.now, code, service, actor, detail))
 
     def make_available(self, service: int, state: int | None) -> None:
         """The service can be used in ``state`` (``None``: in every Land, a federal service)."""
