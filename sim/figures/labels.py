@@ -110,8 +110,8 @@ PARAM_LABELS: dict[str, ParamLabel] = {
 # --------------------------------------------------------------------------------------
 
 #: Metric (a column of the tables or a key figure) -> (English, German, unit). Unit
-#: "share": stored 0-1, shown in per cent. Not ``sim.calibrate.METRICS`` (official metrics
-#: -> series).
+#: "share": stored 0-1, shown in per cent. Not ``sim.calibration.targets.METRICS``
+#: (official metrics -> series).
 METRIC_LABELS: dict[str, tuple[str, str, str]] = {
     "population_coverage": ("Population coverage", "Bevölkerungsabdeckung", "share"),
     "online_anywhere_share": ("Services online somewhere", "Leistungen irgendwo online",
