@@ -31,14 +31,13 @@ from sim.config import CONF_DIR, GROUPS, load_config, read_yaml
 from sim.errors import ConfigError
 from sim.metrics import running_costs_by_year
 from sim.outputs import RUN_TABLES, SWEEP_TABLES
-from sim.params import Config, set_path, to_dict
+from sim.params import Config, get_path, set_path, to_dict
 from sim.provenance import code_version, config_hash
 from sim.ranges import check_ranges, latin_hypercube, parse_ranges
 from sim.runner import can_fork, default_workers, process_pool, run_replication
 from sim.world import World, build_world
 
 log = logging.getLogger("ozg-sim")
-
 
 
 # --------------------------------------------------------------------------- experiment files
@@ -351,10 +350,4 @@ def _design_column(sweep: Sweep, col: str, values: pd.Series) -> pd.Series:
     """Group choices keep their option names; for a parameter key the resolved value."""
     if col in GROUPS:
         return pd.Series([getattr(c, col).name for c in sweep.configs], index=values.index)
-    resolved = []
-    for cfg in sweep.configs:
-        obj: Any = cfg
-        for part in col.split("."):
-            obj = obj[int(part)] if isinstance(obj, list) else getattr(obj, part)
-        resolved.append(obj)
-    return pd.Series(resolved, index=values.index)
+    return pd.Series([get_path(cfg, col) for cfg in sweep.configs], index=values.index)

@@ -7,14 +7,13 @@ Each folder is an ``ozg-sim`` run (one configuration) or an ``ozg-sim-experiment
 by its folder and design values; the output folder (default
 ``outputs/compare/<timestamp>``) gets ``national.parquet`` and ``kpis.parquet`` with a
 ``source`` column, ``summary.csv`` (KPI intervals per source) and a fan chart of population
-coverage and of nationwide services per source.
+coverage and of nationwide services per source. The folder appears only when complete.
 """
 
 from __future__ import annotations
 
 import json
 import sys
-from datetime import datetime
 from pathlib import Path
 
 import pandas as pd
@@ -25,6 +24,7 @@ from sim.errors import ConfigError
 from sim.figures.charts import fan_figure
 from sim.figures.labels import Lang
 from sim.figures.save import save_figure
+from sim.io import staged_folder, timestamp
 
 TOOL = "ozg-sim-compare"
 KEY_KPIS = ("population_coverage_2022_12", "nationwide_share_2022_12",
@@ -77,18 +77,21 @@ def compare(folders: list[Path], out: Path, lang: str = "en") -> Path:
     kp = pd.concat(kps, ignore_index=True)
     if nat.duplicated(["source", "replication", "month"]).any():
         raise ConfigError("two inputs have the same label: compare distinct folders")
-    out.mkdir(parents=True, exist_ok=True)
-    nat.to_parquet(out / "national.parquet", index=False)
     kpi_cols = [k for k in KEY_KPIS if k in kp.columns]
-    kp[["source", "replication", *kpi_cols]].to_parquet(out / "kpis.parquet", index=False)
     summary = pd.concat([stats.summarise(kp, by=["source"], value=k).assign(kpi=k)
                          for k in kpi_cols], ignore_index=True)
-    summary.to_csv(out / "summary.csv", index=False, float_format="%.6g")
     prov = {"inputs": ";".join(str(Path(f).resolve()) for f in folders)}
     lg: Lang = "de" if lang == "de" else "en"
-    for value in ("population_coverage", "nationwide_share"):
-        fig, data = fan_figure(nat, by="source", value=value, lang=lg, title="Comparison")
-        save_figure(fig, out / "figures", f"fan_{value}", data, prov)
+    # Into an existing folder file by file, else as a new folder; complete or not at all.
+    with (staged_folder(out) if out.is_dir() else staged_folder(out.parent, out.name)) as st:
+        nat.to_parquet(st.path / "national.parquet", index=False)
+        kp[["source", "replication", *kpi_cols]].to_parquet(st.path / "kpis.parquet",
+                                                            index=False)
+        summary.to_csv(st.path / "summary.csv", index=False, float_format="%.6g")
+        for value in ("population_coverage", "nationwide_share"):
+            fig, data = fan_figure(nat, by="source", value=value, lang=lg, title="Comparison")
+            save_figure(fig, st.path / "figures", f"fan_{value}", data, prov)
+    out = st.final
     return out
 
 
@@ -99,8 +102,7 @@ def main(argv: list[str] | None = None) -> None:
         folders = [Path(a) for a in names]
         if not folders:
             raise ConfigError("usage: ozg-sim-compare FOLDER [FOLDER ...] [out=DIR] [lang=de]")
-        out = Path(opts.get("out") or Path("outputs/compare")
-                   / datetime.now().strftime("%Y-%m-%d_%H-%M-%S"))
+        out = Path(opts.get("out") or Path("outputs/compare") / timestamp())
         done = compare(folders, out, opts.get("lang", "en"))
     except ConfigError as exc:
         fail(TOOL, exc)
