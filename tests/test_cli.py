@@ -88,6 +88,13 @@ def test_run_exits_zero_and_prints_folder(toy_run) -> None:
     assert "Traceback" not in proc.stderr
 
 
+def test_run_log_is_free_of_library_noise(toy_run) -> None:
+    """The console shows the run's own lines, not a line per font subset of each PDF."""
+    proc, _out = toy_run
+    assert "fontTools" not in proc.stdout + proc.stderr
+    assert "replications" in proc.stdout + proc.stderr
+
+
 def test_run_folder_has_every_file(toy_run) -> None:
     _proc, out = toy_run
     names = {p.name for p in out.iterdir()}

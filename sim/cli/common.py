@@ -23,10 +23,21 @@ def fail(tool: str, msg: object) -> NoReturn:
     sys.exit(EXIT_BAD_INPUT)
 
 
+#: Libraries whose INFO lines are noise to an analyst (fontTools logs every font subset
+#: matplotlib embeds in a PDF: about 200 lines per run).
+QUIET_LOGGERS = ("fontTools",)
+
+
+def quiet_libraries() -> None:
+    """Keep the :data:`QUIET_LOGGERS` to warnings (also under Hydra's own logging setup)."""
+    for name in QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
 def setup_logging() -> None:
-    """Log lines ``[time][ozg-sim] message`` on stderr (fontTools kept quiet)."""
+    """Log lines ``[time][ozg-sim] message`` on stderr (library noise kept quiet)."""
     logging.basicConfig(level=logging.INFO, format="[%(asctime)s][%(name)s] %(message)s")
-    logging.getLogger("fontTools").setLevel(logging.WARNING)
+    quiet_libraries()
 
 
 def split_cli_args(args: list[str], options: tuple[str, ...]) -> tuple[list[str], dict[str, str]]:

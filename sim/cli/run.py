@@ -15,7 +15,7 @@ from pathlib import Path
 import hydra
 from hydra.core.hydra_config import HydraConfig
 
-from sim.cli.common import Progress, fail, log
+from sim.cli.common import Progress, fail, log, quiet_libraries
 from sim.config import CONF_DIR, check_overrides, explain, load_config, register_schema, to_config
 from sim.errors import ConfigError, DataError
 from sim.figures.labels import run_title
@@ -32,6 +32,7 @@ _PASS_THROUGH = ("-h", "--help", "--hydra-help", "--info", "-i", "--cfg", "-c", 
 
 def run(cfg_node: object) -> Path:
     """Hydra task: simulate the configuration and write its outputs into the run folder."""
+    quiet_libraries()
     try:
         cfg = to_config(cfg_node)  # type: ignore[arg-type]
         world = build_world(cfg.world)
