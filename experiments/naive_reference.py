@@ -228,7 +228,7 @@ class Builder:
     index: int  # column of the builder-indexed draws (Länder 0..L-1, Bund L)
     teams: DevTeams
     rank: np.ndarray  # work order over services
-    slots: dict[str, simpy.Resource] = field(default_factory=dict)  # onboarding, per mode
+    slots: dict[str, simpy.PriorityResource] = field(default_factory=dict)  # per mode
 
 
 @dataclass(slots=True)
@@ -277,7 +277,8 @@ class NaiveSimulation:
         self.env = simpy.Environment()
         self.horizon = float(cfg.horizon_months)
         self.dev_start = float(month_index(cfg.development.start))
-        self.draws = Draws.make(world, cfg.seed, replication, cfg.development.delay_cv)
+        self.draws = Draws.make(world, cfg.seed, replication, cfg.development.delay_cv,
+                                cfg.priority.common_weight)
         S, L, A = world.n_services, world.n_states, world.n_admins
         self.codes = [str(c) for c in world.states["state"]]
         self.t_state = np.full((S, L), np.inf)
@@ -617,8 +618,10 @@ class NaiveSimulation:
         self.is_tenancy[service, land] = True
         self.ledger.record(env.now, "own_funds", me.code, f.fee_eur, "reuse_fee")
         if group.mode not in operator.slots:
-            operator.slots[group.mode] = simpy.Resource(env, f.operator_onboarding_slots)
-        with operator.slots[group.mode].request() as slot:
+            operator.slots[group.mode] = simpy.PriorityResource(
+                env, f.operator_onboarding_slots)
+        # Waiting tenants are onboarded in the operator's work order.
+        with operator.slots[group.mode].request(priority=int(operator.rank[service])) as slot:
             yield slot
             yield env.timeout(f.tenant_onboarding_months
                               * float(d.tenant_onboarding[service, land]))

@@ -695,6 +695,28 @@ class StateProgrammeParams:
 
 
 @dataclass
+class PriorityParams:
+    """The order in which actors work through the catalogue.
+
+    Every builder (its teams), operator (its onboarding slots) and tenant Land (its
+    take-ups) works in its own order over services; these orders share a common priority
+    (demand and politics all actors see: the services everybody expects first) with an
+    actor-specific deviation (:func:`sim.rng.work_order`).
+
+    Attributes
+    ----------
+    common_weight : float
+        Correlation of each actor's priority with the common one (0: independent random
+        orders; 1: one order for all). Unknown; estimated by the calibration.
+    """
+
+    common_weight: float = 0.5
+
+    def validate(self, prefix: str = "priority") -> None:
+        _num(f"{prefix}.common_weight", self.common_weight, 0, 1)
+
+
+@dataclass
 class ObservationParams:
     """How the official counts are read from the model (measurement model; no effect on the
     simulated rollout).
@@ -732,6 +754,8 @@ class Config:
     map_months : list of str
         Months (``YYYY-MM``) at which coverage is tabulated by Kreis for maps, besides the
         last simulated month.
+    priority : PriorityParams
+        How closely the actors' work orders follow a common priority.
     operation : OperationParams
         Running costs and their payers.
     observation : ObservationParams
@@ -746,6 +770,7 @@ class Config:
     staffing: StaffingParams = field(default_factory=StaffingParams)
     development: DevelopmentParams = field(default_factory=DevelopmentParams)
     sharing: SharingParams = field(default_factory=SharingParams)
+    priority: PriorityParams = field(default_factory=PriorityParams)
     municipal: MunicipalParams = field(default_factory=MunicipalParams)
     operation: OperationParams = field(default_factory=OperationParams)
     observation: ObservationParams = field(default_factory=ObservationParams)
@@ -764,6 +789,7 @@ class Config:
         self.staffing.validate()
         self.development.validate()
         self.sharing.validate()
+        self.priority.validate()
         self.municipal.validate()
         self.operation.validate()
         self.observation.validate()

@@ -10,6 +10,7 @@ service, Land or administration: differences between strategies are not noise.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from statistics import NormalDist
 
 import numpy as np
 
@@ -25,6 +26,7 @@ STREAM_IDS = {
     "municipal_effort": 6,
     "attrition": 8,
     "municipal_lag": 7,
+    "common_priority": 9,
 }
 
 
@@ -58,7 +60,8 @@ class Draws:
     reuse_u : ndarray (S, L)
         Uniform(0, 1): a Land reuses a shared service iff ``reuse_u < propensity``.
     priority : ndarray (L + 1, S)
-        Each builder's work order (rank of each service; lower first).
+        Each actor's work order (rank of each service; lower first): the Länder 0..L-1
+        and the Bund L, as builders, operators and tenants (:func:`work_order`).
     onboarding_z : ndarray (Sm, A)
         Standard normal, effort noise per municipal service and administration.
     info_lag : ndarray (Sm, A)
@@ -77,13 +80,20 @@ class Draws:
     info_lag: np.ndarray
 
     @classmethod
-    def make(cls, world: World, seed: int, replication: int, delay_cv: float) -> Draws:
-        """Draw everything a replication needs from its named streams."""
+    def make(cls, world: World, seed: int, replication: int, delay_cv: float,
+             common_weight: float = 0.0) -> Draws:
+        """Draw everything a replication needs from its named streams.
+
+        ``common_weight``: how closely the actors' work orders follow the common priority
+        (``priority.common_weight``; :func:`work_order`).
+        """
         S, L, A = world.n_services, world.n_states, world.n_admins
         Sm = len(world.municipal_services)
         eff = stream(seed, replication, "dev_effort")
         dl = stream(seed, replication, "delays")
         pr = stream(seed, replication, "priority")
+        own = pr.random((L + 1, S))
+        common = stream(seed, replication, "common_priority").random(S)
         return cls(
             complexity_z=eff.standard_normal(S),
             builder_z=eff.standard_normal((S, L + 1)),
@@ -92,7 +102,36 @@ class Draws:
             contract=unit_gamma(dl, delay_cv, (S, L)),
             tenant_onboarding=unit_gamma(dl, delay_cv, (S, L)),
             reuse_u=stream(seed, replication, "reuse_choice").random((S, L)),
-            priority=np.argsort(pr.random((L + 1, S)), axis=1).argsort(axis=1),
+            priority=work_order(common, own, common_weight),
             onboarding_z=stream(seed, replication, "municipal_effort").standard_normal((Sm, A)),
             info_lag=unit_gamma(stream(seed, replication, "municipal_lag"), delay_cv, (Sm, A)),
         )
+
+
+_NORMAL = NormalDist()
+
+
+def normal_scores(u: np.ndarray) -> np.ndarray:
+    """Standard normal quantiles of uniforms in (0, 1) (order-preserving)."""
+    flat = np.clip(np.asarray(u, dtype=float).ravel(), 1e-12, 1.0 - 1e-12)
+    return np.array([_NORMAL.inv_cdf(x) for x in flat]).reshape(np.shape(u))
+
+
+def work_order(common: np.ndarray, own: np.ndarray, common_weight: float) -> np.ndarray:
+    """Each actor's work order: the ranks of ``w·z_s + sqrt(1 − w²)·z_as`` over services.
+
+    ``z_s`` is the common priority of service ``s`` (one score for everybody: demand and
+    politics that all builders and tenants share), ``z_as`` the actor's own deviation
+    (standard normal scores of the uniforms ``common`` (S,) and ``own`` (actors, S)).
+    ``common_weight`` ``w`` is the correlation of every actor's priority with the common
+    one, hence ``w²`` that between two actors: 0 gives independent random orders, 1 one
+    order for all. Lower rank first; ties cannot occur (continuous scores).
+    """
+    if common_weight <= 0.0:
+        key = own  # the ranks of uniforms equal the ranks of their normal scores
+    elif common_weight >= 1.0:
+        key = np.broadcast_to(common, own.shape)
+    else:
+        key = (common_weight * normal_scores(common)[None, :]
+               + np.sqrt(1.0 - common_weight**2) * normal_scores(own))
+    return np.argsort(key, axis=1, kind="stable").argsort(axis=1)

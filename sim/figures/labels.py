@@ -100,6 +100,10 @@ PARAM_LABELS: dict[str, ParamLabel] = {
                                                 "kommunales Personal (× Basis)"),
     "staffing.bund_fte": ParamLabel("federal developer staff (FTE)",
                                     "Entwicklungspersonal des Bundes (VZÄ)"),
+    "priority.common_weight": ParamLabel(
+        "common priority of work orders (weight)",
+        "gemeinsame Priorität der Arbeitsreihenfolgen (Gewicht)",
+        short_en="common priority"),
     "observation.full_population_share": ParamLabel(
         "flächendeckend from population share (share)",
         "flächendeckend ab Bevölkerungsanteil (Anteil)"),

@@ -51,7 +51,8 @@ class Builder:
         Column in the builder-indexed draws (Länder 0..L-1, Bund L).
     teams : TeamPool
     rank : ndarray
-        Work order over services (lower first).
+        Work order over services (lower first; :func:`sim.rng.work_order`): of its teams
+        as a builder, of its onboarding slots as an operator.
     onboarding : dict
         Per sharing mode, the operator's tenant-onboarding slots.
     """
@@ -207,7 +208,8 @@ class TakeUp:
         sim.is_tenancy[self.service, tenant] = True
         sim.ledger.record(env.now, "own_funds", self.land.code, self.f.fee_eur, "reuse_fee")
         self.slots = self.operator.onboarding_slots(env, self.mode, self.f)
-        if (turn := self.slots.take()) is not None:
+        # The operator onboards waiting tenants in its own work order (MODEL.md 7.5).
+        if (turn := self.slots.take(int(self.operator.rank[self.service]))) is not None:
             turn.callbacks.append(self.onboard)
         else:
             self.onboard()

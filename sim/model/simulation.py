@@ -40,7 +40,8 @@ class Simulation:
         self.env = simpy.Environment()
         self.horizon = float(cfg.horizon_months)
         self.dev_start = float(month_index(cfg.development.start))
-        self.draws = Draws.make(world, cfg.seed, replication, cfg.development.delay_cv)
+        self.draws = Draws.make(world, cfg.seed, replication, cfg.development.delay_cv,
+                                cfg.priority.common_weight)
         L = world.n_states
         S = world.n_services
         self.t_state = np.full((S, L), np.inf)

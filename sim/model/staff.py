@@ -16,7 +16,6 @@ from __future__ import annotations
 import heapq
 import itertools
 import math
-from collections import deque
 
 import numpy as np
 import simpy
@@ -119,29 +118,31 @@ class TeamPool:
 
 
 class Slots:
-    """A fixed number of slots taken first come, first served (a light ``simpy.Resource``).
+    """A fixed number of slots handed out by priority (a light ``simpy.PriorityResource``).
 
-    ``take()`` returns ``None`` when a slot is free (the caller goes on at once, no event is
-    scheduled) or an event that fires when a slot is handed to it; ``give_back()`` hands
-    the slot to the longest-waiting caller.
+    ``take(priority)`` returns ``None`` when a slot is free (the caller goes on at once, no
+    event is scheduled) or an event that fires when a slot is handed to it;
+    ``give_back()`` hands the slot to the waiting caller with the lowest priority value
+    (ties: the longest-waiting).
     """
 
     def __init__(self, env: simpy.Environment, capacity: int) -> None:
         self.env = env
         self.free = capacity
-        self._waiting: deque[simpy.Event] = deque()
+        self._waiting: list[tuple[int, int, simpy.Event]] = []
+        self._order = itertools.count()
 
-    def take(self) -> simpy.Event | None:
+    def take(self, priority: int = 0) -> simpy.Event | None:
         if self.free > 0:
             self.free -= 1
             return None
         ev = self.env.event()
-        self._waiting.append(ev)
+        heapq.heappush(self._waiting, (priority, next(self._order), ev))
         return ev
 
     def give_back(self) -> None:
         if self._waiting:
-            self._waiting.popleft().succeed()
+            heapq.heappop(self._waiting)[2].succeed()
         else:
             self.free += 1
 
