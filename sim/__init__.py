@@ -12,7 +12,8 @@ The house, floor by floor (a module only imports from its own floor or below):
 ==================  ==========================================================================
 ground floor        ``errors``, ``calendar`` (model time, the OZG deadline), ``data_io`` (the
                     embedded data), ``params`` (the parameter schema and its checks),
-                    ``provenance`` (versions, git commit, code version, config hash),
+                    ``keys`` (dotted parameter keys: read, set, list), ``provenance``
+                    (versions, git commit, code version, config hash),
                     ``outputs`` (the output tables, declared once), ``ranges`` (uncertain
                     parameters and the Latin hypercube), ``bands`` (medians and bands
                     across replications, "not reached"), ``stats`` (statistics over

@@ -154,12 +154,23 @@ def load_verbaende(data_dir: Path = DATA_DIR) -> pd.DataFrame:
     return df.rename(columns={"state_abbr": "state"})
 
 
-def load_history(data_dir: Path = DATA_DIR) -> pd.DataFrame:
-    """Observed rollout figures up to 2022: ``date, geo, metric, value, source``."""
+#: Kinds of source of an observed figure (``source_kind`` of the history file); each has
+#: its own definition and error in the calibration (MODEL.md 7.10).
+SOURCE_KINDS = ("dashboard", "nkr", "government", "press", "derived", "law")
+
+
+def load_history(data_dir: Path = DATA_DIR, parse_dates: bool = True) -> pd.DataFrame:
+    """Observed rollout figures up to 2022: ``date, geo, metric, value, definition_or_note,
+    source, source_kind``; ``date`` as a timestamp, or as written (``YYYY-MM`` or
+    ``YYYY-MM-DD``) with ``parse_dates=False``."""
     f = "ozg_history_2018_2022.csv"
     df = _read(data_dir, f, {"date": "str", "geo": "str", "metric": "str", "value": "float",
-                             "source": "str"})
+                             "definition_or_note": "str", "source": "str",
+                             "source_kind": "str"})
     dates = pd.to_datetime(df["date"], format="mixed", errors="coerce")
     _check(df, f, "date", dates.notna(), "YYYY-MM or YYYY-MM-DD")
-    df["date"] = dates
+    _check(df, f, "source_kind", _in(SOURCE_KINDS)(df["source_kind"]),
+           "one of " + ", ".join(SOURCE_KINDS))
+    if parse_dates:
+        df["date"] = dates
     return df

@@ -23,8 +23,9 @@ from typing import Any
 
 import pandas as pd
 
+from sim.keys import to_dict
 from sim.metrics import services_table
-from sim.params import Config, to_dict
+from sim.params import Config
 from sim.provenance import stamp
 from sim.runner import Results
 from sim.world import World

@@ -31,7 +31,8 @@ from sim.calendar import (
     month_start_dates,
 )
 from sim.model import EVENT_NAMES, RunResult
-from sim.world import FEDERAL, MUNICIPAL, SIZE_CLASS_LABELS, World
+from sim.params import ObservationParams
+from sim.world import FEDERAL, MUNICIPAL, SIZE_CLASS_LABELS, World, stable_rank
 
 #: Default months for which Kreis-level coverage is tabulated (for maps), besides the last.
 MAP_MONTHS = (OZG_DEADLINE, "2026-12")
@@ -101,6 +102,17 @@ class Coverage:
             out[self.muni, li] = ts[np.arange(len(self.muni)), first]
         return out
 
+    def t_reported(self, obs: ObservationParams) -> np.ndarray:
+        """(S, L): when each service enters each Land's official "flächendeckend" count as
+        the dashboard reads it (MODEL.md 7.10): a listed federal service when it is online
+        (in every Land at once; :func:`listed_federal`), a non-federal one when it reaches
+        ``obs.full_population_share`` of the Land (:meth:`t_full_at`); never for an
+        unlisted federal service."""
+        out = self.t_full_at(obs.full_population_share).copy()
+        fed = self.executor == FEDERAL
+        out[fed & ~listed_federal(self.world, obs.federal_listed_share)] = np.inf
+        return out
+
     def service_population_curves(self) -> np.ndarray:
         """(S, H): population reached by each service at the end of each month."""
         S, L, H = self.world.n_services, self.world.n_states, self.H
@@ -132,35 +144,50 @@ class Coverage:
         return out
 
 
+def listed_federal(world: World, share: float) -> np.ndarray:
+    """(S,) bool: the federal services the dashboard lists, ``share`` of the world's federal
+    services (rounded) first by a salted stable hash of their id."""
+    fed = np.flatnonzero(world.services["executor"].to_numpy() == FEDERAL)
+    out = np.zeros(world.n_services, dtype=bool)
+    if len(fed):
+        rank = stable_rank(world.services["ozg_id"].to_numpy()[fed], salt="dashboard:")
+        out[fed[rank < round(share * len(fed))]] = True
+    return out
+
+
 def tables_for_replication(world: World, r: RunResult,
                            map_dates: Sequence[str] = MAP_MONTHS,
-                           full_population_share: float = 1.0) -> dict[str, pd.DataFrame]:
+                           observation: ObservationParams | None = None
+                           ) -> dict[str, pd.DataFrame]:
     """All tidy tables of one replication (``by_kreis`` at ``map_dates`` and the last month),
     as declared in :mod:`sim.outputs`.
 
-    ``full_population_share`` is the measurement model of the official nationwide count
-    (:class:`sim.params.ObservationParams`), used only for ``nationwide_reported``.
+    ``observation`` is the measurement model of the official counts (default: the
+    documented rules of :class:`~sim.params.ObservationParams`), used only for the
+    ``*_reported`` columns.
     """
     c = Coverage(world, r)
+    reported = c.t_reported(observation or ObservationParams())
     svc_cov = c.service_population_curves() / float(c.pop_admin.sum())  # (S, H) national
-    return {"national": _national(world, r, c, svc_cov, full_population_share),
-            "by_state": _by_state(world, r, c), "by_topic": _by_topic(world, r, c, svc_cov),
+    return {"national": _national(world, r, c, svc_cov, reported),
+            "by_state": _by_state(world, r, c, reported),
+            "by_topic": _by_topic(world, r, c, svc_cov),
             "by_size_class": _by_size_class(world, r, c),
             "by_kreis": _by_kreis(world, r, c, map_dates),
             "events": _events(world, r, c), "spending": _spending(r)}
 
 
 def _national(world: World, r: RunResult, c: Coverage, svc_cov: np.ndarray,
-              full_population_share: float) -> pd.DataFrame:
-    """Services online somewhere and nationwide, and population coverage, per month."""
+              t_reported: np.ndarray) -> pd.DataFrame:
+    """Services online somewhere and nationwide, and population coverage, per month;
+    ``t_reported`` (S, L) from :meth:`Coverage.t_reported`."""
     H, S, L = r.horizon_months, world.n_services, world.n_states
     one = np.zeros(S, dtype=np.int64)
     anywhere = _cum(one, c.t_anywhere, 1, H)[0]
     nationwide = _cum(one, c.t_nationwide, 1, H)[0]
-    non_fed = c.executor != FEDERAL
-    full = c.t_full_at(full_population_share)[non_fed]
-    t_reported = full.max(axis=1) if L else np.full(int(non_fed.sum()), np.inf)
-    reported = _cum(np.zeros(len(t_reported), dtype=np.int64), t_reported, 1, H)[0]
+    # In the official count nationwide = counted in every Land, so never above any Land.
+    t_everywhere = t_reported.max(axis=1) if L else np.full(S, np.inf)
+    reported = _cum(one, t_everywhere, 1, H)[0]
     return pd.DataFrame({
         "replication": r.replication, "month": np.arange(H), "date": month_end_dates(H),
         "online_anywhere": anywhere.astype(np.int64),
@@ -170,12 +197,16 @@ def _national(world: World, r: RunResult, c: Coverage, svc_cov: np.ndarray,
         "nationwide_reported": reported.astype(np.int64), "n_services": S})
 
 
-def _by_state(world: World, r: RunResult, c: Coverage) -> pd.DataFrame:
-    """Services available everywhere and somewhere in each Land, and its coverage."""
+def _by_state(world: World, r: RunResult, c: Coverage, t_reported: np.ndarray
+              ) -> pd.DataFrame:
+    """Services available everywhere and somewhere in each Land, the Land's official
+    count (``t_reported`` from :meth:`Coverage.t_reported`), and its coverage."""
     H, S, L = r.horizon_months, world.n_services, world.n_states
     dates = month_end_dates(H)
-    full = _cum(np.tile(np.arange(L), S), c.t_full.ravel(), L, H)
-    any_in = _cum(np.tile(np.arange(L), S), c.t_any_state.ravel(), L, H)
+    lands = np.tile(np.arange(L), S)
+    full = _cum(lands, c.t_full.ravel(), L, H)
+    any_in = _cum(lands, c.t_any_state.ravel(), L, H)
+    reported = _cum(lands, t_reported.ravel(), L, H)
     pop_cov = c.state_population_curves() / (S * np.maximum(c.pop_state, 1.0))[:, None]
     codes = world.states["state"].to_numpy()
     return pd.DataFrame({
@@ -184,6 +215,7 @@ def _by_state(world: World, r: RunResult, c: Coverage) -> pd.DataFrame:
         "available": full.ravel().astype(np.int64),
         "online_anywhere_in_state": any_in.ravel().astype(np.int64),
         "available_share": full.ravel() / S,
+        "available_reported": reported.ravel().astype(np.int64),
         "population_coverage": pop_cov.ravel(), "n_services": S})
 
 

@@ -84,9 +84,9 @@ OUTPUT_TABLES: tuple[Table, ...] = (
         Column("nationwide_share", "share", "`nationwide` / `n_services`"),
         Column("population_coverage", "share", _POP),
         Column("nationwide_reported", "services",
-               "the official \"flächendeckend\" count as the model reads it: Typ 2–5 "
-               "services that reach `observation.full_population_share` of every Land's "
-               "population (MODEL.md 7.10)"),
+               "the official nationwide (\"flächendeckend\") count as the dashboard reads "
+               "it: services in the official count of every Land (`by_state."
+               "available_reported`; MODEL.md 7.10), so never above any Land's"),
         Column("n_services", "services", "services simulated"))),
     Table("by_state", "one row per replication, month and Land",
           (*_MONTH, _key("state", "", "Land abbreviation"),
@@ -94,6 +94,11 @@ OUTPUT_TABLES: tuple[Table, ...] = (
         Column("online_anywhere_in_state", "services",
                "services usable somewhere in the Land"),
         Column("available_share", "share", "`available` / `n_services`"),
+        Column("available_reported", "services",
+               "the Land's official \"flächendeckend\" count as the dashboard reads it: "
+               "listed federal services online, state services available in the Land, "
+               "municipal services connected by `observation.full_population_share` of "
+               "its population (all administrations by default; MODEL.md 7.10)"),
         Column("population_coverage", "share", _POP + ", within the Land"),
         Column("n_services", "services", "services simulated"))),
     Table("by_topic", "one row per replication, month and topic field",

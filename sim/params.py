@@ -15,8 +15,7 @@ from __future__ import annotations
 import copy
 import math
 import re
-from collections.abc import Iterable
-from dataclasses import dataclass, field, fields, is_dataclass
+from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional
 
 from sim.calendar import month_index
@@ -718,8 +717,8 @@ class PriorityParams:
 
 @dataclass
 class ObservationParams:
-    """How the official counts are read from the model (measurement model; no effect on the
-    simulated rollout).
+    """How the official counts read the model (measurement model; no effect on the
+    simulated rollout). The rules are in MODEL.md 7.10.
 
     Attributes
     ----------
@@ -727,14 +726,21 @@ class ObservationParams:
         A non-federal service counts as fully available in a Land ("flächendeckend") once
         it reaches this share of the Land's population: a state-executed service when the
         Land has it, a municipally executed one when the administrations that connected it
-        hold this share of the population. 1 = every administration (the strict reading of
-        the ``nationwide`` tables); the calibration estimates the reading of the dashboard.
+        hold this share of the population. 1 (the default) = every administration, the
+        dashboard's documented rule ("even 99 percent of the municipalities do not count").
+    federal_listed_share : float
+        Share of the federal (Typ 1) services that the dashboard counts as available in
+        every Land once they are online (Bund services are "flächendeckend" from go-live);
+        which ones: this share of the federal services, first by a salted stable hash of
+        their id. Estimated by the calibration.
     """
 
     full_population_share: float = 1.0
+    federal_listed_share: float = 1.0
 
     def validate(self, prefix: str = "observation") -> None:
         _num(f"{prefix}.full_population_share", self.full_population_share, 0, 1, lo_open=True)
+        _num(f"{prefix}.federal_listed_share", self.federal_listed_share, 0, 1)
 
 
 @dataclass
@@ -832,89 +838,3 @@ class Config:
     def horizon_months(self) -> int:
         """Number of simulated months (2018-01 .. ``end``)."""
         return month_index(self.end, "end") + 1
-
-
-def to_dict(obj: Any) -> Any:
-    """Plain-Python (JSON-ready) copy of a parameter dataclass tree."""
-    if is_dataclass(obj) and not isinstance(obj, type):
-        return {f.name: to_dict(getattr(obj, f.name)) for f in fields(obj)}
-    if isinstance(obj, dict):
-        return {str(k): to_dict(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [to_dict(v) for v in obj]
-    return obj
-
-
-# --------------------------------------------------------------------------- dotted keys
-
-_MISSING = object()
-
-
-def get_path(cfg: Any, key: str) -> Any:
-    """Value of a dotted key in a config tree (list elements by index: ``key.0``)."""
-    obj = cfg
-    for part in key.split("."):
-        if isinstance(obj, list):
-            obj = obj[int(part)]
-        elif isinstance(obj, dict):
-            obj = obj[part]
-        else:
-            obj = getattr(obj, part)
-    return obj
-
-
-def set_path(cfg: Config, key: str, value: Any) -> None:
-    """Set a dotted parameter key on a Config, coercing to the existing value's type."""
-    parts = key.split(".")
-    obj: Any = cfg
-    for p in parts[:-1]:
-        obj = obj[int(p)] if isinstance(obj, list) else getattr(obj, p, _MISSING)
-        if obj is _MISSING:
-            raise ConfigError(f"{key}={value!r} is not allowed: unknown key")
-    last = parts[-1]
-    if isinstance(obj, list):
-        old = obj[int(last)]
-    elif isinstance(obj, dict):
-        old = obj.get(last, _MISSING)
-    elif is_dataclass(obj) and last in {f.name for f in fields(obj)}:
-        old = getattr(obj, last)
-    else:
-        raise ConfigError(f"{key}={value!r} is not allowed: unknown key")
-    new = _coerce(old, value)
-    if isinstance(obj, list):
-        obj[int(last)] = new
-    elif isinstance(obj, dict):
-        obj[last] = new
-    else:
-        setattr(obj, last, new)
-
-
-def _coerce(old: Any, value: Any) -> Any:
-    if isinstance(old, bool) or old is None or old is _MISSING:
-        return value
-    if isinstance(old, int):
-        return round(float(value))
-    if isinstance(old, float):
-        return float(value)
-    return value
-
-
-def numeric_keys(obj: Any, prefix: str = "") -> list[str]:
-    """Dotted keys of every numeric (int or float, not bool) value in a config tree;
-    list elements as ``key.INDEX``."""
-    out: list[str] = []
-    if is_dataclass(obj) and not isinstance(obj, type):
-        items: Iterable[tuple[str, Any]] = ((f.name, getattr(obj, f.name)) for f in fields(obj))
-    elif isinstance(obj, dict):
-        items = ((str(k), v) for k, v in obj.items())
-    elif isinstance(obj, list):
-        items = ((str(i), v) for i, v in enumerate(obj))
-    else:
-        return out
-    for k, v in items:
-        key = f"{prefix}{k}"
-        if isinstance(v, (int, float)) and not isinstance(v, bool):
-            out.append(key)
-        else:
-            out.extend(numeric_keys(v, key + "."))
-    return out

@@ -21,7 +21,8 @@ from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
 
-from sim.params import Config, to_dict
+from sim.keys import to_dict
+from sim.params import Config
 
 #: Packages whose versions every manifest and figure sidecar records.
 PACKAGES = ("ozg-sim", "simpy", "numpy", "scipy", "pandas", "pyarrow", "hydra-core",

@@ -24,7 +24,8 @@ import numpy as np
 from scipy.stats import qmc
 
 from sim.errors import ConfigError
-from sim.params import Config, numeric_keys, parse_number, set_path
+from sim.keys import numeric_keys, set_path
+from sim.params import Config, parse_number
 
 #: Top-level config keys that are run control or the world, never uncertain parameters.
 NOT_UNCERTAIN = ("world", "replications", "seed", "workers", "end", "map_months")

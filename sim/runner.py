@@ -67,8 +67,7 @@ def run_replication(world: World, cfg: Config, replication: int) -> ReplicationO
     """Simulate one replication and turn it into tables."""
     t0 = time.perf_counter()
     r = simulate(world, cfg, replication)
-    tables = tables_for_replication(world, r, cfg.map_months,
-                                    cfg.observation.full_population_share)
+    tables = tables_for_replication(world, r, cfg.map_months, cfg.observation)
     kpis = kpis_for_replication(tables["national"], tables["spending"], r.budgets)
     return ReplicationOutput(replication, tables, kpis, time.perf_counter() - t0,
                              r.n_simpy_events)

@@ -29,9 +29,10 @@ import pandas as pd
 
 from sim.config import CONF_DIR, GROUPS, load_config, read_yaml
 from sim.errors import ConfigError
+from sim.keys import get_path, set_path, to_dict
 from sim.metrics import running_costs_by_year
 from sim.outputs import RUN_TABLES, SWEEP_TABLES
-from sim.params import Config, get_path, set_path, to_dict
+from sim.params import Config
 from sim.provenance import code_version, config_hash
 from sim.ranges import check_ranges, latin_hypercube, parse_ranges
 from sim.runner import can_fork, default_workers, process_pool, run_replication

@@ -101,9 +101,10 @@ class World:
                 "population": int(self.admins["population"].sum())}
 
 
-def _stable_rank(ids: pd.Series) -> np.ndarray:
-    """Order of services by a hash of their id: deterministic, unrelated to name or topic."""
-    keys = [hashlib.sha256(str(i).encode()).hexdigest() for i in ids]
+def stable_rank(ids: pd.Series | np.ndarray, salt: str = "") -> np.ndarray:
+    """Order of services by a hash of their id (and ``salt``, for an order of its own):
+    deterministic, unrelated to name or topic."""
+    keys = [hashlib.sha256(f"{salt}{i}".encode()).hexdigest() for i in ids]
     return np.argsort(np.argsort(keys, kind="stable"), kind="stable")
 
 
@@ -120,7 +121,7 @@ def assign_executor(catalogue: pd.DataFrame, share_typ23: float, share_typ45: fl
     ex[types == "1"] = FEDERAL
     for t, share in (("2/3", share_typ23), ("4/5", share_typ45)):
         idx = np.flatnonzero(types == t)
-        rank = _stable_rank(catalogue["ozg_id"].iloc[idx])
+        rank = stable_rank(catalogue["ozg_id"].iloc[idx])
         ex[idx[rank < round(share * len(idx))]] = MUNICIPAL
     return ex
 

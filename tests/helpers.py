@@ -112,8 +112,15 @@ def check_invariants(tables: dict[str, pd.DataFrame], budgets: list[tuple[str, s
     assert (bs["available"] <= bs["online_anywhere_in_state"]).all()
     assert (bs["online_anywhere_in_state"] <= bs["n_services"]).all()
     _non_decreasing(bs, ["replication", "state"],
-                    ("available", "online_anywhere_in_state", "population_coverage"),
-                    "by_state")
+                    ("available", "online_anywhere_in_state", "population_coverage",
+                     "available_reported"), "by_state")
+    # The official counts: a Land's count lies between its strict and its somewhere count
+    # only for a share of 1 (checked in test_calibrate); always, nationwide is never above
+    # any Land's count (it counts the services in the count of every Land).
+    least = bs.groupby(["replication", "month"])["available_reported"].min()
+    nw = nat.set_index(["replication", "month"])["nationwide_reported"]
+    assert (nw <= least.reindex(nw.index)).all(), "nationwide_reported above a Land's count"
+    _non_decreasing(nat, ["replication"], ("nationwide_reported",), "national")
 
     bt = tables["by_topic"]
     _between_0_1(bt["nationwide_share"], "by_topic.nationwide_share")

@@ -14,6 +14,7 @@ their ratio matters).
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
 import shutil
 import subprocess
@@ -49,9 +50,10 @@ from sim.calibration import (
     weighted_quantile,
 )
 from sim.config import CONF_DIR, load_config, register_schema, to_config
+from sim.keys import to_dict
 from sim.metrics import tables_for_replication
 from sim.model import RunResult, simulate
-from sim.params import WorldParams, to_dict
+from sim.params import ObservationParams, WorldParams
 from sim.world import FEDERAL, MUNICIPAL, World, build_world
 
 RECOVERY = WorldParams(name="recovery", states=["HB", "SL", "TH", "MV"],
@@ -59,8 +61,8 @@ RECOVERY = WorldParams(name="recovery", states=["HB", "SL", "TH", "MV"],
 CLI = [sys.executable, "-m", "sim.cli.calibrate"]
 KIND_METRIC = {"online_anywhere": "ozg_leistungen_online_min1",
                "federal_online": "bund_leistungen_online",
-               "nationwide_nonfederal": "ozg_leistungen_flaechendeckend",
-               "full_in_land": "ozg_leistungen_flaechendeckend_in_land",
+               "nationwide_reported": "ozg_leistungen_flaechendeckend",
+               "reported_in_land": "ozg_leistungen_flaechendeckend_in_land",
                "online_in_land": "ozg_leistungen_online_min1_in_land"}
 
 
@@ -93,11 +95,21 @@ def _random_result(world: World, H: int, seed: int) -> RunResult:
                      events=[], spending=[], budgets=[], n_simpy_events=0)
 
 
-def _direct(world: World, r: RunResult, series: str, m: int, q: float = 1.0) -> float:
+def _direct(world: World, r: RunResult, series: str, m: int, q: float = 1.0,
+            listed: float = 1.0) -> float:
     """Share of the series' services usable at the end of month ``m``, by loops over the
     definitions (a state at month m counts times t < m + 1); "fully available" in a Land
-    means connected by administrations holding at least ``q`` of its population."""
+    means connected by administrations holding at least ``q`` of its population; the
+    dashboard counts the ``listed`` share of federal services (first by a salted hash)."""
     ex = world.services["executor"].to_numpy()
+    ids = world.services["ozg_id"].to_numpy()
+    fed_ids = sorted((hashlib.sha256(f"dashboard:{ids[s]}".encode()).hexdigest(), s)
+                     for s in range(world.n_services) if ex[s] == FEDERAL)
+    on_list = {s for _h, s in fed_ids[:round(listed * len(fed_ids))]}
+
+    def counted(s: int, li: int) -> bool:
+        return in_land(s, li, False) if ex[s] == FEDERAL and s in on_list else (
+            ex[s] != FEDERAL and in_land(s, li, True))
     pos = world.municipal_position
     codes = list(world.states["state"])
 
@@ -122,9 +134,10 @@ def _direct(world: World, r: RunResult, series: str, m: int, q: float = 1.0) -> 
     elif kind == "nationwide_nonfederal":
         ok = [all(in_land(s, li, True) for li in lands) for s in range(world.n_services)
               if ex[s] != FEDERAL]
-    elif kind == "full_in_land":
-        ok = [in_land(s, codes.index(geo), True) for s in range(world.n_services)
-              if ex[s] != FEDERAL]
+    elif kind == "nationwide_reported":
+        ok = [all(counted(s, li) for li in lands) for s in range(world.n_services)]
+    elif kind == "reported_in_land":
+        ok = [counted(s, codes.index(geo)) for s in range(world.n_services)]
     else:
         ok = [in_land(s, codes.index(geo), False) for s in range(world.n_services)]
     return sum(ok) / len(ok)
@@ -133,7 +146,8 @@ def _direct(world: World, r: RunResult, series: str, m: int, q: float = 1.0) -> 
 def test_observables_match_direct_counts(toy_world: World) -> None:
     H = 30
     series = ["online_anywhere", "federal_online", "nationwide_nonfederal",
-              "full_in_land:SL", "full_in_land:BE", "online_in_land:HB"]
+              "nationwide_reported", "reported_in_land:SL", "reported_in_land:BE",
+              "online_in_land:HB"]
     for seed in (1, 2):
         r = _random_result(toy_world, H, seed)
         shares = series_shares(toy_world, r, series)
@@ -143,19 +157,22 @@ def test_observables_match_direct_counts(toy_world: World) -> None:
                 assert shares[i, m] == pytest.approx(_direct(toy_world, r, sid, m)), (sid, m)
 
 
-@pytest.mark.parametrize("q", [0.5, 0.8])
-def test_full_availability_by_population_share_matches_direct_counts(toy_world: World,
-                                                                     q: float) -> None:
+@pytest.mark.parametrize("q, listed", [(0.5, 1.0), (0.8, 0.4), (1.0, 0.0)])
+def test_reading_of_the_official_counts_matches_direct_counts(toy_world: World, q: float,
+                                                              listed: float) -> None:
     H = 30
-    series = ["nationwide_nonfederal", "full_in_land:SL", "full_in_land:BE"]
+    series = ["nationwide_nonfederal", "nationwide_reported", "reported_in_land:SL",
+              "reported_in_land:BE"]
+    obs = ObservationParams(full_population_share=q, federal_listed_share=listed)
     for seed in (3, 4):
         r = _random_result(toy_world, H, seed)
-        shares = series_shares(toy_world, r, series, full_population_share=q)
-        strict = series_shares(toy_world, r, series)
-        assert (shares >= strict - 1e-12).all() and (shares > strict + 1e-12).any()
+        shares = series_shares(toy_world, r, series, obs)
         for i, sid in enumerate(series):
             for m in range(0, H, 3):
-                assert shares[i, m] == pytest.approx(_direct(toy_world, r, sid, m, q)), (sid, m)
+                assert shares[i, m] == pytest.approx(
+                    _direct(toy_world, r, sid, m, q, listed)), (sid, m)
+        # nationwide (dashboard) is never above any Land's count
+        assert (shares[1] <= shares[2:].min(axis=0) + 1e-12).all()
 
 
 def test_observables_agree_with_the_metrics_tables(toy_world: World) -> None:
@@ -163,16 +180,16 @@ def test_observables_agree_with_the_metrics_tables(toy_world: World) -> None:
     r = simulate(toy_world, cfg, 0)
     t = tables_for_replication(toy_world, r)
     shares = series_shares(toy_world, r, ["online_anywhere", "online_in_land:SL",
-                                          "full_in_land:SL"])
+                                          "reported_in_land:SL", "nationwide_reported"])
     S = toy_world.n_services
     np.testing.assert_allclose(shares[0] * S, t["national"]["online_anywhere"])
     sl = t["by_state"][t["by_state"]["state"] == "SL"]
     np.testing.assert_allclose(shares[1] * S, sl["online_anywhere_in_state"])
-    # fully available in SL, federal services left out: the table's count minus the
-    # federal services online (a federal service is available in every Land at once)
-    fed = int((toy_world.services["executor"] == FEDERAL).sum())
-    fed_online = series_shares(toy_world, r, ["federal_online"])[0] * fed
-    np.testing.assert_allclose(shares[2] * (S - fed), sl["available"] - fed_online)
+    # with the documented rules (all federal services listed, every administration) the
+    # Land's official count is its `available` count
+    np.testing.assert_allclose(shares[2] * S, sl["available_reported"])
+    np.testing.assert_array_equal(sl["available_reported"], sl["available"])
+    np.testing.assert_allclose(shares[3] * S, t["national"]["nationwide_reported"])
 
 
 def test_historical_targets_on_the_share_scale(toy_world: World) -> None:
@@ -182,16 +199,21 @@ def test_historical_targets_on_the_share_scale(toy_world: World) -> None:
     assert set(t.index.get_level_values("geo")) == {"DE", "SL"}
     assert len(t) == 8
     row = t.loc[("2022-12-31", "ozg_leistungen_flaechendeckend", "DE")]
-    assert row["observed"] == pytest.approx(105 / 460)
-    assert row["month"] == 59 and row["series"] == "nationwide_nonfederal"
-    assert row["sigma"] == pytest.approx(0.1 * 105 / 460 + 0.01)
+    assert row["observed"] == pytest.approx(105 / 575)
+    assert row["month"] == 59 and row["series"] == "nationwide_reported"
+    assert row["source_kind"] == "dashboard"
+    assert row["sigma"] == pytest.approx(0.05 * 105 / 575 + 0.01)
+    # the Normenkontrollrat counts non-federal services only, with an error of its own
+    nkr = t.loc[("2021-09", "ozg_leistungen_flaechendeckend", "DE")]
+    assert nkr["series"] == "nationwide_nonfederal" and nkr["observed"] == pytest.approx(16 / 460)
+    assert nkr["sigma"] == pytest.approx(0.15 * 16 / 460 + 0.01)
     assert t.loc[("2021-06", "bund_leistungen_online", "DE"), "observed"] == pytest.approx(
         85 / 115)
     assert t.loc[("2020-10-01", "ozg_leistungen_online_min1", "DE"), "month"] == 32
     half = t.loc[("2021-06", "ozg_leistungen_online_min1_share", "DE")]
     assert half["observed"] == 0.5 and half["bound"] == "lower"
     assert t.loc[("2022-07", "ozg_leistungen_flaechendeckend_in_land", "SL"),
-                 "observed"] == pytest.approx(80 / 460)
+                 "observed"] == pytest.approx(80 / 575)
 
 
 # --------------------------------------------------------------------------- likelihood
@@ -237,8 +259,8 @@ def _synthetic_targets(world: World, base, truth: dict[str, float],
     """Mean observables of 8 replications at ``truth`` with another seed than the
     calibration (a different realisation), as counts of the model's own catalogue."""
     plan = {"online_anywhere": [30, 42], "federal_online": [30, 42],
-            "nationwide_nonfederal": [42, 54, 59], "full_in_land:TH": [54],
-            "full_in_land:SL": [54], "full_in_land:MV": [54], "online_in_land:MV": [54]}
+            "nationwide_reported": [42, 54, 59], "reported_in_land:TH": [54],
+            "reported_in_land:SL": [54], "reported_in_land:MV": [54], "online_in_land:MV": [54]}
     series = list(plan)
     cfg = config_at(base, list(truth), list(truth.values()), "2022-12")
     cfg.seed = 99
@@ -347,7 +369,12 @@ def test_bad_parameters_name_key_and_allowed_values(raw: dict, needle: str) -> N
      "parameters.development.effort_person_days[1]='x' is not allowed: a number"),
     ({"parameters": PARAMS, "design_points": 1}, "design_points=1 is not allowed: an integer >= 2"),
     ({"parameters": PARAMS, "replications": "many"}, "replications='many' is not allowed"),
-    ({"parameters": PARAMS, "sigma_absolute": 0}, "sigma_absolute=0 is not allowed: a number > 0"),
+    ({"parameters": PARAMS, "observation_error": {"nkr": [0.1, 0]}},
+     "observation_error.nkr[1]=0 is not allowed: a number > 0"),
+    ({"parameters": PARAMS, "observation_error": {"blog": [0.1, 0.01]}},
+     "observation_error.blog is not allowed: kinds are dashboard, nkr"),
+    ({"parameters": PARAMS, "observation_error": {"nkr": 0.1}},
+     "observation_error.nkr=0.1 is not allowed: [relative, absolute]"),
     ({"parameters": PARAMS, "design_point": 8}, "design_point is not allowed: spec keys are"),
     ({"parameters": {}}, "parameters={} is not allowed: a non-empty mapping"),
     ({"parameters": [{"key": "development.effort_person_days", "low": 1, "high": 2}]},
@@ -378,7 +405,7 @@ def test_cli_bad_input_exits_2_and_writes_nothing(tmp_path: Path) -> None:
     (["strategy=foo"], "strategy='foo' is not allowed: one of efa"),
     (["apply=maybe"], "apply='maybe' is not allowed: one of true, false"),
     (["workers=0"], "workers='0' is not allowed: an integer >= 1"),
-    (["sigma_relative=-0.1"], "sigma_relative=-0.1 is not allowed: a number >= 0"),
+    (["sigma_relative=0.1"], "sigma_relative= is not allowed: options are design_points="),
 ])
 def test_cli_bad_options_are_one_line_and_exit_2(args: list[str], needle: str,
                                                  tmp_path: Path, capsys) -> None:
@@ -446,11 +473,11 @@ def test_cli_end_to_end_on_the_toy_world(tmp_path: Path) -> None:
     assert {"observed", "model_median", "model_q05", "model_q95", "z"} <= set(fit.columns)
     proj = pd.read_parquet(folder / "projection.parquet")
     assert proj["date"].max() == pd.Timestamp("2030-12-31")
-    assert {"online_anywhere", "federal_online", "nationwide_nonfederal",
-            "full_in_land:SL"} == set(proj["series"])
+    assert {"online_anywhere", "federal_online", "nationwide_reported",
+            "nationwide_nonfederal", "reported_in_land:SL"} == set(proj["series"])
     report = (folder / "report.md").read_text()
     assert "## Measurement model" in report and "figures/fit.png" in report
-    assert "85 Typ-1 services" in report  # the rationale for non-federal nationwide counts
+    assert "85 federal services were online" in report  # why the NKR count differs
 
     # calibrated.yaml: package line first, provenance comments, loads with Hydra
     text = (folder / "calibrated.yaml").read_text()

@@ -20,7 +20,7 @@ from helpers import make_config
 
 from sim.config import load_config
 from sim.errors import ConfigError
-from sim.params import to_dict
+from sim.keys import to_dict
 
 TOY_RUN = ["world=toy", "replications=2", "workers=1"]
 HORIZON = 156  # 2018-01 .. 2030-12
@@ -31,8 +31,8 @@ COLUMNS = {
                  "online_anywhere_share", "nationwide_share", "population_coverage",
                  "nationwide_reported", "n_services"],
     "by_state": ["replication", "month", "date", "state", "available",
-                 "online_anywhere_in_state", "available_share", "population_coverage",
-                 "n_services"],
+                 "online_anywhere_in_state", "available_share", "available_reported",
+                 "population_coverage", "n_services"],
     "by_topic": ["replication", "month", "date", "topic", "online_anywhere", "nationwide",
                  "nationwide_share", "population_coverage", "n_services"],
     "by_size_class": ["replication", "month", "date", "size_class", "onboarded_share",

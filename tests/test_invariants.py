@@ -116,6 +116,10 @@ def test_check_invariants_catches_a_decreasing_curve(toy_world) -> None:
     with pytest.raises(AssertionError, match="decreases"):
         check_invariants(bad, results[0].budgets, cfg.horizon_months)
     bad = {k: v.copy() for k, v in tables.items()}
+    bad["national"]["nationwide_reported"] += 10_000
+    with pytest.raises(AssertionError, match="above a Land's count"):
+        check_invariants(bad, results[0].budgets, cfg.horizon_months)
+    bad = {k: v.copy() for k, v in tables.items()}
     sp = bad["spending"]
     extra = sp.iloc[:1].assign(programme="konjunkturpaket", eur=3.1e9, purpose="development")
     bad["spending"] = pd.concat([sp, extra], ignore_index=True)

@@ -32,9 +32,10 @@ from scipy import stats
 
 from sim.calendar import month_index
 from sim.config import load_config
+from sim.keys import to_dict
 from sim.metrics import tables_for_replication
 from sim.model import RunResult, simulate
-from sim.params import Config, WorldParams, to_dict
+from sim.params import Config, WorldParams
 from sim.world import World, build_world
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "experiments"))

@@ -8,7 +8,7 @@ import pytest
 
 import sim.sweep as sweep_mod
 from sim.errors import ConfigError
-from sim.params import set_path
+from sim.keys import set_path
 from sim.ranges import latin_hypercube, parse_ranges
 from sim.sweep import (
     RunRecord,

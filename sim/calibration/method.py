@@ -42,18 +42,12 @@ services, 125 federal, at full scale) compares with the official one (575, 115 f
 - ``online_anywhere``: services online somewhere (:attr:`Coverage.t_anywhere`), all
   services; observed count / 575.
 - ``federal_online``: federal (Typ 1) services online; observed count / 115.
-- ``nationwide_nonfederal``: non-federal services fully available in every Land;
-  observed count / (575 - 115). The dashboard's "flächendeckend" count cannot contain the
-  federal Typ-1 services: the Bund had 85 of them online in June 2021, but only 16
-  services were nationwide in September 2021.
-- ``full_in_land:XX``: non-federal services fully available in Land ``XX``; observed count
-  / (575 - 115).
-
-"Fully available in a Land" is read through the measurement parameter
-``observation.full_population_share`` (:meth:`Coverage.t_full_at`): a municipally executed
-service counts once the administrations that connected it hold that share of the Land's
-population (1 = every administration, :attr:`Coverage.t_full`). What the dashboard counted
-as "flächendeckend" is not documented, so the historical spec estimates it with the rest.
+- ``nationwide_reported``: the dashboard's nationwide count, services in the official
+  count of every Land (:meth:`Coverage.t_reported`: listed federal services online,
+  non-federal services fully available); observed count / 575.
+- ``nationwide_nonfederal``: the Normenkontrollrat's count, non-federal services fully
+  available in every Land; observed count / (575 - 115).
+- ``reported_in_land:XX``: the dashboard's count for Land ``XX``; observed count / 575.
 - ``online_in_land:XX``: services online somewhere in Land ``XX``
   (:attr:`Coverage.t_any_state`), all services; observed count / 575.
 
@@ -92,8 +86,9 @@ from sim.calibration.targets import (
     series_shares,
 )
 from sim.errors import ConfigError
+from sim.keys import get_path
 from sim.model import simulate
-from sim.params import Config, get_path
+from sim.params import Config
 from sim.ranges import latin_hypercube_unit
 from sim.runner import process_pool
 from sim.world import World
@@ -180,7 +175,7 @@ def _simulate_task(task: tuple[Config, int]) -> np.ndarray:
     cfg, replication = task
     world = _WORKER["world"]
     return series_shares(world, simulate(world, cfg, replication), _WORKER["series"],
-                         cfg.observation.full_population_share)
+                         cfg.observation)
 
 
 class Evaluator:

@@ -153,27 +153,26 @@ def _measurement_section(result: CalibrationResult, meta: dict[str, Any]) -> lis
         f"- *federal online* (`bund_leistungen_online`): federal services (observed / "
         f"{spec.catalogue_federal_services}; model: federal services online / model federal "
         "services);",
-        f"- *nationwide* (`ozg_leistungen_flaechendeckend`): non-federal services only "
-        f"(observed / {spec.catalogue_services - spec.catalogue_federal_services}; model: "
-        "non-federal services fully available in every Land / model non-federal services). "
-        "Rationale: the Bund had 85 Typ-1 services online in June "
-        "2021 while only 16 services were \"flächendeckend\" in September 2021, so the "
-        "nationwide series cannot contain the federal Typ-1 services, which the dashboard "
-        "reports separately;",
-        "- *fully available in a Land* (`ozg_leistungen_flaechendeckend_in_land`): "
-        "non-federal services, as the nationwide count. A state-executed service is fully "
-        "available when the Land has it; a municipally executed one once the "
-        "administrations that connected it hold `observation.full_population_share` of the "
-        "Land's population (1 = every administration; what the dashboard counted is not "
-        "documented, so it can be calibrated);",
+        "- *nationwide* (`ozg_leistungen_flaechendeckend`) as the dashboard counts it "
+        f"(observed / {spec.catalogue_services}): services in the official count of every "
+        "Land, so never above any Land's count; from the Normenkontrollrat (source kind "
+        f"`nkr`) non-federal services only (observed / "
+        f"{spec.catalogue_services - spec.catalogue_federal_services}): 16 services were "
+        "nationwide in its count of September 2021 while 85 federal services were online;",
+        "- *flächendeckend in a Land* (`ozg_leistungen_flaechendeckend_in_land`, the "
+        "dashboard's count, all services): the federal services the dashboard lists "
+        "(`observation.federal_listed_share` of them) once online, a state-executed "
+        "service when the Land has it, a municipally executed one once the administrations "
+        "that connected it hold `observation.full_population_share` of the Land's "
+        "population (1 = every administration, the dashboard's documented rule);",
         "- *online somewhere in a Land* (`ozg_leistungen_online_min1_in_land`): all services.",
         "",
         "A date `YYYY-MM` is the state at the end of that month; `YYYY-MM-DD` the end of the "
         "nearest month (2020-10-01 → end of September 2020, 2022-12-31 → end of December "
         "2022). A state at month m counts events with t < m + 1 (as `sim.metrics`). "
-        f"Observation error σ = {spec.sigma_relative:g} × observed share + "
-        f"{spec.sigma_absolute:g}: the counts come from press reports and dashboards with "
-        "differing definitions. Metrics read as lower bounds: "
+        "Observation error σ = relative × observed share + absolute, by the kind of source ("
+        + "; ".join(f"{k}: {r:g}, {a:g}" for k, (r, a) in spec.observation_error.items())
+        + "). Metrics read as lower bounds: "
         + (", ".join(f"`{m}`" for m in spec.lower_bound_metrics) or "none")
         + ". Targets in Länder outside the world are dropped.", "",
     ]

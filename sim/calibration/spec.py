@@ -22,7 +22,8 @@ import numpy as np
 from sim.calibration.targets import METRICS
 from sim.config import CONF_DIR, GROUPS, read_yaml
 from sim.errors import ConfigError
-from sim.params import Config, get_path, parse_number, set_path, to_dict
+from sim.keys import get_path, set_path, to_dict
+from sim.params import Config, parse_number
 from sim.ranges import ParameterRange, check_ranges, parse_ranges
 
 #: Calibration specs, ``conf/calibration/NAME.yaml``.
@@ -32,7 +33,11 @@ SIGNIFICANT_DIGITS = 4
 SPEC_INTS = ("design_points", "design_rounds", "replications", "refine_evaluations",
              "projection_replications", "seed", "catalogue_services",
              "catalogue_federal_services")
-SPEC_FLOATS = ("sigma_relative", "sigma_absolute")
+#: Observation error per kind of source (``source_kind`` of the history file):
+#: ``[relative, absolute]``, sigma = relative x observed share + absolute (MODEL.md 7.10).
+DEFAULT_OBSERVATION_ERROR: dict[str, list[float]] = {
+    "dashboard": [0.05, 0.01], "nkr": [0.15, 0.01], "government": [0.10, 0.01],
+    "press": [0.20, 0.01], "derived": [0.15, 0.01]}
 #: Smallest allowed value of each integer spec key.
 SPEC_MIN = {"design_points": 2, "design_rounds": 1, "replications": 2,
             "refine_evaluations": 0, "projection_replications": 2, "seed": 0,
@@ -67,10 +72,10 @@ class CalibrationSpec:
         Maximum objective evaluations of the Nelder-Mead refinement (0: best design point).
     projection_replications : int
         Replications of the calibrated configuration over the full horizon.
-    sigma_relative, sigma_absolute : float
-        Observation error of a target with observed share ``o``:
-        ``sigma = sigma_relative * o + sigma_absolute`` (share scale). The counts come
-        from press reports and dashboards with differing definitions.
+    observation_error : dict of str to [float, float]
+        Observation error of a target with observed share ``o`` by the kind of its source
+        (``source_kind`` of the history file): ``sigma = relative * o + absolute`` (share
+        scale) with ``[relative, absolute]`` of the kind.
     seed : int
         Root seed of the replications and of the Latin hypercube.
     catalogue_services, catalogue_federal_services : int
@@ -88,8 +93,8 @@ class CalibrationSpec:
     replications: int = 4
     refine_evaluations: int = 40
     projection_replications: int = 20
-    sigma_relative: float = 0.10
-    sigma_absolute: float = 0.01
+    observation_error: dict[str, list[float]] = field(
+        default_factory=lambda: copy.deepcopy(DEFAULT_OBSERVATION_ERROR))
     seed: int = 1
     catalogue_services: int = 575
     catalogue_federal_services: int = 115
@@ -126,9 +131,8 @@ def spec_from_dict(raw: Mapping[str, Any], name: str = "historical") -> Calibrat
     for k in SPEC_INTS:
         if k in raw:
             setattr(spec, k, int(parse_number(k, raw[k], SPEC_MIN[k], integer=True)))
-    for k in SPEC_FLOATS:
-        if k in raw:
-            setattr(spec, k, parse_number(k, raw[k], 0.0, lo_open=k == "sigma_absolute"))
+    if "observation_error" in raw:
+        spec.observation_error = parse_observation_error(raw["observation_error"])
     if spec.catalogue_federal_services >= spec.catalogue_services:
         raise ConfigError(f"catalogue_federal_services={spec.catalogue_federal_services!r} is "
                           f"not allowed: fewer than catalogue_services="
@@ -144,6 +148,26 @@ def spec_from_dict(raw: Mapping[str, Any], name: str = "historical") -> Calibrat
     spec.lower_bound_metrics = list(lbm)
     spec.parameters = parse_ranges(raw.get("parameters"), "parameters")
     return spec
+
+
+def parse_observation_error(raw: Any) -> dict[str, list[float]]:
+    """``{source_kind: [relative, absolute]}`` for every kind of source of the targets;
+    kinds not given keep their default."""
+    key = "observation_error"
+    if not isinstance(raw, Mapping):
+        raise ConfigError(f"{key}={raw!r} is not allowed: a mapping source kind -> "
+                          "[relative, absolute]")
+    out = copy.deepcopy(DEFAULT_OBSERVATION_ERROR)
+    for kind, pair in raw.items():
+        if kind not in DEFAULT_OBSERVATION_ERROR:
+            raise ConfigError(f"{key}.{kind} is not allowed: kinds are "
+                              + ", ".join(DEFAULT_OBSERVATION_ERROR))
+        if not isinstance(pair, (list, tuple)) or len(pair) != 2:
+            raise ConfigError(f"{key}.{kind}={pair!r} is not allowed: [relative, absolute]")
+        rel = parse_number(f"{key}.{kind}[0]", pair[0], 0.0)
+        ab = parse_number(f"{key}.{kind}[1]", pair[1], 0.0, lo_open=True)
+        out[str(kind)] = [rel, ab]
+    return out
 
 
 def check_parameters(spec: CalibrationSpec, base: Config) -> None:

@@ -22,26 +22,34 @@ from sim.errors import ConfigError
 from sim.figures.labels import SERIES_LABELS
 from sim.metrics import Coverage
 from sim.model import RunResult
+from sim.params import ObservationParams
 from sim.world import FEDERAL, World
 
 if TYPE_CHECKING:  # the spec names its targets' metrics (METRICS): import it for types only
     from sim.calibration.spec import CalibrationSpec
 
-HISTORY_FILE = "ozg_history_2018_2022.csv"
-#: Official metric -> (model series kind, scope of its denominator).
+#: Official metric -> (model series kind, scope of its denominator), as the dashboard and
+#: most sources define it (MODEL.md 7.10).
 METRICS: dict[str, tuple[str, str]] = {
     "ozg_leistungen_online_min1": ("online_anywhere", "all"),
     "ozg_leistungen_online_min1_share": ("online_anywhere", "all"),
     "bund_leistungen_online": ("federal_online", "federal"),
-    "ozg_leistungen_flaechendeckend": ("nationwide_nonfederal", "nonfederal"),
-    "ozg_leistungen_flaechendeckend_in_land": ("full_in_land", "nonfederal"),
+    "ozg_leistungen_flaechendeckend": ("nationwide_reported", "all"),
+    "ozg_leistungen_flaechendeckend_in_land": ("reported_in_land", "all"),
     "ozg_leistungen_online_min1_in_land": ("online_in_land", "all"),
+}
+#: (metric, source kind) -> (series kind, scope) where a kind of source defines a metric
+#: otherwise: the Normenkontrollrat's "implemented nationwide" counts föderale (Typ 2-5)
+#: services only (16 in Sep 2021, when 85 federal services were online).
+SOURCE_DEFINITIONS: dict[tuple[str, str], tuple[str, str]] = {
+    ("ozg_leistungen_flaechendeckend", "nkr"): ("nationwide_nonfederal", "nonfederal"),
 }
 #: Metrics whose value is already a share of the catalogue (the others are counts).
 SHARE_METRICS = frozenset({"ozg_leistungen_online_min1_share"})
 #: Series kinds: national ones first, then per-Land ones (``kind:XX``).
-NATIONAL_KINDS = ("online_anywhere", "federal_online", "nationwide_nonfederal")
-LAND_KINDS = ("full_in_land", "online_in_land")
+NATIONAL_KINDS = ("online_anywhere", "federal_online", "nationwide_reported",
+                  "nationwide_nonfederal")
+LAND_KINDS = ("reported_in_land", "online_in_land")
 _DAY = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
 
 
@@ -60,9 +68,7 @@ def target_month(date: str) -> int:
 
 def read_history() -> pd.DataFrame:
     """The observed figures with their dates as written (``YYYY-MM`` or ``YYYY-MM-DD``)."""
-    return data_io._read(data_io.DATA_DIR, HISTORY_FILE,
-                         {"date": "str", "geo": "str", "metric": "str", "value": "float",
-                          "definition_or_note": "str", "source": "str"})
+    return data_io.load_history(parse_dates=False)
 
 
 def make_targets(rows: pd.DataFrame, spec: CalibrationSpec, world: World) -> pd.DataFrame:
@@ -74,7 +80,8 @@ def make_targets(rows: pd.DataFrame, spec: CalibrationSpec, world: World) -> pd.
     ``metric``, ``series``, ``scope``, ``observed_value`` (as reported),
     ``observed_denominator`` (catalogue services of the scope; 1 for shares),
     ``catalogue_denominator`` (catalogue services of the scope), ``observed`` (share),
-    ``sigma``, ``bound`` (``point`` or ``lower``), ``source``.
+    ``sigma`` (by the kind of source, ``spec.observation_error``), ``bound`` (``point``
+    or ``lower``), ``source``, ``source_kind``.
     """
     codes = list(world.states["state"])
     n_fed = int((world.services["executor"].to_numpy() == FEDERAL).sum())
@@ -86,7 +93,12 @@ def make_targets(rows: pd.DataFrame, spec: CalibrationSpec, world: World) -> pd.
         metric = str(row["metric"])
         if metric not in METRICS:
             continue
-        kind, scope = METRICS[metric]
+        source_kind = str(row.get("source_kind", "dashboard"))
+        kind, scope = SOURCE_DEFINITIONS.get((metric, source_kind), METRICS[metric])
+        if source_kind not in spec.observation_error:
+            raise ConfigError(f"observation_error.{source_kind} is missing: every kind of "
+                              "source of a target needs [relative, absolute]")
+        rel, ab = spec.observation_error[source_kind]
         geo = str(row["geo"])
         if kind in LAND_KINDS:
             if geo not in codes:
@@ -107,9 +119,9 @@ def make_targets(rows: pd.DataFrame, spec: CalibrationSpec, world: World) -> pd.
                     "metric": metric, "series": series, "scope": scope,
                     "observed_value": value, "observed_denominator": denom,
                     "catalogue_denominator": cat[scope], "observed": observed,
-                    "sigma": spec.sigma_relative * observed + spec.sigma_absolute,
+                    "sigma": rel * observed + ab,
                     "bound": "lower" if metric in spec.lower_bound_metrics else "point",
-                    "source": str(row.get("source", ""))})
+                    "source": str(row.get("source", "")), "source_kind": source_kind})
     df = pd.DataFrame(out)
     if df.empty:
         raise ConfigError("no calibration target is in this world: targets are national "
@@ -151,15 +163,17 @@ def series_label(series: str, world: World | None = None) -> str:
 
 
 def series_shares(world: World, r: RunResult, series: Sequence[str],
-                  full_population_share: float = 1.0) -> np.ndarray:
+                  observation: ObservationParams | None = None) -> np.ndarray:
     """(len(series), H): share of services of each series' scope at the end of each month
     (a state at month ``m`` counts every time ``t < m + 1``, as :mod:`sim.metrics`).
 
-    ``full_population_share``: the measurement model of "fully available in a Land"
-    (:class:`sim.params.ObservationParams`; 1 = every administration connected).
+    ``observation``: the measurement model of the official counts
+    (:class:`sim.params.ObservationParams`; default its documented rules).
     """
+    obs = observation or ObservationParams()
     c = Coverage(world, r)
-    full = c.t_full_at(full_population_share)
+    full = c.t_full_at(obs.full_population_share)
+    reported = c.t_reported(obs)
     fed = c.executor == FEDERAL
     codes = list(world.states["state"])
     H = r.horizon_months
@@ -171,10 +185,12 @@ def series_shares(world: World, r: RunResult, series: Sequence[str],
             t = c.t_anywhere
         elif kind == "federal_online":
             t = c.t_anywhere[fed]
+        elif kind == "nationwide_reported":
+            t = reported.max(axis=1) if reported.shape[1] else np.full(len(fed), np.inf)
         elif kind == "nationwide_nonfederal":
             t = full[~fed].max(axis=1) if full.shape[1] else np.full(int((~fed).sum()), np.inf)
-        elif kind == "full_in_land":
-            t = full[~fed, codes.index(geo)]
+        elif kind == "reported_in_land":
+            t = reported[:, codes.index(geo)]
         elif kind == "online_in_land":
             t = c.t_any_state[:, codes.index(geo)]
         else:

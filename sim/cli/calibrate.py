@@ -4,8 +4,8 @@
 
 ``NAME`` is a spec ``conf/calibration/NAME.yaml`` (its first line is this command). A
 ``key=value`` whose key is a spec key (``design_points``, ``design_rounds``, ``replications``,
-``refine_evaluations``, ``projection_replications``, ``sigma_relative``,
-``sigma_absolute``, ``seed``, ``catalogue_services``, ``catalogue_federal_services``)
+``refine_evaluations``, ``projection_replications``, ``seed``, ``catalogue_services``,
+``catalogue_federal_services``; the observation errors per source kind are set in the file)
 overrides the spec; one whose key is an ozg-sim config key or group (``world=toy``,
 ``funding=none``, ``staffing.bund_fte=200``) is added to the spec's ``overrides``.
 ``workers`` (default: all cores; results do not depend on it), ``out`` (default
@@ -30,7 +30,6 @@ from typing import Any
 from sim.calibration.method import CalibrationResult, calibrate, summary_lines
 from sim.calibration.report import TOOL, calibrated_yaml, report_markdown
 from sim.calibration.spec import (
-    SPEC_FLOATS,
     SPEC_INTS,
     base_overrides,
     calibrated_overrides,
@@ -43,14 +42,15 @@ from sim.config import CONF_DIR, GROUPS, load_config
 from sim.errors import ConfigError, DataError
 from sim.figures.calibration import draw_calibration_figures
 from sim.io import staged_folder, timestamp
-from sim.params import Config, to_dict
+from sim.keys import to_dict
+from sim.params import Config
 from sim.provenance import code_version, config_hash, stamp
 from sim.runner import default_workers
 from sim.world import build_world
 
 CALIBRATED_DIR = CONF_DIR / "calibrated"
 OPTION_KEYS = ("workers", "out", "apply")
-SPEC_OPTION_KEYS = (*SPEC_INTS, *SPEC_FLOATS)
+SPEC_OPTION_KEYS = SPEC_INTS
 DEFAULT_NAME = "historical"
 
 

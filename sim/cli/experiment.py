@@ -25,8 +25,8 @@ from sim.cli.common import Progress, fail, log, setup_logging
 from sim.errors import ConfigError, DataError
 from sim.figures.recipes import draw_experiment_figures
 from sim.io import staged_folder, timestamp
+from sim.keys import to_dict
 from sim.metrics import summarise_kpis
-from sim.params import to_dict
 from sim.provenance import config_hash, stamp
 from sim.runner import default_workers
 from sim.sweep import (

@@ -52,10 +52,11 @@ ESTIMATE_COLOR = OKABE_ITO["red"]
 ROUND_STYLES = [("o", OKABE_ITO["blue"], "white"), ("s", OKABE_ITO["sky"], OKABE_ITO["sky"]),
                 ("^", OKABE_ITO["green"], OKABE_ITO["green"])]
 KIND_COLORS = {"online_anywhere": OKABE_ITO["blue"], "federal_online": OKABE_ITO["green"],
-               "nationwide_nonfederal": OKABE_ITO["red"], "full_in_land": OKABE_ITO["purple"],
-               "online_in_land": OKABE_ITO["sky"]}
-KIND_MARKERS = {"online_anywhere": "o", "federal_online": "s", "nationwide_nonfederal": "D",
-                "full_in_land": "v", "online_in_land": "P"}
+               "nationwide_reported": OKABE_ITO["orange"],
+               "nationwide_nonfederal": OKABE_ITO["red"],
+               "reported_in_land": OKABE_ITO["purple"], "online_in_land": OKABE_ITO["sky"]}
+KIND_MARKERS = {"online_anywhere": "o", "federal_online": "s", "nationwide_reported": "s",
+                "nationwide_nonfederal": "D", "reported_in_land": "v", "online_in_land": "P"}
 
 
 def reported_date(date: str) -> str:

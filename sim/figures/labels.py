@@ -304,8 +304,9 @@ COVERAGE_AT_DEADLINE = f"population_coverage_{OZG_DEADLINE_KEY}"
 SERIES_LABELS = {
     "online_anywhere": "Services online somewhere",
     "federal_online": "Federal (Typ 1) services online",
-    "nationwide_nonfederal": "Non-federal services online nationwide",
-    "full_in_land": "Non-federal services fully available in {land}",
+    "nationwide_reported": "Services nationwide (dashboard count)",
+    "nationwide_nonfederal": "Non-federal services nationwide (NKR count)",
+    "reported_in_land": "Services flächendeckend in {land} (dashboard count)",
     "online_in_land": "Services online somewhere in {land}",
 }
 #: Scope of a series -> the services its share counts.
@@ -313,14 +314,16 @@ SCOPE_LABELS = {"all": "all services", "federal": "federal services",
                 "nonfederal": "non-federal services"}
 #: Short series names for the residual plot rows (``{geo}``: the Land's abbreviation).
 SERIES_SHORT = {"online_anywhere": "online somewhere", "federal_online": "federal online",
-                "nationwide_nonfederal": "nationwide (non-federal)",
-                "full_in_land": "fully available in {geo} (non-federal)",
+                "nationwide_reported": "nationwide (dashboard)",
+                "nationwide_nonfederal": "nationwide, non-federal (NKR)",
+                "reported_in_land": "flächendeckend in {geo} (dashboard)",
                 "online_in_land": "online somewhere in {geo}"}
 #: Panel titles of the fit figure (the y label gives the scope).
 SERIES_PANEL_TITLES = {"online_anywhere": "Online somewhere",
                        "federal_online": "Federal (Typ 1) online",
-                       "nationwide_nonfederal": "Nationwide (flächendeckend)",
-                       "full_in_land": "Fully available in {land}",
+                       "nationwide_reported": "Nationwide (dashboard)",
+                       "nationwide_nonfederal": "Nationwide, non-federal (NKR)",
+                       "reported_in_land": "Flächendeckend in {land} (dashboard)",
                        "online_in_land": "Online somewhere in {land}"}
 
 # --------------------------------------------------------------------------------------

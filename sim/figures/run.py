@@ -51,9 +51,12 @@ def plot_band(ax: Axes, df: pd.DataFrame, col: str, scale: float = 1.0,
 
 
 def plot_observed(ax: Axes, history: pd.DataFrame, metric: str, marker: str, color: str,
-                  label: str) -> Axes:
-    """Observed national figures (OZG dashboard and monitors) as markers."""
+                  label: str, source_kind: str | None = None) -> Axes:
+    """Observed national figures (OZG dashboard and monitors) as markers; only those of
+    ``source_kind`` if given (sources define some counts differently, MODEL.md 7.10)."""
     h = history[(history["geo"] == "DE") & (history["metric"] == metric)]
+    if source_kind is not None and "source_kind" in h.columns:
+        h = h[h["source_kind"] == source_kind]
     if len(h):
         ax.plot(h["date"], h["value"], ls="none", marker=marker, ms=6, mfc="white", mew=1.4,
                 color=color, label=label, zorder=5)
@@ -94,7 +97,7 @@ def coverage_figure(national: pd.DataFrame, title: str, subtitle: str = "",
                           "observed: online somewhere")
             plot_observed(a1, history, "ozg_leistungen_flaechendeckend", "s",
                           OKABE_ITO["orange"] if reported else OKABE_ITO["red"],
-                          "observed: nationwide (dashboard)")
+                          "observed: nationwide (dashboard)", source_kind="dashboard")
         a1.set_ylim(0, n_services * 1.05)
         a1.axhline(n_services, color="0.6", lw=0.6)
         a1.set_ylabel(f"OZG services (of {n_services} simulated)")
@@ -116,8 +119,9 @@ def coverage_figure(national: pd.DataFrame, title: str, subtitle: str = "",
                 f"{int(OUTER_BAND[1] * 100)} % range."
                 + (" Observed counts refer to the official catalogue of 575 services."
                    if history is not None else "")
-                + (" Dashboard count: Typ 2–5 services reaching the calibrated population "
-                   "share in every Land (MODEL.md 7.10)." if reported else "")
+                + (" Dashboard count: services counted flächendeckend in every Land (listed "
+                   "federal services online, state services available, municipal services "
+                   "in every administration; MODEL.md 7.10)." if reported else "")
                 + (f" {subtitle}" if subtitle else ""))
         fig.supxlabel(textwrap.fill(note, 170), x=0.01, ha="left", fontsize=7, color="0.3")
     return fig

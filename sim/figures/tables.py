@@ -418,6 +418,8 @@ def coverage_table(national: pd.DataFrame, history: pd.DataFrame | None) -> pd.D
         for metric, series in (("ozg_leistungen_online_min1", "online_anywhere"),
                                ("ozg_leistungen_flaechendeckend", nat)):
             h = history[(history["geo"] == "DE") & (history["metric"] == metric)]
+            if "source_kind" in h.columns:  # as the chart: the dashboard's own counts
+                h = h[h["source_kind"] == "dashboard"]
             parts.append(pd.DataFrame({"date": h["date"], "median": h["value"],
                                        "series": series, "kind": "observed"}))
     out = pd.concat(parts, ignore_index=True)
