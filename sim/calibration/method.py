@@ -79,6 +79,7 @@ from sim.calibration.spec import (
     round_significant,
 )
 from sim.calibration.targets import (
+    KIND_SCOPE,
     _land_name,
     historical_targets,
     series_label,
@@ -539,8 +540,7 @@ def _projection_table(proj: np.ndarray, series: list[str], world: World) -> pd.D
     for i, sid in enumerate(series):
         x = proj[:, i, :].T  # (H, P): replications last
         kind = sid.split(":")[0]
-        scope = {"online_anywhere": "all", "online_in_land": "all",
-                 "federal_online": "federal"}.get(kind, "nonfederal")
+        scope = KIND_SCOPE[kind]
         geo = sid.partition(":")[2]
         q05, q95 = bands.quantiles(x, (0.05, 0.95))
         parts.append(pd.DataFrame({

@@ -44,6 +44,9 @@ METRICS: dict[str, tuple[str, str]] = {
 SOURCE_DEFINITIONS: dict[tuple[str, str], tuple[str, str]] = {
     ("ozg_leistungen_flaechendeckend", "nkr"): ("nationwide_nonfederal", "nonfederal"),
 }
+#: Series kind -> scope of its denominator (one home, from the two tables above).
+KIND_SCOPE: dict[str, str] = {kind: scope for kind, scope in
+                              [*METRICS.values(), *SOURCE_DEFINITIONS.values()]}
 #: Metrics whose value is already a share of the catalogue (the others are counts).
 SHARE_METRICS = frozenset({"ozg_leistungen_online_min1_share"})
 #: Series kinds: national ones first, then per-Land ones (``kind:XX``).
