@@ -32,7 +32,7 @@ SERIES_STYLE = {
     "nationwide": dict(color=OKABE_ITO["red"], ls="--",
                        label="nationwide: all types, every administration"),
     "nationwide_reported": dict(color=OKABE_ITO["orange"], ls=":",
-                                label="nationwide as the dashboard counts (Typ 2–5)"),
+                                label="nationwide as the dashboard counts"),
     "population_coverage": dict(color=OKABE_ITO["green"], ls="-", label="population coverage"),
 }
 
