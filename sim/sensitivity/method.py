@@ -19,8 +19,13 @@ Method
    per whole range, so ``mu_star`` (mean absolute effect) is in the output's unit and
    comparable across parameters.
 2. **Screening rule**: a parameter survives if its ``mu_star`` is at least ``threshold``
-   (default 0.1) of the largest ``mu_star`` of any parameter on at least one output
-   (``mu_star_normalised``), or if it is listed in ``always``.
+   (default 0.2) of the largest ``mu_star`` of any parameter on at least one output
+   (``mu_star_normalised``), or if it is listed in ``always``. Why 0.2: where effects add
+   up, a parameter's share of the variance grows with the square of its effect, so one
+   with ``q`` times the largest ``mu_star`` has an ``ST`` of about ``q^2`` times the largest
+   ``ST`` (at most 1); below ``q = sqrt(0.05) = 0.22`` it cannot reach ``ST = 0.05``. The
+   threshold keeps a margin below that for the error of ``mu_star`` and for interactions
+   (``sigma``).
 3. **Sobol** (Saltelli et al. 2010) on the survivors only (the others stay at their base
    values): ``N (k + 2)`` points (no second-order indices), first-order ``S1`` and
    total-order ``ST`` indices with bootstrap 95 % intervals. A parameter with
@@ -48,8 +53,9 @@ from SALib.sample import sobol as sobol_sample
 
 from sim.ranges import ParameterRange
 
-#: Default screening threshold: share of the largest ``mu_star`` on an output.
-SCREENING_THRESHOLD = 0.1
+#: Default screening threshold: share of the largest ``mu_star`` on an output (a margin
+#: below sqrt(ST_THRESHOLD) = 0.22; see the module docstring).
+SCREENING_THRESHOLD = 0.2
 #: Default total-order threshold above which a parameter must be calibrated or sourced.
 ST_THRESHOLD = 0.05
 #: Confidence level of every interval, and bootstrap resamples behind it.
@@ -240,8 +246,8 @@ class Settings:
     levels : int
         Levels of the Morris grid (even).
     pool : int or None
-        Candidate trajectories of which the ``trajectories`` most spread are taken (None:
-        plain random trajectories).
+        Candidate trajectories of which the ``trajectories`` most spread are taken (None,
+        or not more than ``trajectories``: plain random trajectories).
     threshold : float
         Screening threshold on ``mu_star_normalised``.
     always : list of str

@@ -7,8 +7,9 @@ checked before anything runs.
       outputs: [calibration:historical, kpi:population_coverage_2022_12]
       trajectories: 10      # Morris trajectories r
       levels: 4             # Morris grid levels
-      pool: null            # candidates of which the r most spread are taken (null: none)
-      threshold: 0.1        # screening: mu*_normalised on some output
+      pool: 64              # candidates of which the r most spread are taken (null, or
+                            # not more than trajectories: plain random trajectories)
+      threshold: 0.2        # screening: mu*_normalised on some output
       always: []            # parameters that go on to Sobol whatever Morris says
       sobol_n: 64           # Sobol base sample N (a power of 2)
       st_threshold: 0.05    # ST from which a parameter must be calibrated or sourced
@@ -81,7 +82,7 @@ def spec_from_dict(raw: Any, options: Mapping[str, str] | None = None,
         raise ConfigError(f"sensitivity.levels={s.levels} is not allowed: an even integer "
                           ">= 2")
     pool = d.get("pool")
-    s.pool = None if pool in (None, "null", "none") else _int("pool", pool, s.trajectories + 1)
+    s.pool = None if pool in (None, "null", "none") else _int("pool", pool, 2)
     s.threshold = parse_number("sensitivity.threshold", d.get("threshold", s.threshold), 0, 1)
     s.st_threshold = parse_number("sensitivity.st_threshold",
                                   d.get("st_threshold", s.st_threshold), 0, 1)
