@@ -216,7 +216,7 @@ _GROUP = Column("group", "", "the entry of the experiment's `outputs:` it came f
 
 #: The tables of the ``sensitivity`` experiment (``<name>.csv``, ``evaluations.parquet``).
 SENSITIVITY_TABLES: tuple[Table, ...] = (
-    Table("morris", "one row per parameter and output (Morris screening)", (
+    Table("morris", "one row per parameter and output of the Morris screening", (
         _PARAM, _OUTPUT, _GROUP,
         Column("mu_star", "output unit", "mean absolute elementary effect of moving the "
                "parameter over its whole range"),
@@ -231,7 +231,7 @@ SENSITIVITY_TABLES: tuple[Table, ...] = (
                "`mu_star_normalised` at least the screening threshold on some output, or "
                "listed under `always`")),
           in_runs=False, in_sweeps=False, where="`sensitivity`, `morris.csv`"),
-    Table("sobol", "one row per surviving parameter and output (Sobol analysis)", (
+    Table("sobol", "one row per surviving parameter and output of the Sobol analysis", (
         _PARAM, _OUTPUT, _GROUP,
         Column("S1", "share", "first-order index: share of the output's variance due to "
                "the parameter alone"),

@@ -310,17 +310,20 @@ TEXT: dict[str, dict[str, str]] = {
         "morris_y": "σ / largest μ* on the output",
         "morris_key": "Parameters with μ* at least {thr} of the largest on an output",
         "note_morris": ("Each dot: one of {k} parameters, Morris elementary effects from {r} "
-                        "trajectories, each point the mean of {n} replications (common random "
-                        "numbers). μ*: mean absolute effect of moving a parameter over its "
-                        "range; σ: their standard deviation. Numbered (blue): μ* at least {thr} "
-                        "of the largest μ* on the output (dashed line); such a parameter "
+                        "trajectories, each design point the mean over replications (R = {n}, "
+                        "common random numbers). μ*: mean absolute effect of moving a parameter "
+                        "over its range; σ: their standard deviation. Numbered (blue): μ* at "
+                        "least {thr} of the largest μ* on the output (dashed line); such a "
+                        "parameter "
                         "survives the screening. Above the dotted diagonal (σ > μ*) a "
                         "parameter's effect depends on the others."),
         "note_sobol": ("Bars: total-order index ST (light) and first-order index S1 (dark) "
                        "with bootstrap 95% intervals; Sobol design with N = {n_base} "
-                       "({points} points), each point the mean of {n} replications (common "
-                       "random numbers); parameters sorted by their largest ST. Dashed line: "
-                       "ST = {st}, from which a parameter must be calibrated or sourced. "
+                       "({points} points), each design point the mean over replications (R = "
+                       "{n}, "
+                       "common random numbers); parameters sorted by their largest ST. "
+                       "Dashed line: ST = {st}, from which a parameter must be calibrated or "
+                       "sourced. "
                        "Dotted grey line: share of the output's variance that is replication "
                        "noise (an ST of this order can be noise)."),
         "legend_st": "total order ST",
@@ -397,8 +400,8 @@ TEXT: dict[str, dict[str, str]] = {
         "morris_y": "σ / größtes μ* der Größe",
         "morris_key": "Parameter mit μ* ab {thr} des größten einer Größe",
         "note_morris": ("Jeder Punkt: einer von {k} Parametern, Morris-Elementareffekte aus {r} "
-                        "Trajektorien, jeder Punkt das Mittel aus {n} Replikationen "
-                        "(gemeinsame Zufallszahlen). μ*: mittlerer absoluter Effekt, wenn ein "
+                        "Trajektorien, jeder Designpunkt das Mittel über Replikationen (R = {n}, "
+                        "gemeinsame Zufallszahlen). μ*: mittlerer absoluter Effekt, wenn ein "
                         "Parameter seinen Bereich durchläuft; σ: deren Standardabweichung. "
                         "Nummeriert (blau): μ* mindestens {thr} des größten μ* der Größe "
                         "(gestrichelte Linie); ein solcher Parameter übersteht das Screening. "
@@ -406,10 +409,10 @@ TEXT: dict[str, dict[str, str]] = {
                         "Parameters von den anderen ab."),
         "note_sobol": ("Balken: Totalindex ST (hell) und Haupteffekt S1 (dunkel) mit "
                        "Bootstrap-95-%-Intervallen; Sobol-Design mit N = {n_base} ({points} "
-                       "Punkte), jeder Punkt das Mittel aus {n} Replikationen (gemeinsame "
-                       "Zufallszahlen); Parameter nach ihrem größten ST sortiert. Gestrichelte "
-                       "Linie: ST = {st}, ab dem ein Parameter kalibriert oder belegt werden "
-                       "muss. Gepunktete graue Linie: Anteil der Varianz, der "
+                       "Punkte), jeder Designpunkt das Mittel über Replikationen (R = {n}, "
+                       "gemeinsame Zufallszahlen); Parameter nach ihrem größten ST sortiert. "
+                       "Gestrichelte Linie: ST = {st}, ab dem ein Parameter kalibriert oder "
+                       "belegt werden muss. Gepunktete graue Linie: Anteil der Varianz, der "
                        "Replikationsrauschen ist (ein ST dieser Größe kann Rauschen sein)."),
         "legend_st": "Totalindex ST",
         "legend_s1": "Haupteffekt S1",
