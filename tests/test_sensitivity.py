@@ -299,8 +299,9 @@ def test_the_experiment_writes_the_declared_tables_and_figures(toy_sensitivity: 
 @pytest.mark.slow
 def test_same_seed_gives_the_same_tables_with_one_and_two_workers(toy_sensitivity: Path,
                                                                   tmp_path: Path) -> None:
-    one = _run(tmp_path, 1)  # its own cache: every run computed again, in one process
+    one = _run(tmp_path, 1, "lang=de")  # its own cache: every run again, in one process
     assert not pd.read_parquet(one / "runs.parquet")["cached"].any()
+    assert (one / "figures" / "sobol_calibration_historical.png").is_file()  # in German
     for name in ("morris.csv", "sobol.csv"):
         assert (one / name).read_bytes() == (toy_sensitivity / name).read_bytes(), name
     pd.testing.assert_frame_equal(pd.read_parquet(one / "evaluations.parquet"),

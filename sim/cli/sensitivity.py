@@ -156,7 +156,7 @@ def run_sensitivity(spec: dict[str, Any], opts: dict[str, str], overrides: list[
                 "ranges": {p.key: [p.low, p.high] for p in problem.ranges},
                 "integer": [p.key for p, i in zip(problem.ranges, problem.integer,
                                                   strict=True) if i],
-                **{k: v for k, v in to_dict(sens.settings).items()},
+                **to_dict(sens.settings),
                 "survivors": result.survivors,
                 "points": {s: len(x) for s, x in result.designs.items()}},
             "config_of_first_point": to_dict(cfg), "config_hash_base": config_hash(cfg),
