@@ -93,7 +93,7 @@ PARAM_LABELS: dict[str, ParamLabel] = {
     "municipal.onboarding_effort_person_days": ParamLabel(
         "municipal onboarding effort (person-days)",
         "kommunaler Anbindungsaufwand (Personentage)",
-        short_en="municipal effort (person-days)"),
+        short_en="municipal effort (person-days)", short_de="kommunaler Aufwand (PT)"),
     "staffing.dev_fte_factor": ParamLabel("developer staff (× baseline)",
                                           "Entwicklungspersonal (× Basis)"),
     "staffing.municipal_fte_factor": ParamLabel("municipal staff (× baseline)",
@@ -103,7 +103,8 @@ PARAM_LABELS: dict[str, ParamLabel] = {
     "observation.full_population_share": ParamLabel(
         "flächendeckend from population share (share)",
         "flächendeckend ab Bevölkerungsanteil (Anteil)",
-        short_en="flächendeckend from population share"),
+        short_en="flächendeckend from population share",
+        short_de="flächendeckend ab Bevölkerungsanteil"),
     # The remaining uncertain parameters (the sensitivity screening's ranges). A ``*``
     # stands for a list index; ``{item}`` is the list element's name (a programme, a
     # municipal size class): see :func:`param_label`.
@@ -116,14 +117,16 @@ PARAM_LABELS: dict[str, ParamLabel] = {
         "Einzelvereinbarung je Projekt, {item} (Monate)",
         short_en="agreement per project, {item}", short_de="Einzelvereinbarung, {item}"),
     "staffing.state_fte_base": ParamLabel("Land developer staff, base (FTE)",
-                                          "Entwicklungspersonal je Land, Sockel (VZÄ)"),
+                                          "Entwicklungspersonal je Land, Sockel (VZÄ)",
+                                          short_de="Landespersonal, Sockel (VZÄ)"),
     "staffing.state_fte_per_million": ParamLabel(
         "Land developer staff per million inhabitants (FTE)",
         "Entwicklungspersonal je Mio. Einwohner (VZÄ)",
         short_en="Land staff per million inhabitants", short_de="Landespersonal je Mio. Einw."),
     "staffing.lead_fte_per_service": ParamLabel(
         "lead-state staff per service led (FTE)",
-        "Personal der Federführer je Leistung (VZÄ)"),
+        "Personal der Federführer je Leistung (VZÄ)",
+        short_en="lead-state staff per service", short_de="Federführer-Personal je Leistung"),
     "staffing.team_fte": ParamLabel("team per development project (FTE)",
                                     "Team je Entwicklungsprojekt (VZÄ)"),
     "staffing.productive_days_per_fte_month": ParamLabel(
@@ -137,18 +140,20 @@ PARAM_LABELS: dict[str, ParamLabel] = {
                                               short_en="staff turnover per year",
                                               short_de="Fluktuation je Jahr"),
     "staffing.municipal_fte_by_size_class.*": ParamLabel(
-        "municipal staff, {item} (FTE)", "kommunales Personal, {item} (VZÄ)"),
+        "municipal staff, {item} (FTE)", "kommunales Personal, {item} (VZÄ)",
+        short_de="kommunales Personal, {item}"),
     "development.complexity_elasticity": ParamLabel(
         "elasticity of effort to complexity", "Elastizität des Aufwands zur Komplexität",
         short_en="effort elasticity to complexity", short_de="Aufwandselastizität"),
     "development.effort_sigma": ParamLabel(
-        "spread of development effort (log-sd)", "Streuung des Entwicklungsaufwands (log-sd)"),
+        "spread of development effort (log-sd)", "Streuung des Entwicklungsaufwands (log-sd)",
+        short_de="Streuung Entwicklungsaufwand"),
     "development.builder_effort_sigma": ParamLabel(
         "spread of effort between builders (log-sd)",
-        "Streuung zwischen Entwicklern (log-sd)"),
+        "Streuung zwischen Entwicklern (log-sd)", short_en="spread between builders"),
     "development.publication_months": ParamLabel(
         "time to marketplace publication (months)",
-        "Dauer bis zur Veröffentlichung (Monate)"),
+        "Dauer bis zur Veröffentlichung (Monate)", short_en="time to publication (months)"),
     "development.delay_cv": ParamLabel("variability of delays (CV)",
                                        "Variabilität der Verzögerungen (VK)"),
     "sharing.efa.tenant_onboarding_months": ParamLabel(
@@ -159,11 +164,14 @@ PARAM_LABELS: dict[str, ParamLabel] = {
         "Elastizität des kommunalen Aufwands zur Komplexität",
         short_en="municipal effort elasticity", short_de="kommunale Aufwandselastizität"),
     "municipal.effort_sigma": ParamLabel(
-        "spread of municipal effort (log-sd)", "Streuung des kommunalen Aufwands (log-sd)"),
+        "spread of municipal effort (log-sd)", "Streuung des kommunalen Aufwands (log-sd)",
+        short_de="Streuung kommunaler Aufwand"),
     "municipal.info_lag_months_by_size_class.*": ParamLabel(
-        "information lag, {item} (months)", "Informationsverzug, {item} (Monate)"),
+        "information lag, {item} (months)", "Informationsverzug, {item} (Monate)",
+        short_de="Informationsverzug, {item}"),
     "municipal.external_share_when_funded": ParamLabel(
-        "external share of funded connections", "Fremdanteil geförderter Anbindungen"),
+        "external share of funded connections", "Fremdanteil geförderter Anbindungen",
+        short_en="external share when funded"),
     "state_programmes.hessen.support.0.effort_factor": ParamLabel(
         "Hessen civento: effort factor", "Hessen civento: Aufwandsfaktor"),
     "state_programmes.hessen.support.1.info_lag_factor": ParamLabel(
@@ -172,7 +180,8 @@ PARAM_LABELS: dict[str, ParamLabel] = {
         short_en="Hessen coordination: lag factor", short_de="Hessen Koordinierung: Verzug"),
     "state_programmes.bw.support.0.info_lag_factor": ParamLabel(
         "BW Digitallotsen: information lag factor", "BW Digitallotsen: Faktor "
-        "Informationsverzug", short_de="BW Digitallotsen: Verzug"),
+        "Informationsverzug", short_en="BW Digitallotsen: lag factor",
+        short_de="BW Digitallotsen: Verzug"),
     "state_programmes.bw.support.0.fte_factor": ParamLabel(
         "BW Digitallotsen: staff factor", "BW Digitallotsen: Personalfaktor"),
     "state_programmes.bayern.support.0.effort_factor": ParamLabel(

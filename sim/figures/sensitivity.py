@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import math
+import textwrap
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -37,7 +38,6 @@ from sim.figures.labels import (
     number_formatter,
     param_label,
     text,
-    wrap,
 )
 from sim.figures.style import GREY, OKABE_ITO, WIDTH_FULL, styled
 from sim.outputs import output_parts
@@ -89,12 +89,18 @@ def _share(x: float, lang: Lang) -> str:
     return format_percent(x, lang)
 
 
-#: Characters per line of a panel title (four panels across a page).
+#: Characters per line of a panel title (four panels across a page; the Sobol panels are
+#: narrower, beside the parameter names).
 TITLE_WIDTH = 20
+SOBOL_TITLE_WIDTH = 19
 
 
-def _panel_title(i: int, output: str, lang: Lang) -> str:
-    return wrap(f"{panel_letter(i)}  {output_label(output, lang)}", TITLE_WIDTH)
+def _panel_title(i: int, output: str, lang: Lang, width: int = TITLE_WIDTH) -> str:
+    """``a  Online somewhere, Sep 2020`` in lines of about ``width`` characters, never
+    breaking a word (German compounds stay whole)."""
+    glued = f"{panel_letter(i)}\u00a0\u00a0"  # the letter never stands on a line alone
+    return "\n".join(textwrap.wrap(glued + output_label(output, lang), width,
+                                   break_long_words=False, break_on_hyphens=False))
 
 
 def _split(outer: SubFigure, panels_h: float, foot_h: float) -> tuple[SubFigure, SubFigure]:
@@ -207,7 +213,7 @@ def morris_figure(morris: pd.DataFrame, threshold: float, lang: Lang = "en",
     nrow, ncol = _grid(len(outputs))
     fields = {"k": morris["parameter"].nunique(), "r": "?", "n": "?", **(note_fields or {}),
               "thr": _share(threshold, lang)}
-    key_h = 0.3 + 0.125 * math.ceil(len(numbers) / 2) if numbers else 0.05
+    key_h = 0.32 + 0.155 * math.ceil(len(numbers) / 2) if numbers else 0.05
     panels_h = 2.0 * nrow + 0.35
     with styled():
         fig, outer = new_figure(WIDTH_FULL, panels_h + key_h,
@@ -308,7 +314,7 @@ def sobol_figure(sobol: pd.DataFrame, st_threshold: float, lang: Lang = "en",
             if len(noise) and np.isfinite(noise.iloc[0]):
                 ax.axvline(float(noise.iloc[0]), ls=":", lw=0.8, color="0.4", zorder=3)
             ax.axvline(0, lw=0.6, color="0.3")
-            ax.set_title(_panel_title(i, out, lang), fontsize=7.5)
+            ax.set_title(_panel_title(i, out, lang, SOBOL_TITLE_WIDTH), fontsize=6.5)
             ax.tick_params(labelsize=6.5)
             ax.xaxis.set_major_formatter(number_formatter(lang))
             ax.grid(axis="x", lw=0.3, color="0.88")
