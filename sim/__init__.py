@@ -26,6 +26,9 @@ above the model     ``metrics`` (a run's raw arrays -> tidy tables, key figures)
                     ``io`` (writing run folders, the one staged-folder writer)
 ``figures/``        every chart and its words; never imports the model
 ``calibration/``    spec, targets, method, report of the calibration to the record
+``sensitivity/``    global sensitivity screening with SALib (Morris, then Sobol on the
+                    survivors) of any output of a sweep's runs, the calibration summaries
+                    included
 ``cli/``            the console scripts; nothing imports them
 ==================  ==========================================================================
 

@@ -50,7 +50,12 @@ def set_path(cfg: Any, key: str, value: Any) -> None:
     parts = key.split(".")
     obj: Any = cfg
     for p in parts[:-1]:
-        obj = obj[int(p)] if isinstance(obj, list) else getattr(obj, p, _MISSING)
+        if isinstance(obj, list):
+            obj = obj[int(p)]
+        elif isinstance(obj, dict):  # e.g. state_programmes.hessen.support.0.effort_factor
+            obj = obj.get(p, _MISSING)
+        else:
+            obj = getattr(obj, p, _MISSING)
         if obj is _MISSING:
             raise ConfigError(f"{key}={value!r} is not allowed: unknown key")
     last = parts[-1]

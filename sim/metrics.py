@@ -157,24 +157,108 @@ def listed_federal(world: World, share: float) -> np.ndarray:
 
 def tables_for_replication(world: World, r: RunResult,
                            map_dates: Sequence[str] = MAP_MONTHS,
-                           observation: ObservationParams | None = None
-                           ) -> dict[str, pd.DataFrame]:
+                           observation: ObservationParams | None = None,
+                           observables: bool = False) -> dict[str, pd.DataFrame]:
     """All tidy tables of one replication (``by_kreis`` at ``map_dates`` and the last month),
-    as declared in :mod:`sim.outputs`.
+    as declared in :mod:`sim.outputs`; with ``observables`` also the ``observables`` table
+    that a sweep's run record keeps (:func:`observables_table`).
 
     ``observation`` is the measurement model of the official counts (default: the
     documented rules of :class:`~sim.params.ObservationParams`), used only for the
-    ``*_reported`` columns.
+    ``*_reported`` columns and the observables.
     """
     c = Coverage(world, r)
-    reported = c.t_reported(observation or ObservationParams())
     svc_cov = c.service_population_curves() / float(c.pop_admin.sum())  # (S, H) national
-    return {"national": _national(world, r, c, svc_cov, reported),
-            "by_state": _by_state(world, r, c, reported),
-            "by_topic": _by_topic(world, r, c, svc_cov),
-            "by_size_class": _by_size_class(world, r, c),
-            "by_kreis": _by_kreis(world, r, c, map_dates),
-            "events": _events(world, r, c), "spending": _spending(r)}
+    obs = observation or ObservationParams()
+    reported = c.t_reported(obs)
+    out = {"national": _national(world, r, c, svc_cov, reported),
+           "by_state": _by_state(world, r, c, reported),
+           "by_topic": _by_topic(world, r, c, svc_cov),
+           "by_size_class": _by_size_class(world, r, c),
+           "by_kreis": _by_kreis(world, r, c, map_dates),
+           "events": _events(world, r, c), "spending": _spending(r)}
+    if observables:
+        out["observables"] = observables_table(world, r, obs, c)
+    return out
+
+
+# --------------------------------------------------------------------------- observables
+
+#: Observable series of the official record (the calibration's observables, MODEL.md
+#: 7.10): national kinds, and per-Land kinds (``kind:XX``).
+NATIONAL_KINDS = ("online_anywhere", "federal_online", "nationwide_reported",
+                  "nationwide_nonfederal")
+LAND_KINDS = ("reported_in_land", "online_in_land")
+
+
+def observable_series(world: World) -> list[str]:
+    """Every observable series of ``world``: the national kinds (``federal_online`` only
+    if the world has federal services), then each per-Land kind for every Land."""
+    n_fed = int((world.services["executor"].to_numpy() == FEDERAL).sum())
+    national = [k for k in NATIONAL_KINDS if not (k == "federal_online" and n_fed == 0)]
+    codes = list(world.states["state"])
+    return national + [f"{kind}:{code}" for kind in LAND_KINDS for code in codes]
+
+
+def series_shares(world: World, r: RunResult, series: Sequence[str],
+                  observation: ObservationParams | None = None,
+                  coverage: Coverage | None = None) -> np.ndarray:
+    """(len(series), H): share of services of each series' scope at the end of each month
+    (a state at month ``m`` counts every time ``t < m + 1``, as the tables).
+
+    Series (:func:`observable_series`; MODEL.md 7.10): ``online_anywhere`` (all services
+    online somewhere), ``federal_online`` (federal services online),
+    ``nationwide_reported`` (the dashboard's nationwide count, all services),
+    ``nationwide_nonfederal`` (the NKR's: non-federal services fully available in every
+    Land), ``reported_in_land:XX`` (the dashboard's count of Land ``XX``, all services),
+    ``online_in_land:XX`` (services online somewhere in Land ``XX``). ``observation``: the
+    measurement model (:class:`sim.params.ObservationParams`; default its documented
+    rules). ``coverage``: the replication's :class:`Coverage`, if already built.
+    """
+    obs = observation or ObservationParams()
+    c = coverage if coverage is not None else Coverage(world, r)
+    full = c.t_full_at(obs.full_population_share)
+    reported = c.t_reported(obs)
+    fed = c.executor == FEDERAL
+    codes = list(world.states["state"])
+    H = r.horizon_months
+    edges = np.arange(1, H + 1, dtype=float)
+    out = np.zeros((len(series), H))
+    for i, sid in enumerate(series):
+        kind, _, geo = sid.partition(":")
+        if kind == "online_anywhere":
+            t = c.t_anywhere
+        elif kind == "federal_online":
+            t = c.t_anywhere[fed]
+        elif kind == "nationwide_reported":
+            t = reported.max(axis=1) if reported.shape[1] else np.full(len(fed), np.inf)
+        elif kind == "nationwide_nonfederal":
+            t = full[~fed].max(axis=1) if full.shape[1] else np.full(int((~fed).sum()), np.inf)
+        elif kind == "reported_in_land":
+            t = reported[:, codes.index(geo)]
+        elif kind == "online_in_land":
+            t = c.t_any_state[:, codes.index(geo)]
+        else:
+            raise ValueError(f"series(={sid!r}) is not known")
+        if len(t):
+            out[i] = np.searchsorted(np.sort(t), edges, side="left") / len(t)
+    return out
+
+
+def observables_table(world: World, r: RunResult,
+                      observation: ObservationParams | None = None,
+                      coverage: Coverage | None = None) -> pd.DataFrame:
+    """Every observable series of the world (:func:`observable_series`) at the end of every
+    month, long: ``replication``, ``month``, ``date``, ``series`` (categorical), ``share``."""
+    series = observable_series(world)
+    shares = series_shares(world, r, series, observation, coverage)
+    H = r.horizon_months
+    return pd.DataFrame({
+        "replication": np.full(len(series) * H, r.replication, dtype=np.int64),
+        "month": np.tile(np.arange(H, dtype=np.int64), len(series)),
+        "date": np.tile(month_end_dates(H), len(series)),
+        "series": pd.Categorical(np.repeat(series, H), categories=series),
+        "share": shares.ravel()})
 
 
 def _national(world: World, r: RunResult, c: Coverage, svc_cov: np.ndarray,

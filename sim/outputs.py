@@ -45,7 +45,12 @@ class Table:
     in_runs : bool
         Written by every run (``ozg-sim``).
     in_sweeps : bool
-        Kept of every run of a sweep (``ozg-sim-experiment``).
+        Kept of every run of a sweep (``ozg-sim-experiment``) and written to its folder.
+    record_only : bool
+        Kept in every sweep run's record and run cache, but not written to an experiment
+        folder (read by the ``sensitivity`` experiment).
+    where : str
+        Who writes the table, if not a run or a sweep (the README's text).
     """
 
     name: str
@@ -53,6 +58,8 @@ class Table:
     columns: tuple[Column, ...]
     in_runs: bool = True
     in_sweeps: bool = True
+    record_only: bool = False
+    where: str = ""
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -149,6 +156,15 @@ OUTPUT_TABLES: tuple[Table, ...] = (
         _REP, _key("year", "", "calendar year"),
         _key("payer", "", "`land`, `municipal`, `bund`, `pool`"),
         Column("eur", "EUR", "running costs paid")), in_runs=False),
+    Table("observables", "one row per replication, month and observable series of the "
+          "official record", (
+        *_MONTH, _key("series", "", "`online_anywhere`, `federal_online`, "
+                                    "`nationwide_reported`, `nationwide_nonfederal`, and "
+                                    "for every Land `XX` `reported_in_land:XX`, "
+                                    "`online_in_land:XX` (MODEL.md 7.10)"),
+        Column("share", "share", "share of the services of the series' scope (all, federal "
+               "or non-federal) online or fully available, as the calibration reads the "
+               "official counts")), in_runs=False, in_sweeps=False, record_only=True),
 )
 
 #: Tables by name.
@@ -159,18 +175,110 @@ TABLES = tuple(t.name for t in OUTPUT_TABLES if t.in_runs)
 SWEEP_TABLES = tuple(t.name for t in OUTPUT_TABLES if t.in_sweeps)
 #: Of those, the ones a replication produces as they are (the rest are derived).
 RUN_TABLES = tuple(t for t in SWEEP_TABLES if t in TABLES)
+#: Tables every sweep run's record (and run cache) holds: the sweep tables and the
+#: record-only ones.
+RECORD_TABLES = (*SWEEP_TABLES, *(t.name for t in OUTPUT_TABLES if t.record_only))
+
+# --------------------------------------------------------------------------- analysed outputs
+
+#: Kinds of output a sensitivity analysis can take from a sweep's run records, with the
+#: form of their names: a key figure of ``kpis`` (``kpi:population_coverage_2022_12``), a
+#: value column of ``national`` at a month (``national:nationwide_reported@2022-12``), an
+#: observable series at a month (``observable:reported_in_land:TH@2022-07``), and every target
+#: of a calibration spec at its month (``calibration:historical``, which stands for the
+#: ``observable:`` outputs of its targets).
+OUTPUT_KINDS = {"kpi": "kpi:NAME", "national": "national:COLUMN@YYYY-MM",
+                "observable": "observable:SERIES@YYYY-MM", "calibration": "calibration:SPEC"}
+
+
+def output_parts(output: str) -> tuple[str, str, str]:
+    """``"national:nationwide_reported@2022-12"`` -> ``("national", "nationwide_reported",
+    "2022-12")``; the month is ``""`` for kinds without one. Only the form is checked here
+    (:mod:`sim.sensitivity` checks names against a configuration).
+
+    Raises
+    ------
+    ValueError
+        If the kind is unknown or the form does not match :data:`OUTPUT_KINDS` (the
+        message says what is allowed).
+    """
+    kind, sep, rest = str(output).partition(":")
+    form = OUTPUT_KINDS.get(kind)
+    if not sep or form is None or not rest:
+        raise ValueError("one of the forms " + ", ".join(OUTPUT_KINDS.values()))
+    name, at, month = rest.rpartition("@") if "@" in form else (rest, "", "")
+    if "@" in form and not (at and name and len(month) == 7 and month[4] == "-"
+                            and (month[:4] + month[5:]).isdigit()):
+        raise ValueError(f"{kind}: the form {form}")
+    return kind, name, month
+
+
+_PARAM = _key("parameter", "", "dotted config key of the uncertain parameter")
+_OUTPUT = _key("output", "", "what was analysed (`kpi:NAME`, `national:COLUMN@YYYY-MM`, "
+                             "`observable:SERIES@YYYY-MM`)")
+_GROUP = Column("group", "", "the entry of the experiment's `outputs:` it came from "
+                             "(`calibration:historical` for its targets), else "
+                             "`key_figures` (`kpi:`, `national:`) or `observables`")
+
+#: The tables of the ``sensitivity`` experiment (``<name>.csv``, ``evaluations.parquet``).
+SENSITIVITY_TABLES: tuple[Table, ...] = (
+    Table("morris", "one row per parameter and output of the Morris screening", (
+        _PARAM, _OUTPUT, _GROUP,
+        Column("mu_star", "output unit", "mean absolute elementary effect of moving the "
+               "parameter over its whole range"),
+        Column("mu_star_conf", "output unit", "half-width of the bootstrap 95 % interval of "
+               "`mu_star`"),
+        Column("sigma", "output unit", "standard deviation of the elementary effects "
+               "(non-linearity and interactions)"),
+        Column("mu", "output unit", "mean elementary effect (its sign: the direction)"),
+        Column("mu_star_normalised", "share", "`mu_star` over the largest `mu_star` of any "
+               "parameter on this output"),
+        Column("survived", "", "the parameter goes on to the Sobol analysis: "
+               "`mu_star_normalised` at least the screening threshold on some output, or "
+               "listed under `always`")),
+          in_runs=False, in_sweeps=False, where="`sensitivity`, `morris.csv`"),
+    Table("sobol", "one row per surviving parameter and output of the Sobol analysis", (
+        _PARAM, _OUTPUT, _GROUP,
+        Column("S1", "share", "first-order index: share of the output's variance due to "
+               "the parameter alone"),
+        Column("S1_conf", "share", "half-width of the bootstrap 95 % interval of `S1`"),
+        Column("ST", "share", "total-order index: share of the variance due to the "
+               "parameter with all its interactions"),
+        Column("ST_conf", "share", "half-width of the bootstrap 95 % interval of `ST`"),
+        Column("influential", "", "`ST` >= the experiment's `st_threshold` (0.05): the "
+               "parameter must be calibrated or sourced"),
+        Column("noise_share", "share", "replication noise of the point means over their "
+               "variance across the design (empty with one replication); the `ST` of a "
+               "parameter without effect is at most of this order")),
+          in_runs=False, in_sweeps=False, where="`sensitivity`, `sobol.csv`"),
+    Table("evaluations", "one row per design point, replication and output", (
+        _key("stage", "", "`morris` or `sobol`"), _key("point", "", "design point of the "
+                                                        "stage (`points.parquet`)"),
+        _key("replication"), _OUTPUT,
+        Column("value", "output unit", "the output of this run")),
+          in_runs=False, in_sweeps=False, where="`sensitivity`, `evaluations.parquet`"),
+)
 
 
 def _describe(c: Column) -> str:
     return f"`{c.name}`" + (f" [{c.unit}]" if c.unit else "") + (f": {c.text}" if c.text else "")
 
 
-def columns_markdown(width: int = 92) -> str:
-    """The README's list of tables and columns, rendered from :data:`OUTPUT_TABLES`."""
+def _where(t: Table) -> str:
+    if t.where:
+        return t.where
+    if t.record_only:
+        return "sweep run records and the run cache; read by the `sensitivity` experiment"
+    return ("runs and sweeps" if t.in_runs and t.in_sweeps
+            else "runs" if t.in_runs else "sweeps")
+
+
+def columns_markdown(width: int = 92, tables: tuple[Table, ...] = OUTPUT_TABLES) -> str:
+    """The README's list of tables and columns, rendered from :data:`OUTPUT_TABLES` (or
+    ``tables``, e.g. :data:`SENSITIVITY_TABLES` for ``experiments/README.md``)."""
     out = []
-    for t in OUTPUT_TABLES:
-        where = ("runs and sweeps" if t.in_runs and t.in_sweeps
-                 else "runs" if t.in_runs else "sweeps")
+    for t in tables:
+        where = _where(t)
         lines = [f"- **{t.name}**: {t.rows} ({where}).",
                  "Keys: " + "; ".join(_describe(c) for c in t.keys) + ".",
                  "Values: " + "; ".join(_describe(c) for c in t.values) + "."]

@@ -63,11 +63,13 @@ class Results:
     n_simpy_events: list[int] = field(default_factory=list)
 
 
-def run_replication(world: World, cfg: Config, replication: int) -> ReplicationOutput:
-    """Simulate one replication and turn it into tables."""
+def run_replication(world: World, cfg: Config, replication: int,
+                    observables: bool = False) -> ReplicationOutput:
+    """Simulate one replication and turn it into tables (with ``observables``: also the
+    ``observables`` table a sweep's run record keeps)."""
     t0 = time.perf_counter()
     r = simulate(world, cfg, replication)
-    tables = tables_for_replication(world, r, cfg.map_months, cfg.observation)
+    tables = tables_for_replication(world, r, cfg.map_months, cfg.observation, observables)
     kpis = kpis_for_replication(tables["national"], tables["spending"], r.budgets)
     return ReplicationOutput(replication, tables, kpis, time.perf_counter() - t0,
                              r.n_simpy_events)

@@ -5,7 +5,10 @@ A *point* is a set of overrides: config-group choices (``strategy=efv``) and dot
 parameter keys (``staffing.dev_fte_factor=1.5``). Each (point, replication) is one *run*;
 its cache key hashes the resolved configuration, the replication and the code version
 (the package sources and data), so a re-run skips what is already complete. Runs of
-different strategies with the same replication number share random numbers.
+different strategies with the same replication number share random numbers. A run's
+record keeps the tables of :data:`sim.outputs.RECORD_TABLES`: those written to the
+experiment folder and the ``observables`` of the official record (read by
+:mod:`sim.sensitivity`).
 """
 
 from __future__ import annotations
@@ -47,7 +50,7 @@ log = logging.getLogger("ozg-sim")
 EXPERIMENT_DIR = CONF_DIR / "experiment"
 #: Keys an experiment file may have.
 SPEC_KEYS = {"name", "title", "title_de", "description", "replications", "seed", "base",
-             "design", "figures", "reference"}
+             "design", "figures", "reference", "sensitivity"}
 
 
 def experiment_names() -> list[str]:
@@ -69,9 +72,14 @@ def load_spec(name: str) -> dict[str, Any]:
     if unknown:
         raise ConfigError(f"{path.name}: key {sorted(unknown)[0]!r} is not allowed: keys are "
                           + ", ".join(sorted(SPEC_KEYS)))
-    for k in ("name", "design"):
+    # A sensitivity experiment (sim.sensitivity) builds its designs from its ``sensitivity``
+    # block; every other experiment is a sweep over its ``design``.
+    for k in ("name", "sensitivity" if "sensitivity" in spec else "design"):
         if k not in spec:
             raise ConfigError(f"{path.name}: key {k!r} is missing")
+    if "sensitivity" in spec and "design" in spec:
+        raise ConfigError(f"{path.name}: key 'design' is not allowed beside 'sensitivity' "
+                          "(its designs are Morris' and Sobol's)")
     return spec
 
 
@@ -168,7 +176,8 @@ class RunRecord:
 _WORLDS: dict[str, World] = {}
 
 
-def _world_for(cfg: Config) -> World:
+def world_for(cfg: Config) -> World:
+    """The world of ``cfg``, built once per process (forked workers inherit it)."""
     key = json.dumps(to_dict(cfg.world), sort_keys=True)
     if key not in _WORLDS:
         _WORLDS[key] = build_world(cfg.world)
@@ -180,10 +189,11 @@ def execute_run(point: int, replication: int, cfg: Config, key: str,
     """Run one replication of one point; never raises (a failure is recorded)."""
     t0 = time.perf_counter()
     try:
-        out = run_replication(_world_for(cfg), cfg, replication)
+        out = run_replication(world_for(cfg), cfg, replication, observables=True)
         rec = RunRecord(point, replication, key, "ok", time.perf_counter() - t0, False,
                         tables={**{k: out.tables[k] for k in RUN_TABLES},
-                                "running_costs": running_costs_by_year(out.tables["spending"])},
+                                "running_costs": running_costs_by_year(out.tables["spending"]),
+                                "observables": out.tables["observables"]},
                         kpis=out.kpis)
     except Exception as exc:  # a failing run must not stop the sweep
         tb = traceback.format_exception_only(type(exc), exc)[-1].strip()
@@ -299,7 +309,7 @@ def run_sweep(sweep: Sweep, workers: int | None = None, cache_dir: Path | None =
     else:
         if can_fork():  # build the worlds once, here; forked workers inherit them
             for _p, _r, cfg, _key in todo:
-                _world_for(cfg)
+                world_for(cfg)
         with process_pool(workers) as pool:
             pending: set[Future[RunRecord]] = set()
             it = iter(todo)

@@ -13,7 +13,9 @@ from sim.metrics import running_costs_by_year, tables_for_replication
 from sim.model import simulate
 from sim.outputs import (
     OUTPUT_TABLES,
+    RECORD_TABLES,
     RUN_TABLES,
+    SENSITIVITY_TABLES,
     SWEEP_TABLES,
     TABLE_BY_NAME,
     TABLES,
@@ -23,6 +25,7 @@ from sim.sweep import assemble, make_sweep, run_sweep
 from sim.world import World
 
 README = Path(__file__).resolve().parent.parent / "README.md"
+EXPERIMENTS_README = README.parent / "experiments" / "README.md"
 
 
 def test_every_table_of_a_replication_has_exactly_the_declared_columns(toy_world: World) -> None:
@@ -81,3 +84,22 @@ def test_kept_tables_are_what_a_sweep_record_holds(toy_world: World) -> None:
     kept = {k: tables[k] for k in RUN_TABLES}
     assert all(isinstance(v, pd.DataFrame) for v in kept.values())
     assert set(SWEEP_TABLES) - set(RUN_TABLES) == {"running_costs"}
+
+
+def test_experiments_readme_lists_the_sensitivity_columns() -> None:
+    text = EXPERIMENTS_README.read_text(encoding="utf-8")
+    block = re.search(r"<!-- sensitivity columns: begin[^>]*-->\n(.*?)\n<!-- sensitivity "
+                      r"columns: end -->", text, re.DOTALL)
+    assert block is not None, "experiments/README.md lacks the generated sensitivity columns"
+    assert block.group(1) == columns_markdown(tables=SENSITIVITY_TABLES), (
+        "experiments/README.md's sensitivity columns are out of date: replace the block by "
+        "the output of python -c 'from sim.outputs import columns_markdown, "
+        "SENSITIVITY_TABLES; print(columns_markdown(tables=SENSITIVITY_TABLES))'")
+
+
+def test_a_run_record_holds_the_record_tables() -> None:
+    sw = make_sweep("t", {"grid": {"strategy": ["efa"]}}, ["world=toy"], 1, 1)
+    rec = run_sweep(sw, workers=1)[0]
+    assert tuple(rec.tables) == RECORD_TABLES
+    assert tuple(rec.tables["observables"].columns) == TABLE_BY_NAME["observables"].names
+    assert "observables" not in assemble(sw, [rec])  # kept in the record, not written

@@ -122,10 +122,10 @@ def test_a_failing_run_is_recorded_and_the_sweep_goes_on(tmp_path, monkeypatch) 
     sw = make_sweep("t", STRATEGY_GRID, TOY, 2, 1)
     real = sweep_mod.run_replication
 
-    def flaky(world, cfg, replication):
+    def flaky(world, cfg, replication, **kw):
         if cfg.strategy.name == "efv" and replication == 1:
             raise RuntimeError("boom in efv/1")
-        return real(world, cfg, replication)
+        return real(world, cfg, replication, **kw)
 
     monkeypatch.setattr(sweep_mod, "run_replication", flaky)
     recs = run_sweep(sw, workers=1, cache_dir=tmp_path)

@@ -2,15 +2,16 @@
 
 Targets: the observed counts 2020-2022 (``sim/data/ozg_history_2018_2022.csv``) as shares
 of the official catalogue of the same scope, with their measurement error and whether they
-are point values or lower bounds. Observables (:func:`series_shares`): the same shares from a
-run's availability times. The measurement model that relates the two is in the docstring of
-:mod:`sim.calibration.method` and in ``MODEL.md`` (section 7.10).
+are point values or lower bounds. Observables (:func:`series_shares`, defined with the
+other metrics of a run in :mod:`sim.metrics`, so that a sweep's run record keeps them
+too): the same shares from a run's availability times. The measurement model that relates
+the two is in the docstring of :mod:`sim.calibration.method` and in ``MODEL.md`` (section
+7.10).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -20,9 +21,8 @@ from sim import data_io
 from sim.calendar import month_end_dates, month_index
 from sim.errors import ConfigError
 from sim.figures.labels import SERIES_LABELS
-from sim.metrics import Coverage
-from sim.model import RunResult
-from sim.params import ObservationParams
+from sim.metrics import LAND_KINDS, NATIONAL_KINDS
+from sim.metrics import series_shares as series_shares  # the observables: one definition
 from sim.world import FEDERAL, World
 
 if TYPE_CHECKING:  # the spec names its targets' metrics (METRICS): import it for types only
@@ -49,10 +49,6 @@ KIND_SCOPE: dict[str, str] = {kind: scope for kind, scope in
                               [*METRICS.values(), *SOURCE_DEFINITIONS.values()]}
 #: Metrics whose value is already a share of the catalogue (the others are counts).
 SHARE_METRICS = frozenset({"ozg_leistungen_online_min1_share"})
-#: Series kinds: national ones first, then per-Land ones (``kind:XX``).
-NATIONAL_KINDS = ("online_anywhere", "federal_online", "nationwide_reported",
-                  "nationwide_nonfederal")
-LAND_KINDS = ("reported_in_land", "online_in_land")
 _DAY = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
 
 
@@ -163,41 +159,3 @@ def series_label(series: str, world: World | None = None) -> str:
     """Readable name of a series (Land names from the world if given)."""
     kind, _, geo = series.partition(":")
     return SERIES_LABELS[kind].format(land=_land_name(geo, world) if geo else "")
-
-
-def series_shares(world: World, r: RunResult, series: Sequence[str],
-                  observation: ObservationParams | None = None) -> np.ndarray:
-    """(len(series), H): share of services of each series' scope at the end of each month
-    (a state at month ``m`` counts every time ``t < m + 1``, as :mod:`sim.metrics`).
-
-    ``observation``: the measurement model of the official counts
-    (:class:`sim.params.ObservationParams`; default its documented rules).
-    """
-    obs = observation or ObservationParams()
-    c = Coverage(world, r)
-    full = c.t_full_at(obs.full_population_share)
-    reported = c.t_reported(obs)
-    fed = c.executor == FEDERAL
-    codes = list(world.states["state"])
-    H = r.horizon_months
-    edges = np.arange(1, H + 1, dtype=float)
-    out = np.zeros((len(series), H))
-    for i, sid in enumerate(series):
-        kind, _, geo = sid.partition(":")
-        if kind == "online_anywhere":
-            t = c.t_anywhere
-        elif kind == "federal_online":
-            t = c.t_anywhere[fed]
-        elif kind == "nationwide_reported":
-            t = reported.max(axis=1) if reported.shape[1] else np.full(len(fed), np.inf)
-        elif kind == "nationwide_nonfederal":
-            t = full[~fed].max(axis=1) if full.shape[1] else np.full(int((~fed).sum()), np.inf)
-        elif kind == "reported_in_land":
-            t = reported[:, codes.index(geo)]
-        elif kind == "online_in_land":
-            t = c.t_any_state[:, codes.index(geo)]
-        else:
-            raise ValueError(f"series(={sid!r}) is not known")
-        if len(t):
-            out[i] = np.searchsorted(np.sort(t), edges, side="left") / len(t)
-    return out

@@ -5,8 +5,10 @@
 ``NAME`` is a file ``conf/experiment/NAME.yaml`` (its first line is this command). Options
 given as ``key=value``: ``replications``, ``seed``, ``workers``, ``lang`` (``en``/``de``),
 ``out`` (root folder, default ``outputs/experiments``), ``cache`` (run cache, default
-``outputs/cache``); every other ``key=value`` is a config override applied to all points
-(e.g. ``world=toy``). Outputs go to ``<out>/<NAME>/<timestamp>/`` and appear only when
+``outputs/cache``); a sensitivity experiment also ``trajectories``, ``sobol_n``,
+``outputs``, ``levels``, ``pool``, ``threshold``, ``st_threshold``
+(:mod:`sim.cli.sensitivity`); every other ``key=value`` is a config override applied to
+all points (e.g. ``world=toy``). Outputs go to ``<out>/<NAME>/<timestamp>/`` and appear only when
 complete: ``manifest.json``, one tidy Parquet table per kind for all runs, ``summary.csv``,
 ``figures/``.
 """
@@ -22,6 +24,7 @@ from typing import Any
 import pandas as pd
 
 from sim.cli.common import Progress, fail, log, setup_logging
+from sim.cli.sensitivity import run_sensitivity
 from sim.errors import ConfigError, DataError
 from sim.figures.recipes import draw_experiment_figures
 from sim.io import staged_folder, timestamp
@@ -29,6 +32,7 @@ from sim.keys import to_dict
 from sim.metrics import summarise_kpis
 from sim.provenance import config_hash, stamp
 from sim.runner import default_workers
+from sim.sensitivity.spec import OPTION_KEYS as SENSITIVITY_OPTIONS  # its options
 from sim.sweep import (
     Sweep,
     assemble,
@@ -42,6 +46,8 @@ from sim.sweep import (
 
 TOOL = "ozg-sim-experiment"
 OPTION_KEYS = ("replications", "seed", "workers", "lang", "out", "cache")
+
+
 def parse_args(argv: list[str]) -> tuple[str, dict[str, str], list[str], set[str]]:
     """Split the command line into name, options, config overrides and flags."""
     flags = {a for a in argv if a.startswith("--")}
@@ -56,7 +62,7 @@ def parse_args(argv: list[str]) -> tuple[str, dict[str, str], list[str], set[str
         key, sep, value = a.partition("=")
         if not sep:
             raise ConfigError(f"{a!r} is not an override: allowed key=value")
-        if key in OPTION_KEYS:
+        if key in OPTION_KEYS or key in SENSITIVITY_OPTIONS:
             opts[key] = value
         else:
             overrides.append(a)
@@ -141,6 +147,13 @@ def summarise_points(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
 def run_experiment(argv: list[str]) -> Path | None:
     """Parse, run and write an experiment; returns the output folder (None for dry runs)."""
     name, opts, overrides, flags = parse_args(argv)
+    spec = load_spec(name)
+    given = sorted(k for k in opts if k in SENSITIVITY_OPTIONS)
+    if "sensitivity" in spec:
+        return run_sensitivity(spec, opts, overrides, flags)
+    if given:
+        raise ConfigError(f"{given[0]}= is not allowed: an option of sensitivity "
+                          f"experiments only (options are {', '.join(OPTION_KEYS)})")
     spec, sweep = build(name, opts, overrides)
     workers = int(opts.get("workers", 0)) or default_workers()
     cache_dir = None if "--no-cache" in flags else Path(opts.get("cache", "outputs/cache"))

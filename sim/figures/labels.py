@@ -15,7 +15,7 @@
 from __future__ import annotations
 
 import textwrap
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Literal, NamedTuple
 
 import numpy as np
@@ -93,7 +93,7 @@ PARAM_LABELS: dict[str, ParamLabel] = {
     "municipal.onboarding_effort_person_days": ParamLabel(
         "municipal onboarding effort (person-days)",
         "kommunaler Anbindungsaufwand (Personentage)",
-        short_en="municipal effort (person-days)"),
+        short_en="municipal effort (person-days)", short_de="kommunaler Aufwand (PT)"),
     "staffing.dev_fte_factor": ParamLabel("developer staff (× baseline)",
                                           "Entwicklungspersonal (× Basis)"),
     "staffing.municipal_fte_factor": ParamLabel("municipal staff (× baseline)",
@@ -106,7 +106,99 @@ PARAM_LABELS: dict[str, ParamLabel] = {
         short_en="common priority"),
     "observation.full_population_share": ParamLabel(
         "flächendeckend from population share (share)",
-        "flächendeckend ab Bevölkerungsanteil (Anteil)"),
+        "flächendeckend ab Bevölkerungsanteil (Anteil)",
+        short_en="flächendeckend from population share",
+        short_de="flächendeckend ab Bevölkerungsanteil"),
+    # The remaining uncertain parameters (the sensitivity screening's ranges). A ``*``
+    # stands for a list index; ``{item}`` is the list element's name (a programme, a
+    # municipal size class): see :func:`param_label`.
+    "funding.programmes.*.external_fte_per_project": ParamLabel(
+        "contractors per funded project, {item} (FTE)",
+        "Externe je gefördertem Projekt, {item} (VZÄ)",
+        short_en="contractors per project, {item}", short_de="Externe je Projekt, {item}"),
+    "funding.programmes.*.agreement_months": ParamLabel(
+        "agreement per funded project, {item} (months)",
+        "Einzelvereinbarung je Projekt, {item} (Monate)",
+        short_en="agreement per project, {item}", short_de="Einzelvereinbarung, {item}"),
+    "staffing.state_fte_base": ParamLabel("Land developer staff, base (FTE)",
+                                          "Entwicklungspersonal je Land, Sockel (VZÄ)",
+                                          short_de="Landespersonal, Sockel (VZÄ)"),
+    "staffing.state_fte_per_million": ParamLabel(
+        "Land developer staff per million inhabitants (FTE)",
+        "Entwicklungspersonal je Mio. Einwohner (VZÄ)",
+        short_en="Land staff per million inhabitants", short_de="Landespersonal je Mio. Einw."),
+    "staffing.lead_fte_per_service": ParamLabel(
+        "lead-state staff per service led (FTE)",
+        "Personal der Federführer je Leistung (VZÄ)",
+        short_en="lead-state staff per service", short_de="Federführer-Personal je Leistung"),
+    "staffing.team_fte": ParamLabel("team per development project (FTE)",
+                                    "Team je Entwicklungsprojekt (VZÄ)"),
+    "staffing.productive_days_per_fte_month": ParamLabel(
+        "productive days per FTE and month", "produktive Tage je VZÄ und Monat"),
+    "staffing.hiring_lag_months": ParamLabel("hiring lag (months)",
+                                             "Dauer der Stellenbesetzung (Monate)"),
+    "staffing.staff_cap_factor": ParamLabel("staff cap (× initial staff)",
+                                            "Personalobergrenze (× Anfangsbestand)"),
+    "staffing.attrition_per_year": ParamLabel("staff turnover (share per year)",
+                                              "Personalfluktuation (Anteil je Jahr)",
+                                              short_en="staff turnover per year",
+                                              short_de="Fluktuation je Jahr"),
+    "staffing.municipal_fte_by_size_class.*": ParamLabel(
+        "municipal staff, {item} (FTE)", "kommunales Personal, {item} (VZÄ)",
+        short_de="kommunales Personal, {item}"),
+    "development.complexity_elasticity": ParamLabel(
+        "elasticity of effort to complexity", "Elastizität des Aufwands zur Komplexität",
+        short_en="effort elasticity to complexity", short_de="Aufwandselastizität"),
+    "development.effort_sigma": ParamLabel(
+        "spread of development effort (log-sd)", "Streuung des Entwicklungsaufwands (log-sd)",
+        short_de="Streuung Entwicklungsaufwand"),
+    "development.builder_effort_sigma": ParamLabel(
+        "spread of effort between builders (log-sd)",
+        "Streuung zwischen Entwicklern (log-sd)", short_en="spread between builders"),
+    "development.publication_months": ParamLabel(
+        "time to marketplace publication (months)",
+        "Dauer bis zur Veröffentlichung (Monate)", short_en="time to publication (months)"),
+    "development.delay_cv": ParamLabel("variability of delays (CV)",
+                                       "Variabilität der Verzögerungen (VK)"),
+    "sharing.efa.tenant_onboarding_months": ParamLabel(
+        "EfA tenant onboarding (months)", "EfA-Mandantenanbindung (Monate)"),
+    "sharing.efa.fee_eur": ParamLabel("EfA reuse fee (€)", "EfA-Nachnutzungsentgelt (€)"),
+    "municipal.complexity_elasticity": ParamLabel(
+        "elasticity of municipal effort to complexity",
+        "Elastizität des kommunalen Aufwands zur Komplexität",
+        short_en="municipal effort elasticity", short_de="kommunale Aufwandselastizität"),
+    "municipal.effort_sigma": ParamLabel(
+        "spread of municipal effort (log-sd)", "Streuung des kommunalen Aufwands (log-sd)",
+        short_de="Streuung kommunaler Aufwand"),
+    "municipal.info_lag_months_by_size_class.*": ParamLabel(
+        "information lag, {item} (months)", "Informationsverzug, {item} (Monate)",
+        short_de="Informationsverzug, {item}"),
+    "municipal.external_share_when_funded": ParamLabel(
+        "external share of funded connections", "Fremdanteil geförderter Anbindungen",
+        short_en="external share when funded"),
+    "state_programmes.hessen.support.0.effort_factor": ParamLabel(
+        "Hessen civento: effort factor", "Hessen civento: Aufwandsfaktor"),
+    "state_programmes.hessen.support.1.info_lag_factor": ParamLabel(
+        "Hessen coordination office: information lag factor",
+        "Hessen Koordinierungsstelle: Faktor Informationsverzug",
+        short_en="Hessen coordination: lag factor", short_de="Hessen Koordinierung: Verzug"),
+    "state_programmes.bw.support.0.info_lag_factor": ParamLabel(
+        "BW Digitallotsen: information lag factor", "BW Digitallotsen: Faktor "
+        "Informationsverzug", short_en="BW Digitallotsen: lag factor",
+        short_de="BW Digitallotsen: Verzug"),
+    "state_programmes.bw.support.0.fte_factor": ParamLabel(
+        "BW Digitallotsen: staff factor", "BW Digitallotsen: Personalfaktor"),
+    "state_programmes.bayern.support.0.effort_factor": ParamLabel(
+        "BayernStore: effort factor", "BayernStore: Aufwandsfaktor"),
+}
+#: Readable names of funding programmes (``{item}`` of ``funding.programmes.*`` labels);
+#: other programmes keep their name.
+PROGRAMME_LABELS: dict[str, tuple[str, str]] = {
+    "konjunkturpaket_efa": ("EfA stimulus", "Konjunkturpaket EfA"),
+    "konjunkturpaket_bund": ("federal stimulus", "Konjunkturpaket Bund"),
+    "konjunkturpaket": ("2020 stimulus", "Konjunkturpaket 2020"),
+    "bund_2023": ("federal 2023", "Bund 2023"),
+    "itplr_digitalisierungsbudget": ("IT-PLR budget", "IT-PLR-Budget"),
 }
 
 # --------------------------------------------------------------------------------------
@@ -142,6 +234,8 @@ METRIC_LABELS: dict[str, tuple[str, str, str]] = {
     "onboarded_share": ("Municipal services connected", "Angebundene kommunale Leistungen",
                         "share"),
     "running_costs_eur": ("Running costs", "Betriebskosten", "eur"),
+    "nationwide_reported": ("Services nationwide as the dashboard counts",
+                            "Flächendeckende Leistungen laut Dashboard", "count"),
 }
 #: Municipal size classes (inhabitants of the administration) as the tables name them,
 #: with their labels (en, de).
@@ -220,6 +314,34 @@ TEXT: dict[str, dict[str, str]] = {
         "title_cost_coverage": "Programme money and population coverage at 31 Dec 2022",
         "title_running_costs": "Running costs of reused services by payer",
         "title_size_classes": "Municipal services connected, by size of the administration",
+        "title_morris": "Morris screening: {group}",
+        "title_sobol": "Sobol indices: {group}",
+        "group_calibration": "calibration targets ({spec})",
+        "group_key_figures": "key figures",
+        "group_observables": "observables",
+        "morris_x": "μ* / largest μ* on the output",
+        "morris_y": "σ / largest μ* on the output",
+        "morris_key": "Parameters with μ* at least {thr} of the largest on an output",
+        "note_morris": ("Each dot: one of {k} parameters, Morris elementary effects from {r} "
+                        "trajectories, each design point the mean over replications (R = {n}, "
+                        "common random numbers). μ*: mean absolute effect of moving a parameter "
+                        "over its range; σ: their standard deviation. Numbered (blue): μ* at "
+                        "least {thr} of the largest μ* on the output (dashed line); such a "
+                        "parameter "
+                        "survives the screening. Above the dotted diagonal (σ > μ*) a "
+                        "parameter's effect depends on the others."),
+        "note_sobol": ("Bars: total-order index ST (light) and first-order index S1 (dark) "
+                       "with bootstrap 95% intervals; Sobol design with N = {n_base} "
+                       "({points} points), each design point the mean over replications (R = "
+                       "{n}, "
+                       "common random numbers); parameters sorted by their largest ST. "
+                       "Dashed line: ST = {st}, from which a parameter must be calibrated or "
+                       "sourced. "
+                       "Dotted grey line: share of the output's variance that is replication "
+                       "noise (an ST of this order can be noise)."),
+        "legend_st": "total order ST",
+        "legend_s1": "first order S1",
+        "sobol_x": "share of variance",
     },
     "de": {
         "deadline": "OZG-Frist 31.12.2022",
@@ -282,6 +404,32 @@ TEXT: dict[str, dict[str, str]] = {
         "title_cost_coverage": "Programmmittel und Bevölkerungsabdeckung zum 31.12.2022",
         "title_running_costs": "Betriebskosten nachgenutzter Leistungen nach Kostenträger",
         "title_size_classes": "Angebundene kommunale Leistungen nach Größe der Verwaltung",
+        "title_morris": "Morris-Screening: {group}",
+        "title_sobol": "Sobol-Indizes: {group}",
+        "group_calibration": "Kalibrierungsziele ({spec})",
+        "group_key_figures": "Kennzahlen",
+        "group_observables": "Beobachtungsgrößen",
+        "morris_x": "μ* / größtes μ* der Größe",
+        "morris_y": "σ / größtes μ* der Größe",
+        "morris_key": "Parameter mit μ* ab {thr} des größten einer Größe",
+        "note_morris": ("Jeder Punkt: einer von {k} Parametern, Morris-Elementareffekte aus {r} "
+                        "Trajektorien, jeder Designpunkt das Mittel über Replikationen (R = {n}, "
+                        "gemeinsame Zufallszahlen). μ*: mittlerer absoluter Effekt, wenn ein "
+                        "Parameter seinen Bereich durchläuft; σ: deren Standardabweichung. "
+                        "Nummeriert (blau): μ* mindestens {thr} des größten μ* der Größe "
+                        "(gestrichelte Linie); ein solcher Parameter übersteht das Screening. "
+                        "Oberhalb der gepunkteten Diagonale (σ > μ*) hängt der Effekt eines "
+                        "Parameters von den anderen ab."),
+        "note_sobol": ("Balken: Totalindex ST (hell) und Haupteffekt S1 (dunkel) mit "
+                       "Bootstrap-95-%-Intervallen; Sobol-Design mit N = {n_base} ({points} "
+                       "Punkte), jeder Designpunkt das Mittel über Replikationen (R = {n}, "
+                       "gemeinsame Zufallszahlen); Parameter nach ihrem größten ST sortiert. "
+                       "Gestrichelte Linie: ST = {st}, ab dem ein Parameter kalibriert oder "
+                       "belegt werden muss. Gepunktete graue Linie: Anteil der Varianz, der "
+                       "Replikationsrauschen ist (ein ST dieser Größe kann Rauschen sein)."),
+        "legend_st": "Totalindex ST",
+        "legend_s1": "Haupteffekt S1",
+        "sobol_x": "Anteil der Varianz",
     },
 }
 MONTHS = {"en": ["January", "February", "March", "April", "May", "June", "July", "August",
@@ -325,6 +473,17 @@ SERIES_PANEL_TITLES = {"online_anywhere": "Online somewhere",
                        "nationwide_nonfederal": "Nationwide, non-federal (NKR)",
                        "reported_in_land": "Flächendeckend in {land} (dashboard)",
                        "online_in_land": "Online somewhere in {land}"}
+
+#: Series kind -> (English, German) name as an analysed output (``{geo}``: the Land's
+#: abbreviation); the month follows.
+SERIES_OUTPUT_LABELS = {
+    "online_anywhere": ("Online somewhere", "Irgendwo online"),
+    "federal_online": ("Federal (Typ 1) online", "Bund (Typ 1) online"),
+    "nationwide_reported": ("Nationwide (dashboard)", "Flächendeckend (Dashboard)"),
+    "nationwide_nonfederal": ("Nationwide, non-federal (NKR)", "Flächendeckend, ohne Bund (NKR)"),
+    "reported_in_land": ("Flächendeckend in {geo}", "Flächendeckend in {geo}"),
+    "online_in_land": ("Online somewhere in {geo}", "Irgendwo online in {geo}"),
+}
 
 # --------------------------------------------------------------------------------------
 # Functions
@@ -494,21 +653,54 @@ def group_label(by: Sequence[str], key: tuple, lang: Lang = "en", short: bool = 
     return " · ".join(label_value(c, v, lang, short) for c, v in zip(by, key, strict=True))
 
 
+def _list_entry(key: str) -> tuple[ParamLabel, str, int] | None:
+    """The ``*`` entry of a key with a list index (``staffing.municipal_fte_by_size_class.0``
+    -> its entry, the list's key, the index)."""
+    parts = key.split(".")
+    for i in range(len(parts) - 1, -1, -1):
+        if parts[i].isdigit():
+            pattern = ".".join([*parts[:i], "*", *parts[i + 1:]])
+            if pattern in PARAM_LABELS:
+                return PARAM_LABELS[pattern], ".".join(parts[:i]), int(parts[i])
+    return None
+
+
+def programme_label(name: str, lang: Lang = "en") -> str:
+    """Readable name of a funding programme (its name if unknown)."""
+    check_lang(lang)
+    return PROGRAMME_LABELS[name][0 if lang == "en" else 1] if name in PROGRAMME_LABELS else name
+
+
 def param_label(key: str, lang: Lang = "en", *, sentence: bool = False,
-                short: bool = False) -> str:
+                short: bool = False, items: Mapping[str, str] | None = None) -> str:
     """Readable name of a parameter key or design column (the key itself if unknown).
 
     ``sentence``: first letter capitalised (axis labels, the calibration report);
-    ``short``: the short name for small panels, where there is one.
+    ``short``: the short name for small panels, where there is one. A key with a list
+    index takes its list's ``*`` entry, naming the element by ``items`` (list element key
+    -> name, e.g. ``{"funding.programmes.0": "EfA stimulus"}``), a municipal size class by
+    its label, else by its number.
     """
     check_lang(lang)
     entry = PARAM_LABELS.get(key)
+    item = ""
     if entry is None:
-        return key
+        found = _list_entry(key)
+        if found is None:
+            return key
+        entry, list_key, index = found
+        classes = list(SIZE_CLASSES.values())
+        if items and f"{list_key}.{index}" in items:
+            item = items[f"{list_key}.{index}"]
+        elif list_key.endswith("_by_size_class") and index < len(classes):
+            item = classes[index][0 if lang == "en" else 1]
+        else:
+            item = f"no. {index + 1}" if lang == "en" else f"Nr. {index + 1}"
     if lang == "de":
         label = (entry.short_de if short else None) or entry.de
     else:
         label = (entry.short_en if short else None) or entry.en
+    label = label.replace("{item}", item)
     return label[:1].upper() + label[1:] if sentence else label
 
 
@@ -586,9 +778,11 @@ __all__ = [
     "MONTHS_SHORT",
     "NBSP",
     "PARAM_LABELS",
+    "PROGRAMME_LABELS",
     "RUN_TITLE_FUNDING",
     "SCOPE_LABELS",
     "SERIES_LABELS",
+    "SERIES_OUTPUT_LABELS",
     "SERIES_PANEL_TITLES",
     "SERIES_SHORT",
     "SHORT_LABELS",
@@ -615,6 +809,7 @@ __all__ = [
     "param_label",
     "pct_range",
     "percent_formatter",
+    "programme_label",
     "run_title",
     "series_short",
     "target_label",

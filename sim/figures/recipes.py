@@ -24,8 +24,8 @@ from matplotlib.figure import Figure
 from sim import stats
 from sim.calendar import OZG_DEADLINE, OZG_DEADLINE_KEY
 from sim.errors import ConfigError
-from sim.figures import charts
-from sim.figures.labels import COVERAGE_AT_DEADLINE, Lang, label_value, text
+from sim.figures import charts, sensitivity
+from sim.figures.labels import COVERAGE_AT_DEADLINE, Lang, label_value, programme_label, text
 from sim.figures.levels import PAYER_PARTIES
 from sim.figures.save import save_figure
 from sim.figures.style import groups_of, level_order
@@ -372,12 +372,65 @@ def _robustness(c: _Ctx) -> list[str]:
     return files
 
 
+def _sensitivity_inputs(c: _Ctx, name: str) -> tuple[pd.DataFrame, dict[str, Any],
+                                                       dict[str, str], dict[str, Any]]:
+    """A sensitivity folder's table ``name.csv``, its settings, the names of list elements
+    (funding programmes) and provenance without a hash per design point."""
+    path = c.folder / f"{name}.csv"
+    sens = c.manifest.get("sensitivity")
+    if not path.is_file() or not isinstance(sens, dict):
+        raise ConfigError(f"figures: {name} needs a sensitivity folder ({name}.csv and the "
+                          "manifest's sensitivity block)")
+    cfg = c.manifest.get("config_of_first_point") or {}
+    items = {f"funding.programmes.{i}": programme_label(str(p.get("name")), c.lang)
+             for i, p in enumerate((cfg.get("funding") or {}).get("programmes") or [])}
+    pts = c.t.get("points")
+    prov = {**c.prov, "config_hashes": f"{0 if pts is None else len(pts)} design points, "
+            "points.parquet", "config_hash_base": c.manifest.get("config_hash_base")}
+    return pd.read_csv(path), sens, items, prov
+
+
+def _morris(c: _Ctx) -> list[str]:
+    """Morris μ*-σ chart per output group."""
+    df, sens, items, prov = _sensitivity_inputs(c, "morris")
+    files: list[str] = []
+    fields = {"k": df["parameter"].nunique(), "r": sens.get("trajectories"),
+              "n": c.manifest.get("replications")}
+    for group in dict.fromkeys(df["group"]):
+        title = text("title_morris", c.lang, group=sensitivity.output_group_label(group,
+                                                                                 c.lang))
+        fig, data = sensitivity.morris_figure(df[df["group"] == group],
+                                              float(sens["threshold"]), c.lang, title,
+                                              fields, items)
+        files += [p.name for p in save_figure(
+            fig, c.out, f"morris_{sensitivity.group_slug(group)}", data, prov)]
+    return files
+
+
+def _sobol(c: _Ctx) -> list[str]:
+    """Sobol S1 and ST chart per output group (none if no parameter survived)."""
+    df, sens, items, prov = _sensitivity_inputs(c, "sobol")
+    files: list[str] = []
+    survivors = len(sens.get("survivors") or [])
+    fields = {"n_base": sens.get("sobol_n"), "n": c.manifest.get("replications"),
+              "points": int(sens.get("sobol_n") or 0) * (survivors + 2)}
+    for group in dict.fromkeys(df["group"]):
+        title = text("title_sobol", c.lang, group=sensitivity.output_group_label(group,
+                                                                                c.lang))
+        fig, data = sensitivity.sobol_figure(df[df["group"] == group],
+                                             float(sens["st_threshold"]), c.lang, title,
+                                             fields, items)
+        files += [p.name for p in save_figure(
+            fig, c.out, f"sobol_{sensitivity.group_slug(group)}", data, prov)]
+    return files
+
+
 RECIPES: dict[str, Callable[[_Ctx], list[str]]] = {
     "fan": _fan, "difference": _difference, "small_multiples": _small_multiples,
     "maps": _maps, "time_to_target": _time_to_target, "cost_coverage": _cost_coverage,
     "sufficiency": _sufficiency, "heatmaps": _heatmaps, "robustness": _robustness,
     "state_differences": _state_differences, "running_costs": _running_costs,
-    "size_classes": _size_classes,
+    "size_classes": _size_classes, "morris": _morris, "sobol": _sobol,
 }
 
 
