@@ -185,10 +185,10 @@ def test_a_run_record_gives_the_outputs_the_tables_and_the_calibration_read() ->
     qs = resolve(["calibration:historical", "kpi:population_coverage_2022_12",
                   "national:online_anywhere@2021-06"], cfg, world)
     r = simulate(world, cfg, 0)
-    share = cfg.observation.full_population_share
+    obs = cfg.observation
     for q in qs:
         if q.kind == "observable":
-            expected = series_shares(world, r, [q.name], share)[0, q.month]
+            expected = series_shares(world, r, [q.name], obs)[0, q.month]
         elif q.kind == "kpi":
             expected = rec.kpis[q.name]
         else:
