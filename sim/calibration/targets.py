@@ -20,7 +20,7 @@ from sim import data_io
 from sim.calendar import month_end_dates, month_index
 from sim.errors import ConfigError
 from sim.figures.labels import SERIES_LABELS
-from sim.metrics import Coverage
+from sim.metrics import Coverage, everywhere
 from sim.model import RunResult
 from sim.params import ObservationParams
 from sim.world import FEDERAL, World
@@ -176,7 +176,7 @@ def series_shares(world: World, r: RunResult, series: Sequence[str],
     obs = observation or ObservationParams()
     c = Coverage(world, r)
     full = c.t_full_at(obs.full_population_share)
-    reported = c.t_reported(obs)
+    reported = c.t_reported(obs, full)
     fed = c.executor == FEDERAL
     codes = list(world.states["state"])
     H = r.horizon_months
@@ -189,9 +189,9 @@ def series_shares(world: World, r: RunResult, series: Sequence[str],
         elif kind == "federal_online":
             t = c.t_anywhere[fed]
         elif kind == "nationwide_reported":
-            t = reported.max(axis=1) if reported.shape[1] else np.full(len(fed), np.inf)
+            t = everywhere(reported)
         elif kind == "nationwide_nonfederal":
-            t = full[~fed].max(axis=1) if full.shape[1] else np.full(int((~fed).sum()), np.inf)
+            t = everywhere(full[~fed])
         elif kind == "reported_in_land":
             t = reported[:, codes.index(geo)]
         elif kind == "online_in_land":
