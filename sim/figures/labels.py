@@ -105,7 +105,7 @@ PARAM_LABELS: dict[str, ParamLabel] = {
         "gemeinsame Priorität der Arbeitsreihenfolgen (Gewicht)",
         short_en="common priority"),
     "observation.federal_listed_share": ParamLabel(
-        "federal services in the dashboard's Land counts (share)",
+        "federal services the dashboard lists (share)",
         "Bundesleistungen in den Länderzählungen des Dashboards (Anteil)",
         short_en="federal services listed"),
     "observation.full_population_share": ParamLabel(
