@@ -73,7 +73,7 @@ class Coverage:
             if a1 > a0 and len(self.muni):
                 self.t_full[self.muni, li] = ta[:, a0:a1].max(axis=1)
                 self.t_any_state[self.muni, li] = ta[:, a0:a1].min(axis=1)
-        self.t_nationwide = self.t_full.max(axis=1) if L else np.full(S, np.inf)
+        self.t_nationwide = everywhere(self.t_full)
         self.t_anywhere = self.t_any_state.min(axis=1) if L else np.full(S, np.inf)
         self.pop_state = world.states["population"].to_numpy().astype(float)
         self.pop_admin = world.admins["population"].to_numpy().astype(float)
@@ -102,13 +102,15 @@ class Coverage:
             out[self.muni, li] = ts[np.arange(len(self.muni)), first]
         return out
 
-    def t_reported(self, obs: ObservationParams) -> np.ndarray:
+    def t_reported(self, obs: ObservationParams, full: np.ndarray | None = None
+                   ) -> np.ndarray:
         """(S, L): when each service enters each Land's official "flächendeckend" count as
         the dashboard reads it (MODEL.md 7.10): a listed federal service when it is online
         (in every Land at once; :func:`listed_federal`), a non-federal one when it reaches
         ``obs.full_population_share`` of the Land (:meth:`t_full_at`); never for an
-        unlisted federal service."""
-        out = self.t_full_at(obs.full_population_share).copy()
+        unlisted federal service. ``full``: :meth:`t_full_at` of the share, if already
+        computed."""
+        out = (self.t_full_at(obs.full_population_share) if full is None else full).copy()
         fed = self.executor == FEDERAL
         out[fed & ~listed_federal(self.world, obs.federal_listed_share)] = np.inf
         return out
@@ -142,6 +144,12 @@ class Coverage:
             w = np.tile(self.pop_admin, len(self.muni))
             out += _cum(grp, self.r.t_admin.ravel(), L, H, w)
         return out
+
+
+def everywhere(t: np.ndarray) -> np.ndarray:
+    """(S,): when each service is in every Land, from (S, L) times (``inf`` if never or if
+    the world has no Land)."""
+    return t.max(axis=1) if t.shape[1] else np.full(t.shape[0], np.inf)
 
 
 def listed_federal(world: World, share: float) -> np.ndarray:
@@ -218,7 +226,7 @@ def series_shares(world: World, r: RunResult, series: Sequence[str],
     obs = observation or ObservationParams()
     c = coverage if coverage is not None else Coverage(world, r)
     full = c.t_full_at(obs.full_population_share)
-    reported = c.t_reported(obs)
+    reported = c.t_reported(obs, full)
     fed = c.executor == FEDERAL
     codes = list(world.states["state"])
     H = r.horizon_months
@@ -231,9 +239,9 @@ def series_shares(world: World, r: RunResult, series: Sequence[str],
         elif kind == "federal_online":
             t = c.t_anywhere[fed]
         elif kind == "nationwide_reported":
-            t = reported.max(axis=1) if reported.shape[1] else np.full(len(fed), np.inf)
+            t = everywhere(reported)
         elif kind == "nationwide_nonfederal":
-            t = full[~fed].max(axis=1) if full.shape[1] else np.full(int((~fed).sum()), np.inf)
+            t = everywhere(full[~fed])
         elif kind == "reported_in_land":
             t = reported[:, codes.index(geo)]
         elif kind == "online_in_land":
@@ -265,13 +273,12 @@ def _national(world: World, r: RunResult, c: Coverage, svc_cov: np.ndarray,
               t_reported: np.ndarray) -> pd.DataFrame:
     """Services online somewhere and nationwide, and population coverage, per month;
     ``t_reported`` (S, L) from :meth:`Coverage.t_reported`."""
-    H, S, L = r.horizon_months, world.n_services, world.n_states
+    H, S = r.horizon_months, world.n_services
     one = np.zeros(S, dtype=np.int64)
     anywhere = _cum(one, c.t_anywhere, 1, H)[0]
     nationwide = _cum(one, c.t_nationwide, 1, H)[0]
     # In the official count nationwide = counted in every Land, so never above any Land.
-    t_everywhere = t_reported.max(axis=1) if L else np.full(S, np.inf)
-    reported = _cum(one, t_everywhere, 1, H)[0]
+    reported = _cum(one, everywhere(t_reported), 1, H)[0]
     return pd.DataFrame({
         "replication": r.replication, "month": np.arange(H), "date": month_end_dates(H),
         "online_anywhere": anywhere.astype(np.int64),

@@ -104,6 +104,10 @@ PARAM_LABELS: dict[str, ParamLabel] = {
         "common priority of work orders (weight)",
         "gemeinsame Priorität der Arbeitsreihenfolgen (Gewicht)",
         short_en="common priority"),
+    "observation.federal_listed_share": ParamLabel(
+        "federal services the dashboard lists (share)",
+        "Bundesleistungen in den Länderzählungen des Dashboards (Anteil)",
+        short_en="federal services listed"),
     "observation.full_population_share": ParamLabel(
         "flächendeckend from population share (share)",
         "flächendeckend ab Bevölkerungsanteil (Anteil)",
