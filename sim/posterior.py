@@ -141,6 +141,23 @@ class PosteriorSample:
                 "sha256": self.digest}
 
 
+def draws_record(mode: str, sample: PosteriorSample | None) -> dict[str, object]:
+    """What a manifest and a caption say about the calibrated parameters of a run:
+    ``mode`` (``posterior``, ``point`` or ``none``), the sample's summary and one sentence."""
+    if sample is None:
+        return {"mode": "none", "posterior": None,
+                "description": "Calibrated parameters: none drawn (no posterior sample in "
+                               "this configuration); bands show chance alone."}
+    if mode == "posterior":
+        text = (f"Calibrated parameters drawn per replication from the posterior of "
+                f"'{sample.name}' ({sample.n_particles} particles), the same draw for every "
+                "strategy: bands show parameter uncertainty and chance.")
+    else:
+        text = (f"Calibrated parameters at the point estimate of '{sample.name}' in every "
+                "replication (calibrated_draws=point): bands show chance alone.")
+    return {"mode": mode, "posterior": sample.summary(), "description": text}
+
+
 def posterior_csv(sample: PosteriorSample, header: Mapping[str, object]) -> str:
     """The text of a posterior file: the format line, ``# key: value`` provenance lines,
     then the table (values with 10 significant digits)."""
@@ -167,4 +184,4 @@ def parse_posterior(text: str, name: str) -> PosteriorSample:
 
 
 __all__ = ["DRAW_MODES", "DRAW_STREAM_ID", "FORMAT_LINE", "FORMAT_VERSION", "PosteriorSample",
-           "parse_posterior", "posterior_csv"]
+           "draws_record", "parse_posterior", "posterior_csv"]

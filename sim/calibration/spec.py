@@ -94,10 +94,10 @@ class CalibrationSpec:
     name: str = "historical"
     overrides: list[str] = field(default_factory=list)
     parameters: list[ParameterRange] = field(default_factory=list)
-    population_size: int = 300
+    population_size: int = 250
     calibration_particles: int = 100
     max_generations: int = 8
-    max_simulations: int = 3000
+    max_simulations: int = 2600
     target_acceptance_rate: float = 0.3
     predictive_draws: int = 100
     until: str | None = None
