@@ -245,7 +245,7 @@ def posterior_figure(particles: pd.DataFrame, parameters: pd.DataFrame, ess: flo
             ax.xaxis.set_major_formatter(number_formatter("en"))
             ax.yaxis.set_major_formatter(number_formatter("en"))
             ax.set_title(wrap_unit(f"{panel_letter(j)}  " + param_label(key, sentence=True),
-                                   34 if ncol == 3 else 48))
+                                   26 if ncol == 3 else 40), fontsize=8.5)
             if j % ncol == 0:
                 ax.set_ylabel("Density / prior density", fontsize=7.5)
             ax.grid(axis="y", color="0.92", lw=0.6)
