@@ -20,7 +20,7 @@ from helpers import TOY, make_config
 from sim import sweep as sweep_mod
 from sim.config import CONF_DIR, load_config, load_posterior
 from sim.errors import ConfigError
-from sim.posterior import PosteriorSample, parse_posterior, posterior_csv
+from sim.posterior import PosteriorSample, draws_record, parse_posterior, posterior_csv
 from sim.provenance import config_hash
 from sim.runner import replication_config, run_replications
 from sim.sweep import ConfigFactory, Sweep, run_key
@@ -153,3 +153,13 @@ def test_the_config_layer_reads_the_posterior_file(conf_with_posterior: Path,
         {"development.effort_person_days": 777.0})
     assert made.posterior.keys == KEYS[1:]
     assert replication_config(made, 0).development.effort_person_days == 777.0
+
+
+def test_captions_and_manifests_say_which_draws() -> None:
+    s = _sample()
+    post = draws_record("posterior", s)
+    assert post["mode"] == "posterior" and post["posterior"]["sha256"] == s.digest
+    assert "parameter uncertainty and chance" in post["description"]
+    point = draws_record("point", s)
+    assert "point estimate" in point["description"] and "chance alone" in point["description"]
+    assert draws_record("posterior", None)["mode"] == "none"
