@@ -517,7 +517,7 @@ def _compose_with_calibrated(conf: Path, option: str) -> object:
             composed = compose("config", overrides=["world=toy", f"calibrated={option}"])
     finally:
         GlobalHydra.instance().clear()
-    return to_config(composed)
+    return to_config(composed, conf)
 
 
 TINY_CLI = ["world=toy", "population_size=12", "calibration_particles=10", "max_generations=2",
