@@ -64,7 +64,7 @@ SVG_CLIP_ID = re.compile(rb"\bp[0-9a-f]{10}\b")
 STAMP = re.compile(r"\d{4}-\d{2}-\d{2}_\d{2}-\d{2}-\d{2}(_\d+)?")
 FIGURE_EXT = {".png", ".svg", ".pdf"}
 TEXT_EXT = {".csv", ".md", ".yaml", ".txt"}
-SKIP_SUFFIXES = {".log"}  # logs: times and durations
+SKIP_SUFFIXES = {".log", ".db"}  # logs: times and durations; pyabc's database: times, run ids
 SKIP_PARTS = {".hydra"}
 
 TOY_EXPERIMENTS = ("efa_vs_efv", "cliff", "funding_allocation", "staffing_sweep",
@@ -125,9 +125,9 @@ def produce(out: Path, bin_dir: Path, workers: int) -> None:
     _run([tool("ozg-sim-compare"), str(out / "run_toy"),
           str(_only_child(out / "experiments" / "efa_vs_efv")), f"out={out / 'compare'}"],
          log)
-    _run([tool("ozg-sim-calibrate"), "historical", "world=toy", "design_points=6",
-          "design_rounds=2", "replications=2", "refine_evaluations=4",
-          "projection_replications=3", w, f"out={out / 'calibration'}"], log)
+    _run([tool("ozg-sim-calibrate"), "historical", "world=toy", "population_size=12",
+          "calibration_particles=10", "max_generations=2", "max_simulations=60",
+          "predictive_draws=4", w, f"out={out / 'calibration'}"], log)
 
 
 # --------------------------------------------------------------------------- compare

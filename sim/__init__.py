@@ -17,7 +17,9 @@ ground floor        ``errors``, ``calendar`` (model time, the OZG deadline), ``d
                     ``outputs`` (the output tables, declared once), ``ranges`` (uncertain
                     parameters and the Latin hypercube), ``bands`` (medians and bands
                     across replications, "not reached"), ``stats`` (statistics over
-                    replications), ``config`` (the Hydra boundary), ``world``, ``rng``
+                    replications), ``config`` (the Hydra boundary), ``world``, ``rng``,
+                    ``posterior`` (the posterior sample replications draw calibrated
+                    parameters from)
 ``model/``          the SimPy model, one room per mechanism: ``records``, ``money``,
                     ``operation`` (running costs), ``staff``, ``sharing``, ``municipalities``,
                     and ``simulation`` that wires them
@@ -25,7 +27,8 @@ above the model     ``metrics`` (a run's raw arrays -> tidy tables, key figures)
                     (replications, the one process pool), ``sweep`` (designs, run cache),
                     ``io`` (writing run folders, the one staged-folder writer)
 ``figures/``        every chart and its words; never imports the model
-``calibration/``    spec, targets, method, report of the calibration to the record
+``calibration/``    spec, targets, ABC-SMC (pyabc), method, backtest, report of the
+                    calibration to the record
 ``sensitivity/``    global sensitivity screening with SALib (Morris, then Sobol on the
                     survivors) of any output of a sweep's runs, the calibration summaries
                     included

@@ -1,5 +1,7 @@
 """The Hydra/OmegaConf boundary: compose ``conf/`` into a validated :class:`~sim.params.Config`,
-and read or write the other YAML files (experiment and calibration specs, calibrated values).
+and read or write the other YAML files (experiment and calibration specs, calibrated values)
+and the posterior sample a calibrated option names (``posterior: NAME_posterior.csv`` in
+``conf/calibrated/NAME.yaml``, read into ``Config.posterior``; :mod:`sim.posterior`).
 
 The only module of ``sim`` that imports Hydra or OmegaConf; the model core takes the plain
 dataclasses it returns. Errors come out as :class:`~sim.errors.ConfigError` with one line
@@ -20,6 +22,7 @@ from omegaconf.errors import ConfigAttributeError, ConfigKeyError, OmegaConfBase
 
 from sim.errors import ConfigError
 from sim.params import Config
+from sim.posterior import PosteriorSample, parse_posterior
 
 #: Hydra configs live at the top of the checkout, beside the package.
 CONF_DIR = Path(__file__).resolve().parent.parent / "conf"
@@ -83,8 +86,10 @@ def check_overrides(overrides: list[str], conf_dir: Path = CONF_DIR) -> None:
                                       + ", ".join(options))
 
 
-def to_config(cfg: DictConfig | dict[str, Any]) -> Config:
-    """Convert a composed config (without its ``hydra`` node) into a validated ``Config``."""
+def to_config(cfg: DictConfig | dict[str, Any], conf_dir: Path = CONF_DIR) -> Config:
+    """Convert a composed config (without its ``hydra`` node) into a validated ``Config``;
+    a posterior file it names (``posterior: FILE``, beside ``conf/calibrated/``'s options)
+    is read into ``Config.posterior``."""
     try:
         node = cfg if isinstance(cfg, DictConfig) else OmegaConf.create(cfg)
         merged = OmegaConf.merge(OmegaConf.structured(Config), node)
@@ -92,7 +97,20 @@ def to_config(cfg: DictConfig | dict[str, Any]) -> Config:
     except OmegaConfBaseException as exc:
         raise ConfigError(explain(exc)) from exc
     assert isinstance(obj, Config)
+    if obj.posterior is not None and not isinstance(obj.posterior, PosteriorSample):
+        obj.posterior = load_posterior(str(obj.posterior), conf_dir)
     return obj.validate()
+
+
+def load_posterior(file: str, conf_dir: Path = CONF_DIR) -> PosteriorSample:
+    """The posterior sample in ``conf/calibrated/FILE`` (or at an absolute path)."""
+    path = Path(file) if Path(file).is_absolute() else conf_dir / "calibrated" / file
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"posterior={file!r} is not allowed: no file {path} (written by "
+                          "ozg-sim-calibrate NAME apply=true)") from exc
+    return parse_posterior(text, Path(file).stem.removesuffix("_posterior"))
 
 
 def load_config(overrides: list[str] | None = None, conf_dir: Path = CONF_DIR) -> Config:
@@ -111,7 +129,7 @@ def load_config(overrides: list[str] | None = None, conf_dir: Path = CONF_DIR) -
         raise ConfigError(explain(exc)) from exc
     finally:
         GlobalHydra.instance().clear()
-    return to_config(cfg)
+    return to_config(cfg, conf_dir)
 
 
 def read_yaml(path: Path) -> Any:

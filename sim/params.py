@@ -21,6 +21,7 @@ from typing import Any, Dict, List, Optional
 from sim.calendar import month_index
 from sim.data_io import STATE_ABBRS
 from sim.errors import ConfigError
+from sim.posterior import DRAW_MODES
 
 SHARING_MODES = ("efa", "efv", "einzel")
 PROJECT_MODES = ("federal", *SHARING_MODES)
@@ -768,6 +769,8 @@ class Config:
         Measurement model of the official counts (calibration only).
     state_programmes : dict of StateProgrammeParams
         The Länder's own programmes in force, by name (``hessen``, ``nrw``...).
+    calibrated_draws, posterior : str, PosteriorSample or None
+        Replications draw the calibrated keys from ``posterior`` or keep ``point`` values.
     """
 
     world: WorldParams = field(default_factory=WorldParams)
@@ -786,6 +789,8 @@ class Config:
     workers: Optional[int] = None
     end: str = "2030-12"
     map_months: List[str] = field(default_factory=lambda: ["2022-12", "2026-12"])
+    calibrated_draws: str = "posterior"
+    posterior: Any = None
 
     def validate(self) -> Config:
         """Check every value; return ``self`` so calls can be chained."""
@@ -813,6 +818,7 @@ class Config:
             _fail("end", self.end, "a month from 2019-01 on (at least one simulated year)")
         for m in self.map_months:
             month_index(m, "map_months")
+        _choice("calibrated_draws", self.calibrated_draws, DRAW_MODES)
         return self
 
     def _from_lands(self, attr: str) -> list[Any]:

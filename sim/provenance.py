@@ -26,7 +26,7 @@ from sim.params import Config
 
 #: Packages whose versions every manifest and figure sidecar records.
 PACKAGES = ("ozg-sim", "simpy", "numpy", "scipy", "pandas", "pyarrow", "hydra-core",
-            "omegaconf", "matplotlib", "SALib")
+            "omegaconf", "matplotlib", "SALib", "pyabc")
 #: The package folder; :func:`code_version` hashes its sources and data.
 PACKAGE_DIR = Path(__file__).resolve().parent
 

@@ -2,12 +2,16 @@
 
 Each replication is independent and seeded by (seed, replication, stream), so results are
 identical whatever the number of workers; tables are concatenated in replication order.
+With ``calibrated_draws=posterior`` each replication first takes its calibrated parameters
+from the posterior sample (:func:`replication_config`, a function of seed and replication).
 :func:`process_pool` is the one way the package starts worker processes (replications here,
 sweeps in :mod:`sim.sweep`, calibration in :mod:`sim.calibration.method`).
 """
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import multiprocessing as mp
 import os
 import time
@@ -18,10 +22,12 @@ from typing import Any
 
 import pandas as pd
 
+from sim.keys import set_path
 from sim.metrics import kpis_for_replication, summarise_kpis, tables_for_replication
 from sim.model import simulate
 from sim.outputs import TABLES
 from sim.params import Config
+from sim.posterior import PosteriorSample
 from sim.world import World
 
 _WORLD: World | None = None
@@ -63,11 +69,26 @@ class Results:
     n_simpy_events: list[int] = field(default_factory=list)
 
 
+def replication_config(cfg: Config, replication: int) -> Config:
+    """The configuration replication ``replication`` runs: with ``calibrated_draws`` =
+    ``posterior`` and a posterior sample, a copy with the keys of the particle drawn for
+    (seed, replication) and no sample left (so its hash names the drawn values); else
+    ``cfg`` itself."""
+    if cfg.calibrated_draws != "posterior" or not isinstance(cfg.posterior, PosteriorSample):
+        return cfg
+    out = copy.deepcopy(dataclasses.replace(cfg, posterior=None))
+    for key, value in cfg.posterior.draw(cfg.seed, replication).items():
+        set_path(out, key, value)
+    return out.validate()
+
+
 def run_replication(world: World, cfg: Config, replication: int,
                     observables: bool = False) -> ReplicationOutput:
-    """Simulate one replication and turn it into tables (with ``observables``: also the
-    ``observables`` table a sweep's run record keeps)."""
+    """Simulate one replication (at its drawn calibrated parameters, :func:`replication_config`)
+    and turn it into tables (with ``observables``: also the ``observables`` table a sweep's
+    run record keeps)."""
     t0 = time.perf_counter()
+    cfg = replication_config(cfg, replication)
     r = simulate(world, cfg, replication)
     tables = tables_for_replication(world, r, cfg.map_months, cfg.observation, observables)
     kpis = kpis_for_replication(tables["national"], tables["spending"], r.budgets)

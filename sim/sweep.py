@@ -3,12 +3,13 @@ process pool with a run cache, so an interrupted sweep resumes and nothing is co
 
 A *point* is a set of overrides: config-group choices (``strategy=efv``) and dotted
 parameter keys (``staffing.dev_fte_factor=1.5``). Each (point, replication) is one *run*;
-its cache key hashes the resolved configuration, the replication and the code version
-(the package sources and data), so a re-run skips what is already complete. Runs of
-different strategies with the same replication number share random numbers. A run's
-record keeps the tables of :data:`sim.outputs.RECORD_TABLES`: those written to the
-experiment folder and the ``observables`` of the official record (read by
-:mod:`sim.sensitivity`).
+its cache key hashes the resolved configuration of that replication (with the calibrated
+parameters it draws from the posterior, :func:`sim.runner.replication_config`), the
+replication and the code version (the package sources and data), so a re-run skips what is
+already complete. Runs of different strategies with the same replication number share
+random numbers and calibrated draws. A run's record keeps the tables of
+:data:`sim.outputs.RECORD_TABLES`: those written to the experiment folder and the
+``observables`` of the official record (read by :mod:`sim.sensitivity`).
 """
 
 from __future__ import annotations
@@ -36,9 +37,16 @@ from sim.keys import get_path, set_path, to_dict
 from sim.metrics import running_costs_by_year
 from sim.outputs import RUN_TABLES, SWEEP_TABLES
 from sim.params import Config
+from sim.posterior import PosteriorSample
 from sim.provenance import code_version, config_hash
 from sim.ranges import check_ranges, latin_hypercube, parse_ranges
-from sim.runner import can_fork, default_workers, process_pool, run_replication
+from sim.runner import (
+    can_fork,
+    default_workers,
+    process_pool,
+    replication_config,
+    run_replication,
+)
 from sim.world import World, build_world
 
 log = logging.getLogger("ozg-sim")
@@ -145,6 +153,8 @@ class ConfigFactory:
         for k, v in point.items():
             if k not in GROUPS:
                 set_path(cfg, k, v)
+        if isinstance(cfg.posterior, PosteriorSample):  # a key the point sets is not drawn
+            cfg.posterior = cfg.posterior.without(k for k in point if k not in GROUPS)
         return cfg.validate()
 
 
@@ -261,7 +271,7 @@ class Sweep:
     def runs(self) -> Iterator[tuple[int, int, Config, str]]:
         for p, cfg in enumerate(self.configs):
             for r in range(self.replications):
-                yield p, r, cfg, run_key(cfg, r)
+                yield p, r, cfg, run_key(replication_config(cfg, r), r)
 
     def design_columns(self) -> list[str]:
         """Strategy and funding always, then every key a point sets, in first-seen order."""

@@ -1,6 +1,7 @@
 """Calibration (``sim.calibration``, ``ozg-sim-calibrate``): observables against direct counts,
-the likelihood by hand, recovery of known parameters from synthetic targets, independence
-of the worker count, bad input, and the command end to end on the toy world.
+the measurement model by hand, the posterior summary and its checks, recovery of known
+parameters from synthetic targets by ABC-SMC, the same particles on 1 and 2 workers (and on
+a Dask cluster), bad input, and the command end to end on the toy world.
 
 Recovery world: four Länder (HB, SL, TH, MV), 12 administrations each, 6 services per
 topic field (84 services, 23 federal). Identifiable there: ``development.effort_person_days``
@@ -33,27 +34,35 @@ from sim.calendar import month_label
 from sim.calibration import (
     METRICS,
     CalibrationSpec,
+    ObservationKernel,
     ParameterRange,
     calibrate,
     check_parameters,
     config_at,
-    effective_sample_size,
+    fit_table,
     historical_targets,
     load_spec,
+    log_density,
     make_targets,
-    mixture_density,
-    posterior_weights,
+    posterior_summary,
+    quality_checks,
     series_shares,
     spec_from_dict,
-    synthetic_loglik,
     target_month,
-    weighted_quantile,
+)
+from sim.calibration.backtest import (
+    backtest_table,
+    logistic_curve,
+    persistence,
+    straight_line,
+    verdict_table,
 )
 from sim.config import CONF_DIR, load_config, register_schema, to_config
 from sim.keys import to_dict
 from sim.metrics import tables_for_replication
 from sim.model import RunResult, simulate
 from sim.params import ObservationParams, WorldParams
+from sim.posterior import parse_posterior
 from sim.world import FEDERAL, MUNICIPAL, World, build_world
 
 RECOVERY = WorldParams(name="recovery", states=["HB", "SL", "TH", "MV"],
@@ -216,39 +225,79 @@ def test_historical_targets_on_the_share_scale(toy_world: World) -> None:
                  "observed"] == pytest.approx(80 / 575)
 
 
-# --------------------------------------------------------------------------- likelihood
+# --------------------------------------------------------------------------- measurement model
 
 
-def test_synthetic_loglik_by_hand() -> None:
-    sims = np.array([[0.2, 0.6], [0.4, 0.8]])  # R = 2 replications, 2 targets
+def test_log_density_and_kernel_by_hand() -> None:
     obs, sig = np.array([0.35, 0.5]), np.array([0.05, 0.1])
-    ll, mean, var, z = synthetic_loglik(sims, obs, sig, np.array([False, False]))
-    np.testing.assert_allclose(mean, [0.3, 0.7])
-    np.testing.assert_allclose(var, [0.02, 0.02])
-    v = sig ** 2 + 0.02 * 1.5
-    expect = -0.5 * ((mean - obs) ** 2 / v + np.log(2 * np.pi * v))
-    assert ll == pytest.approx(expect.sum())
-    np.testing.assert_allclose(z, (obs - mean) / np.sqrt(v))
-    # as a lower bound: log P(above 0.5), and no residual when the model is above it
-    ll_b, *_, z_b = synthetic_loglik(sims[:, 1:], obs[1:], sig[1:], np.array([True]))
+    sim = np.array([0.3, 0.7])
+    expect = -0.5 * ((sim - obs) ** 2 / sig ** 2 + np.log(2 * np.pi * sig ** 2))
+    assert log_density(sim, obs, sig, np.array([False, False])) == pytest.approx(expect.sum())
+    # a lower bound: log P(measured value above 0.5) = log Phi((0.7 - 0.5) / 0.1)
     from scipy.stats import norm
-    assert ll_b == pytest.approx(norm.logcdf(0.2 / np.sqrt(v[1])))
-    assert z_b[0] == 0.0
+    ll = log_density(sim, obs, sig, np.array([False, True]))
+    assert ll == pytest.approx(expect[0] + norm.logcdf(2.0))
+    kernel = ObservationKernel(["a", "b"], obs, sig, np.array([False, True]))
+    assert kernel({"a": 0.3, "b": 0.7}, {}) == pytest.approx(ll)
+    # the largest density: the point target hit, the bound cleared
+    assert kernel.pdf_max == pytest.approx(-0.5 * np.log(2 * np.pi * 0.05 ** 2))
+    assert kernel({"a": 0.35, "b": 5.0}, {}) == pytest.approx(kernel.pdf_max, abs=1e-9)
 
 
-def test_weights_quantiles_and_mixture_density() -> None:
-    w = posterior_weights(np.zeros(4))
-    np.testing.assert_allclose(w, 0.25)
-    assert effective_sample_size(w) == pytest.approx(4)
-    # equal weights: Hazen quantiles (the CDF through the mid-points)
-    assert weighted_quantile(np.array([1.0, 2, 3, 4]), w, [0.5])[0] == pytest.approx(2.5)
-    assert weighted_quantile(np.array([1.0, 2, 3, 4]), w, [0.125])[0] == pytest.approx(1.0)
-    # importance weights divide by the proposal density
-    np.testing.assert_allclose(posterior_weights(np.zeros(2), np.array([1.0, 3.0])),
-                               [0.75, 0.25])
-    unit = np.array([[0.1, 0.1], [0.6, 0.6]])
-    boxes = [(np.zeros(2), np.ones(2)), (np.array([0.5, 0.5]), np.ones(2))]
-    np.testing.assert_allclose(mixture_density(unit, boxes), [0.5, 0.5 * (1 + 4)])
+def _particles(n: int = 400, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame({"development.effort_person_days": rng.normal(1000, 100, n),
+                         "sharing.efa.propensity": 1 - rng.exponential(0.01, n),
+                         "weight": rng.random(n)})
+
+
+def test_posterior_summary_and_quality_checks() -> None:
+    base = make_config(world=TOY)
+    spec = CalibrationSpec(parameters=[
+        ParameterRange("development.effort_person_days", 400, 2000),
+        ParameterRange("sharing.efa.propensity", 0.6, 1.0)])
+    parts = _particles()
+    par, est = posterior_summary(parts, spec, base)
+    p = par.set_index("key")
+    w = parts["weight"] / parts["weight"].sum()
+    for key in spec.keys:  # the estimate is the weighted median: inside its own interval
+        assert p.loc[key, "q05"] <= est[key] <= p.loc[key, "q95"]
+        v = parts[key].to_numpy()
+        below = w[v < est[key]].sum()
+        assert abs(below - 0.5) < 0.02
+    # the propensity piles against 1, a physical bound (a probability); 400 is not physical
+    assert p.loc["sharing.efa.propensity", "mass_high"] > 0.8
+    assert p.loc["sharing.efa.propensity", "physical_high"]
+    assert not p.loc["development.effort_person_days", "physical_low"]
+    gens = pd.DataFrame({"t": [0, 1], "temperature": [8.0, 1.0], "accepted": [400, 400],
+                         "simulations": [1000, 2000], "acceptance_rate": [0.4, 0.2],
+                         "ess": [390.0, 250.0]})
+    q = quality_checks(par, gens)
+    assert q["passed"].all(), q
+    # a marginal piled against a bound that is not physical fails; so do few particles
+    par2 = par.copy()
+    par2.loc[0, "mass_low"] = 0.3
+    gens2 = gens.assign(ess=[390.0, 150.0], accepted=[400, 300], temperature=[8.0, 2.0])
+    q2 = quality_checks(par2, gens2).set_index(["check", "subject"])
+    assert not q2.loc[("not piled at low bound", "development.effort_person_days"), "passed"]
+    assert not q2.loc[("particles", "posterior sample"), "passed"]
+    assert not q2.loc[("exact", "final temperature"), "passed"]
+    assert "x 1.41" in q2.loc[("exact", "final temperature"), "note"]
+
+
+def test_fit_table_bands_and_z() -> None:
+    targets = pd.DataFrame({"target": [0, 1], "observed": [0.5, 0.3], "sigma": [0.05, 0.03],
+                            "bound": ["point", "lower"], "catalogue_denominator": [575, 575],
+                            "role": ["fit", "holdout"]})
+    rng = np.random.default_rng(1)
+    at = np.column_stack([rng.normal(0.5, 0.02, 400), rng.normal(0.6, 0.02, 400)])
+    fit = fit_table(targets, at, temperature=4.0, seed=1)
+    assert fit.loc[0, "sigma_effective"] == pytest.approx(0.1)
+    sd = np.sqrt(at[:, 0].var(ddof=1) + 0.1 ** 2)
+    assert fit.loc[0, "z"] == pytest.approx((0.5 - at[:, 0].mean()) / sd)
+    assert fit.loc[0, "predictive_q05"] == pytest.approx(0.5 - 1.645 * sd, abs=0.01)
+    assert fit.loc[1, "z"] == 0.0 and fit.loc[1, "in_band"]  # a bound the model clears
+    assert bool(fit.loc[0, "in_band"])
 
 
 # --------------------------------------------------------------------------- recovery
@@ -279,7 +328,8 @@ def _synthetic_targets(world: World, base, truth: dict[str, float],
     return make_targets(pd.DataFrame(rows), spec, world)
 
 
-def test_recovers_known_parameters_on_a_small_world() -> None:
+@pytest.mark.slow
+def test_abc_recovers_known_parameters_on_a_small_world() -> None:
     world = build_world(copy.deepcopy(RECOVERY))
     base = make_config(world=RECOVERY)
     truth = {"development.effort_person_days": 1000.0, "sharing.efa.decision_months": 6.0}
@@ -288,22 +338,21 @@ def test_recovers_known_parameters_on_a_small_world() -> None:
         name="recovery",
         parameters=[ParameterRange("development.effort_person_days", 400, 2000),
                     ParameterRange("sharing.efa.decision_months", 1, 18)],
-        design_points=30, design_rounds=3, replications=4, refine_evaluations=12,
-        projection_replications=4, catalogue_services=world.n_services,
-        catalogue_federal_services=n_fed, lower_bound_metrics=[])
+        population_size=150, calibration_particles=100, max_generations=6,
+        max_simulations=2500, target_acceptance_rate=0.3, predictive_draws=20,
+        catalogue_services=world.n_services, catalogue_federal_services=n_fed,
+        lower_bound_metrics=[])
     targets = _synthetic_targets(world, base, truth, spec)
-    # 4 replications per point (the spec default): with 3 the Monte-Carlo error of the
-    # synthetic likelihood shifts the EfA decision delay down and its 5-95 % interval
-    # misses the truth for some synthetic draws.
     res = calibrate(base, world, spec, targets=targets, workers=2)
     p = res.parameters.set_index("key")
     for key, true in truth.items():
         row = p.loc[key]
         assert row["q05"] <= true <= row["q95"], (key, row.to_dict())
-        assert abs(row["estimate"] - true) < 0.25 * (row["high"] - row["low"]), key
-    assert res.ess > 3
-    # the fit at the estimate: every synthetic target within three standard deviations
+        assert abs(row["estimate"] - true) < 0.2 * (row["high"] - row["low"]), key
+        # the data narrow the prior: the 90 % interval is well inside the prior range
+        assert row["q95"] - row["q05"] < 0.6 * (row["high"] - row["low"]), key
     assert (res.fit["z"].abs() < 3).all()
+    assert res.fit["in_band"].mean() >= 0.8
 
 
 # --------------------------------------------------------------------------- determinism
@@ -314,27 +363,80 @@ def _tiny_spec(**kw: object) -> CalibrationSpec:
         parameters=[ParameterRange("development.effort_person_days", 400, 2000),
                     ParameterRange("sharing.efa.decision_months", 1, 18),
                     ParameterRange("sharing.efa.operator_onboarding_slots", 2, 12)],
-        design_points=6, design_rounds=2, replications=2, refine_evaluations=5,
-        projection_replications=3)
+        population_size=12, calibration_particles=10, max_generations=3,
+        max_simulations=80, predictive_draws=3)
     for k, v in kw.items():
         setattr(spec, k, v)
     return spec
 
 
-def test_same_result_with_one_and_two_workers(toy_world: World) -> None:
+def test_same_particles_with_one_and_two_workers(toy_world: World) -> None:
     base = make_config(world=TOY)
     one = calibrate(base, toy_world, _tiny_spec(), workers=1)
     two = calibrate(base, toy_world, _tiny_spec(), workers=2)
-    for name in ("targets", "design", "refine", "parameters", "fit", "projection"):
+    assert len(one.generations) >= 2
+    for name in ("particles", "generations", "parameters", "fit", "predictive", "projection",
+                 "quality"):
         pd.testing.assert_frame_equal(getattr(one, name), getattr(two, name), obj=name)
     assert one.estimate == two.estimate
     # an integer parameter stays an integer
     assert isinstance(one.estimate["sharing.efa.operator_onboarding_slots"], int)
-    # another seed gives another design
-    other = calibrate(base, toy_world, _tiny_spec(seed=2, refine_evaluations=0,
-                                                  design_rounds=1), workers=1)
-    assert not np.allclose(other.design["development.effort_person_days"],
-                           one.design["development.effort_person_days"][:6])
+    # another seed gives other particles
+    other = calibrate(base, toy_world, _tiny_spec(seed=2, max_generations=1), workers=1)
+    assert not np.allclose(other.particles["development.effort_person_days"],
+                           one.particles["development.effort_person_days"])
+
+
+@pytest.mark.slow
+def test_same_particles_on_a_dask_cluster(toy_world: World) -> None:
+    distributed = pytest.importorskip("distributed")
+    base = make_config(world=TOY)
+    local = calibrate(base, toy_world, _tiny_spec(max_generations=2), workers=1)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as cluster, \
+            distributed.Client(cluster) as client:
+        dask = calibrate(base, toy_world, _tiny_spec(max_generations=2), workers=2,
+                         executor=client.get_executor())
+    pd.testing.assert_frame_equal(local.particles, dask.particles)
+    pd.testing.assert_frame_equal(local.fit, dask.fit)
+
+
+# --------------------------------------------------------------------------- backtest
+
+
+def test_naive_forecasters_on_known_curves() -> None:
+    m = np.array([30.0, 40.0, 50.0])
+    at = np.array([60.0, 70.0])
+    np.testing.assert_allclose(persistence(m, np.array([0.1, 0.2, 0.3]), at), [0.3, 0.3])
+    np.testing.assert_allclose(straight_line(m, 0.01 * m - 0.2, at), [0.4, 0.5])
+    y = 1 / (1 + np.exp(-0.1 * (m - 45)))
+    np.testing.assert_allclose(logistic_curve(m, y, at), 1 / (1 + np.exp(-0.1 * (at - 45))),
+                               rtol=1e-4)
+    # one point: anchored at the start of the rollout (2018-04, share 0)
+    np.testing.assert_allclose(straight_line(np.array([33.0]), np.array([0.3]),
+                                             np.array([63.0])), [0.6])
+
+
+def test_backtest_table_and_verdict() -> None:
+    fit = pd.DataFrame({
+        "target": range(5), "date": ["2021-06", "2021-09", "2022-03", "2022-12", "2022-12"],
+        "month": [41, 44, 50, 59, 59],
+        "series": ["a", "a", "a", "a", "b"], "metric": "m", "geo": "DE",
+        "bound": "point", "role": ["fit", "fit", "holdout", "holdout", "holdout"],
+        "observed": [0.10, 0.13, 0.19, 0.28, 0.5],
+        "model_median": [0.1, 0.13, 0.2, 0.27, 0.45], "predictive_q05": 0.0,
+        "predictive_q95": [0.2, 0.2, 0.25, 0.3, 0.48],
+        "in_band": [True, True, True, True, False]})
+    bt = backtest_table(fit)
+    assert list(bt["target"]) == [2, 3, 4]
+    assert bt.loc[0, "persistence"] == pytest.approx(0.13)
+    assert bt.loc[0, "straight_line"] == pytest.approx(0.13 + 6 * 0.01)
+    assert np.isnan(bt.loc[2, "persistence_error"])  # series b has no fitted point
+    v = verdict_table(bt).set_index("forecaster")
+    assert v.loc["persistence", "points"] == 2
+    assert v.loc["persistence", "model_mae"] == pytest.approx(0.01)
+    assert v.loc["persistence", "forecaster_mae"] == pytest.approx((0.06 + 0.15) / 2)
+    assert bool(v.loc["persistence", "model_beats"])
 
 
 # --------------------------------------------------------------------------- bad input
@@ -367,15 +469,19 @@ def test_bad_parameters_name_key_and_allowed_values(raw: dict, needle: str) -> N
      "low < high"),
     ({"parameters": {"development.effort_person_days": [900, "x"]}},
      "parameters.development.effort_person_days[1]='x' is not allowed: a number"),
-    ({"parameters": PARAMS, "design_points": 1}, "design_points=1 is not allowed: an integer >= 2"),
-    ({"parameters": PARAMS, "replications": "many"}, "replications='many' is not allowed"),
+    ({"parameters": PARAMS, "population_size": 1},
+     "population_size=1 is not allowed: an integer >= 10"),
+    ({"parameters": PARAMS, "max_generations": "many"}, "max_generations='many' is not allowed"),
     ({"parameters": PARAMS, "observation_error": {"nkr": [0.1, 0]}},
      "observation_error.nkr[1]=0 is not allowed: a number > 0"),
     ({"parameters": PARAMS, "observation_error": {"blog": [0.1, 0.01]}},
      "observation_error.blog is not allowed: kinds are dashboard, nkr"),
     ({"parameters": PARAMS, "observation_error": {"nkr": 0.1}},
      "observation_error.nkr=0.1 is not allowed: [relative, absolute]"),
-    ({"parameters": PARAMS, "design_point": 8}, "design_point is not allowed: spec keys are"),
+    ({"parameters": PARAMS, "target_acceptance_rate": 1.5},
+     "target_acceptance_rate=1.5 is not allowed: a number in (0, 1]"),
+    ({"parameters": PARAMS, "until": "2021-13"}, "until='2021-13' is not a month"),
+    ({"parameters": PARAMS, "design_points": 8}, "design_points is not allowed: spec keys are"),
     ({"parameters": {}}, "parameters={} is not allowed: a non-empty mapping"),
     ({"parameters": [{"key": "development.effort_person_days", "low": 1, "high": 2}]},
      "is not allowed: a non-empty mapping of dotted config keys to [low, high]"),
@@ -390,22 +496,24 @@ def test_bad_spec_values_are_one_line_errors(raw: dict, needle: str) -> None:
 
 def test_cli_bad_input_exits_2_and_writes_nothing(tmp_path: Path) -> None:
     out = tmp_path / "cal"
-    r = subprocess.run([*CLI, "design_points=1", "world=toy", f"out={out}"],
+    r = subprocess.run([*CLI, "population_size=1", "world=toy", f"out={out}"],
                        capture_output=True, text=True, timeout=120)
     assert r.returncode == 2, r.stderr
-    assert r.stderr.strip() == ("ozg-sim-calibrate: error: design_points=1 is not allowed: "
-                                "an integer >= 2")
+    assert r.stderr.strip() == ("ozg-sim-calibrate: error: population_size=1 is not allowed: "
+                                "an integer >= 10")
     assert not out.exists()
 
 
 @pytest.mark.parametrize("args, needle", [
-    (["foo=1"], "foo= is not allowed: options are design_points="),
+    (["foo=1"], "foo= is not allowed: options are population_size="),
+    (["until=2021-12", "apply=true"], "apply=true is not allowed with until=2021-12"),
+    (["scheduler=localhost"], "scheduler='localhost' is not allowed: a Dask scheduler"),
     (["nosuchspec"], "calibration='nosuchspec' is not allowed: one of historical"),
     (["historical", "extra"], "'extra' is not allowed: one spec name"),
     (["strategy=foo"], "strategy='foo' is not allowed: one of efa"),
     (["apply=maybe"], "apply='maybe' is not allowed: one of true, false"),
     (["workers=0"], "workers='0' is not allowed: an integer >= 1"),
-    (["sigma_relative=0.1"], "sigma_relative= is not allowed: options are design_points="),
+    (["sigma_relative=0.1"], "sigma_relative= is not allowed: options are population_size="),
 ])
 def test_cli_bad_options_are_one_line_and_exit_2(args: list[str], needle: str,
                                                  tmp_path: Path, capsys) -> None:
@@ -437,71 +545,99 @@ def _compose_with_calibrated(conf: Path, option: str) -> object:
             composed = compose("config", overrides=["world=toy", f"calibrated={option}"])
     finally:
         GlobalHydra.instance().clear()
-    return to_config(composed)
+    return to_config(composed, conf)
+
+
+TINY_CLI = ["world=toy", "population_size=12", "calibration_particles=10", "max_generations=2",
+            "max_simulations=60", "predictive_draws=4", "workers=2"]
 
 
 def test_cli_end_to_end_on_the_toy_world(tmp_path: Path) -> None:
     out = tmp_path / "cal"
-    r = subprocess.run([*CLI, "historical", "world=toy", "design_points=6", "design_rounds=2",
-                        "replications=2", "refine_evaluations=4",
-                        "projection_replications=3", "workers=2", f"out={out}"],
+    r = subprocess.run([*CLI, "historical", *TINY_CLI, f"out={out}"],
                        capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr
     (folder,) = list(out.iterdir())
     assert folder.name.endswith("_historical") and f"outputs: {folder}" in r.stdout
     assert "calibrated values:" in r.stdout and "development.effort_person_days = " in r.stdout
+    assert "quality checks" in r.stdout
     files = {p.name for p in folder.iterdir()}
-    assert {"targets.csv", "design.csv", "refine.csv", "parameters.csv", "fit_table.csv",
-            "projection.parquet", "calibrated.yaml", "report.md", "manifest.json",
+    assert {"targets.csv", "particles.csv", "posterior.csv", "generations.csv",
+            "parameters.csv", "quality.csv", "fit_table.csv", "predictive.parquet",
+            "projection.parquet", "abc.db", "calibrated.yaml", "report.md", "manifest.json",
             "figures"} <= files
     figs = {p.name for p in (folder / "figures").iterdir()}
     for stem in ("fit", "residuals", "posterior"):
         assert {f"{stem}.png", f"{stem}.svg", f"{stem}.pdf", f"{stem}.csv"} <= figs
         assert len(pd.read_csv(folder / "figures" / f"{stem}.csv", comment="#")) > 0
     man = json.loads((folder / "manifest.json").read_text())
-    assert man["tool"] == "ozg-sim-calibrate" and man["spec"]["design_points"] == 6
-    assert man["n_runs"]["design"] == 6 * 2 * 2 and man["code_version"]
+    assert man["tool"] == "ozg-sim-calibrate" and man["spec"]["population_size"] == 12
+    assert man["n_runs"]["predictive"] == 4 and man["code_version"]
     assert man["spec"]["overrides"] == ["world=toy"]
     assert man["base_overrides"] == ["calibrated=none", "world=toy"]
-    design = pd.read_csv(folder / "design.csv")
-    assert len(design) == 12 and design["weight"].sum() == pytest.approx(1.0)
+    particles = pd.read_csv(folder / "particles.csv")
+    assert len(particles) == 12 and particles["weight"].sum() == pytest.approx(1.0)
     params = pd.read_csv(folder / "parameters.csv")
-    assert list(params.columns) == ["key", "low", "high", "estimate", "posterior_median",
-                                    "q05", "q95"]
+    assert {"key", "low", "high", "estimate", "q05", "q95"} <= set(params.columns)
     assert len(params) == len(load_spec("historical", {}, []).parameters)  # every key
     fit = pd.read_csv(folder / "fit_table.csv")
-    assert {"observed", "model_median", "model_q05", "model_q95", "z"} <= set(fit.columns)
+    assert {"observed", "model_median", "predictive_q05", "predictive_q95", "z",
+            "in_band"} <= set(fit.columns)
     proj = pd.read_parquet(folder / "projection.parquet")
     assert proj["date"].max() == pd.Timestamp("2030-12-31")
     assert {"online_anywhere", "federal_online", "nationwide_reported",
             "nationwide_nonfederal", "reported_in_land:SL"} == set(proj["series"])
     report = (folder / "report.md").read_text()
-    assert "## Measurement model" in report and "figures/fit.png" in report
-    assert "85 federal services were online" in report  # why the NKR count differs
+    for needle in ("## Quality checks", "## Measurement model", "figures/fit.png",
+                   "85 federal services were online", "predictive 90 % band", "StochasticAcceptor"):
+        assert needle in report, needle
+    # the posterior sample: the format runs read, the same particles and weights
+    sample = parse_posterior((folder / "posterior.csv").read_text(), "historical")
+    assert sample.keys == list(params["key"]) and sample.n_particles == 12
+    np.testing.assert_allclose(sample.weights, particles["weight"], rtol=1e-6)
 
     # calibrated.yaml: package line first, provenance comments, loads with Hydra
     text = (folder / "calibrated.yaml").read_text()
     assert text.splitlines()[0] == "# @package _global_"
     assert "# command: ozg-sim-calibrate historical" in text and "# seed: 1" in text
+    assert "posterior: historical_posterior.csv" in text
     est = params.set_index("key")["estimate"]
     conf = tmp_path / "conf"
     shutil.copytree(CONF_DIR, conf)
     shutil.copy(folder / "calibrated.yaml", conf / "calibrated" / "test.yaml")
+    shutil.copy(folder / "posterior.csv", conf / "calibrated" / "historical_posterior.csv")
     cfg = _compose_with_calibrated(conf, "test")
     for key, value in est.items():  # every calibrated key, at its estimate
         node = cfg
         for part in str(key).split("."):
             node = getattr(node, part)
         assert node == pytest.approx(value), key
+    assert cfg.posterior == sample and cfg.calibrated_draws == "posterior"
     # and the placeholder changes nothing
     assert OmegaConf.load(CONF_DIR / "calibrated" / "none.yaml") == OmegaConf.create({})
     none = _compose_with_calibrated(conf, "none")
     assert to_dict(none) == to_dict(load_config(["world=toy", "calibrated=none"]))
+    assert none.posterior is None
 
 
-def test_prior_bound_diagnostic() -> None:
-    from sim.calibration import at_prior_bounds
-    p = pd.DataFrame({"key": ["a", "b", "c"], "low": [1.0, 0.0, 0.0], "high": [18.0, 1.0, 1.0],
-                      "estimate": [1.2, 0.5, 0.995], "q05": [1.0, 0.2, 0.9],
-                      "q95": [1.3, 0.8, 0.999]})
-    assert at_prior_bounds(p) == [("a", "low"), ("c", "high")]
+@pytest.mark.slow
+def test_cli_backtest_on_the_toy_world(tmp_path: Path) -> None:
+    out = tmp_path / "cal"
+    r = subprocess.run([*CLI, "historical", *TINY_CLI, "until=2021-12", f"out={out}"],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    (folder,) = list(out.iterdir())
+    bt = pd.read_csv(folder / "backtest.csv")
+    targets = pd.read_csv(folder / "targets.csv")
+    held = targets[(targets["role"] == "holdout") & (targets["bound"] == "point")]
+    assert sorted(bt["target"]) == sorted(held["target"]) and len(bt) > 0
+    assert (targets.loc[targets["role"] == "fit", "month"] <= 47).all()
+    for c in ("observed", "model_median", "predictive_q05", "predictive_q95", "in_band",
+              "straight_line_error", "logistic_curve_error", "persistence_error"):
+        assert c in bt.columns, c
+    verdict = pd.read_csv(folder / "backtest_verdict.csv")
+    assert list(verdict["forecaster"]) == ["straight_line", "logistic_curve", "persistence"]
+    assert (folder / "figures" / "backtest.png").is_file()
+    report = (folder / "report.md").read_text()
+    assert "## Backtest: fitted up to 2021-12" in report
+    assert ("beats every naive forecaster" in report) or ("does not beat" in report)

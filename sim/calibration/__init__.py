@@ -8,8 +8,13 @@ room                         what it holds
                              Hydra overrides
 :mod:`~.targets`             the official record as targets (share scale, measurement
                              error, lower bounds) and the same observables read from a run
-:mod:`~.method`              synthetic likelihood over replications, adaptive design
-                             rounds, Nelder-Mead estimate, projection (:func:`calibrate`)
+:mod:`~.abc`                 pyabc glue: the measurement model as a stochastic kernel, the
+                             seeded sampler (same particles on any number of workers),
+                             :func:`~.abc.run_abc`
+:mod:`~.method`              ABC-SMC, posterior summary, posterior predictive and quality
+                             checks (:func:`calibrate`)
+:mod:`~.backtest`            held-out counts against the posterior predictive and naive
+                             forecasters fitted on the same points
 :mod:`~.report`              the texts: ``report.md`` and ``calibrated.yaml``
 ===========================  ==============================================================
 
@@ -17,19 +22,17 @@ The command ``ozg-sim-calibrate`` (:mod:`sim.cli.calibrate`) reads a spec, calls
 :func:`calibrate` and writes the folder; the figures are in :mod:`sim.figures.calibration`.
 """
 
+from sim.calibration.abc import AbcRun, ObservationKernel, SeededSampler, log_density, run_abc
 from sim.calibration.method import (
     CalibrationResult,
-    Evaluator,
-    Objective,
-    at_prior_bounds,
     calibrate,
     effective_sample_size,
-    mixture_density,
-    next_box,
-    posterior_weights,
+    fit_table,
+    posterior_summary,
+    predictive_indices,
+    quality_checks,
+    split_targets,
     summary_lines,
-    synthetic_loglik,
-    weighted_quantile,
 )
 from sim.calibration.spec import (
     CalibrationSpec,
@@ -56,11 +59,11 @@ from sim.calibration.targets import (
 from sim.ranges import ParameterRange
 
 __all__ = [
-    "METRICS", "SHARE_METRICS", "CalibrationResult", "CalibrationSpec", "Evaluator",
-    "Objective", "ParameterRange", "at_prior_bounds", "base_overrides", "calibrate",
+    "METRICS", "SHARE_METRICS", "AbcRun", "CalibrationResult", "CalibrationSpec",
+    "ObservationKernel", "ParameterRange", "SeededSampler", "base_overrides", "calibrate",
     "calibrated_overrides", "check_parameters", "config_at", "effective_sample_size",
-    "historical_targets", "load_spec", "make_targets", "mixture_density", "next_box",
-    "posterior_weights", "read_history", "round_significant", "series_label", "series_of",
-    "series_shares", "spec_from_dict", "spec_names", "summary_lines", "synthetic_loglik",
-    "target_month", "weighted_quantile",
+    "fit_table", "historical_targets", "load_spec", "log_density", "make_targets",
+    "posterior_summary", "predictive_indices", "quality_checks", "read_history",
+    "round_significant", "run_abc", "series_label", "series_of", "series_shares",
+    "spec_from_dict", "spec_names", "split_targets", "summary_lines", "target_month",
 ]

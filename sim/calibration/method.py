@@ -1,40 +1,31 @@
-"""Calibration of uncertain parameters against the official OZG counts 2020-2022.
-
-A simulation-based fit over replications (Wood 2010, synthetic likelihood), with no hand
-tuning: the command ``ozg-sim-calibrate`` (:mod:`sim.cli.calibrate`) reads a spec, calls
-:func:`calibrate` and writes the report. This module neither reads Hydra objects nor
-writes files.
+"""Calibration of uncertain parameters against the official OZG counts 2020-2022: ABC-SMC
+(pyabc, :mod:`sim.calibration.abc`), the posterior summary, the posterior predictive and
+the quality checks. This module neither reads Hydra objects nor writes files.
 
 Method
 ------
-1. **Prior**: a uniform box over ``k`` parameters, given as dotted config keys with bounds.
-2. **Design**: rounds of a seeded Latin hypercube of ``n`` points; each point runs ``R``
-   replications with common random numbers (replications ``0 .. R-1`` of the base seed,
-   as in every sweep), simulated only up to the last target month. Round 1 covers the
-   prior box; each later round a box around the posterior so far (adaptive multiple
-   importance sampling, Cornuet et al. 2012; the rounds form a deterministic mixture, so
-   the first keeps the whole prior covered). One round is a plain Latin hypercube.
-3. **Synthetic likelihood**: per point, mean ``m_j`` and variance ``s_j^2`` over the
-   replications of each observable ``j`` (a share at a target month); a target observed as
-   ``o_j`` with measurement error ``sigma_j`` contributes
-   ``-0.5 (m_j - o_j)^2 / v_j - 0.5 log(2 pi v_j)`` with
-   ``v_j = sigma_j^2 + s_j^2 (1 + 1/R)``: the real rollout is *one* realisation of the
-   process (hence the full single-run variance ``s_j^2``, not ``s_j^2 / R``), plus the
-   Monte-Carlo error of ``m_j`` (``s_j^2 / R``). Targets reported as "more than ``o``"
-   enter as lower bounds, ``log Phi((m_j - o_j) / sqrt(v_j))``. Targets are treated as
-   independent (a diagonal covariance: a full one needs far more replications than
-   targets). Importance weights ``exp(loglik) / mixture density`` over the design points
-   (uniform prior) give a weighted median and 5 %/95 % quantiles per parameter and the
-   effective sample size ``1 / sum w^2``.
-4. **Point estimate**: Nelder-Mead (``scipy.optimize.minimize``, bounded, in the unit
-   cube of the prior box) from the best design point on the same common-random-number
-   objective, so the estimate is a deterministic function of the seed. It is rounded to
-   4 significant digits.
-5. **Projection**: the calibrated configuration over the base config's full horizon with
-   more replications: monthly median and 5-95 % band of every observable series.
+1. **Prior**: independent uniform priors over ``k`` parameters (dotted config keys).
+2. **Measurement model** (the targets table, :func:`~sim.calibration.targets.make_targets`):
+   observed share ``o_j`` of target ``j`` = model share + normal error ``sigma_j``; a target
+   reported as "more than ``o_j``" is a lower bound (``Phi((x_j - o_j) / sigma_j)``). What is
+   observed and its error come in as that table, so the measurement model can grow without
+   touching the method.
+3. **ABC-SMC** (:func:`~sim.calibration.abc.run_abc`): generations of ``population_size``
+   particles, each *one* simulation up to the last fitted month (the stochastic simulator
+   is the likelihood: no replications per point), accepted by pyabc's stochastic acceptor
+   with the measurement model as its kernel, at a temperature falling from generation to
+   generation; at temperature 1 the particles are an exact posterior sample (Wilkinson
+   2013), at ``T > 1`` the exact posterior under errors ``sqrt(T) sigma``.
+4. **Point estimate**: the weighted posterior median of each parameter, so it lies inside
+   its own 5-95 % interval by construction; rounded to 4 significant digits.
+5. **Posterior predictive**: ``predictive_draws`` parameter draws from the posterior (a
+   seeded weighted resample), each simulated once over the base config's full horizon: the
+   fit table (every target with its predictive 90 % band and z-score), the projection bands
+   and, for a backtest (``until``), the forecasts of the later counts.
 
-Every simulation is deterministic given (configuration, replication), and results are
-collected in task order, so nothing depends on the number of worker processes.
+Everything is a function of the spec and its seed: pyabc's proposals run with seeds by
+(generation, proposal) (:class:`~sim.calibration.abc.SeededSampler`), so the number of
+workers, local or on a Dask cluster, does not change a single particle.
 
 Observables (``series``), on a share scale so that the model's smaller catalogue (557
 services, 125 federal, at full scale) compares with the official one (575, 115 federal):
@@ -57,21 +48,21 @@ The model share is the model count over the model's own services of the same sco
 from __future__ import annotations
 
 import copy
+import json
 import logging
 import time
-from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Executor
+from contextlib import ExitStack
 from dataclasses import dataclass, field
-from types import TracebackType
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy.optimize import minimize
-from scipy.stats import norm
+from pyabc.weighted_statistics import effective_sample_size, weighted_quantile
 
 from sim import bands
-from sim.calendar import month_end_dates, month_label
+from sim.calendar import month_end_dates, month_index, month_label
+from sim.calibration.abc import AbcRun, ObservationKernel, PhaseProgress, run_abc, uniform_prior
 from sim.calibration.spec import (
     CalibrationSpec,
     check_parameters,
@@ -87,140 +78,81 @@ from sim.calibration.targets import (
     series_shares,
 )
 from sim.errors import ConfigError
-from sim.keys import get_path
+from sim.keys import get_path, set_path, to_dict
 from sim.model import simulate
-from sim.params import Config
-from sim.ranges import latin_hypercube_unit
+from sim.params import Config, WorldParams
 from sim.runner import process_pool
-from sim.world import World
+from sim.world import World, build_world
 
 log = logging.getLogger("ozg-sim")
-#: ``progress(phase, done, total)``: called after each simulated replication of a phase.
-PhaseProgress = Callable[[str, int, int], None]
-
-
-# --------------------------------------------------------------------------- likelihood
-
-
-def synthetic_loglik(sims: np.ndarray, observed: np.ndarray, sigma: np.ndarray,
-                     lower: np.ndarray) -> tuple[float, np.ndarray, np.ndarray, np.ndarray]:
-    """Gaussian synthetic log-likelihood of the targets (Wood 2010), diagonal covariance.
-
-    Parameters
-    ----------
-    sims : ndarray (R, J)
-        Observables of ``R`` replications at one parameter point.
-    observed, sigma : ndarray (J,)
-        Observed shares and their measurement error (share scale).
-    lower : ndarray of bool (J,)
-        Targets that are lower bounds ("more than ...").
-
-    Returns
-    -------
-    loglik : float
-    mean, var : ndarray (J,)
-        Mean and variance (ddof 1) over replications.
-    z : ndarray (J,)
-        Standardised residual ``(observed - mean) / sqrt(v)``; for a lower bound 0 when the
-        model is above it.
-    """
-    R = sims.shape[0]
-    mean = sims.mean(axis=0)
-    var = sims.var(axis=0, ddof=1) if R > 1 else np.zeros(sims.shape[1])
-    v = sigma ** 2 + var * (1.0 + 1.0 / R)
-    sd = np.sqrt(v)
-    d = (mean - observed) / sd
-    terms = np.where(lower, norm.logcdf(d), -0.5 * d ** 2 - 0.5 * np.log(2 * np.pi * v))
-    z = np.where(lower, np.maximum(-d, 0.0), -d)
-    return float(terms.sum()), mean, var, z
-
-
-def posterior_weights(loglik: np.ndarray, density: np.ndarray | None = None) -> np.ndarray:
-    """Normalised importance weights ``exp(loglik) / density`` of the design points under
-    a uniform prior (``density``: of the points' proposal; ``None`` = uniform)."""
-    ll = np.asarray(loglik, dtype=float)
-    if density is not None:
-        ll = ll - np.log(np.asarray(density, dtype=float))
-    w = np.exp(ll - ll.max())
-    return w / w.sum()
-
-
-def effective_sample_size(weights: np.ndarray) -> float:
-    """Kish's effective sample size ``1 / sum w^2`` of normalised weights."""
-    return float(1.0 / np.sum(np.asarray(weights) ** 2))
-
-
-def weighted_quantile(values: np.ndarray, weights: np.ndarray,
-                      qs: Sequence[float]) -> np.ndarray:
-    """Quantiles of a weighted sample: the weighted CDF through the mid-points of each
-    point's weight, linearly interpolated (for equal weights the Hazen quantile)."""
-    v = np.asarray(values, dtype=float)
-    w = np.asarray(weights, dtype=float)
-    order = np.argsort(v, kind="stable")
-    v, w = v[order], w[order] / w.sum()
-    cdf = np.cumsum(w) - 0.5 * w
-    return np.interp(np.asarray(qs, dtype=float), cdf, v)
+#: Quality thresholds of the issue: accepted particles, or else effective sample size.
+MIN_PARTICLES, MIN_ESS = 1000, 200
+#: A marginal is "piled against a bound" when more than this share of its mass lies in
+#: the outer :data:`EDGE` of the prior range at that bound (a flat posterior has ``EDGE``).
+PILED_MASS, EDGE = 0.10, 0.05
+#: Stream of the posterior predictive draws (after the proposals' generations).
+_PREDICTIVE_STREAM = 7919
 
 
 # --------------------------------------------------------------------------- simulation
 
 
-_WORKER: dict[str, Any] = {}
+_WORLDS: dict[str, World] = {}
 
 
-def _init_worker(world: World, series: list[str]) -> None:
-    _WORKER["world"], _WORKER["series"] = world, series
+def _world(params: WorldParams) -> World:
+    """The world of ``params``, built once per process (forked workers inherit it)."""
+    key = json.dumps(to_dict(params), sort_keys=True)
+    if key not in _WORLDS:
+        _WORLDS[key] = build_world(params)
+    return _WORLDS[key]
 
 
-def _simulate_task(task: tuple[Config, int]) -> np.ndarray:
-    cfg, replication = task
-    world = _WORKER["world"]
-    return series_shares(world, simulate(world, cfg, replication), _WORKER["series"],
+def _remember_world(world: World, params: WorldParams) -> None:
+    _WORLDS[json.dumps(to_dict(params), sort_keys=True)] = world
+
+
+class Simulator:
+    """pyabc's model: parameters -> the targets' observables of one simulation.
+
+    The replication (its random streams) is drawn from numpy's global generator, which the
+    sampler seeds per proposal. Pickles without the world (each process builds or inherits
+    its own), so that it travels cheaply to workers.
+    """
+
+    def __init__(self, world: World, base: Config, keys: list[str], series: list[str],
+                 targets: pd.DataFrame, end: str) -> None:
+        _remember_world(world, base.world)
+        self.world_params, self.base, self.keys, self.series = base.world, base, keys, series
+        self.s_idx = np.array([series.index(s) for s in targets["series"]], dtype=np.int64)
+        self.m_idx = targets["month"].to_numpy(dtype=np.int64)
+        self.names = stat_names(len(targets))
+        self.end = end
+
+    def __call__(self, pars: dict[str, float]) -> dict[str, float]:
+        cfg = config_at(self.base, self.keys, [float(pars[k]) for k in self.keys], self.end)
+        world = _world(self.world_params)
+        # the global generator, seeded per proposal by the sampler (pyabc draws from it)
+        replication = int(np.random.randint(0, 2 ** 31 - 1))  # noqa: NPY002
+        shares = series_shares(world, simulate(world, cfg, replication), self.series,
+                               cfg.observation)
+        x = shares[self.s_idx, self.m_idx]
+        return {n: float(v) for n, v in zip(self.names, x, strict=True)}
+
+
+def _simulate_series(world_params: WorldParams, cfg: Config, replication: int,
+                     series: list[str]) -> np.ndarray:
+    world = _world(world_params)
+    return series_shares(world, simulate(world, cfg, replication), series,
                          cfg.observation)
 
 
-class Evaluator:
-    """Runs (config, replication) tasks in a process pool (or in process for one worker)
-    and returns each task's series shares in task order."""
-
-    def __init__(self, world: World, series: list[str], workers: int = 1) -> None:
-        self.world, self.series, self.workers = world, list(series), max(1, int(workers))
-        self.pool: ProcessPoolExecutor | None = None
-        self.n_runs = 0
-
-    def __enter__(self) -> Evaluator:
-        if self.workers > 1:
-            self.pool = process_pool(self.workers, _init_worker, (self.world, self.series))
-        else:
-            _init_worker(self.world, self.series)
-        return self
-
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
-        if self.pool is not None:
-            self.pool.shutdown(cancel_futures=True)
-            self.pool = None
-
-    def run(self, tasks: list[tuple[Config, int]], what: str = "",
-            progress: PhaseProgress | None = None) -> list[np.ndarray]:
-        """Series shares of every (config, replication) task, in task order;
-        ``progress(what, done, total)`` after each task."""
-        self.n_runs += len(tasks)
-        if self.pool is None:
-            _init_worker(self.world, self.series)
-            results: Iterable[np.ndarray] = map(_simulate_task, tasks)
-        else:
-            chunk = max(1, len(tasks) // (self.workers * 8))
-            results = self.pool.map(_simulate_task, tasks, chunksize=chunk)
-        out: list[np.ndarray] = []
-        for res in results:
-            out.append(res)
-            if progress is not None:
-                progress(what, len(out), len(tasks))
-        return out
+def stat_names(n: int) -> list[str]:
+    """Summary-statistic names of ``n`` targets (sorted like the targets)."""
+    return [f"target_{i:03d}" for i in range(n)]
 
 
-# --------------------------------------------------------------------------- calibration
+# --------------------------------------------------------------------------- result
 
 
 @dataclass
@@ -231,52 +163,59 @@ class CalibrationResult:
     ----------
     spec : CalibrationSpec
     targets : DataFrame
-        :func:`make_targets`.
-    design : DataFrame
-        ``point``, one column per parameter (the value set in the config), ``log_likelihood``,
-        ``weight`` (posterior weight), and ``mean__<target>`` per target.
-    refine : DataFrame
-        Nelder-Mead evaluations: ``evaluation``, parameters, ``log_likelihood``.
+        :func:`make_targets`, with ``role`` (``fit``, or ``holdout`` after ``until``).
+    particles : DataFrame
+        The posterior sample: one row per particle of the last generation, one column per
+        parameter (as proposed; an integer parameter rounds when set) and ``weight``.
+    generations : DataFrame
+        Per ABC-SMC generation: ``t``, ``temperature``, ``accepted``, ``simulations``,
+        ``acceptance_rate``, ``ess``.
     parameters : DataFrame
-        ``key``, ``low``, ``high``, ``estimate``, ``posterior_median``, ``q05``, ``q95``.
+        ``key``, ``low``, ``high``, ``estimate`` (weighted median, rounded), ``q05``,
+        ``q95``, ``mean``, ``sd``, ``mass_low``, ``mass_high`` (posterior mass in the outer
+        5 % of the prior range), ``physical_low``, ``physical_high`` (the bound is a limit of
+        the parameter itself, e.g. a probability of 1).
     estimate : dict
-        Calibrated value per key (rounded to 4 significant digits).
+        Calibrated value per key as the configuration resolves it.
     fit : DataFrame
-        Targets with the model at the estimate (projection replications): ``model_mean``,
-        ``model_median``, ``model_q05``, ``model_q95``, ``model_sd``,
-        ``model_median_catalogue`` (the median share times the catalogue services of the
-        scope),
-        ``z`` (standardised residual, observed - model).
+        Every target with the posterior predictive: ``model_mean``, ``model_median``,
+        ``model_q05``, ``model_q95`` (the model's share across draws), ``model_sd``,
+        ``sigma_effective`` (``sigma * sqrt(T)``), ``predictive_q05``, ``predictive_q95``
+        (an observation: model plus measurement error), ``z`` (observed - mean over the
+        predictive sd; 0 for a lower bound the model clears), ``in_band``,
+        ``model_median_catalogue``.
+    predictive : DataFrame
+        ``draw``, ``particle``, then the observable of every target (``target_NNN``) per
+        predictive draw: the backtest's forecasts.
     projection : DataFrame
-        ``series``, ``label``, ``scope``, ``geo`` (Land code or empty), ``geo_name``,
-        ``month``, ``date``, ``n_replications``,
-        ``mean``, ``median``, ``q05``, ``q95`` (shares).
-    ess : float
-        Effective sample size of the posterior weights.
-    loglik_estimate : float
-        Log-likelihood at the estimate (calibration replications).
-    base : Config
-        The base configuration (parameters at their defaults).
-    calibrated : Config
-        ``base`` with the estimate, over the full horizon.
+        ``series``, ``label``, ``scope``, ``geo``, ``geo_name``, ``month``, ``date``,
+        ``n_replications`` (predictive draws), ``mean``, ``median``, ``q05``, ``q95``.
+    quality : DataFrame
+        ``check``, ``subject``, ``value``, ``threshold``, ``passed``, ``note``.
+    temperature, ess : float
+        Of the last generation (temperature 1: exact inference).
+    base, calibrated : Config
+        The base configuration, and it at the estimate over the full horizon.
     fit_end : str
-        Last target month (the design and refinement runs end there).
+        Last fitted month (the ABC simulations end there).
     timings : dict
         Wall seconds per phase.
     n_runs : dict
-        Simulated replications per phase.
+        Simulations per phase.
     """
 
     spec: CalibrationSpec
     targets: pd.DataFrame
-    design: pd.DataFrame
-    refine: pd.DataFrame
+    particles: pd.DataFrame
+    generations: pd.DataFrame
     parameters: pd.DataFrame
     estimate: dict[str, float]
     fit: pd.DataFrame
+    predictive: pd.DataFrame
     projection: pd.DataFrame
+    quality: pd.DataFrame
+    temperature: float
     ess: float
-    loglik_estimate: float
     base: Config
     calibrated: Config
     fit_end: str
@@ -284,261 +223,137 @@ class CalibrationResult:
     n_runs: dict[str, int]
     series: list[str] = field(default_factory=list)
 
-
-def mixture_density(unit: np.ndarray, boxes: Sequence[tuple[np.ndarray, np.ndarray]]
-                    ) -> np.ndarray:
-    """Density (in the unit cube of the prior box) of the deterministic mixture of the
-    design rounds, each a uniform box with an equal number of points."""
-    dens = np.zeros(len(unit))
-    for b_lo, b_hi in boxes:
-        vol = float(np.prod(b_hi - b_lo))
-        inside = np.all((unit >= b_lo - 1e-12) & (unit <= b_hi + 1e-12), axis=1)
-        dens += inside / vol
-    return dens / len(boxes)
+    @property
+    def passed(self) -> bool:
+        """Whether every quality check passed."""
+        return bool(self.quality["passed"].all())
 
 
-def next_box(unit: np.ndarray, weights: np.ndarray, box: tuple[np.ndarray, np.ndarray],
-             n: int) -> tuple[np.ndarray, np.ndarray]:
-    """The box of the next design round: per parameter the weighted 1-99 % range of the
-    points so far, widened on each side by half the typical spacing of the last round's
-    points (``width / n^(1/k)``: one Latin-hypercube cell around a lone best point) and
-    cut to the prior box. A box that is too tight costs efficiency, not correctness: the
-    first round keeps the whole prior in the mixture, and the next box is drawn from all
-    points so far."""
-    k = unit.shape[1]
-    pad = 0.5 * (box[1] - box[0]) / n ** (1.0 / k)
-    q = np.array([weighted_quantile(unit[:, j], weights, (0.01, 0.99)) for j in range(k)])
-    return np.maximum(0.0, q[:, 0] - pad), np.minimum(1.0, q[:, 1] + pad)
+# --------------------------------------------------------------------------- summaries
 
 
-def _target_index(targets: pd.DataFrame, series: list[str]) -> tuple[np.ndarray, np.ndarray]:
-    return (np.array([series.index(s) for s in targets["series"]], dtype=np.int64),
-            targets["month"].to_numpy(dtype=np.int64))
+def posterior_summary(particles: pd.DataFrame, spec: CalibrationSpec, base: Config
+                      ) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Per parameter: the estimate (weighted median, rounded and resolved by the config),
+    the weighted 5-95 % interval, mean, sd, the mass at each prior bound and whether that
+    bound is physical; and the estimate as ``{key: value}``."""
+    w = particles["weight"].to_numpy(dtype=float)
+    w = w / w.sum()
+    medians = [float(weighted_quantile(particles[k].to_numpy(dtype=float), w, alpha=0.5))
+               for k in spec.keys]
+    est_cfg = config_at(base, spec.keys, [round_significant(m) for m in medians])
+    estimate = {k: get_path(est_cfg, k) for k in spec.keys}
+    rows = []
+    for p in spec.parameters:
+        v = particles[p.key].to_numpy(dtype=float)
+        q05, q95 = (float(weighted_quantile(v, w, alpha=a)) for a in (0.05, 0.95))
+        mean = float(np.sum(w * v))
+        span = p.high - p.low
+        rows.append({"key": p.key, "low": p.low, "high": p.high,
+                     "estimate": float(estimate[p.key]), "q05": q05, "q95": q95,
+                     "mean": mean, "sd": float(np.sqrt(np.sum(w * (v - mean) ** 2))),
+                     "mass_low": float(w[v <= p.low + EDGE * span].sum()),
+                     "mass_high": float(w[v >= p.high - EDGE * span].sum()),
+                     "physical_low": _is_physical(base, p.key, p.low, -span),
+                     "physical_high": _is_physical(base, p.key, p.high, span)})
+    return pd.DataFrame(rows), estimate
 
 
-class Objective:
-    """The synthetic log-likelihood of the targets at a parameter point, on common random
-    numbers (replications ``0 .. R-1`` of the base seed), simulated up to ``fit_end``.
-
-    Points are given as parameter values (``__call__``) or as points of the unit cube of the
-    prior box (:meth:`values_of`). Each configuration is simulated once: evaluations are
-    remembered by the values the configuration resolves to (an integer parameter rounds) and
-    traced in order (:attr:`trace`, the refinement table).
-    """
-
-    def __init__(self, ev: Evaluator, base: Config, spec: CalibrationSpec,
-                 targets: pd.DataFrame, series: list[str], fit_end: str) -> None:
-        self.ev, self.base, self.fit_end = ev, base, fit_end
-        self.keys, self.lo, self.hi, self.R = spec.keys, spec.low, spec.high, spec.replications
-        self.s_idx, self.m_idx = _target_index(targets, series)
-        self.obs = targets["observed"].to_numpy(dtype=float)
-        self.sig = targets["sigma"].to_numpy(dtype=float)
-        self.lower = (targets["bound"] == "lower").to_numpy()
-        self.memo: dict[tuple[float, ...], float] = {}
-        self.trace: list[dict[str, Any]] = []
-
-    def observe(self, arrs: list[np.ndarray]) -> np.ndarray:
-        """(R, J): the observables at the targets' series and months, per replication."""
-        return np.stack([a[self.s_idx, self.m_idx] for a in arrs])
-
-    def loglik(self, arrs: list[np.ndarray]) -> tuple[float, np.ndarray]:
-        """Log-likelihood and mean observables of the replications of one point."""
-        ll, mean, _var, _z = synthetic_loglik(self.observe(arrs), self.obs, self.sig,
-                                              self.lower)
-        return ll, mean
-
-    def config(self, values: Sequence[float] | np.ndarray) -> Config:
-        return config_at(self.base, self.keys, values, self.fit_end)
-
-    def values_of(self, u: np.ndarray) -> np.ndarray:
-        """Parameter values of a point of the unit cube of the prior box (clipped to it)."""
-        return self.lo + np.clip(u, 0.0, 1.0) * (self.hi - self.lo)
-
-    def __call__(self, values: np.ndarray) -> float:
-        cfg = self.config(values)
-        resolved = tuple(float(get_path(cfg, key)) for key in self.keys)
-        if resolved not in self.memo:
-            arrs = self.ev.run([(cfg, r) for r in range(self.R)])
-            self.memo[resolved] = self.loglik(arrs)[0]
-            self.trace.append({"evaluation": len(self.trace),
-                               **dict(zip(self.keys, resolved, strict=True)),
-                               "log_likelihood": self.memo[resolved]})
-        return self.memo[resolved]
+def _is_physical(base: Config, key: str, bound: float, span: float) -> bool:
+    """Whether a prior bound is a limit of the parameter itself: one step beyond it the
+    configuration is invalid (a probability above 1, a share of 0)."""
+    cfg = copy.deepcopy(base)
+    try:
+        set_path(cfg, key, bound + 1e-6 * span)
+        cfg.validate()
+    except ConfigError:
+        return True
+    return False
 
 
-@dataclass
-class Design:
-    """The design rounds: points in the unit cube of the prior box, their proposal boxes
-    and posterior weights, and the design table of :class:`CalibrationResult`."""
-
-    table: pd.DataFrame
-    unit: np.ndarray
-    boxes: list[tuple[np.ndarray, np.ndarray]]
-    weights: np.ndarray
-
-
-def _design_rounds(obj: Objective, spec: CalibrationSpec, targets: pd.DataFrame,
-                   progress: PhaseProgress | None) -> Design:
-    """Steps 2-3: Latin-hypercube rounds (the first over the prior box, each later one
-    over a box around the posterior so far) and their synthetic likelihood."""
-    k, R, n = len(obj.keys), obj.R, spec.design_points
-    units: list[np.ndarray] = []  # sampled points in the unit cube of the prior box
-    boxes: list[tuple[np.ndarray, np.ndarray]] = []
-    rows: list[dict[str, Any]] = []
-    means: list[np.ndarray] = []
-    w = np.zeros(0)
-    for rnd in range(spec.design_rounds):
-        if rnd == 0:
-            box = (np.zeros(k), np.ones(k))
-        else:
-            box = next_box(np.array(units), w, boxes[-1], n)
-        boxes.append(box)
-        u_r = box[0] + latin_hypercube_unit(n, k, spec.seed, rnd) * (box[1] - box[0])
-        cfgs = [obj.config(obj.lo + u * (obj.hi - obj.lo)) for u in u_r]
-        log.info("design round %d/%d: %d points x %d replications up to %s", rnd + 1,
-                 spec.design_rounds, n, R, obj.fit_end)
-        sims = obj.ev.run([(c, r) for c in cfgs for r in range(R)],
-                          f"design round {rnd + 1}", progress)
-        for i, c in enumerate(cfgs):
-            ll, mean = obj.loglik(sims[i * R:(i + 1) * R])
-            rows.append({"point": len(rows), "round": rnd + 1,
-                         **{key: get_path(c, key) for key in obj.keys}, "log_likelihood": ll})
-            means.append(mean)
-        units += list(u_r)
-        density = mixture_density(np.array(units), boxes)
-        w = posterior_weights(np.array([r["log_likelihood"] for r in rows]), density)
-        log.info("design round %d: effective sample size %.1f of %d", rnd + 1,
-                 effective_sample_size(w), len(rows))
-    unit = np.array(units)
-    design = pd.DataFrame(rows)
-    design["proposal_density"] = mixture_density(unit, boxes)
-    design["weight"] = w
-    design = pd.concat([design, pd.DataFrame(
-        np.array(means), columns=[f"mean__{t}" for t in targets["target"]])], axis=1)
-    return Design(design, unit, boxes, w)
+def quality_checks(result_parameters: pd.DataFrame, generations: pd.DataFrame
+                   ) -> pd.DataFrame:
+    """The checks the posterior must pass (rows ``check, subject, value, threshold,
+    passed, note``): enough particles or effective sample size, exact inference
+    (temperature 1), every estimate inside its 90 % interval, no marginal piled against a
+    prior bound that is not physical."""
+    last = generations.iloc[-1]
+    n, ess, temp = int(last["accepted"]), float(last["ess"]), float(last["temperature"])
+    rows = [
+        {"check": "particles", "subject": "posterior sample",
+         "value": f"{n} accepted, ESS {ess:.0f}",
+         "threshold": f">= {MIN_PARTICLES} accepted or ESS >= {MIN_ESS}",
+         "passed": n >= MIN_PARTICLES or ess >= MIN_ESS, "note": ""},
+        {"check": "exact", "subject": "final temperature", "value": f"{temp:.3g}",
+         "threshold": "1 (exact under the measurement model)", "passed": temp <= 1.0 + 1e-9,
+         "note": "" if temp <= 1.0 + 1e-9 else
+         f"posterior under measurement errors x {np.sqrt(temp):.2f} (sqrt T); a larger "
+         "budget (max_simulations, max_generations) lowers T"}]
+    for _, p in result_parameters.iterrows():
+        inside = p["q05"] - 1e-12 <= p["estimate"] <= p["q95"] + 1e-12
+        rows.append({"check": "estimate in 90 % interval", "subject": p["key"],
+                     "value": f"{p['estimate']:.4g} in [{p['q05']:.4g}, {p['q95']:.4g}]",
+                     "threshold": "inside", "passed": bool(inside), "note": ""})
+        for side in ("low", "high"):
+            mass = float(p[f"mass_{side}"])
+            piled = mass > PILED_MASS
+            physical = bool(p[f"physical_{side}"])
+            rows.append({
+                "check": f"not piled at {side} bound", "subject": p["key"],
+                "value": f"{100 * mass:.0f} % of the mass within {100 * EDGE:.0f} % of "
+                         f"{p[side]:g}",
+                "threshold": f"<= {100 * PILED_MASS:.0f} % unless the bound is physical",
+                "passed": (not piled) or physical,
+                "note": ("physical bound" if piled and physical else
+                         "the data ask for values beyond the prior, or the model lacks a "
+                         "mechanism" if piled else "")})
+    return pd.DataFrame(rows)
 
 
-def _refine(obj: Objective, design: Design, spec: CalibrationSpec
-            ) -> tuple[dict[str, Any], float]:
-    """Step 4: Nelder-Mead from the best design point in the unit cube of the prior box;
-    returns the estimate (rounded to :data:`SIGNIFICANT_DIGITS`, as the configuration
-    resolves it) and its log-likelihood."""
-    keys, k = obj.keys, len(obj.keys)
-    table = design.table
-    best = int(np.argmax(table["log_likelihood"].to_numpy()))
-    u0 = design.unit[best]
-    obj.memo[tuple(float(table.loc[best, key]) for key in keys)] = float(
-        table.loc[best, "log_likelihood"])
-    if spec.refine_evaluations > 0:
-        # initial simplex: a quarter of the last design box along each axis
-        last = design.boxes[-1]
-        step = np.maximum(0.25 * (last[1] - last[0]), 0.01)
-        simplex = [u0] + [u0 + np.eye(k)[j] * (step[j] if u0[j] + step[j] <= 1
-                                               else -step[j]) for j in range(k)]
-        minimize(lambda u: -obj(obj.values_of(u)), u0, method="Nelder-Mead",
-                 bounds=[(0.0, 1.0)] * k,
-                 options={"maxfev": spec.refine_evaluations,
-                          "initial_simplex": np.array(simplex),
-                          "xatol": 1e-3, "fatol": 1e-3})
-    # The best point evaluated (scipy may drop its last, better vertex when maxfev
-    # interrupts an expansion); ties keep the first, so the choice is deterministic.
-    best_key = max(obj.memo, key=lambda key: obj.memo[key])
-    raw = np.array(best_key)
-    # the estimate, rounded; its config values are what calibrated.yaml sets
-    rounded = [round_significant(float(v)) for v in raw]
-    est_cfg = obj.config(rounded)
-    estimate = {key: get_path(est_cfg, key) for key in keys}
-    ll_est = obj(np.array([float(estimate[key]) for key in keys]))  # rounded
-    log.info("refinement: %d evaluations; log-likelihood %.2f (best design point %.2f)",
-             len(obj.trace), ll_est, table.loc[best, "log_likelihood"])
-    return estimate, ll_est
+# --------------------------------------------------------------------------- predictive
 
 
-def calibrate(base: Config, world: World, spec: CalibrationSpec,
-              targets: pd.DataFrame | None = None, workers: int = 1,
-              progress: PhaseProgress | None = None) -> CalibrationResult:
-    """Calibrate ``spec.parameters`` of ``base`` against ``targets`` (default: the
-    historical counts) by synthetic likelihood; see the module docstring.
-
-    ``base`` is used with ``seed = spec.seed``. Results do not depend on ``workers``.
-    ``progress(phase, done, total)`` is called after each simulated replication.
-    Raises :class:`ConfigError` for a bad spec before anything is simulated.
-    """
-    check_parameters(spec, base)
-    base = copy.deepcopy(base)
-    base.seed = spec.seed
-    base.validate()
-    if targets is None:
-        targets = historical_targets(spec, world)
-    targets = targets.reset_index(drop=True)
-    last = int(targets["month"].max())
-    if last >= base.horizon_months:
-        raise ConfigError(f"end={base.end!r} is not allowed: not before the last target "
-                          f"month {month_label(last)}")
-    fit_end = month_label(last)
-    series = series_of(targets, world)
-    keys, R = spec.keys, spec.replications
-    timings: dict[str, float] = {}
-    n_runs: dict[str, int] = {}
-
-    with Evaluator(world, series, workers) as ev:
-        obj = Objective(ev, base, spec, targets, series, fit_end)
-        t0 = time.perf_counter()
-        design = _design_rounds(obj, spec, targets, progress)
-        ess = effective_sample_size(design.weights)
-        timings["design_s"] = time.perf_counter() - t0
-        n_runs["design"] = len(design.table) * R
-        log.info("design done in %.0f s; effective sample size %.1f", timings["design_s"], ess)
-
-        t0 = time.perf_counter()
-        estimate, ll_est = _refine(obj, design, spec)
-        refine = pd.DataFrame(obj.trace, columns=["evaluation", *keys, "log_likelihood"])
-        timings["refine_s"] = time.perf_counter() - t0
-        n_runs["refine"] = len(obj.trace) * R
-
-        # 5: projection over the full horizon
-        t0 = time.perf_counter()
-        calibrated = config_at(base, keys, [float(estimate[key]) for key in keys])
-        P = spec.projection_replications
-        log.info("projection: %d replications up to %s", P, calibrated.end)
-        proj = np.stack(ev.run([(calibrated, r) for r in range(P)], "projection", progress))
-        timings["projection_s"] = time.perf_counter() - t0
-        n_runs["projection"] = P
-
-    values = design.table[keys].to_numpy(dtype=float)
-    par_rows = []
-    for j, p in enumerate(spec.parameters):
-        q05, q50, q95 = weighted_quantile(values[:, j], design.weights, (0.05, 0.5, 0.95))
-        par_rows.append({"key": p.key, "low": p.low, "high": p.high,
-                         "estimate": float(estimate[p.key]), "posterior_median": q50,
-                         "q05": q05, "q95": q95})
-    parameters = pd.DataFrame(par_rows)
-    fit = _fit_table(targets, proj, obj)
-    projection = _projection_table(proj, series, world)
-    return CalibrationResult(spec, targets, design.table, refine, parameters, estimate, fit,
-                             projection, ess, ll_est, base, calibrated, fit_end, timings,
-                             n_runs, series)
+def predictive_indices(weights: np.ndarray, n: int, seed: int) -> np.ndarray:
+    """``n`` particle indices drawn with probability ``weights`` (seeded, with replacement)."""
+    rng = np.random.default_rng(np.random.SeedSequence((int(seed), _PREDICTIVE_STREAM)))
+    w = np.asarray(weights, dtype=float)
+    return rng.choice(len(w), size=n, p=w / w.sum())
 
 
-def _fit_table(targets: pd.DataFrame, proj: np.ndarray, obj: Objective) -> pd.DataFrame:
-    at = proj[:, obj.s_idx, obj.m_idx]  # (P, J)
-    _ll, mean, var, z = synthetic_loglik(at, obj.obs, obj.sig, obj.lower)
-    fit = targets.copy()
+def fit_table(targets: pd.DataFrame, at: np.ndarray, temperature: float, seed: int
+              ) -> pd.DataFrame:
+    """Targets with the posterior predictive ``at`` (draws x targets): the model's band,
+    the band of an observation (model plus measurement error ``sigma sqrt(T)``, by 200 noise
+    draws per model draw, seeded) and the z-score."""
+    fit = targets.copy().reset_index(drop=True)
+    sig_eff = fit["sigma"].to_numpy(dtype=float) * np.sqrt(temperature)
+    obs = fit["observed"].to_numpy(dtype=float)
+    lower = (fit["bound"] == "lower").to_numpy()
+    mean, var = at.mean(axis=0), at.var(axis=0, ddof=1) if len(at) > 1 else 0 * at[0]
     fit["model_mean"] = mean
     fit["model_median"] = bands.median(at.T)
     fit["model_q05"], fit["model_q95"] = bands.quantiles(at.T, (0.05, 0.95))
     fit["model_sd"] = np.sqrt(var)
+    fit["sigma_effective"] = sig_eff
+    rng = np.random.default_rng(np.random.SeedSequence((int(seed), _PREDICTIVE_STREAM, 1)))
+    noisy = at[:, None, :] + rng.standard_normal((len(at), 200, at.shape[1])) * sig_eff
+    noisy = np.clip(noisy.reshape(-1, at.shape[1]), 0.0, 1.0)  # an observed share is a share
+    fit["predictive_q05"], fit["predictive_q95"] = np.quantile(noisy, [0.05, 0.95], axis=0)
+    d = (mean - obs) / np.sqrt(var + sig_eff ** 2)
+    fit["z"] = np.where(lower, np.maximum(-d, 0.0), -d)
+    fit["in_band"] = np.where(lower, fit["predictive_q95"] >= obs,
+                              (fit["predictive_q05"] <= obs) & (obs <= fit["predictive_q95"]))
     fit["model_median_catalogue"] = fit["model_median"] * fit["catalogue_denominator"]
-    fit["z"] = z
     return fit
 
 
-def _projection_table(proj: np.ndarray, series: list[str], world: World) -> pd.DataFrame:
+def projection_table(proj: np.ndarray, series: list[str], world: World) -> pd.DataFrame:
+    """Monthly median and 5-95 % band of every series across predictive draws."""
     P, _, H = proj.shape
     dates = month_end_dates(H)
     parts = []
     for i, sid in enumerate(series):
-        x = proj[:, i, :].T  # (H, P): replications last
+        x = proj[:, i, :].T  # (H, P): draws last
         kind = sid.split(":")[0]
         scope = KIND_SCOPE[kind]
         geo = sid.partition(":")[2]
@@ -547,32 +362,131 @@ def _projection_table(proj: np.ndarray, series: list[str], world: World) -> pd.D
             "series": sid, "label": series_label(sid, world), "scope": scope, "geo": geo,
             "geo_name": _land_name(geo, world) if geo else "",
             "month": np.arange(H), "date": dates, "n_replications": P,
-            "mean": x.mean(axis=1), "median": bands.median(x),
-            "q05": q05, "q95": q95}))
+            "mean": x.mean(axis=1), "median": bands.median(x), "q05": q05, "q95": q95}))
     return pd.concat(parts, ignore_index=True)
 
 
-def at_prior_bounds(parameters: pd.DataFrame, tol: float = 0.02) -> list[tuple[str, str]]:
-    """Parameters whose estimate or weighted 5-95 % interval lies within ``tol`` of the
-    prior range at a bound: (key, ``low``/``high``). The data ask for values beyond the
-    prior, or the model lacks a mechanism the targets need."""
-    out = []
-    for _, p in parameters.iterrows():
-        span = p["high"] - p["low"]
-        if min(p["estimate"], p["q95"]) <= p["low"] + tol * span:
-            out.append((str(p["key"]), "low"))
-        elif max(p["estimate"], p["q05"]) >= p["high"] - tol * span:
-            out.append((str(p["key"]), "high"))
+# --------------------------------------------------------------------------- calibration
+
+
+def split_targets(targets: pd.DataFrame, until: str | None) -> pd.DataFrame:
+    """``targets`` with ``role``: ``fit`` up to ``until`` (all if ``None``), else
+    ``holdout``; a ConfigError if nothing is left to fit."""
+    out = targets.reset_index(drop=True).copy()
+    cut = month_index(until, "until") if until else int(out["month"].max())
+    out["role"] = np.where(out["month"] <= cut, "fit", "holdout")
+    if not (out["role"] == "fit").any():
+        raise ConfigError(f"until={until!r} is not allowed: no target on or before it "
+                          f"(the first is {month_label(int(out['month'].min()))})")
     return out
 
 
+def _executor(stack: ExitStack, world: World, params: WorldParams, workers: int,
+              executor: Executor | None) -> Executor | None:
+    if executor is not None or workers <= 1:
+        return executor
+    _remember_world(world, params)  # forked workers inherit it
+    return stack.enter_context(process_pool(workers))
+
+
+def calibrate(base: Config, world: World, spec: CalibrationSpec,
+              targets: pd.DataFrame | None = None, workers: int = 1,
+              progress: PhaseProgress | None = None, db: str = "sqlite://",
+              executor: Executor | None = None) -> CalibrationResult:
+    """Calibrate ``spec.parameters`` of ``base`` against ``targets`` (default: the
+    historical counts) by ABC-SMC; see the module docstring.
+
+    ``base`` is used with ``seed = spec.seed``. Results do not depend on ``workers`` or on
+    ``executor`` (e.g. ``distributed.Client(...).get_executor()``; it then runs every
+    simulation, and ``workers`` is the number of its workers). ``db`` is pyabc's database
+    (``sqlite:///path``; in memory by default). ``progress(phase, done, total)`` is called
+    as particles and predictive draws come in. Raises :class:`ConfigError` for a bad spec
+    before anything is simulated.
+    """
+    check_parameters(spec, base)
+    base = copy.deepcopy(base)
+    base.seed = spec.seed
+    base.validate()
+    if targets is None:
+        targets = historical_targets(spec, world)
+    targets = split_targets(targets, spec.until)
+    fit_t = targets[targets["role"] == "fit"].reset_index(drop=True)
+    last = int(targets["month"].max())
+    if last >= base.horizon_months:
+        raise ConfigError(f"end={base.end!r} is not allowed: not before the last target "
+                          f"month {month_label(last)}")
+    fit_end = month_label(int(fit_t["month"].max()))
+    series = series_of(targets, world)
+    timings: dict[str, float] = {}
+    keys = spec.keys
+
+    with ExitStack() as stack:
+        ex = _executor(stack, world, base.world, workers, executor)
+        model = Simulator(world, base, keys, series, fit_t, fit_end)
+        kernel = ObservationKernel(model.names, fit_t["observed"].to_numpy(),
+                                   fit_t["sigma"].to_numpy(),
+                                   (fit_t["bound"] == "lower").to_numpy())
+        log.info("ABC-SMC: %d parameters, %d targets up to %s; %d particles per generation, "
+                 "at most %d generations and about %d simulations", len(keys), len(fit_t),
+                 fit_end, spec.population_size, spec.max_generations, spec.max_simulations)
+        abc: AbcRun = run_abc(model, uniform_prior(keys, spec.low, spec.high), kernel, spec,
+                              ex, workers, db, progress)
+        timings["abc_s"] = abc.wall_s
+        log.info("ABC-SMC done in %.0f s: %d generations, temperature %.3g, ESS %.0f",
+                 abc.wall_s, len(abc.generations), abc.temperature, abc.ess)
+
+        parameters, estimate = posterior_summary(abc.particles, spec, base)
+        # posterior predictive over the full horizon
+        t0 = time.perf_counter()
+        P = spec.predictive_draws
+        idx = predictive_indices(abc.particles["weight"].to_numpy(), P, spec.seed)
+        cfgs = [config_at(base, keys, abc.particles.loc[int(i), keys].to_numpy(dtype=float))
+                for i in idx]
+        args = [(base.world, c, j, series) for j, c in enumerate(cfgs)]
+        log.info("posterior predictive: %d draws up to %s", P, base.end)
+        runs = (map(_simulate_series, *zip(*args, strict=True)) if ex is None
+                else ex.map(_simulate_series, *zip(*args, strict=True)))
+        sims = []
+        for s in runs:
+            sims.append(s)
+            if progress:
+                progress("posterior predictive", len(sims), P)
+        proj = np.stack(sims)
+        timings["predictive_s"] = time.perf_counter() - t0
+
+    s_idx = np.array([series.index(s) for s in targets["series"]], dtype=np.int64)
+    at = proj[:, s_idx, targets["month"].to_numpy(dtype=np.int64)]  # (P, J)
+    fit = fit_table(targets, at, abc.temperature, spec.seed)
+    predictive = pd.concat([pd.DataFrame({"draw": np.arange(P), "particle": idx}),
+                            pd.DataFrame(at, columns=stat_names(len(targets)))], axis=1)
+    calibrated = config_at(base, keys, [float(estimate[k]) for k in keys])
+    return CalibrationResult(
+        spec=spec, targets=targets, particles=abc.particles, generations=abc.generations,
+        parameters=parameters, estimate=estimate, fit=fit, predictive=predictive,
+        projection=projection_table(proj, series, world),
+        quality=quality_checks(parameters, abc.generations), temperature=abc.temperature,
+        ess=abc.ess, base=base, calibrated=calibrated, fit_end=fit_end, timings=timings,
+        n_runs={"abc": abc.simulations, "predictive": P}, series=series)
+
+
 def summary_lines(result: CalibrationResult) -> list[str]:
-    """One line per calibrated parameter: estimate and posterior interval."""
+    """One line per calibrated parameter (estimate and 90 % interval), then the checks."""
     lines = []
     for _, p in result.parameters.iterrows():
-        lines.append(f"{p['key']} = {p['estimate']:.6g}  (posterior median "
-                     f"{p['posterior_median']:.4g}, 5-95 % {p['q05']:.4g} .. {p['q95']:.4g}; "
-                     f"prior {p['low']:g} .. {p['high']:g})")
+        lines.append(f"{p['key']} = {p['estimate']:.6g}  (posterior median; 5-95 % "
+                     f"{p['q05']:.4g} .. {p['q95']:.4g}; prior {p['low']:g} .. {p['high']:g})")
+    g = result.generations.iloc[-1]
+    lines.append(f"ABC-SMC: {len(result.generations)} generations, {int(g['accepted'])} "
+                 f"particles, ESS {result.ess:.0f}, final temperature {result.temperature:.3g}"
+                 f", {result.n_runs['abc']} simulations")
+    failed = result.quality[~result.quality["passed"]]
+    lines.append("quality checks: all passed" if failed.empty else
+                 "quality checks failed: " + "; ".join(
+                     f"{r['check']} ({r['subject']}: {r['value']})" for _, r in failed.iterrows()))
     return lines
 
 
+__all__ = ["EDGE", "MIN_ESS", "MIN_PARTICLES", "PILED_MASS", "CalibrationResult", "Simulator",
+           "calibrate", "effective_sample_size", "fit_table", "posterior_summary",
+           "predictive_indices", "projection_table", "quality_checks", "split_targets",
+           "stat_names", "summary_lines"]

@@ -1,23 +1,28 @@
-"""The texts a calibration leaves: ``report.md`` (what was fitted, how, how well) and
-``calibrated.yaml`` (the calibrated values as a Hydra ``# @package _global_`` file).
+"""The texts a calibration leaves: ``report.md`` (what was fitted, how, how well),
+``calibrated.yaml`` (the point estimate as a Hydra ``# @package _global_`` file naming the
+posterior sample beside it) and the posterior sample (:func:`posterior_sample`).
 
 The report is assembled from one function per section, in the order a reader needs them:
-the calibrated values, the method, the measurement model, the fit, the figures and the
-files. Parameter names come from the one label table of the figures
-(:func:`sim.figures.labels.param_label`).
+the quality checks, the calibrated values, the method, the measurement model, the fit, the
+backtest (with ``until``), the figures and the files. Parameter names come from the one
+label table of the figures (:func:`sim.figures.labels.param_label`).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
-from sim.calibration.method import CalibrationResult, at_prior_bounds
+from sim.calibration.abc import TEMPERATURE_DECAY
+from sim.calibration.backtest import FORECASTERS
+from sim.calibration.method import EDGE, MIN_ESS, MIN_PARTICLES, PILED_MASS, CalibrationResult
 from sim.calibration.spec import base_overrides, calibrated_overrides
 from sim.calibration.targets import SHARE_METRICS
 from sim.config import to_yaml
 from sim.figures.labels import param_label
+from sim.posterior import PosteriorSample
 
 #: The command that writes these texts (named in the report).
 TOOL = "ozg-sim-calibrate"
@@ -45,20 +50,39 @@ def _md_table(df: pd.DataFrame, formats: dict[str, str] | None = None) -> str:
     return "\n".join(lines)
 
 
+def posterior_file_name(name: str) -> str:
+    """The file of a calibration's posterior sample in ``conf/calibrated/``."""
+    return f"{name}_posterior.csv"
+
+
+def posterior_sample(result: CalibrationResult) -> PosteriorSample:
+    """The weighted posterior sample of a calibration (its last ABC-SMC generation)."""
+    p = result.particles
+    return PosteriorSample(result.spec.name, result.spec.keys,
+                           p[result.spec.keys].to_numpy(dtype=float),
+                           p["weight"].to_numpy(dtype=float))
+
+
 def calibrated_yaml(result: CalibrationResult, header: dict[str, str]) -> str:
-    """``calibrated.yaml``: a ``# @package _global_`` Hydra file of the calibrated keys
-    (the package line first: Hydra reads it only at the top), headed by provenance."""
-    body = to_yaml(calibrated_overrides(result.calibrated, result.spec.keys))
+    """``calibrated.yaml``: a ``# @package _global_`` Hydra file of the calibrated keys at the
+    point estimate and ``posterior:`` naming the sample replications draw from (the package
+    line first: Hydra reads it only at the top), headed by provenance."""
+    body = to_yaml({**calibrated_overrides(result.calibrated, result.spec.keys),
+                    "posterior": posterior_file_name(result.spec.name)})
     lines = ["# @package _global_"]
     lines += [f"# {k}: {v}" for k, v in header.items()]
+    lines += ["# Runs draw each replication's calibrated keys from the posterior sample named",
+              "# below (calibrated_draws=posterior, the default); calibrated_draws=point keeps",
+              "# the point estimates (weighted posterior medians) set here."]
     return "\n".join(lines) + "\n" + body
 
 
 def _header(result: CalibrationResult, meta: dict[str, Any]) -> list[str]:
     """Title and the line that says where the report came from."""
     spec, s = result.spec, meta["world"]
+    kind = f" (backtest: fitted up to {spec.until})" if spec.until else ""
     return [
-        f"# Calibration `{spec.name}`", "",
+        f"# Calibration `{spec.name}`{kind}", "",
         f"Created {meta['created_utc']} by `{meta['command']}` in {meta['wall_s']:.0f} s on "
         f"{meta['workers']} worker(s); seed {spec.seed}; code version {meta['code_version']}"
         f" (git {meta['git_commit']}). World `{result.base.world.name}`: {s['states']} "
@@ -68,72 +92,90 @@ def _header(result: CalibrationResult, meta: dict[str, Any]) -> list[str]:
     ]
 
 
+def _quality_section(result: CalibrationResult) -> list[str]:
+    """The checks of the posterior, pass or fail."""
+    q = result.quality.copy()
+    q["result"] = np.where(q["passed"], "pass", "**FAIL**")
+    q["subject"] = [f"`{s}`" if "." in str(s) else s for s in q["subject"]]
+    verdict = ("All checks pass." if result.passed else
+               "**Not every check passes**: read the intervals and the fit with the failures "
+               "below in mind.")
+    return [
+        "## Quality checks", "",
+        _md_table(q[["check", "subject", "value", "threshold", "result", "note"]]), "",
+        f"{verdict} Particles: the last generation's accepted particles (one simulation "
+        f"each) and their effective sample size (pyabc's `effective_sample_size`, "
+        f"(Σw)²/Σw²); the issue asks for ≥ {MIN_PARTICLES} particles or ESS ≥ {MIN_ESS}. "
+        "Exact: the stochastic acceptor samples the posterior under the measurement model "
+        "at temperature 1; at T > 1 the posterior under measurement errors × √T. A marginal "
+        f"is piled against a bound when more than {100 * PILED_MASS:.0f} % of its mass lies "
+        f"within {100 * EDGE:.0f} % of the prior range from it (a flat posterior has "
+        f"{100 * EDGE:.0f} %); a physical bound (one step beyond it the parameter is "
+        "invalid, e.g. a probability of 1) may hold mass.", "",
+    ]
+
+
 def _values_section(result: CalibrationResult) -> list[str]:
-    """The calibrated values, their posterior and diagnostics."""
+    """The calibrated values and their posterior."""
     spec = result.spec
     p = result.parameters.copy()
     p.insert(0, "parameter", [f"`{k}`" for k in p["key"]])
     p.insert(1, "meaning", [param_label(k, sentence=True) for k in p["key"]])
-    p = p.drop(columns="key").rename(columns={"posterior_median": "posterior median",
-                                              "q05": "5 %", "q95": "95 %",
-                                              "low": "prior low", "high": "prior high"})
-    n_design = len(result.design)
-    ess_note = ("" if result.ess >= 10 else
-                f" **The posterior summary rests on few design points (ESS {result.ess:.1f} "
-                f"of {n_design}):** the 5–95 % intervals are coarse; more `design_points` or "
-                "a wider observation error give a smoother posterior.")
-    ll_best = float(result.design["log_likelihood"].max())
-    bounds = at_prior_bounds(result.parameters)
-    bound_note = "".join(
-        f" **`{key}` sits at the {side} bound of its prior:** the targets ask for values "
-        "beyond the prior range (widen it if such values are plausible), or the model lacks "
-        "a mechanism the targets need; see the misfits below." for key, side in bounds)
+    p = p[["parameter", "meaning", "estimate", "q05", "q95", "mean", "sd", "low", "high"]]
+    p = p.rename(columns={"estimate": "estimate (median)", "q05": "5 %", "q95": "95 %",
+                          "low": "prior low", "high": "prior high"})
     return [
         "## Calibrated values", "",
-        _md_table(p, {"estimate": ".4g", "posterior median": ".4g", "5 %": ".4g",
-                      "95 %": ".4g", "prior low": "g", "prior high": "g"}), "",
-        f"Effective sample size of the posterior weights: {result.ess:.1f} of {n_design} "
-        f"design points.{ess_note} Log-likelihood at the estimate {result.loglik_estimate:.2f}"
-        f" (best design point {ll_best:.2f}).{bound_note}", "",
-        "`calibrated.yaml` sets these values (a Hydra `# @package _global_` file); "
-        f"`{TOOL} {spec.name} apply=true` writes it to `conf/calibrated/{spec.name}.yaml`.", "",
+        _md_table(p, {"estimate (median)": ".4g", "5 %": ".4g", "95 %": ".4g",
+                      "mean": ".4g", "sd": ".3g", "prior low": "g", "prior high": "g"}), "",
+        "The estimate is the weighted posterior median of each parameter (rounded to 4 "
+        "significant digits), so it lies inside its own 5–95 % interval; the medians "
+        "together are a point of the parameter space, not necessarily its most likely one. "
+        f"`calibrated.yaml` sets them; `{TOOL} {spec.name} apply=true` writes it to "
+        f"`conf/calibrated/{spec.name}.yaml` and the posterior sample (`posterior.csv`) to "
+        f"`conf/calibrated/{posterior_file_name(spec.name)}`. Runs and experiments draw "
+        "each replication's calibrated parameters from that sample (`calibrated_draws="
+        "posterior`, the default; the same draw for every strategy of an experiment), or "
+        "keep the estimate (`calibrated_draws=point`).", "",
     ]
 
 
 def _method_section(result: CalibrationResult) -> list[str]:
     """The method with this spec's numbers."""
-    spec = result.spec
+    spec, g = result.spec, result.generations
+    sched = ", ".join(f"{t:.3g}" for t in g["temperature"])
+    rates = ", ".join(f"{100 * r:.0f} %" for r in g["acceptance_rate"])
     return [
         "## Method", "",
-        f"1. **Prior**: uniform over the box of the {len(spec.parameters)} parameters above.",
-        f"2. **Design**: {spec.design_rounds} round(s) of a Latin hypercube (scipy.stats.qmc, "
-        f"seed {spec.seed}) of {spec.design_points} points each; each point runs "
-        f"{spec.replications} replications with common random numbers (replications "
-        f"0..{spec.replications - 1} of seed {spec.seed}), simulated up to {result.fit_end}, "
-        "the last target month. Round 1 covers the prior box; each later round a box around "
-        "the posterior so far (per parameter the weighted 1–99 % range, widened on each side "
-        "by half the typical point spacing of the previous round): adaptive multiple "
-        "importance "
-        "sampling (Cornuet et al. 2012) with the rounds as a deterministic mixture, so "
-        "every point is weighted by likelihood / mixture density and the first round keeps "
-        "the whole prior covered.",
-        "3. **Synthetic likelihood** (Wood 2010): per point the mean m and variance s² over "
-        "replications of each observable; a target o with measurement error σ contributes "
-        "−½ (m − o)² / v − ½ log(2π v), v = σ² + s² (1 + 1/R). The real rollout is one "
-        "realisation of the process, so the full single-run variance s² enters (not s²/R), "
-        "plus the Monte-Carlo error s²/R of m. Lower bounds (\"more than\") contribute "
-        "log Φ((m − o)/√v). Targets are independent (diagonal covariance; a full one needs "
-        "many more replications than targets). Importance weights exp(log-likelihood) / "
-        "mixture density over the design points (uniform prior) give the weighted median and "
-        "5 %/95 % quantiles and the effective sample size 1/Σw².",
-        f"4. **Estimate**: Nelder-Mead (bounded, in the unit cube of the prior, at most "
-        f"{spec.refine_evaluations} evaluations) from the best design point on the same "
-        "common-random-number objective; the best point evaluated, rounded to 4 significant "
-        "digits. Deterministic for a given seed and independent of the number of workers.",
-        f"5. **Projection**: the calibrated configuration over the full horizon (to "
-        f"{result.calibrated.end}) with {spec.projection_replications} replications; "
-        "monthly median and 5–95 % band of each observable (`projection.parquet`). The fit "
-        "table and the figures use these replications.", "",
+        f"1. **Prior**: independent uniform priors over the {len(spec.parameters)} "
+        "parameters' ranges above.",
+        "2. **ABC-SMC** with pyabc (Klinger et al. 2018; Schälte et al. 2022): generations of "
+        f"{spec.population_size} accepted particles (the first {spec.calibration_particles} "
+        "prior simulations set the first temperature), each particle *one* simulation up to "
+        f"{result.fit_end}, the last fitted month (the stochastic simulator is the "
+        "likelihood; no replications per point). Proposals: pyabc's multivariate normal "
+        "kernel around the last generation. Acceptance: pyabc's `StochasticAcceptor` with "
+        "the measurement model below as its kernel (`ObservationKernel`: normal errors with "
+        "the targets' variances, a normal CDF for the lower bound), accepting with "
+        "probability (p(observed | simulated) / c)^(1/T), c the largest density found, with "
+        "rejection-control importance weights. At T = 1 this is exact inference under the "
+        "measurement model (Wilkinson 2013); each generation's T is the lowest whose "
+        f"expected acceptance rate is {100 * spec.target_acceptance_rate:.0f} % and at most "
+        f"a factor {TEMPERATURE_DECAY:g} below the last.",
+        f"3. **Budget**: at most {spec.max_generations} generations; no generation starts "
+        f"after {spec.max_simulations} simulations; T = 1 ends the run. This run: "
+        f"{len(g)} generations, temperatures {sched}; acceptance rates {rates}; "
+        f"{result.n_runs['abc']} simulations in {result.timings['abc_s']:.0f} s.",
+        "4. **Determinism**: proposal i of generation t runs with numpy's global generator "
+        f"(which pyabc draws from) seeded by SeedSequence(({spec.seed}, t + 2, i)), and a "
+        "generation keeps the proposals up to its last acceptance in the order of i: the "
+        "same spec and seed give the same particles on any number of workers, local or on "
+        "a Dask cluster.",
+        "5. **Point estimate**: the weighted posterior median per parameter.",
+        f"6. **Posterior predictive**: {spec.predictive_draws} parameter draws from the "
+        "posterior (seeded, with probability the weights), each simulated once to "
+        f"{result.calibrated.end}: the fit table, the projection band and the forecasts of "
+        "a backtest.", "",
     ]
 
 
@@ -179,19 +221,25 @@ def _measurement_section(result: CalibrationResult, meta: dict[str, Any]) -> lis
 
 
 def _fit_section(result: CalibrationResult) -> list[str]:
-    """The fit table and the targets missed."""
+    """Every target with its posterior predictive band and z-score, and the misses."""
     spec, fit = result.spec, result.fit
     ft = pd.DataFrame({
         "date": fit["date"], "geo": fit["geo"], "metric": fit["metric"],
+        "role": fit["role"],
         "observed": [(f"more than {v:g}" if b == "lower" else f"{v:g}")
                      + (" of the catalogue" if m in SHARE_METRICS else "")
                      for v, b, m in zip(fit["observed_value"], fit["bound"], fit["metric"],
                                         strict=True)],
         "observed share": fit["observed"].map(lambda v: f"{100 * v:.1f} %"),
-        "σ": fit["sigma"].map(lambda v: f"{100 * v:.1f} pp"),
+        "σ (× √T)": [f"{100 * a:.1f} ({100 * b:.1f}) pp"
+                     for a, b in zip(fit["sigma"], fit["sigma_effective"], strict=True)],
         "model median (5–95 %)": [f"{100 * m:.1f} % ({100 * a:.1f}–{100 * b:.1f})"
                                   for m, a, b in zip(fit["model_median"], fit["model_q05"],
                                                      fit["model_q95"], strict=True)],
+        "predictive 90 % band": [f"{100 * a:.1f}–{100 * b:.1f} %" for a, b in
+                                 zip(fit["predictive_q05"], fit["predictive_q95"],
+                                     strict=True)],
+        "in band": np.where(fit["in_band"], "yes", "**no**"),
         "model in catalogue units": fit["model_median_catalogue"].map(lambda v: f"{v:.0f}"),
         "z": fit["z"].map(lambda v: f"{v:+.2f}")})
     off = fit[fit["z"].abs() > 2]
@@ -199,52 +247,130 @@ def _fit_section(result: CalibrationResult) -> list[str]:
               f"({100 * r['observed']:.1f} %), model {100 * r['model_median']:.1f} % "
               f"(z = {r['z']:+.2f}: the model is {'below' if r['z'] > 0 else 'above'} the "
               "observed value)" for _, r in off.iterrows()]
+    n_in = int(fit["in_band"].sum())
     return [
-        "## Fit at the calibrated values", "",
+        "## Fit: every target against the posterior predictive", "",
         _md_table(ft), "",
-        "z = (observed − model mean) / √(σ² + model variance × (1 + 1/P)), P = "
-        f"{spec.projection_replications} projection replications; a lower bound has z = 0 "
-        "when the model is above it. *Model in catalogue units*: the median share times the "
-        f"catalogue services of the scope ({spec.catalogue_services}, "
-        f"{spec.catalogue_federal_services} or "
+        f"{n_in} of {len(fit)} observations lie in their predictive 90 % band. Model "
+        f"median and 5–95 %: the simulated share across {spec.predictive_draws} posterior "
+        "predictive draws; predictive 90 % band: of an observation, model plus measurement "
+        "error σ √T (T the final temperature); z = (observed − predictive mean) / predictive "
+        "sd (a lower bound has z = 0 when the model is above it). *Model in catalogue "
+        "units*: the median share times the catalogue services of the scope "
+        f"({spec.catalogue_services}, {spec.catalogue_federal_services} or "
         f"{spec.catalogue_services - spec.catalogue_federal_services}).", "",
-        "Targets the calibrated model misses by more than two standard deviations:", "",
+        "Targets the model misses by more than two predictive standard deviations:", "",
         *(misfit or ["- none"]), "",
+        *_patterns(result),
+    ]
+
+
+def _patterns(result: CalibrationResult) -> list[str]:
+    """The pattern of MODEL.md section 1 the targets can show: many services online somewhere
+    early, few nationwide."""
+    proj = result.projection
+    rows = []
+    for month in ("2020-09-30", "2021-09-30", "2022-12-31"):
+        at = proj[proj["date"] == pd.Timestamp(month)].set_index("series")
+        if {"online_anywhere", "nationwide_nonfederal"} <= set(at.index):
+            online = 100 * at.loc["online_anywhere", "median"]
+            nation = 100 * at.loc["nationwide_nonfederal", "median"]
+            rows.append(f"- {month[:7]}: online somewhere {online:.0f} % of all services, "
+                        f"nationwide {nation:.0f} % of the non-federal ones (posterior "
+                        "predictive medians; record: 55 % online somewhere in Oct 2020, "
+                        "3 % / 23 % nationwide in Sep 2021 / Dec 2022)")
+    return ["Validation pattern (MODEL.md §1: many services online somewhere early, few "
+            "nationwide):", "", *(rows or ["- not in this world's series"]), ""]
+
+
+def _backtest_section(result: CalibrationResult, meta: dict[str, Any]) -> list[str]:
+    """Held-out counts: the model against naive forecasters."""
+    if not result.spec.until:
+        return []
+    bt, vd = meta["backtest"], meta["verdict"]
+    tab = pd.DataFrame({
+        "date": bt["date"], "series": bt["series"],
+        "observed": bt["observed"].map(lambda v: f"{100 * v:.1f}"),
+        "model (90 % band)": [f"{100 * m:.1f} ({100 * a:.1f}–{100 * b:.1f})" for m, a, b in
+                              zip(bt["model_median"], bt["predictive_q05"],
+                                  bt["predictive_q95"], strict=True)],
+        "model error": bt["model_error"].map(lambda v: f"{100 * v:+.1f}"),
+        "in band": np.where(bt["in_band"], "yes", "**no**"),
+        **{f"{n.replace('_', ' ')} error": bt[f"{n}_error"].map(
+            lambda v: "—" if pd.isna(v) else f"{100 * v:+.1f}") for n in FORECASTERS}})
+    vt = pd.DataFrame({
+        "forecaster": vd["forecaster"].str.replace("_", " "), "points": vd["points"],
+        "model MAE (pp)": vd["model_mae"].map(lambda v: "—" if pd.isna(v) else f"{100 * v:.1f}"),
+        "forecaster MAE (pp)": vd["forecaster_mae"].map(
+            lambda v: "—" if pd.isna(v) else f"{100 * v:.1f}"),
+        "model closer on": vd["model_closer"],
+        "model beats it": vd["model_beats"].map(
+            lambda v: "—" if v is None or pd.isna(v) else ("yes" if v else "**no**"))})
+    beaten = [str(r["forecaster"]).replace("_", " ") for _, r in vd.iterrows()
+              if r["model_beats"] is not None and not bool(r["model_beats"])]
+    n_in = int(bt["in_band"].sum())
+    verdict = ("**The model does not beat every naive forecaster**: "
+               + ", ".join(beaten) + " forecasts the held-out counts with a smaller mean "
+               "absolute error."
+               if beaten else "The model beats every naive forecaster on the held-out counts "
+               "(smaller mean absolute error).")
+    return [
+        f"## Backtest: fitted up to {result.spec.until}, forecast to 2022-12", "",
+        f"The calibration saw only the counts up to {result.spec.until}; every later count "
+        "(point values) is a forecast. Errors in percentage points of the scope's catalogue "
+        "(forecast − observed). Naive forecasters are fitted on the same earlier points of "
+        "the same series: a straight line, a logistic curve (scipy `curve_fit`, ceiling 100 "
+        "%), persistence (the last value); a series with one earlier point is anchored at 0 "
+        "in April 2018 (the catalogue), one with none gets no naive forecast (—).", "",
+        _md_table(tab), "",
+        f"{n_in} of {len(bt)} held-out counts lie in the model's predictive 90 % band.", "",
+        _md_table(vt), "",
+        verdict, "",
     ]
 
 
 def _figures_section(result: CalibrationResult) -> list[str]:
     """The figures and what they show."""
-    return [
+    out = [
         "## Figures", "",
         "![fit](figures/fit.png)", "",
-        "*Fit*: per observable, the calibrated model's median and 5–95 % band with the "
-        "observed shares; the dashed line ends the calibration period.", "",
+        "*Fit*: per observable, the posterior predictive median and 5–95 % band with the "
+        "observed shares; the dashed line ends the fitted period.", "",
         "![residuals](figures/residuals.png)", "",
         "![posterior](figures/posterior.png)", "",
+        "*Posterior*: the marginal of every parameter (weighted histogram of the last "
+        "generation) against its uniform prior, with the estimate and the 90 % interval.", "",
     ]
+    if result.spec.until:
+        out += ["![backtest](figures/backtest.png)", ""]
+    return out
 
 
 def _files_section(result: CalibrationResult) -> list[str]:
     """Runs simulated and the files of the folder."""
     return [
         "## Runs and files", "",
-        f"Replications simulated: design {result.n_runs['design']}, refinement "
-        f"{result.n_runs['refine']}, projection {result.n_runs['projection']}. Wall time: "
+        f"Simulations: ABC-SMC {result.n_runs['abc']}, posterior predictive "
+        f"{result.n_runs['predictive']}. Wall time: "
         + ", ".join(f"{k.removesuffix('_s')} {v:.0f} s" for k, v in result.timings.items())
         + ".", "",
-        "`targets.csv` (observed, share scale, σ), `design.csv` (parameter values, "
-        "log-likelihood, weight and model mean per target of every design point), "
-        "`refine.csv` (Nelder-Mead evaluations), `parameters.csv`, `fit_table.csv`, "
-        "`projection.parquet`, `calibrated.yaml`, `manifest.json` (spec, base config, "
-        "seeds, versions, timings), `figures/` (PNG, SVG, PDF; sidecar CSV of the plotted "
-        "data).", "",
+        "`targets.csv` (observed, share scale, σ, role fit/holdout), `particles.csv` and "
+        "`posterior.csv` (the posterior sample with weights; the second in the format runs "
+        "read, `sim/posterior.py`), `generations.csv` (temperature, acceptance rate, ESS per "
+        "generation), `parameters.csv`, `quality.csv`, `fit_table.csv`, "
+        "`predictive.parquet` (the observables of every predictive draw at every target), "
+        "`projection.parquet`, `abc.db` (pyabc's database: every generation; "
+        "`pyabc.History('sqlite:///abc.db')`), `calibrated.yaml`, `manifest.json` (spec, "
+        "base config, seeds, versions, timings), `figures/` (PNG, SVG, PDF; sidecar CSV of "
+        "the plotted data)"
+        + (", `backtest.csv`, `backtest_verdict.csv`." if result.spec.until else "."), "",
     ]
 
 
 def report_markdown(result: CalibrationResult, meta: dict[str, Any]) -> str:
-    """``report.md``: method, measurement model, tables, diagnostics and figures."""
-    return "\n".join([*_header(result, meta), *_values_section(result),
-                      *_method_section(result), *_measurement_section(result, meta),
-                      *_fit_section(result), *_figures_section(result),
+    """``report.md``: checks, values, method, measurement model, fit, backtest, figures."""
+    return "\n".join([*_header(result, meta), *_quality_section(result),
+                      *_values_section(result), *_method_section(result),
+                      *_measurement_section(result, meta), *_fit_section(result),
+                      *_backtest_section(result, meta), *_figures_section(result),
                       *_files_section(result)])

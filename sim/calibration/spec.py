@@ -2,9 +2,10 @@
 checks, and the configurations it evaluates.
 
 A spec names the uncertain parameters with their prior ranges (declared as every uncertain
-range of the package, :mod:`sim.ranges`), the budget of the method (design points, rounds,
-replications, refinement, projection), the measurement error of the official counts and the
-catalogue they refer to. :func:`load_spec` reads a spec file with command-line options
+range of the package, :mod:`sim.ranges`), the budget of the ABC-SMC method (particles,
+generations, simulations, posterior predictive draws), the measurement error of the
+official counts, the catalogue they refer to and, for a backtest, the last month whose
+counts are fitted (``until``). :func:`load_spec` reads a spec file with command-line options
 applied; :func:`config_at` gives the configuration at a parameter point;
 :func:`calibrated_overrides` the Hydra file of the calibrated values.
 """
@@ -19,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from sim.calendar import month_index
 from sim.calibration.targets import METRICS
 from sim.config import CONF_DIR, GROUPS, read_yaml
 from sim.errors import ConfigError
@@ -30,17 +32,19 @@ from sim.ranges import ParameterRange, check_ranges, parse_ranges
 CALIBRATION_DIR = CONF_DIR / "calibration"
 #: Significant digits of the calibrated values (in calibrated.yaml and the projection).
 SIGNIFICANT_DIGITS = 4
-SPEC_INTS = ("design_points", "design_rounds", "replications", "refine_evaluations",
-             "projection_replications", "seed", "catalogue_services",
+SPEC_INTS = ("population_size", "calibration_particles", "max_generations",
+             "max_simulations", "predictive_draws", "seed", "catalogue_services",
              "catalogue_federal_services")
+SPEC_FLOATS = ("target_acceptance_rate",)
 #: Observation error per kind of source (``source_kind`` of the history file):
 #: ``[relative, absolute]``, sigma = relative x observed share + absolute (MODEL.md 7.10).
 DEFAULT_OBSERVATION_ERROR: dict[str, list[float]] = {
     "dashboard": [0.05, 0.01], "nkr": [0.15, 0.01], "government": [0.10, 0.01],
     "press": [0.20, 0.01], "derived": [0.15, 0.01]}
+SPEC_STRS = ("until",)
 #: Smallest allowed value of each integer spec key.
-SPEC_MIN = {"design_points": 2, "design_rounds": 1, "replications": 2,
-            "refine_evaluations": 0, "projection_replications": 2, "seed": 0,
+SPEC_MIN = {"population_size": 10, "calibration_particles": 10, "max_generations": 1,
+            "max_simulations": 10, "predictive_draws": 2, "seed": 0,
             "catalogue_services": 1, "catalogue_federal_services": 0}
 
 
@@ -60,18 +64,26 @@ class CalibrationSpec:
     overrides : list of str
         Hydra overrides of the base ozg-sim config (e.g. ``funding=konjunkturpaket``).
     parameters : list of ParameterRange
-        Parameters and their prior bounds.
-    design_points : int
-        Latin-hypercube points per design round (>= 2).
-    design_rounds : int
-        Round 1 samples the prior box; each later round a box around the posterior so far
-        (adaptive multiple importance sampling); 1 = a single Latin hypercube.
-    replications : int
-        Replications per design point and per refinement evaluation (>= 2: a variance).
-    refine_evaluations : int
-        Maximum objective evaluations of the Nelder-Mead refinement (0: best design point).
-    projection_replications : int
-        Replications of the calibrated configuration over the full horizon.
+        Parameters and their (uniform) prior bounds.
+    population_size : int
+        Accepted particles per ABC-SMC generation (one simulation per particle).
+    calibration_particles : int
+        Simulations from the prior that set the first temperature and the density
+        normalisation of the stochastic acceptor.
+    max_generations : int
+        Most ABC-SMC generations.
+    max_simulations : int
+        Simulation budget: no generation starts once this many have run (the last one may
+        overrun it by one generation).
+    target_acceptance_rate : float
+        Each generation's temperature is the lowest whose expected acceptance rate is this
+        (and at most a factor :data:`~sim.calibration.abc.TEMPERATURE_DECAY` below the last
+        one); a temperature of 1 is exact inference and ends the run.
+    predictive_draws : int
+        Posterior predictive simulations over the full horizon (fit table, projection,
+        backtest), each at a parameter draw from the posterior.
+    until : str or None
+        Backtest: fit only the counts up to this month (``YYYY-MM``); ``None`` fits all.
     observation_error : dict of str to [float, float]
         Observation error of a target with observed share ``o`` by the kind of its source
         (``source_kind`` of the history file): ``sigma = relative * o + absolute`` (share
@@ -88,11 +100,13 @@ class CalibrationSpec:
     name: str = "historical"
     overrides: list[str] = field(default_factory=list)
     parameters: list[ParameterRange] = field(default_factory=list)
-    design_points: int = 64
-    design_rounds: int = 3
-    replications: int = 4
-    refine_evaluations: int = 40
-    projection_replications: int = 20
+    population_size: int = 250
+    calibration_particles: int = 100
+    max_generations: int = 8
+    max_simulations: int = 2600
+    target_acceptance_rate: float = 0.3
+    predictive_draws: int = 100
+    until: str | None = None
     observation_error: dict[str, list[float]] = field(
         default_factory=lambda: copy.deepcopy(DEFAULT_OBSERVATION_ERROR))
     seed: int = 1
@@ -131,8 +145,14 @@ def spec_from_dict(raw: Mapping[str, Any], name: str = "historical") -> Calibrat
     for k in SPEC_INTS:
         if k in raw:
             setattr(spec, k, int(parse_number(k, raw[k], SPEC_MIN[k], integer=True)))
+    for k in SPEC_FLOATS:
+        if k in raw:
+            setattr(spec, k, parse_number(k, raw[k], 0.0, 1.0, lo_open=True))
     if "observation_error" in raw:
         spec.observation_error = parse_observation_error(raw["observation_error"])
+    if raw.get("until") is not None:
+        spec.until = str(raw["until"])
+        month_index(spec.until, "until")
     if spec.catalogue_federal_services >= spec.catalogue_services:
         raise ConfigError(f"catalogue_federal_services={spec.catalogue_federal_services!r} is "
                           f"not allowed: fewer than catalogue_services="

@@ -1,21 +1,29 @@
 """``ozg-sim-calibrate``: calibrate uncertain parameters against the official counts.
 
-    ozg-sim-calibrate [NAME=historical] [key=value ...] [workers=N] [out=DIR] [apply=true]
+    ozg-sim-calibrate [NAME=historical] [key=value ...] [workers=N] [scheduler=tcp://HOST:PORT]
+                      [out=DIR] [apply=true] [until=YYYY-MM]
 
 ``NAME`` is a spec ``conf/calibration/NAME.yaml`` (its first line is this command). A
-``key=value`` whose key is a spec key (``design_points``, ``design_rounds``, ``replications``,
-``refine_evaluations``, ``projection_replications``, ``seed``, ``catalogue_services``,
-``catalogue_federal_services``; the observation errors per source kind are set in the file)
-overrides the spec; one whose key is an ozg-sim config key or group (``world=toy``,
-``funding=none``, ``staffing.bund_fte=200``) is added to the spec's ``overrides``.
-``workers`` (default: all cores; results do not depend on it), ``out`` (default
-``outputs/calibration``), ``apply=true`` (also write ``conf/calibrated/NAME.yaml``).
+``key=value`` whose key is a spec key (``population_size``, ``calibration_particles``,
+``max_generations``, ``max_simulations``, ``target_acceptance_rate``, ``predictive_draws``,
+``until``, ``seed``, ``catalogue_services``, ``catalogue_federal_services``; the observation
+errors per source kind are set in the file) overrides the spec; one whose key is an ozg-sim
+config key or group (``world=toy``, ``funding=none``, ``staffing.bund_fte=200``) is added to
+the spec's ``overrides``. ``workers`` (default: all cores; results do not depend on it), ``scheduler``
+(a Dask distributed scheduler that runs every simulation instead of the local pool; results
+do not depend on it either), ``out`` (default ``outputs/calibration``), ``apply=true`` (also
+write ``conf/calibrated/NAME.yaml`` and ``conf/calibrated/NAME_posterior.csv``; not with
+``until``). ``until=YYYY-MM`` makes a backtest: only the counts up to that month are fitted,
+the later ones are forecast and compared with naive forecasters.
 
-Writes ``<out>/<timestamp>_<NAME>/`` only when complete: ``targets.csv``, ``design.csv``,
-``refine.csv``, ``parameters.csv``, ``fit_table.csv``, ``projection.parquet``,
-``calibrated.yaml``, ``report.md``, ``manifest.json`` and ``figures/`` (``fit``,
-``residuals``, ``posterior``: PNG, SVG, PDF and sidecar CSV). A bad spec or option prints
-one line naming key and allowed values, exits with code 2 and writes nothing.
+Writes ``<out>/<timestamp>_<NAME>/`` only when complete: ``targets.csv``, ``particles.csv``,
+``posterior.csv`` (the posterior sample in the format of :mod:`sim.posterior`),
+``generations.csv``, ``parameters.csv``, ``quality.csv``, ``fit_table.csv``,
+``predictive.parquet``, ``projection.parquet``, ``abc.db`` (pyabc's database),
+``calibrated.yaml``, ``report.md``, ``manifest.json``, ``figures/`` (``fit``, ``residuals``,
+``posterior``, and with ``until`` ``backtest``: PNG, SVG, PDF and sidecar CSV) and with
+``until`` ``backtest.csv`` and ``backtest_verdict.csv``. A bad spec or option prints one
+line naming key and allowed values, exits with code 2 and writes nothing.
 """
 
 from __future__ import annotations
@@ -24,13 +32,26 @@ import json
 import os
 import sys
 import time
+from concurrent.futures import Executor
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
+import distributed
+
+from sim.calibration.backtest import backtest_table, verdict_table
 from sim.calibration.method import CalibrationResult, calibrate, summary_lines
-from sim.calibration.report import TOOL, calibrated_yaml, report_markdown
+from sim.calibration.report import (
+    TOOL,
+    calibrated_yaml,
+    posterior_file_name,
+    posterior_sample,
+    report_markdown,
+)
 from sim.calibration.spec import (
+    SPEC_FLOATS,
     SPEC_INTS,
+    SPEC_STRS,
     base_overrides,
     calibrated_overrides,
     check_parameters,
@@ -44,18 +65,19 @@ from sim.figures.calibration import draw_calibration_figures
 from sim.io import staged_folder, timestamp
 from sim.keys import to_dict
 from sim.params import Config
+from sim.posterior import posterior_csv
 from sim.provenance import code_version, config_hash, stamp
 from sim.runner import default_workers
 from sim.world import build_world
 
 CALIBRATED_DIR = CONF_DIR / "calibrated"
-OPTION_KEYS = ("workers", "out", "apply")
-SPEC_OPTION_KEYS = SPEC_INTS
+OPTION_KEYS = ("workers", "out", "apply", "scheduler")
+SPEC_OPTION_KEYS = (*SPEC_INTS, *SPEC_FLOATS, *SPEC_STRS)
 DEFAULT_NAME = "historical"
 
 
 class _PhaseProgress:
-    """One progress display per phase of the calibration (design rounds, projection)."""
+    """One progress display per phase of the calibration (generations, predictive draws)."""
 
     def __init__(self) -> None:
         self.phase: str | None = None
@@ -64,7 +86,9 @@ class _PhaseProgress:
     def __call__(self, phase: str, done: int, total: int) -> None:
         if phase != self.phase:
             self.close()
-            self.phase, self.bar = phase, Progress(total, unit="run", desc=phase, every=0.1)
+            self.phase = phase
+            self.bar = Progress(total, unit="particle" if "generation" in phase else "run",
+                                desc=phase, every=0.1)
         assert self.bar is not None
         self.bar(done, total)
 
@@ -75,7 +99,8 @@ class _PhaseProgress:
 
 
 def parse_args(argv: list[str]) -> tuple[str, dict[str, str], dict[str, str], list[str]]:
-    """Name, spec options, command options (workers, out, apply) and config overrides."""
+    """Name, spec options, command options (workers, out, apply, scheduler) and config
+    overrides."""
     config_roots = set(Config.__dataclass_fields__) | set(GROUPS) | {"hydra"}
     rest, overrides = [], []
     for a in argv:
@@ -98,45 +123,62 @@ def parse_args(argv: list[str]) -> tuple[str, dict[str, str], dict[str, str], li
         raise ConfigError(f"workers={opts['workers']!r} is not allowed: an integer >= 1")
     if opts.get("apply", "false").lower() not in ("true", "false"):
         raise ConfigError(f"apply={opts['apply']!r} is not allowed: one of true, false")
+    if "scheduler" in opts and "://" not in opts["scheduler"]:
+        raise ConfigError(f"scheduler={opts['scheduler']!r} is not allowed: a Dask scheduler "
+                          "address such as tcp://127.0.0.1:8786")
     spec_opts = {k: v for k, v in opts.items() if k in SPEC_OPTION_KEYS}
     cmd_opts = {k: v for k, v in opts.items() if k in OPTION_KEYS}
     return name, spec_opts, cmd_opts, overrides
 
 
 def write_outputs(folder: Path, result: CalibrationResult, meta: dict[str, Any],
-                  yaml_text: str) -> dict[str, int]:
-    """Tables, calibrated.yaml, figures, report and manifest into ``folder`` (staging)."""
+                  yaml_text: str, posterior_text: str) -> dict[str, int]:
+    """Tables, calibrated.yaml, posterior.csv, figures, report and manifest into
+    ``folder`` (staging; pyabc's ``abc.db`` is already there)."""
     folder.mkdir(parents=True, exist_ok=True)
     rows: dict[str, int] = {}
-    for name, df in (("targets.csv", result.targets), ("design.csv", result.design),
-                     ("refine.csv", result.refine), ("parameters.csv", result.parameters),
-                     ("fit_table.csv", result.fit)):
+    tables = {"targets.csv": result.targets, "particles.csv": result.particles,
+              "generations.csv": result.generations, "parameters.csv": result.parameters,
+              "quality.csv": result.quality, "fit_table.csv": result.fit}
+    if result.spec.until:
+        tables["backtest.csv"] = meta["backtest"]
+        tables["backtest_verdict.csv"] = meta["verdict"]
+    for name, df in tables.items():
         df.to_csv(folder / name, index=False, float_format="%.8g", date_format="%Y-%m-%d")
         rows[name] = len(df)
-    result.projection.to_parquet(folder / "projection.parquet", index=False)
-    rows["projection.parquet"] = len(result.projection)
+    for name, df in (("projection.parquet", result.projection),
+                     ("predictive.parquet", result.predictive)):
+        df.to_parquet(folder / name, index=False)
+        rows[name] = len(df)
     (folder / "calibrated.yaml").write_text(yaml_text, encoding="utf-8")
+    (folder / "posterior.csv").write_text(posterior_text, encoding="utf-8")
     provenance = {"tool": TOOL, "calibration": result.spec.name,
                   "command": meta["command"], "seed": result.spec.seed,
                   "config_hash_calibrated": config_hash(result.calibrated),
                   "code_version": meta["code_version"], "git_commit": meta["git_commit"]}
     meta["figures"] = draw_calibration_figures(
-        folder, provenance, result.fit_end, result.ess,
+        folder, provenance, result.fit_end, result.ess, result.temperature,
         (result.spec.catalogue_services, result.spec.catalogue_federal_services))
     (folder / "report.md").write_text(report_markdown(result, meta), encoding="utf-8")
     manifest = {
-        "tool": TOOL, "calibration": result.spec.name, **meta,
+        "tool": TOOL, "calibration": result.spec.name,
+        **{k: v for k, v in meta.items() if k not in ("backtest", "verdict")},
         "spec": result.spec.as_dict(),
         "base_overrides": base_overrides(result.spec),
         "estimate": result.estimate,
         "calibrated_overrides": calibrated_overrides(result.calibrated, result.spec.keys),
         "effective_sample_size": result.ess,
-        "log_likelihood_estimate": result.loglik_estimate,
+        "final_temperature": result.temperature,
+        "generations": result.generations.to_dict(orient="records"),
+        "quality_passed": result.passed,
         "fit_end": result.fit_end,
-        "seeds": {"root": result.spec.seed, "lhs": result.spec.seed,
-                  "design_replications": list(range(result.spec.replications)),
-                  "projection_replications": list(range(result.spec.projection_replications)),
-                  "scheme": "SeedSequence((seed, replication, stream_id)); see sim/rng.py"},
+        "seeds": {"root": result.spec.seed,
+                  "proposals": "numpy's global generator seeded by SeedSequence((seed, "
+                               "generation + 2, proposal)) per proposal; see "
+                               "sim/calibration/abc.py",
+                  "simulations": "replication drawn per proposal; streams "
+                                 "SeedSequence((seed, replication, stream_id)), sim/rng.py",
+                  "predictive_replications": list(range(result.spec.predictive_draws))},
         "base_config": to_dict(result.base),
         "calibrated_config": to_dict(result.calibrated),
         "config_hash_calibrated": config_hash(result.calibrated),
@@ -150,53 +192,84 @@ def write_outputs(folder: Path, result: CalibrationResult, meta: dict[str, Any],
     return rows
 
 
+def _executor(stack: ExitStack, scheduler: str | None) -> tuple[Executor | None, int]:
+    """A Dask client's executor and its worker count, or ``(None, 0)`` for the local pool."""
+    if not scheduler:
+        return None, 0
+    try:
+        client = stack.enter_context(distributed.Client(scheduler, timeout="20s"))
+    except OSError as exc:
+        raise ConfigError(f"scheduler={scheduler!r} is not allowed: no Dask scheduler "
+                          f"answers there ({exc})") from exc
+    n = sum(client.nthreads().values()) or 1
+    return client.get_executor(), n
+
+
+def _apply(name: str, yaml_text: str, posterior_text: str) -> None:
+    """Write the point estimate and the posterior sample into ``conf/calibrated/``."""
+    CALIBRATED_DIR.mkdir(parents=True, exist_ok=True)
+    for target, text in ((CALIBRATED_DIR / f"{name}.yaml", yaml_text),
+                         (CALIBRATED_DIR / posterior_file_name(name), posterior_text)):
+        tmp = target.with_suffix(f".tmp{os.getpid()}")
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, target)
+        print(f"applied: {target}")
+
+
 def run_calibration(argv: list[str]) -> Path:
     """Parse, calibrate and write; returns the output folder."""
     name, spec_opts, opts, overrides = parse_args(argv)
     spec = load_spec(name, spec_opts, overrides)
+    apply = opts.get("apply", "false").lower() == "true"
+    if apply and spec.until:
+        raise ConfigError(f"apply=true is not allowed with until={spec.until}: a backtest "
+                          "fits only part of the record")
     base = load_config(base_overrides(spec))
     check_parameters(spec, base)
     world = build_world(base.world)
-    workers = int(opts.get("workers", 0)) or default_workers()
-    apply = opts.get("apply", "false").lower() == "true"
     out_root = Path(opts.get("out", "outputs/calibration"))
     command = " ".join([TOOL, *argv])
-    log.info("%s: %d parameters, %d design points x %d replications, up to %d refinement "
-             "evaluations, %d projection replications on %d worker(s)", name,
-             len(spec.parameters), spec.design_points, spec.replications,
-             spec.refine_evaluations, spec.projection_replications, workers)
     t0 = time.perf_counter()
     progress = _PhaseProgress()
-    try:
-        result = calibrate(base, world, spec, workers=workers, progress=progress)
-    finally:
-        progress.close()
-    wall = time.perf_counter() - t0
-    st = stamp(TOOL, command)
-    created = str(st["created_utc"])
-    commit = st["git_commit"] or "unknown"
-    header = {"command": command, "date": created, "seed": str(spec.seed),
-              "code_version": f"{code_version()} (git {commit})",
-              "spec": f"conf/calibration/{name}.yaml",
-              "report": "",
-              "fitted": "to the official OZG counts 2020-2022 (sim/data/"
-                        "ozg_history_2018_2022.csv) by synthetic likelihood"}
-    meta = {**st, "git_commit": commit, "wall_s": wall, "workers": workers,
-            "world": world.summary(), "applied_to": None}
-    if apply:
-        meta["applied_to"] = (CALIBRATED_DIR / f"{name}.yaml").as_posix()
-    with staged_folder(out_root, f"{timestamp()}_{name}") as stage:
+    with ExitStack() as stack:
+        executor, n_dask = _executor(stack, opts.get("scheduler"))
+        workers = n_dask or int(opts.get("workers", 0)) or default_workers()
+        log.info("%s: %d parameters; ABC-SMC with %d particles per generation, at most %d "
+                 "generations and about %d simulations, %d predictive draws, on %d worker(s)%s",
+                 name, len(spec.parameters), spec.population_size, spec.max_generations,
+                 spec.max_simulations, spec.predictive_draws, workers,
+                 f" of {opts['scheduler']}" if executor else "")
+        stage = stack.enter_context(staged_folder(out_root, f"{timestamp()}_{name}"))
+        try:
+            result = calibrate(base, world, spec, workers=workers, progress=progress,
+                               db=f"sqlite:///{(stage.path / 'abc.db').as_posix()}",
+                               executor=executor)
+        finally:
+            progress.close()
+        wall = time.perf_counter() - t0
+        st = stamp(TOOL, command)
+        commit = st["git_commit"] or "unknown"
+        header = {"command": command, "date": str(st["created_utc"]), "seed": str(spec.seed),
+                  "code_version": f"{code_version()} (git {commit})",
+                  "spec": f"conf/calibration/{name}.yaml",
+                  "report": (stage.final / "report.md").as_posix(),
+                  "fitted": "to the official OZG counts 2020-2022 (sim/data/"
+                            "ozg_history_2018_2022.csv) by ABC-SMC (pyabc)"}
+        meta: dict[str, Any] = {**st, "git_commit": commit, "wall_s": wall, "workers": workers,
+                                "scheduler": opts.get("scheduler"), "world": world.summary(),
+                                "applied_to": None}
+        if spec.until:
+            meta["backtest"] = backtest_table(result.fit)
+            meta["verdict"] = verdict_table(meta["backtest"])
+        if apply:
+            meta["applied_to"] = [(CALIBRATED_DIR / f"{name}.yaml").as_posix(),
+                                  (CALIBRATED_DIR / posterior_file_name(name)).as_posix()]
+        yaml_text = calibrated_yaml(result, header)
+        posterior_text = posterior_csv(posterior_sample(result), header)
+        write_outputs(stage.path, result, meta, yaml_text, posterior_text)
         final = stage.final
-        header["report"] = (final / "report.md").as_posix()
-        write_outputs(stage.path, result, meta, calibrated_yaml(result, header))
-    yaml_text = calibrated_yaml(result, header)
     if apply:
-        CALIBRATED_DIR.mkdir(parents=True, exist_ok=True)
-        target = CALIBRATED_DIR / f"{name}.yaml"
-        tmp = target.with_suffix(f".tmp{os.getpid()}")
-        tmp.write_text(yaml_text, encoding="utf-8")
-        os.replace(tmp, target)
-        print(f"applied: {target}")
+        _apply(name, yaml_text, posterior_text)
     log.info("done in %.0f s", wall)
     print(f"outputs: {final}")
     print("calibrated values:")

@@ -30,6 +30,7 @@ from sim.figures.recipes import draw_experiment_figures
 from sim.io import staged_folder, timestamp
 from sim.keys import to_dict
 from sim.metrics import summarise_kpis
+from sim.posterior import draws_record
 from sim.provenance import config_hash, stamp
 from sim.runner import default_workers
 from sim.sensitivity.spec import OPTION_KEYS as SENSITIVITY_OPTIONS  # its options
@@ -122,6 +123,8 @@ def write_outputs(folder: Path, spec: dict[str, Any], sweep: Sweep,
         "points": [{"point": i, "overrides": p, "config_hash": config_hash(c)}
                    for i, (p, c) in enumerate(zip(sweep.points, sweep.configs, strict=True))],
         "config_of_first_point": to_dict(sweep.configs[0]) if sweep.configs else None,
+        "calibrated_draws": draws_record(sweep.configs[0].calibrated_draws,
+                                         sweep.configs[0].posterior) if sweep.configs else None,
         "timings": {"wall_s": round(wall_s, 3), "workers": workers,
                     "runs": len(runs), "cached": int(runs["cached"].sum()),
                     "run_wall_s_total": round(float(runs["wall_s"].sum()), 3)},

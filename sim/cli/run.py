@@ -21,6 +21,7 @@ from sim.errors import ConfigError, DataError
 from sim.figures.labels import run_title
 from sim.figures.run import draw_run_figures
 from sim.io import write_run
+from sim.posterior import draws_record
 from sim.provenance import run_provenance
 from sim.runner import run_replications
 from sim.world import build_world
@@ -52,9 +53,11 @@ def run(cfg_node: object) -> Path:
         progress.close()
     wall = time.perf_counter() - t0
     title = run_title(cfg.strategy.name, cfg.funding.name, cfg.staffing.name, cfg.world.name)
-    subtitle = f"Seed {cfg.seed}."
+    draws = draws_record(cfg.calibrated_draws, cfg.posterior)
+    subtitle = f"Seed {cfg.seed}. {draws['description']}"
     write_run(out_dir, cfg, world, results, wall,
-              figures=lambda d: draw_run_figures(d, title, subtitle, run_provenance(cfg)))
+              figures=lambda d: draw_run_figures(d, title, subtitle, run_provenance(cfg)),
+              extra={"calibrated_draws": draws})
     k = results.kpi_summary.set_index("kpi")["median"]
     log.info("done in %.1f s (%.2f s per replication on %s worker(s))", wall,
              sum(results.wall_s) / len(results.wall_s), cfg.workers or "all")

@@ -1,11 +1,14 @@
 """Figures of a calibration folder (``ozg-sim-calibrate``), drawn only from its saved tables.
 
-- ``fit``: one panel per observable series: the calibrated model's median and 5-95 % band
-  over replications from 2018 to the end of the horizon, the observed points with their
-  measurement error, and a line at the end of the calibration period.
-- ``residuals``: the standardised residual of every target.
-- ``posterior``: per parameter, the log-likelihood of the design points and the refinement
-  (top) and the posterior weight histogram against the uniform prior (bottom).
+- ``fit``: one panel per observable series: the posterior predictive median and 5-95 %
+  band from 2018 to the end of the horizon, the observed points with their measurement
+  error (hollow: held out by a backtest), and a line at the end of the fitted period.
+- ``residuals``: the standardised residual of every target against the posterior
+  predictive.
+- ``posterior``: per parameter, the weighted histogram of the posterior sample against the
+  uniform prior, with the estimate (posterior median) and the 90 % interval.
+- ``backtest`` (with ``until``): every held-out count with the model's predictive band and
+  the naive forecasts, and the mean absolute error of each.
 
 Each figure builder returns ``(fig, plotted_data)``; :func:`draw_calibration_figures`
 saves them with :func:`sim.figures.save.save_figure` (PNG/SVG/PDF and a sidecar CSV). The
@@ -28,7 +31,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
-from matplotlib.ticker import FixedLocator, MaxNLocator
+from matplotlib.ticker import MaxNLocator
 
 from sim.figures.axes import date_axis, panel_letter, share_axis
 from sim.figures.charts import new_figure
@@ -46,11 +49,13 @@ from sim.figures.style import OKABE_ITO, WIDTH_FULL, styled
 
 MODEL_COLOR = OKABE_ITO["blue"]
 OBSERVED_COLOR = OKABE_ITO["black"]
-REFINE_COLOR = OKABE_ITO["orange"]
+HOLDOUT_COLOR = "0.55"
 ESTIMATE_COLOR = OKABE_ITO["red"]
 #: Marker, edge colour and face colour of the design points of each round.
-ROUND_STYLES = [("o", OKABE_ITO["blue"], "white"), ("s", OKABE_ITO["sky"], OKABE_ITO["sky"]),
-                ("^", OKABE_ITO["green"], OKABE_ITO["green"])]
+#: Marker and colour of each naive forecaster of a backtest.
+FORECASTER_STYLES = {"straight_line": ("s", OKABE_ITO["orange"], "straight line"),
+                     "logistic_curve": ("D", OKABE_ITO["green"], "logistic curve"),
+                     "persistence": ("v", OKABE_ITO["purple"], "persistence")}
 KIND_COLORS = {"online_anywhere": OKABE_ITO["blue"], "federal_online": OKABE_ITO["green"],
                "nationwide_reported": OKABE_ITO["orange"],
                "nationwide_nonfederal": OKABE_ITO["red"],
@@ -92,13 +97,16 @@ def fit_figure(projection: pd.DataFrame, fit: pd.DataFrame, fit_end: pd.Timestam
     ncol = n if n <= 3 else (2 if n == 4 else 3)
     nrow = math.ceil(n / ncol)
     n_rep = int(projection["n_replications"].iloc[0])
-    note = (f"Lines: median of {n_rep} replications of the calibrated model; bands: 5–95 % "
-            "range of replications. Markers: official counts as a share of the catalogue "
+    hold = "role" in fit.columns and bool((fit["role"] == "holdout").any())
+    note = (f"Lines: median of {n_rep} posterior predictive simulations (each at a parameter "
+            "draw from the posterior); bands: their 5–95 % range (parameter uncertainty and "
+            "chance). Markers: official counts as a share of the catalogue "
             f"of the same scope ({catalogue[0]} services, {catalogue[1]} federal, "
             f"{catalogue[0] - catalogue[1]} non-federal); bars: ± one "
-            "measurement error σ; triangles: lower bounds (\"more than\"). Model shares "
-            "refer to the simulated catalogue. Dashed line: end of the calibration period; "
-            "right of it the model is a projection.")
+            "measurement error σ; triangles: lower bounds (\"more than\")"
+            + ("; grey markers: counts held out (not fitted), the backtest" if hold else "")
+            + ". Model shares refer to the simulated catalogue. Dashed line: end of the "
+            "fitted period; right of it the model is a forecast.")
     data = []
     with styled():
         fig, body = new_figure(WIDTH_FULL if ncol > 1 else 4.0,
@@ -112,11 +120,13 @@ def fit_figure(projection: pd.DataFrame, fit: pd.DataFrame, fit_end: pd.Timestam
             ax.plot(p["date"], p["median"], color=MODEL_COLOR, lw=1.5)
             data.append(p.assign(kind="model"))
             f = fit[fit["series"] == sid]
-            pts = f[f["bound"] == "point"]
-            if len(pts):
-                ax.errorbar(pts["month_end"], pts["observed"], yerr=pts["sigma"], ls="none",
-                            marker="o", ms=4.5, mfc="white", mec=OBSERVED_COLOR, mew=1.2,
-                            ecolor=OBSERVED_COLOR, elinewidth=0.9, capsize=2, zorder=5)
+            held = (f["role"] == "holdout") if "role" in f.columns else f["bound"] != f["bound"]
+            for part, color in ((f[(f["bound"] == "point") & ~held], OBSERVED_COLOR),
+                                (f[(f["bound"] == "point") & held], HOLDOUT_COLOR)):
+                if len(part):
+                    ax.errorbar(part["month_end"], part["observed"], yerr=part["sigma"],
+                                ls="none", marker="o", ms=4.5, mfc="white", mec=color,
+                                mew=1.2, ecolor=color, elinewidth=0.9, capsize=2, zorder=5)
             lb = f[f["bound"] == "lower"]
             if len(lb):
                 ax.plot(lb["month_end"], lb["observed"], ls="none", marker="^", ms=5.5,
@@ -138,15 +148,18 @@ def fit_figure(projection: pd.DataFrame, fit: pd.DataFrame, fit_end: pd.Timestam
         for ax in axes[n:]:
             ax.set_visible(False)
         handles: list[Any] = [
-            Line2D([], [], color=MODEL_COLOR, lw=1.5, label="model median (calibrated)"),
-            Patch(facecolor=MODEL_COLOR, alpha=0.22, lw=0, label="model 5–95 % range"),
+            Line2D([], [], color=MODEL_COLOR, lw=1.5, label="posterior predictive median"),
+            Patch(facecolor=MODEL_COLOR, alpha=0.22, lw=0, label="5–95 % range"),
             Line2D([], [], color=OBSERVED_COLOR, marker="o", mfc="white", ls="none", ms=4.5,
                    label="observed ± σ")]
+        if hold:
+            handles.append(Line2D([], [], color=HOLDOUT_COLOR, marker="o", mfc="white",
+                                  ls="none", ms=4.5, label="held out ± σ"))
         if (fit["bound"] == "lower").any():
             handles.append(Line2D([], [], color=OBSERVED_COLOR, marker="^", mfc="white",
                                   ls="none", ms=5.5, label="observed lower bound"))
         handles.append(Line2D([], [], color="0.35", lw=0.8, ls="--",
-                              label=f"end of calibration period ({fit_end:%d %b %Y})"))
+                              label=f"end of fitted period ({fit_end:%d %b %Y})"))
         body.legend(handles=handles, loc="outside lower center", ncol=3, fontsize=7)
     return fig, pd.concat(data, ignore_index=True)
 
@@ -161,10 +174,11 @@ def residuals_figure(fit: pd.DataFrame, title: str | None = None
     labels = [f"{reported_date(str(d))} · {series_short(s)}"
               for d, s in zip(f["date"], f["series"], strict=True)]
     n = len(f)
-    note = ("Standardised residual = (observed − model mean) / sd, with sd² = σ² + model "
-            "variance across replications × (1 + 1/replications), at the calibrated "
-            "values. Positive: the model is below the observed value. Hollow: a lower "
-            "bound, zero when the model is above it. Grey band: ± 2.")
+    note = ("Standardised residual = (observed − posterior predictive mean) / sd, with sd² = "
+            "(σ √T)² + variance of the model across posterior predictive draws (T the final "
+            "temperature of the ABC-SMC; 1 = exact). Positive: the model is below the "
+            "observed value. Hollow: a lower bound, zero when the model is above it. Grey "
+            "band: ± 2.")
     with styled():
         fig, body = new_figure(6.0, 0.24 * n + 1.0, note, title)
         ax = body.subplots()
@@ -192,93 +206,129 @@ def residuals_figure(fit: pd.DataFrame, title: str | None = None
 # --------------------------------------------------------------------------- posterior
 
 
-def posterior_figure(design: pd.DataFrame, refine: pd.DataFrame, parameters: pd.DataFrame,
-                     ess: float, title: str | None = None, bins: int = 10
+def posterior_figure(particles: pd.DataFrame, parameters: pd.DataFrame, ess: float,
+                     temperature: float, title: str | None = None, bins: int = 20
                      ) -> tuple[Figure, pd.DataFrame]:
-    """Top: log-likelihood of the design points (and the refinement) against each
-    parameter, relative to the best; bottom: posterior weight per bin against the prior."""
+    """Per parameter: the weighted histogram of the posterior sample (density on the prior
+    range) against the uniform prior, the estimate and the 90 % interval."""
     keys = list(parameters["key"])
     k = len(keys)
-    ll_max = float(max(design["log_likelihood"].max(),
-                       refine["log_likelihood"].max() if len(refine) else -np.inf))
-    n = len(design)
-    if "round" not in design.columns:
-        design = design.assign(round=1)
-    rounds = sorted(int(r) for r in design["round"].unique())
-    note = (f"Top: synthetic log-likelihood minus the best one (symmetric-log scale) of the "
-            f"{n} design points ({len(rounds)} Latin-hypercube round(s): the first over the "
-            "prior box, later ones around the posterior so far) and of the "
-            f"{len(refine)} Nelder-Mead evaluations. Bottom: posterior (importance) weight "
-            "of the design points per bin; dashed line: uniform prior. Effective sample size "
-            f"{ess:.1f} of {n}. Red line: calibrated value; grey band: weighted 5–95 % "
-            "interval.")
+    ncol = min(k, 3)
+    nrow = math.ceil(k / ncol)
+    w = particles["weight"].to_numpy(dtype=float)
+    w = w / w.sum()
+    exact = "exact" if temperature <= 1.0 + 1e-9 else (
+        f"final temperature {temperature:.3g}: the posterior under measurement errors × "
+        f"{math.sqrt(temperature):.2f}")
+    note = (f"Bars: weighted histogram of the {len(particles)} particles of the last ABC-SMC "
+            f"generation (effective sample size {ess:.0f}; {exact}), as a density over the "
+            "prior range; dashed line: the uniform prior. Red line: the estimate (weighted "
+            "posterior median); grey band: the weighted 5–95 % interval.")
     rows = []
     with styled():
-        fig, body = new_figure(max(4.0, min(WIDTH_FULL, 1.9 * k + 0.6)),
-                                       4.3, note, title)
-        axes = body.subplots(2, k, squeeze=False, sharey="row")
+        fig, body = new_figure(WIDTH_FULL if ncol > 1 else 4.0, 1.9 * nrow + 0.4, note, title)
+        axes = np.atleast_1d(body.subplots(nrow, ncol, squeeze=False)).ravel()
         for j, key in enumerate(keys):
+            ax = axes[j]
             p = parameters.iloc[j]
             lo, hi = float(p["low"]), float(p["high"])
-            top, bot = axes[0, j], axes[1, j]
-            d_ll = design["log_likelihood"] - ll_max
-            for rnd in rounds:
-                sel = design["round"] == rnd
-                st = ROUND_STYLES[(rnd - 1) % len(ROUND_STYLES)]
-                top.plot(design.loc[sel, key], d_ll[sel], ls="none", marker=st[0], ms=3.0,
-                         color=st[1], alpha=0.85, mew=0.6, mfc=st[2])
-            if len(refine):
-                top.plot(refine[key], refine["log_likelihood"] - ll_max, ls="none",
-                         marker="D", ms=2.8, color=REFINE_COLOR, alpha=0.9)
-            top.set_yscale("symlog", linthresh=1.0)
-            pad = 0.03 * (hi - lo)
-            for ax in (top, bot):
-                ax.axvspan(p["q05"], p["q95"], color="0.88", lw=0, zorder=0)
-                ax.axvline(p["estimate"], color=ESTIMATE_COLOR, lw=1.2)
-                ax.set_xlim(lo - pad, hi + pad)
-                ax.xaxis.set_major_locator(MaxNLocator(3 if k > 4 else 4))
-                ax.xaxis.set_major_formatter(number_formatter("en"))
-            top.yaxis.set_major_formatter(number_formatter("en"))
             edges = np.linspace(lo, hi, bins + 1)
-            mass, _ = np.histogram(design[key], bins=edges, weights=design["weight"])
-            bot.bar(edges[:-1], mass, width=np.diff(edges), align="edge", color=MODEL_COLOR,
-                    alpha=0.55, edgecolor="white", lw=0.5)
-            bot.axhline(1.0 / bins, color="0.3", lw=0.8, ls="--")
-            bot.set_ylim(0, 1.05)
-            label = param_label(key, sentence=True)
-            bot.set_xlabel(wrap_unit(label, 16 if k > 4 else 28), fontsize=7.5)
-
-            top.tick_params(labelbottom=False)
-            rows.append(pd.DataFrame({"parameter": key, "kind": "design_point",
-                                      "value": design[key], "delta_log_likelihood": d_ll,
-                                      "weight": design["weight"]}))
-            if len(refine):
-                rows.append(pd.DataFrame({"parameter": key, "kind": "refinement",
-                                          "value": refine[key],
-                                          "delta_log_likelihood":
-                                          refine["log_likelihood"] - ll_max}))
+            mass, _ = np.histogram(particles[key], bins=edges, weights=w)
+            dens = mass * bins  # relative to the uniform prior's density
+            ax.axvspan(p["q05"], p["q95"], color="0.88", lw=0, zorder=0)
+            ax.bar(edges[:-1], dens, width=np.diff(edges), align="edge", color=MODEL_COLOR,
+                   alpha=0.6, edgecolor="white", lw=0.4, zorder=2)
+            ax.axhline(1.0, color="0.3", lw=0.8, ls="--", zorder=3)
+            ax.axvline(p["estimate"], color=ESTIMATE_COLOR, lw=1.3, zorder=4)
+            ax.set_xlim(lo, hi)
+            ax.set_ylim(0, max(1.2, float(dens.max()) * 1.12))
+            ax.xaxis.set_major_locator(MaxNLocator(4))
+            ax.xaxis.set_major_formatter(number_formatter("en"))
+            ax.yaxis.set_major_formatter(number_formatter("en"))
+            ax.set_title(wrap_unit(f"{panel_letter(j)}  " + param_label(key, sentence=True),
+                                   26 if ncol == 3 else 40), fontsize=8.5)
+            if j % ncol == 0:
+                ax.set_ylabel("Density / prior density", fontsize=7.5)
+            ax.grid(axis="y", color="0.92", lw=0.6)
             rows.append(pd.DataFrame({"parameter": key, "kind": "histogram_bin",
                                       "bin_low": edges[:-1], "bin_high": edges[1:],
-                                      "weight": mass}))
+                                      "weight": mass, "density_ratio": dens}))
             rows.append(pd.DataFrame({"parameter": [key] * 3,
                                       "kind": ["estimate", "q05", "q95"],
                                       "value": [p["estimate"], p["q05"], p["q95"]]}))
-        handles: list[Any] = [Line2D([], [], ls="none", marker=ROUND_STYLES[(r - 1) % 3][0], ms=4,
-                          color=ROUND_STYLES[(r - 1) % 3][1],
-                          mfc=ROUND_STYLES[(r - 1) % 3][2],
-                          label=f"design round {r}" + (" (prior box)" if r == 1 else ""))
-                   for r in rounds]
-        if len(refine):
-            handles.append(Line2D([], [], ls="none", marker="D", ms=3.5, color=REFINE_COLOR,
-                                  label="Nelder-Mead evaluation"))
-        handles += [Line2D([], [], color=ESTIMATE_COLOR, lw=1.2, label="calibrated value"),
-                    Patch(facecolor="0.88", lw=0, label="weighted 5–95 % interval"),
-                    Line2D([], [], color="0.3", lw=0.8, ls="--", label="uniform prior")]
+        for ax in axes[k:]:
+            ax.set_visible(False)
+        handles: list[Any] = [
+            Patch(facecolor=MODEL_COLOR, alpha=0.6, lw=0, label="posterior"),
+            Line2D([], [], color="0.3", lw=0.8, ls="--", label="uniform prior"),
+            Line2D([], [], color=ESTIMATE_COLOR, lw=1.3, label="estimate (posterior median)"),
+            Patch(facecolor="0.88", lw=0, label="90 % interval")]
         body.legend(handles=handles, loc="outside lower center", ncol=4, fontsize=7)
-        axes[0, 0].set_ylabel("Δ log-likelihood")
-        axes[1, 0].set_ylabel("Posterior weight")
-        axes[1, 0].yaxis.set_major_locator(FixedLocator([0, 0.25, 0.5, 0.75, 1.0]))
-        axes[1, 0].yaxis.set_major_formatter(number_formatter("en"))
+    return fig, pd.concat(rows, ignore_index=True)
+
+
+# --------------------------------------------------------------------------- backtest
+
+
+def backtest_figure(backtest: pd.DataFrame, verdict: pd.DataFrame, until: str,
+                    title: str | None = None) -> tuple[Figure, pd.DataFrame]:
+    """Left: every held-out count with the model's predictive median and 90 % band and the
+    naive forecasts; right: mean absolute error of the model and of each forecaster."""
+    b = backtest.sort_values(["month", "series"], kind="stable").reset_index(drop=True)
+    labels = [f"{reported_date(str(d))} · {series_short(s)}"
+              for d, s in zip(b["date"], b["series"], strict=True)]
+    n = len(b)
+    note = (f"Fitted on the counts up to {until}; every later count (point values) held out. "
+            "Left: observed share (black), the model's posterior predictive median (blue dot) "
+            "and 90 % band of an observation (blue bar), and the naive forecasters fitted on "
+            "the same earlier points of the same series. Right: mean absolute error over the "
+            "held-out counts each forecaster covers, in percentage points; the model on the "
+            "same counts beside it.")
+    rows = []
+    with styled():
+        fig, body = new_figure(WIDTH_FULL, 0.3 * max(n, 3) + 1.0, note, title)
+        ax, ax2 = body.subplots(1, 2, width_ratios=[2.2, 1])
+        y = np.arange(n)[::-1]
+        ax.hlines(y, 100 * b["predictive_q05"], 100 * b["predictive_q95"], color=MODEL_COLOR,
+                  lw=5, alpha=0.3, zorder=1)
+        ax.plot(100 * b["model_median"], y, "o", color=MODEL_COLOR, ms=5, zorder=3)
+        for name, (marker, color, _label) in FORECASTER_STYLES.items():
+            if name in b.columns:
+                ax.plot(100 * b[name], y, marker, color=color, ms=4.5, mfc="white", mew=1.1,
+                        ls="none", zorder=4)
+        ax.plot(100 * b["observed"], y, "|", color=OBSERVED_COLOR, ms=13, mew=2.0, zorder=5)
+        ax.set_yticks(y, labels, fontsize=7)
+        ax.set_xlabel("Share of the scope's catalogue (%)")
+        ax.grid(axis="x", color="0.92", lw=0.6)
+        ax.tick_params(axis="y", length=0)
+        v = verdict.dropna(subset=["forecaster_mae"]).reset_index(drop=True)
+        yy = np.arange(len(v))[::-1]
+        ax2.barh(yy + 0.18, 100 * v["model_mae"], height=0.34, color=MODEL_COLOR, alpha=0.8)
+        ax2.barh(yy - 0.18, 100 * v["forecaster_mae"], height=0.34,
+                 color=[FORECASTER_STYLES[f][1] for f in v["forecaster"]], alpha=0.8)
+        ax2.set_yticks(yy, [f"{FORECASTER_STYLES[f][2]}\n({int(p)} counts)"
+                            for f, p in zip(v["forecaster"], v["points"], strict=True)],
+                       fontsize=7)
+        for yv, val in ((yy + 0.18, v["model_mae"]), (yy - 0.18, v["forecaster_mae"])):
+            for yi, x in zip(yv, val, strict=True):
+                ax2.text(100 * x, yi, f" {100 * x:.1f}", va="center", ha="left", fontsize=6.5)
+        ax2.set_xlim(0, 100 * float(max(v["model_mae"].max(), v["forecaster_mae"].max()))
+                     * 1.3 if len(v) else 1)
+        ax2.set_xlabel("Mean abs. error (pp)")
+        ax2.grid(axis="x", color="0.92", lw=0.6)
+        ax2.tick_params(axis="y", length=0)
+        handles: list[Any] = [
+            Line2D([], [], color=OBSERVED_COLOR, marker="|", ls="none", ms=10, mew=2,
+                   label="observed"),
+            Line2D([], [], color=MODEL_COLOR, marker="o", ls="none", ms=5,
+                   label="model (posterior predictive median)"),
+            Patch(facecolor=MODEL_COLOR, alpha=0.3, lw=0, label="model 90 % band"),
+            Patch(facecolor=MODEL_COLOR, alpha=0.8, lw=0, label="model error (right)"),
+            *[Line2D([], [], color=c, marker=m, mfc="white", ls="none", ms=4.5, label=lab)
+              for m, c, lab in FORECASTER_STYLES.values()]]
+        body.legend(handles=handles, loc="outside lower center", ncol=3, fontsize=7)
+        rows.append(b.assign(row_label=labels))
+        rows.append(verdict.assign(kind="verdict"))
     return fig, pd.concat(rows, ignore_index=True)
 
 
@@ -290,34 +340,42 @@ def read_folder(folder: Path) -> dict[str, Any]:
     folder = Path(folder)
     fit = pd.read_csv(folder / "fit_table.csv", dtype={"date": str, "geo": str},
                       parse_dates=["month_end"])
-    return {"manifest": json.loads((folder / "manifest.json").read_text())
-            if (folder / "manifest.json").is_file() else {},
-            "projection": pd.read_parquet(folder / "projection.parquet"),
-            "fit": fit,
-            "design": pd.read_csv(folder / "design.csv"),
-            "refine": pd.read_csv(folder / "refine.csv"),
-            "parameters": pd.read_csv(folder / "parameters.csv")}
+    out = {"manifest": json.loads((folder / "manifest.json").read_text())
+           if (folder / "manifest.json").is_file() else {},
+           "projection": pd.read_parquet(folder / "projection.parquet"),
+           "fit": fit,
+           "particles": pd.read_csv(folder / "particles.csv"),
+           "parameters": pd.read_csv(folder / "parameters.csv")}
+    if (folder / "backtest.csv").is_file():
+        out["backtest"] = pd.read_csv(folder / "backtest.csv", dtype={"date": str})
+        out["verdict"] = pd.read_csv(folder / "backtest_verdict.csv")
+    return out
 
 
 def draw_calibration_figures(folder: Path, provenance: Mapping[str, Any],
-                             fit_end: str, ess: float,
+                             fit_end: str, ess: float, temperature: float = 1.0,
                              catalogue: tuple[int, int] = (575, 115)) -> list[str]:
-    """Draw ``fit``, ``residuals`` and ``posterior`` into ``folder/figures`` from the
-    saved tables of ``folder``; returns the written file names (relative to ``folder``)."""
+    """Draw ``fit``, ``residuals``, ``posterior`` (and ``backtest`` if the folder has a
+    backtest) into ``folder/figures`` from the saved tables of ``folder``; returns the
+    written file names (relative to ``folder``)."""
     folder = Path(folder)
     t = read_folder(folder)
     out = folder / "figures"
     end = pd.Timestamp(fit_end) + pd.offsets.MonthEnd(0)
     files: list[str] = []
-    for name, (fig, data) in (
-            ("fit", fit_figure(t["projection"], t["fit"], end, catalogue)),
-            ("residuals", residuals_figure(t["fit"])),
-            ("posterior", posterior_figure(t["design"], t["refine"], t["parameters"], ess))):
+    figures = [("fit", fit_figure(t["projection"], t["fit"], end, catalogue)),
+               ("residuals", residuals_figure(t["fit"])),
+               ("posterior", posterior_figure(t["particles"], t["parameters"], ess,
+                                              temperature))]
+    if "backtest" in t and len(t["backtest"]):
+        until = str(t["manifest"].get("spec", {}).get("until") or fit_end)
+        figures.append(("backtest", backtest_figure(t["backtest"], t["verdict"], until)))
+    for name, (fig, data) in figures:
         paths = save_figure(fig, out, name, data, provenance)
         files += [p.relative_to(folder).as_posix() for p in paths]
     plt.close("all")
     return files
 
 
-__all__ = ["draw_calibration_figures", "fit_figure", "posterior_figure", "read_folder",
-           "reported_date", "residuals_figure"]
+__all__ = ["backtest_figure", "draw_calibration_figures", "fit_figure", "posterior_figure",
+           "read_folder", "reported_date", "residuals_figure"]

@@ -60,7 +60,8 @@ def _provenance(manifest: dict[str, Any], tables: dict[str, pd.DataFrame]) -> di
             "git_commit": manifest.get("git_commit"),
             "seed": manifest.get("seed"), "replications": manifest.get("replications"),
             "config_hashes": ";".join(pts["config_hash"].astype(str)) if pts is not None else "",
-            "command": manifest.get("command")}
+            "command": manifest.get("command"),
+            "calibrated_draws": (manifest.get("calibrated_draws") or {}).get("description", "")}
 
 
 def _varies(df: pd.DataFrame, col: str) -> bool:
