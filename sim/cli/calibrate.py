@@ -13,8 +13,9 @@ the spec's ``overrides``. ``workers`` (default: all cores; results do not depend
 ``scheduler`` (a Dask distributed scheduler that runs every simulation instead of the local
 pool; results do not depend on it either), ``out`` (default ``outputs/calibration``),
 ``apply=true`` (also write ``conf/calibrated/NAME.yaml`` and
-``conf/calibrated/NAME_posterior.csv``; not with ``until``). ``until=YYYY-MM`` makes a backtest: only the counts up to that month are fitted,
-the later ones are forecast and compared with naive forecasters.
+``conf/calibrated/NAME_posterior.csv``; not with ``until``). ``until=YYYY-MM`` makes a
+backtest: only the counts up to that month are fitted, the later ones are forecast and
+compared with naive forecasters.
 
 Writes ``<out>/<timestamp>_<NAME>/`` only when complete: ``targets.csv``, ``particles.csv``,
 ``posterior.csv`` (the posterior sample in the format of :mod:`sim.posterior`),
