@@ -21,11 +21,15 @@ Processes
   onboarding slots and is onboarded;
 - one process per federal service (the Bund builds it for every Land);
 - per builder: hiring, staff turnover and a training programme, as configured;
+- one process per (body of a roll-out channel, service): the body prepares a municipally
+  executed service that reached its Land while it operates (its slots a
+  ``simpy.Resource``), then releases it to the administrations it serves;
 - one process per (municipal administration, service) pair, started when a municipally
   executed service becomes available in the administration's Land (so no process exists
   for services that never reach a Land within the horizon). The process requests the
   administration's main queue (``simpy.Resource``, capacity 1, FIFO) at once; once it has
-  it, it waits until the administration has heard of the service (information lag), checks
+  it, it waits until the administration has heard of the service (information lag; an
+  administration a channel serves first waits for its body's preparation), checks
   the running costs, draws support money and works off the internal effort with the
   administration's staff.
 
@@ -39,7 +43,9 @@ of ``Funding.municipal``, built with ``allocation_shares`` and ``municipal_alloc
 the payer schedule of :class:`~sim.model.Operation` (its per-Land ``bounds`` and
 ``rules``, the share tables, the budget base and growth; ``land_wait`` with its
 ``n_tenancies`` count and ``next_change`` for tenancies; ``book`` for the running-cost
-rows), :class:`~sim.model.Ledger` and :class:`~sim.model.RunResult`.
+rows), the reach of a roll-out channel in its documented range
+(:func:`~sim.model.providers.reach`), :class:`~sim.model.Ledger` and
+:class:`~sim.model.RunResult`.
 
 Written here, without vectorisation: the sharing plan, the development efforts, the
 builders' team queues (a list kept sorted by priority and request order) with hiring,
@@ -47,7 +53,8 @@ turnover and training, development with funding, publication, reuse (decision, o
 contract, affordability, tenancy, onboarding slots), the top-k service masks and support
 factors of the Land programmes, and the whole municipal level (information lag, queues,
 onboarding effort, support money, the affordability check of a connection and its
-deferral, durations).
+deferral, durations, which channel and body serves an administration and the bodies'
+preparation queues).
 
 Differences from ``sim/model/``
 -------------------------------
@@ -74,7 +81,13 @@ Differences from ``sim/model/``
 3. **A connection that can never be afforded** (no budget growth and no cheaper payer
    ahead) is counted among the paid ones until the last payer change, then gives up its
    place; the fast model never counts it. This needs ``budget_growth_per_year = 0``.
-4. Same-time events may in principle run in a different order (a tenant's decision
+4. **A served administration learns when its channel has prepared a service only then**
+   (MODEL.md 7.6a): it waits for the preparation holding its main queue, so for a
+   connection that is then deferred for running costs the reference cannot check ahead
+   as the fast model does (which knows the preparation time in advance and lets a
+   deferred connection never hold the queue). Without running costs the two agree to
+   rounding with the channels; ``check_ahead`` agrees exactly only without them.
+5. Same-time events may in principle run in a different order (a tenant's decision
    starts when the builder's publication event is processed, not in a process the
    builder starts), and floating-point times differ in the last digits.
 
@@ -119,6 +132,7 @@ from sim.model import (
     RunResult,
     base_state_fte,
 )
+from sim.model.providers import reach
 from sim.params import TYPE_KEYS, Config
 from sim.rng import Draws, stream, unit_gamma
 from sim.world import FEDERAL, MUNICIPAL, World
@@ -403,6 +417,24 @@ class NaiveSimulation:
             for a0, a1 in w.admin_slices]
         # EUR committed per (programme, Land, month in which the onboarding started).
         self.support_spent: dict[tuple[str, int, int], float] = {}
+        # Roll-out channels (municipal IT providers, Land platforms) of each Land, by start:
+        # (start, reach, bodies); each body a queue of preparation slots.
+        pv = cfg.providers
+        ch = w.channels if pv.enabled else w.channels.iloc[:0]
+        share = reach(pv, ch["share_low"].to_numpy(), ch["share_central"].to_numpy(),
+                      ch["share_high"].to_numpy())
+        self.channels_of_land: list[list[tuple[float, float, int, int]]] = [
+            [] for _ in range(w.n_states)]
+        for r in range(len(ch)):
+            self.channels_of_land[int(ch["state"].iat[r])].append(
+                (float(ch["from_month"].iat[r]), float(share[r]), int(ch["n_bodies"].iat[r]),
+                 int(ch["body_offset"].iat[r])))
+        self.body_slots = {(li, off + b): simpy.Resource(self.env, pv.slots_per_body)
+                           for li, chans in enumerate(self.channels_of_land)
+                           for _s, _r, n, off in chans for b in range(n)}
+        self.prepared: dict[tuple[int, int, int], simpy.Event] = {}  # (Land, body, service)
+        self.rollout_u = [float(x) for x in w.admins["rollout_u"]]
+        self.body_u = [float(x) for x in w.admins["body_u"]]
         # Land support items in force for each Land.
         self.support: list[list[tuple[float, float, float, float, float, set[int] | None]]] = []
         for code in self.codes:
@@ -485,8 +517,31 @@ class NaiveSimulation:
                     tenancy=bool(self.is_tenancy[service, land]) and self.operation.active,
                     first_admin=a0, info_lag=self.draws.info_lag[m, a0:a1].tolist(),
                     effort_z=self.draws.onboarding_z[m, a0:a1].tolist())
+        for start, _reach, n_bodies, off in self.channels_of_land[land]:
+            if start <= now:  # every operating body prepares the service
+                for b in range(n_bodies):
+                    done = self.env.event()
+                    self.prepared[(land, off + b, service)] = done
+                    self.env.process(self.prepare(land, off + b, m, done))
         for a in range(a0, a1):
             self.env.process(self.connect(a, news))
+
+    def prepare(self, land: int, body: int, m: int, done: simpy.Event) -> Proc:
+        """A body of a roll-out channel prepares a service for the administrations it
+        serves (its slots in the order services reached the Land)."""
+        with self.body_slots[(land, body)].request() as slot:
+            yield slot
+            yield self.env.timeout(self.cfg.providers.preparation_months
+                                   * float(self.draws.provider_prep[m, land, body]))
+        done.succeed(self.env.now)
+
+    def channel_body(self, a: int, land: int, t: float) -> int | None:
+        """The body that rolls a service reaching ``land`` at ``t`` out to ``a``: of the
+        earliest-operating channel that reaches ``a`` and operates at ``t``."""
+        for start, share, n_bodies, off in self.channels_of_land[land]:
+            if start <= t and self.rollout_u[a] < share:
+                return off + min(int(self.body_u[a] * n_bodies), n_bodies - 1)
+        return None
 
     # -- staff -----------------------------------------------------------------
 
@@ -664,7 +719,17 @@ class NaiveSimulation:
         queue = self.main_queue[a]
         turn = queue.request()
         yield turn  # the administration has finished the services that came before
-        arrival = news.time + self.lag_mean[a] * news.lag_factor * news.info_lag[i]
+        body = self.channel_body(a, news.land, news.time)
+        member = 1.0
+        if body is None:
+            arrival = news.time + self.lag_mean[a] * news.lag_factor * news.info_lag[i]
+        else:  # its channel prepares the service; then it activates it
+            done = self.prepared[(news.land, body, news.service)]
+            if not done.triggered:
+                yield done
+            arrival = (float(done.value) + self.cfg.providers.announcement_lag_months
+                       * news.lag_factor * news.info_lag[i])
+            member = self.cfg.providers.member_effort_factor
         ready = max(arrival, env.now)
         holding: tuple[simpy.Resource, simpy.Event] | None = (queue, turn)
         if not news.tenancy:
@@ -678,7 +743,7 @@ class NaiveSimulation:
                 return  # never affordable
         start = env.now
         mp = self.cfg.municipal
-        effort = news.effort_pd * math.exp(mp.effort_sigma * news.effort_z[i])
+        effort = news.effort_pd * math.exp(mp.effort_sigma * news.effort_z[i]) * member
         internal = effort
         share = mp.external_share_when_funded
         if share > 0:

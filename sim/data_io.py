@@ -154,6 +154,28 @@ def load_verbaende(data_dir: Path = DATA_DIR) -> pd.DataFrame:
     return df.rename(columns={"state_abbr": "state"})
 
 
+def load_channels(data_dir: Path = DATA_DIR) -> pd.DataFrame:
+    """Municipal roll-out channels (municipal IT providers and Land platforms), one row
+    per Land and channel (``municipal_rollout.csv``): ``state, channel, n_bodies`` (separate
+    bodies that each take a service), ``share_low, share_central, share_high`` (share of
+    the Land's municipal administrations the channel reaches), ``operational_from``
+    (``YYYY-MM``)."""
+    f = "municipal_rollout.csv"
+    df = _read(data_dir, f, {"state": "str", "channel": "str", "n_bodies": "int",
+                             "share_low": "float", "share_central": "float",
+                             "share_high": "float", "operational_from": "str"})
+    _nonempty(df, f)
+    _check(df, f, "state", _in(STATE_ABBRS)(df["state"]), "a Land abbreviation")
+    _check(df, f, "n_bodies", df["n_bodies"] >= 1, ">= 1")
+    for col in ("share_low", "share_central", "share_high"):
+        _check(df, f, col, df[col].between(0, 1), "a share in [0, 1]")
+    _check(df, f, "share_central", (df["share_low"] <= df["share_central"])
+           & (df["share_central"] <= df["share_high"]), "low <= central <= high")
+    _check(df, f, "operational_from", df["operational_from"].str.fullmatch(r"\d{4}-\d{2}"),
+           "YYYY-MM")
+    return df
+
+
 #: Kinds of source of an observed figure (``source_kind`` of the history file); each has
 #: its own definition and error in the calibration (MODEL.md 7.10).
 SOURCE_KINDS = ("dashboard", "nkr", "government", "press", "derived", "law")

@@ -519,6 +519,46 @@ class MunicipalParams:
 
 
 @dataclass
+class ProvidersParams:
+    """Municipal IT providers and Land platforms (roll-out channels, MODEL.md 7.6a).
+
+    Attributes
+    ----------
+    enabled : bool
+        Channels roll services out to the administrations they reach (``false``: every
+        administration connects every service itself).
+    share_quantile : float
+        Where each channel's reach lies in its documented range
+        (``sim/data/municipal_rollout.csv``): 0 low, 0.5 central, 1 high (piecewise linear).
+    slots_per_body : int
+        Services one body of a channel prepares at the same time.
+    preparation_months : float
+        Mean time a body needs to prepare a service for its administrations.
+    announcement_lag_months : float
+        Mean time from the body's release until an administration it serves starts.
+    member_effort_factor : float
+        An administration's effort to activate a service its channel prepared, relative to
+        connecting it alone (switching it on, entering responsibilities).
+    """
+
+    enabled: bool = True
+    share_quantile: float = 0.5
+    slots_per_body: int = 4
+    preparation_months: float = 3.0
+    announcement_lag_months: float = 0.5
+    member_effort_factor: float = 0.25
+
+    def validate(self, prefix: str = "providers") -> None:
+        if not isinstance(self.enabled, bool):
+            _fail(f"{prefix}.enabled", self.enabled, "true or false")
+        _num(f"{prefix}.share_quantile", self.share_quantile, 0, 1)
+        _num(f"{prefix}.slots_per_body", self.slots_per_body, 1, integer=True)
+        for k in ("preparation_months", "announcement_lag_months"):
+            _num(f"{prefix}.{k}", getattr(self, k), 0)
+        _num(f"{prefix}.member_effort_factor", self.member_effort_factor, 0, 1)
+
+
+@dataclass
 class SupportParams:
     """Non-monetary help for the municipal administrations of some Länder.
 
@@ -781,6 +821,7 @@ class Config:
     sharing: SharingParams = field(default_factory=SharingParams)
     priority: PriorityParams = field(default_factory=PriorityParams)
     municipal: MunicipalParams = field(default_factory=MunicipalParams)
+    providers: ProvidersParams = field(default_factory=ProvidersParams)
     operation: OperationParams = field(default_factory=OperationParams)
     observation: ObservationParams = field(default_factory=ObservationParams)
     state_programmes: Dict[str, StateProgrammeParams] = field(default_factory=dict)
@@ -802,6 +843,7 @@ class Config:
         self.sharing.validate()
         self.priority.validate()
         self.municipal.validate()
+        self.providers.validate()
         self.operation.validate()
         self.observation.validate()
         for name, sp in self.state_programmes.items():

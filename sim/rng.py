@@ -27,6 +27,7 @@ STREAM_IDS = {
     "attrition": 8,
     "municipal_lag": 7,
     "common_priority": 9,
+    "providers": 10,
 }
 
 
@@ -66,6 +67,9 @@ class Draws:
         Standard normal, effort noise per municipal service and administration.
     info_lag : ndarray (Sm, A)
         Mean-1 gamma multipliers of the information lag.
+    provider_prep : ndarray (Sm, L, B)
+        Mean-1 gamma multipliers of the time each body of a Land's roll-out channels needs
+        to prepare each municipal service (B: the most bodies of a Land).
     """
 
     complexity_z: np.ndarray
@@ -78,6 +82,7 @@ class Draws:
     priority: np.ndarray
     onboarding_z: np.ndarray
     info_lag: np.ndarray
+    provider_prep: np.ndarray
 
     @classmethod
     def make(cls, world: World, seed: int, replication: int, delay_cv: float,
@@ -105,7 +110,15 @@ class Draws:
             priority=work_order(common, own, common_weight),
             onboarding_z=stream(seed, replication, "municipal_effort").standard_normal((Sm, A)),
             info_lag=unit_gamma(stream(seed, replication, "municipal_lag"), delay_cv, (Sm, A)),
+            provider_prep=unit_gamma(stream(seed, replication, "providers"), delay_cv,
+                                     (Sm, L, _most_bodies(world))),
         )
+
+
+def _most_bodies(world: World) -> int:
+    """The most roll-out bodies of a Land (over its channels) in the world."""
+    ch = world.channels
+    return int(ch.groupby("state")["n_bodies"].sum().max()) if len(ch) else 0
 
 
 _NORMAL = NormalDist()

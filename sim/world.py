@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from sim import data_io
+from sim.calendar import month_index
 from sim.errors import ConfigError, DataError
 from sim.params import WorldParams
 
@@ -48,7 +49,16 @@ class World:
     admins : pandas.DataFrame
         Municipal administrations (a shared administration or an independent municipality):
         ``admin_key``, ``name``, ``state`` (index), ``kreis_ags``, ``population``,
-        ``n_municipalities``, ``size_class`` (index into :data:`SIZE_CLASS_LABELS`).
+        ``n_municipalities``, ``size_class`` (index into :data:`SIZE_CLASS_LABELS`),
+        ``rollout_u`` and ``body_u`` (stable uniform ranks in (0, 1) within the Land, by
+        salted hashes of ``admin_key``: which administrations a roll-out channel reaches,
+        and which of its bodies serves them; MODEL.md 7.6a).
+    channels : pandas.DataFrame
+        Municipal roll-out channels (municipal IT providers, Land platforms) of the Länder
+        in the world: ``state`` (index), ``channel``, ``n_bodies``, ``share_low``,
+        ``share_central``, ``share_high``, ``from_month`` (month index it operates from),
+        ``body_offset`` (index of its first body among the Land's bodies), sorted by Land
+        and ``from_month``.
     """
 
     name: str
@@ -56,9 +66,13 @@ class World:
     topics: pd.DataFrame
     services: pd.DataFrame
     admins: pd.DataFrame
+    channels: pd.DataFrame = None  # type: ignore[assignment]
 
     # Derived arrays (set in __post_init__) for the hot paths.
     def __post_init__(self) -> None:
+        if self.channels is None:
+            object.__setattr__(self, "channels", pd.DataFrame(
+                {c: pd.Series(dtype=t) for c, t in CHANNEL_COLUMNS.items()}))
         a = self.admins
         st = a["state"].to_numpy()
         if len(st) and np.any(np.diff(st) < 0):
@@ -99,6 +113,12 @@ class World:
                 "admins": self.n_admins,
                 "municipalities": int(self.admins["n_municipalities"].sum()),
                 "population": int(self.admins["population"].sum())}
+
+
+#: Columns (and dtypes) of :attr:`World.channels`.
+CHANNEL_COLUMNS = {"state": "int64", "channel": "object", "n_bodies": "int64",
+                   "share_low": "float64", "share_central": "float64",
+                   "share_high": "float64", "from_month": "int64", "body_offset": "int64"}
 
 
 def stable_rank(ids: pd.Series | np.ndarray, salt: str = "") -> np.ndarray:
@@ -165,6 +185,7 @@ def build_world(params: WorldParams | None = None, data_dir: Path = data_io.DATA
     cat = data_io.load_catalogue(data_dir)
     munis = data_io.load_municipalities(data_dir)
     verb = data_io.load_verbaende(data_dir)
+    channels = data_io.load_channels(data_dir)
 
     bad_topic = set(cat["topic"]) - set(topics["topic"])
     if bad_topic:
@@ -186,7 +207,20 @@ def build_world(params: WorldParams | None = None, data_dir: Path = data_io.DATA
     admins = _world_admins(build_admins(munis, verb), state_idx, p.max_admins_per_state)
     states = _world_states(states, admins, p)
     services, topics = _world_services(cat, topics, states, state_idx, p)
-    return World(name=p.name, states=states, topics=topics, services=services, admins=admins)
+    return World(name=p.name, states=states, topics=topics, services=services, admins=admins,
+                 channels=_world_channels(channels, state_idx))
+
+
+def _world_channels(channels: pd.DataFrame, state_idx: dict[str, int]) -> pd.DataFrame:
+    """The roll-out channels of the Länder in the world, by Land and start, with the
+    offsets of their bodies among the Land's bodies."""
+    ch = channels[channels["state"].isin(state_idx)].copy()
+    ch["state"] = ch["state"].map(state_idx).astype(np.int64)
+    ch["from_month"] = [month_index(m, "operational_from") for m in ch["operational_from"]]
+    ch = ch.sort_values(["state", "from_month"], kind="stable").reset_index(drop=True)
+    ch["body_offset"] = (ch.groupby("state")["n_bodies"].cumsum() - ch["n_bodies"]).astype(
+        np.int64)
+    return ch[list(CHANNEL_COLUMNS)]
 
 
 def _world_admins(admins: pd.DataFrame, state_idx: dict[str, int],
@@ -206,8 +240,13 @@ def _world_admins(admins: pd.DataFrame, state_idx: dict[str, int],
             parts.append(grp)
         admins = pd.concat(parts).reset_index(drop=True)
     admins["size_class"] = size_class_of(admins["population"].to_numpy())
+    for col, salt in (("rollout_u", "rollout:"), ("body_u", "body:")):
+        u = np.zeros(len(admins))
+        for _, idx in admins.groupby("state").indices.items():
+            u[idx] = (stable_rank(admins["admin_key"].to_numpy()[idx], salt) + 0.5) / len(idx)
+        admins[col] = u
     return admins[["admin_key", "name", "state", "kreis_ags", "population",
-                   "n_municipalities", "size_class"]]
+                   "n_municipalities", "size_class", "rollout_u", "body_u"]]
 
 
 def _world_states(states: pd.DataFrame, admins: pd.DataFrame, p: WorldParams) -> pd.DataFrame:

@@ -20,6 +20,7 @@
 from __future__ import annotations
 
 import collections
+import copy
 import gc
 import multiprocessing as mp
 import sys
@@ -96,8 +97,13 @@ def _national(world: World, r: RunResult) -> dict[str, np.ndarray]:
 
 @pytest.mark.parametrize("replication", [0, 1, 2])
 def test_same_draws_same_results_when_the_cost_check_is_made_ahead(paired, replication) -> None:
-    """Decided as the fast model decides it, everything agrees to rounding."""
+    """Decided as the fast model decides it, everything agrees to rounding (without the
+    roll-out channels: a served administration learns when its channel has prepared a
+    service only then, so the reference cannot check ahead for it; difference 5 of the
+    reference's docstring)."""
     world, cfg = paired
+    cfg = copy.deepcopy(cfg)
+    cfg.providers.enabled = False
     fast = simulate(world, cfg, replication)
     sim = NaiveSimulation(world, cfg, replication, check_ahead=True)
     naive = sim.run()
@@ -134,20 +140,25 @@ def test_same_draws_agree_closely_with_the_plain_cost_check(paired, replication)
     differing_admins = set(np.flatnonzero(diff.any(axis=0)).tolist())
     assert differing_admins <= plain.deferred_admins | ahead.deferred_admins
     f, n = _national(world, fast), _national(world, naive)
-    assert np.abs(f["nationwide"] - n["nationwide"]).max() <= 1
+    # A few administrations: at most a few services' nationwide dates move.
+    assert np.abs(f["nationwide"] - n["nationwide"]).max() <= 3
     assert np.abs(f["population_coverage"] - n["population_coverage"]).max() < 1e-3
 
 
-def test_same_draws_same_results_without_running_cost_deferral() -> None:
+@pytest.mark.parametrize("states", [["HE", "BY"], ["NW", "TH", "SL"]])
+def test_same_draws_same_results_without_running_cost_deferral(states: list[str]) -> None:
     """When the Bund pays all running costs nothing is ever deferred, and the plain
-    reference agrees with the fast model to rounding."""
+    reference agrees with the fast model to rounding, roll-out channels included (NRW: 30
+    bodies in three channels; Thüringen: a channel reaching part of the Land)."""
+    world_p = WorldParams(name="paired", states=states, max_admins_per_state=40)
     cfg = make_config(*[o for o in DEFAULT_SCENARIO if not o.startswith("operation=")],
-                      "operation=central", world=PAIRED, end=END)
+                      "operation=central", world=world_p, end=END)
     world = build_world(cfg.world)
     fast = simulate(world, cfg, 0)
     sim = NaiveSimulation(world, cfg, 0)
     naive = sim.run()
     assert sim.n_deferred == 0
+    assert len(sim.prepared) > 0  # the channels are exercised
     assert not _differing(fast.t_state, naive.t_state).any()
     assert not _differing(fast.t_admin, naive.t_admin).any()
 

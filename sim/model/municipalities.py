@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from sim.calendar import month_index
+from sim.model.providers import Channels
 from sim.model.records import Ledger
 from sim.params import ProgrammeParams
 
@@ -107,6 +108,8 @@ class Municipalities:
         #: Per pot, the administrations of the Länder it serves.
         self._pot_admins = [np.flatnonzero(in_land[self.state_of])
                             for _p, _r, _s, _e, in_land in self.pots]
+        #: Municipal IT providers and Land platforms (MODEL.md 7.6a).
+        self.channels = Channels(world, cfg.providers, sim.draws.provider_prep)
         self.releases: list[list[tuple[float, int, bool]]] = [[] for _ in range(L)]
         H = int(sim.horizon)
         #: Support money committed per programme, Land and month the onboarding starts.
@@ -172,18 +175,28 @@ class Municipalities:
         m_lk = sim.world.municipal_position[rel.service]
         draws = sim.draws
         sigma, day_rate = sim.cfg.municipal.effort_sigma, sim.cfg.funding.day_rate_eur
+        prov = sim.cfg.providers
         tab = _Tables(m_lk=m_lk, arrival=np.empty((K, A)), dur=np.empty((K, A)))
         if share > 0:
             tab.dur_funded, tab.cost_base = np.empty((K, A)), np.empty((K, A))
         for li, (a0, a1) in enumerate(sim.world.admin_slices):
             lag_f, effort_f, fte_f = (f[li][:, None] for f in rel.factors)
+            lag_draw = np.take(draws.info_lag[:, a0:a1], m_lk[li], axis=0)
             lag = self.lag_mean[a0:a1] * lag_f
-            lag *= np.take(draws.info_lag[:, a0:a1], m_lk[li], axis=0)
+            lag *= lag_draw
             tab.arrival[:, a0:a1] = rel.t[li][:, None] + lag
             effort = np.take(draws.onboarding_z[:, a0:a1], m_lk[li], axis=0)
             effort *= sigma
             np.exp(effort, out=effort)
             effort *= sim.onboarding_effort_pd[rel.service[li]][:, None] * effort_f
+            routed = (self.channels.route(li, rel.t[li], m_lk[li])
+                      if self.channels.active else None)
+            if routed is not None:  # served by a channel: its release, then activation
+                served, ready = routed
+                tab.arrival[:, a0:a1] = np.where(
+                    served, ready + prov.announcement_lag_months * lag_f * lag_draw,
+                    tab.arrival[:, a0:a1])
+                effort = np.where(served, effort * prov.member_effort_factor, effort)
             rate = self.rate_pd[a0:a1] * fte_f
             with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
                 tab.dur[:, a0:a1] = np.where(effort <= 0, 0.0, effort / rate)
