@@ -563,9 +563,9 @@ def test_cli_end_to_end_on_the_toy_world(tmp_path: Path) -> None:
     assert "quality checks" in r.stdout
     files = {p.name for p in folder.iterdir()}
     assert {"targets.csv", "particles.csv", "posterior.csv", "generations.csv",
-            "parameters.csv", "quality.csv", "fit_table.csv", "predictive.parquet",
-            "projection.parquet", "abc.db", "calibrated.yaml", "report.md", "manifest.json",
-            "figures"} <= files
+            "parameters.csv", "quality.csv", "fit_table.csv", "patterns.csv",
+            "acceptance.csv", "predictive.parquet", "projection.parquet", "abc.db",
+            "calibrated.yaml", "report.md", "manifest.json", "figures"} <= files
     figs = {p.name for p in (folder / "figures").iterdir()}
     for stem in ("fit", "residuals", "posterior"):
         assert {f"{stem}.png", f"{stem}.svg", f"{stem}.pdf", f"{stem}.csv"} <= figs
@@ -585,11 +585,14 @@ def test_cli_end_to_end_on_the_toy_world(tmp_path: Path) -> None:
             "in_band"} <= set(fit.columns)
     proj = pd.read_parquet(folder / "projection.parquet")
     assert proj["date"].max() == pd.Timestamp("2030-12-31")
+    toy = build_world(load_config(["world=toy"]).world)
     assert {"online_anywhere", "federal_online", "nationwide_reported",
-            "nationwide_nonfederal", "reported_in_land:SL"} == set(proj["series"])
+            "nationwide_nonfederal"} | {f"reported_in_land:{c}" for c in toy.states["state"]
+                                        } == set(proj["series"])  # every Land: the patterns
     report = (folder / "report.md").read_text()
     for needle in ("## Quality checks", "## Measurement model", "figures/fit.png",
-                   "85 federal services were online", "predictive 90 % band", "StochasticAcceptor"):
+                   "85 federal services were online", "predictive 90 % band",
+                   "## Patterns and acceptance targets", "StochasticAcceptor"):
         assert needle in report, needle
     # the posterior sample: the format runs read, the same particles and weights
     sample = parse_posterior((folder / "posterior.csv").read_text(), "historical")

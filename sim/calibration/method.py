@@ -63,6 +63,7 @@ from pyabc.weighted_statistics import effective_sample_size, weighted_quantile
 from sim import bands
 from sim.calendar import month_end_dates, month_index, month_label
 from sim.calibration.abc import AbcRun, ObservationKernel, PhaseProgress, run_abc, uniform_prior
+from sim.calibration.patterns import acceptance_table, pattern_table
 from sim.calibration.spec import (
     CalibrationSpec,
     check_parameters,
@@ -192,6 +193,12 @@ class CalibrationResult:
         ``n_replications`` (predictive draws), ``mean``, ``median``, ``q05``, ``q95``.
     quality : DataFrame
         ``check``, ``subject``, ``value``, ``threshold``, ``passed``, ``note``.
+    patterns : DataFrame
+        The pattern-oriented checks of the posterior predictive
+        (:func:`sim.calibration.patterns.pattern_table`).
+    acceptance : DataFrame
+        The acceptance targets on the fitted targets
+        (:func:`sim.calibration.patterns.acceptance_table`).
     temperature, ess : float
         Of the last generation (temperature 1: exact inference).
     base, calibrated : Config
@@ -214,6 +221,8 @@ class CalibrationResult:
     predictive: pd.DataFrame
     projection: pd.DataFrame
     quality: pd.DataFrame
+    patterns: pd.DataFrame
+    acceptance: pd.DataFrame
     temperature: float
     ess: float
     base: Config
@@ -457,6 +466,7 @@ def calibrate(base: Config, world: World, spec: CalibrationSpec,
     s_idx = np.array([series.index(s) for s in targets["series"]], dtype=np.int64)
     at = proj[:, s_idx, targets["month"].to_numpy(dtype=np.int64)]  # (P, J)
     fit = fit_table(targets, at, abc.temperature, spec.seed)
+    fit_rows = fit[fit["role"] == "fit"].reset_index(drop=True)
     predictive = pd.concat([pd.DataFrame({"draw": np.arange(P), "particle": idx}),
                             pd.DataFrame(at, columns=stat_names(len(targets)))], axis=1)
     calibrated = config_at(base, keys, [float(estimate[k]) for k in keys])
@@ -464,7 +474,9 @@ def calibrate(base: Config, world: World, spec: CalibrationSpec,
         spec=spec, targets=targets, particles=abc.particles, generations=abc.generations,
         parameters=parameters, estimate=estimate, fit=fit, predictive=predictive,
         projection=projection_table(proj, series, world),
-        quality=quality_checks(parameters, abc.generations), temperature=abc.temperature,
+        quality=quality_checks(parameters, abc.generations),
+        patterns=pattern_table(proj, series), acceptance=acceptance_table(fit_rows),
+        temperature=abc.temperature,
         ess=abc.ess, base=base, calibrated=calibrated, fit_end=fit_end, timings=timings,
         n_runs={"abc": abc.simulations, "predictive": P}, series=series)
 

@@ -266,21 +266,30 @@ def _fit_section(result: CalibrationResult) -> list[str]:
 
 
 def _patterns(result: CalibrationResult) -> list[str]:
-    """The pattern of MODEL.md section 1 the targets can show: many services online somewhere
-    early, few nationwide."""
-    proj = result.projection
-    rows = []
-    for month in ("2020-09-30", "2021-09-30", "2022-12-31"):
-        at = proj[proj["date"] == pd.Timestamp(month)].set_index("series")
-        if {"online_anywhere", "nationwide_nonfederal"} <= set(at.index):
-            online = 100 * at.loc["online_anywhere", "median"]
-            nation = 100 * at.loc["nationwide_nonfederal", "median"]
-            rows.append(f"- {month[:7]}: online somewhere {online:.0f} % of all services, "
-                        f"nationwide {nation:.0f} % of the non-federal ones (posterior "
-                        "predictive medians; record: 55 % online somewhere in Oct 2020, "
-                        "3 % / 23 % nationwide in Sep 2021 / Dec 2022)")
-    return ["Validation pattern (MODEL.md §1: many services online somewhere early, few "
-            "nationwide):", "", *(rows or ["- not in this world's series"]), ""]
+    """The pattern-oriented checks and the acceptance targets (sim.calibration.patterns)."""
+    pat, acc = result.patterns, result.acceptance
+    lines = ["## Patterns and acceptance targets", "",
+             "Patterns of the record that the fit does not target directly "
+             "(`patterns.csv`; per posterior predictive draw, MODEL.md 8):", ""]
+    if len(pat):
+        lines += [_md_table(pd.DataFrame({
+            "pattern": pat["label"], "record": pat["record"].map(lambda v: f"{v:.2f}"),
+            "model median (5–95 %)": [f"{m:.2f} ({a:.2f}–{b:.2f})" for m, a, b in
+                                      zip(pat["median"], pat["q05"], pat["q95"],
+                                          strict=True)],
+            "requirement": pat["requirement"],
+            "met": np.where(pat["met"], "yes", "**no**"), "source": pat["source"]})), ""]
+    else:
+        lines += ["- none in this world's series", ""]
+    lines += ["Acceptance targets on the fitted targets (`acceptance.csv`; relative error "
+              "of the predictive median):", ""]
+    lines += [_md_table(pd.DataFrame({
+        "target": acc["target"],
+        "value": [f"{v:.0%}" if "within" in t else f"{v:+.0%}"
+                  for t, v in zip(acc["target"], acc["value"], strict=True)],
+        "requirement": acc["requirement"],
+        "met": np.where(acc["met"], "yes", "**no**")})), ""]
+    return lines
 
 
 def _backtest_section(result: CalibrationResult, meta: dict[str, Any]) -> list[str]:

@@ -137,12 +137,15 @@ def historical_targets(spec: CalibrationSpec, world: World) -> pd.DataFrame:
 
 
 def series_of(targets: pd.DataFrame, world: World) -> list[str]:
-    """Observable series: the three national ones, then the per-Land series with targets
-    (in the order of the Länder in the world)."""
+    """Observable series: the national ones, then the per-Land series with targets and the
+    dashboard's count of every Land (the patterns compare the nationwide count with the
+    least advanced Land; :mod:`sim.calibration.patterns`), in the order of the Länder in
+    the world."""
     codes = list(world.states["state"])
     n_fed = int((world.services["executor"].to_numpy() == FEDERAL).sum())
     national = [k for k in NATIONAL_KINDS if not (k == "federal_online" and n_fed == 0)]
-    land = sorted({s for s in targets["series"] if ":" in s},
+    every_land = {f"reported_in_land:{c}" for c in codes}
+    land = sorted({s for s in targets["series"] if ":" in s} | every_land,
                   key=lambda s: (LAND_KINDS.index(s.split(":")[0]), codes.index(s.split(":")[1])))
     return national + land
 

@@ -20,6 +20,7 @@ compared with naive forecasters.
 Writes ``<out>/<timestamp>_<NAME>/`` only when complete: ``targets.csv``, ``particles.csv``,
 ``posterior.csv`` (the posterior sample in the format of :mod:`sim.posterior`),
 ``generations.csv``, ``parameters.csv``, ``quality.csv``, ``fit_table.csv``,
+``patterns.csv``, ``acceptance.csv``,
 ``predictive.parquet``, ``projection.parquet``, ``abc.db`` (pyabc's database),
 ``calibrated.yaml``, ``report.md``, ``manifest.json``, ``figures/`` (``fit``, ``residuals``,
 ``posterior``, and with ``until`` ``backtest``: PNG, SVG, PDF and sidecar CSV) and with
@@ -140,7 +141,8 @@ def write_outputs(folder: Path, result: CalibrationResult, meta: dict[str, Any],
     rows: dict[str, int] = {}
     tables = {"targets.csv": result.targets, "particles.csv": result.particles,
               "generations.csv": result.generations, "parameters.csv": result.parameters,
-              "quality.csv": result.quality, "fit_table.csv": result.fit}
+              "quality.csv": result.quality, "fit_table.csv": result.fit,
+              "patterns.csv": result.patterns, "acceptance.csv": result.acceptance}
     if result.spec.until:
         tables["backtest.csv"] = meta["backtest"]
         tables["backtest_verdict.csv"] = meta["verdict"]
