@@ -1,7 +1,8 @@
 """Degenerate configurations with hand-computed answers.
 
 (a) Unlimited capacity and no delays: everything is usable everywhere in the month
-    development starts, and nothing before it.
+    development starts, and nothing before it (without roll-out channels, whose start
+    dates are data; tests/test_providers.py covers them).
 (b) No staff and no money: nothing ever happens.
 (c) Money only for EfA under a strategy without EfA: the money is never spent and the run
     is the same as without the programme.
@@ -39,6 +40,9 @@ def _unlimited(cfg: Config, effort_pd: float, dev_start: str) -> Config:
     m = cfg.municipal
     m.onboarding_effort_person_days = effort_pd
     m.info_lag_months_by_size_class = [0.0] * N_SIZE_CLASSES
+    # every administration connects itself: roll-out channels start on their recorded
+    # dates (sim/data/municipal_rollout.csv), a delay of the record, not of the model
+    cfg.providers.enabled = False
     return cfg.validate()
 
 

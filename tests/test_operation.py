@@ -123,6 +123,7 @@ def test_land_paying_for_its_municipalities_lets_small_ones_connect(small_world)
     for op_name in ("reusers", "land_for_municipalities"):
         cfg = make_config("strategy=efa", f"operation={op_name}", **kw)
         cfg.operation.land_budget_eur_per_year = 1e12  # only municipal budgets bind
+        cfg.providers.enabled = False  # every administration connects (and pays) itself
         cfg.operation.municipal_budget_eur_per_capita_year = 0.05
         res = run_replications(small_world, cfg, workers=1)
         size = res.tables["by_size_class"]

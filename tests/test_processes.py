@@ -397,6 +397,7 @@ def test_declined_reuse_builds_own_copy(toy_world) -> None:
 
 def test_municipal_onboarding_is_a_fifo_queue_per_administration(toy_world) -> None:
     cfg = _reuse_cfg(propensity=1.0, slots=1000)
+    cfg.providers.enabled = False  # every administration connects itself
     cfg.municipal.onboarding_effort_person_days = 9.0
     cfg.municipal.external_share_when_funded = 0.0
     sim = Simulation(toy_world, cfg, 0)
@@ -422,6 +423,7 @@ def test_municipal_onboarding_is_a_fifo_queue_per_administration(toy_world) -> N
 
 def test_municipal_funding_buys_external_share(toy_world) -> None:
     cfg = _reuse_cfg(propensity=1.0, slots=1000)
+    cfg.providers.enabled = False  # every administration connects itself
     cfg.municipal.onboarding_effort_person_days = 9.0
     cfg.municipal.external_share_when_funded = 0.75
     cfg.funding.programmes = [_programme(name="muni", amount_eur=1e9, municipal_share=1.0,
