@@ -541,7 +541,7 @@ class ProvidersParams:
         connecting it alone (switching it on, entering responsibilities).
     """
 
-    enabled: bool = True
+    enabled: bool = False
     share_quantile: float = 0.5
     slots_per_body: int = 4
     preparation_months: float = 3.0

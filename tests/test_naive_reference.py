@@ -152,7 +152,7 @@ def test_same_draws_same_results_without_running_cost_deferral(states: list[str]
     bodies in three channels; Thüringen: a channel reaching part of the Land)."""
     world_p = WorldParams(name="paired", states=states, max_admins_per_state=40)
     cfg = make_config(*[o for o in DEFAULT_SCENARIO if not o.startswith("operation=")],
-                      "operation=central", world=world_p, end=END)
+                      "operation=central", "providers.enabled=true", world=world_p, end=END)
     world = build_world(cfg.world)
     fast = simulate(world, cfg, 0)
     sim = NaiveSimulation(world, cfg, 0)

@@ -113,8 +113,8 @@ def test_channels_shorten_connections_of_served_administrations(three_lands) -> 
     w = three_lands
     world_p = WorldParams(name="prov", states=["SL", "TH", "NW"], max_admins_per_state=60,
                           services_per_topic=3)
-    on = make_config("providers.preparation_months=0.5", "providers.member_effort_factor=0.1",
-                     world=world_p)
+    on = make_config("providers.enabled=true", "providers.preparation_months=0.5",
+                     "providers.member_effort_factor=0.1", world=world_p)
     off = copy.deepcopy(on)
     off.providers.enabled = False
     sim_on = Simulation(w, on, 0)
