@@ -49,7 +49,7 @@ def three_lands():
 
 
 def _channels(world, **kw) -> Channels:
-    p = ProvidersParams(**kw)
+    p = ProvidersParams(**{"enabled": True, **kw})
     B = int(world.channels.groupby("state")["n_bodies"].sum().max())
     prep = np.ones((len(world.municipal_services), world.n_states, B))
     return Channels(world, p, prep)
