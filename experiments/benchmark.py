@@ -127,8 +127,7 @@ def time_replications(world: World, cfg: Config, reps: int, tables: bool = False
         r = simulate(world, cfg, rep)
         t1 = time.perf_counter()
         if tables:
-            tables_for_replication(world, r, cfg.map_months,
-                                   cfg.observation.full_population_share)
+            tables_for_replication(world, r, cfg.map_months, cfg.observation)
         t2 = time.perf_counter()
         sim_s.append(t1 - t0)
         full_s.append(t2 - t0)
