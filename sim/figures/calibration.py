@@ -78,7 +78,8 @@ def reported_date(date: str) -> str:
 def fit_figure(projection: pd.DataFrame, fit: pd.DataFrame, fit_end: pd.Timestamp,
                catalogue: tuple[int, int] = (575, 115), title: str | None = None
                ) -> tuple[Figure, pd.DataFrame]:
-    """Panels of the observable series: calibrated model and observed targets.
+    """Panels of the observable series with targets: calibrated model and observed targets
+    (the projection may hold more series, e.g. every Land's count for the patterns).
 
     Parameters
     ----------
@@ -92,7 +93,8 @@ def fit_figure(projection: pd.DataFrame, fit: pd.DataFrame, fit_end: pd.Timestam
     catalogue
         Services and federal services of the official catalogue (for the note).
     """
-    series = list(dict.fromkeys(projection["series"]))
+    with_targets = set(fit["series"])
+    series = [s for s in dict.fromkeys(projection["series"]) if s in with_targets]
     n = len(series)
     ncol = n if n <= 3 else (2 if n == 4 else 3)
     nrow = math.ceil(n / ncol)
