@@ -82,6 +82,13 @@ def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
     return out
 
 
+def _band(values: np.ndarray) -> dict[str, float]:
+    """Median and 5-95 % band across draws (:mod:`sim.bands`)."""
+    q05, q95 = bands.quantiles(values[None, :], (0.05, 0.95))
+    return {"median": float(bands.median(values[None, :])[0]), "q05": float(q05[0]),
+            "q95": float(q95[0])}
+
+
 def least_land_ratio(proj: np.ndarray, series: Sequence[str],
                      months: tuple[str, str] = LEAST_LAND_MONTHS) -> np.ndarray | None:
     """(P,): per draw, the lowest ratio over ``months`` of the dashboard's nationwide
@@ -107,13 +114,11 @@ def pattern_table(proj: np.ndarray, series: Sequence[str]) -> pd.DataFrame:
     rows = []
     ratio = least_land_ratio(proj, series)
     if ratio is not None:
-        q05, q95 = bands.quantiles(ratio[None, :], (0.05, 0.95))
-        med = float(np.median(ratio))
+        band = _band(ratio)
         rows.append({"pattern": "nationwide_vs_least_land",
                      "label": "nationwide / least advanced Land, lowest month of 2022",
-                     "record": 1.0, "median": med, "q05": float(q05[0]), "q95": float(q95[0]),
-                     "requirement": f"median ≥ {LEAST_LAND_RATIO:g}",
-                     "met": bool(med >= LEAST_LAND_RATIO),
+                     "record": 1.0, **band, "requirement": f"median ≥ {LEAST_LAND_RATIO:g}",
+                     "met": bool(band["median"] >= LEAST_LAND_RATIO),
                      "source": "INSM Digimeter July 2022 (Saarland 80, nationwide 80)"})
     for p in RATIO_PATTERNS:
         if p.numerator not in series or p.denominator not in series:
@@ -123,11 +128,10 @@ def pattern_table(proj: np.ndarray, series: Sequence[str]) -> pd.DataFrame:
             continue
         r = _ratio(proj[:, list(series).index(p.numerator), m],
                    proj[:, list(series).index(p.denominator), m])
-        q05, q95 = bands.quantiles(r[None, :], (0.05, 0.95))
-        rows.append({"pattern": p.name, "label": p.label, "record": p.record,
-                     "median": float(np.median(r)), "q05": float(q05[0]),
-                     "q95": float(q95[0]), "requirement": "record in the 90 % band",
-                     "met": bool(q05[0] <= p.record <= q95[0]), "source": p.source})
+        band = _band(r)
+        rows.append({"pattern": p.name, "label": p.label, "record": p.record, **band,
+                     "requirement": "record in the 90 % band",
+                     "met": bool(band["q05"] <= p.record <= band["q95"]), "source": p.source})
     return pd.DataFrame(rows, columns=["pattern", "label", "record", "median", "q05", "q95",
                                        "requirement", "met", "source"])
 

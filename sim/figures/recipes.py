@@ -391,39 +391,41 @@ def _sensitivity_inputs(c: _Ctx, name: str) -> tuple[pd.DataFrame, dict[str, Any
     return pd.read_csv(path), sens, items, prov
 
 
+def _sensitivity_charts(c: _Ctx, kind: str, threshold_key: str,
+                        fields: Callable[[pd.DataFrame, dict[str, Any]], dict[str, Any]],
+                        figure: Callable[..., tuple[Any, pd.DataFrame]]) -> list[str]:
+    """One chart of ``kind`` (``morris``, ``sobol``) per output group; ``fields(table,
+    settings)`` gives the caption's numbers."""
+    df, sens, items, prov = _sensitivity_inputs(c, kind)
+    files: list[str] = []
+    caption = fields(df, sens)
+    for group in dict.fromkeys(df["group"]):
+        title = text(f"title_{kind}", c.lang,
+                     group=sensitivity.output_group_label(group, c.lang))
+        fig, data = figure(df[df["group"] == group], float(sens[threshold_key]), c.lang,
+                           title, caption, items)
+        files += [p.name for p in save_figure(
+            fig, c.out, f"{kind}_{sensitivity.group_slug(group)}", data, prov)]
+    return files
+
+
 def _morris(c: _Ctx) -> list[str]:
     """Morris μ*-σ chart per output group."""
-    df, sens, items, prov = _sensitivity_inputs(c, "morris")
-    files: list[str] = []
-    fields = {"k": df["parameter"].nunique(), "r": sens.get("trajectories"),
-              "n": c.manifest.get("replications")}
-    for group in dict.fromkeys(df["group"]):
-        title = text("title_morris", c.lang, group=sensitivity.output_group_label(group,
-                                                                                 c.lang))
-        fig, data = sensitivity.morris_figure(df[df["group"] == group],
-                                              float(sens["threshold"]), c.lang, title,
-                                              fields, items)
-        files += [p.name for p in save_figure(
-            fig, c.out, f"morris_{sensitivity.group_slug(group)}", data, prov)]
-    return files
+    return _sensitivity_charts(
+        c, "morris", "threshold",
+        lambda df, sens: {"k": df["parameter"].nunique(), "r": sens.get("trajectories"),
+                          "n": c.manifest.get("replications")},
+        sensitivity.morris_figure)
 
 
 def _sobol(c: _Ctx) -> list[str]:
     """Sobol S1 and ST chart per output group (none if no parameter survived)."""
-    df, sens, items, prov = _sensitivity_inputs(c, "sobol")
-    files: list[str] = []
-    survivors = len(sens.get("survivors") or [])
-    fields = {"n_base": sens.get("sobol_n"), "n": c.manifest.get("replications"),
-              "points": int(sens.get("sobol_n") or 0) * (survivors + 2)}
-    for group in dict.fromkeys(df["group"]):
-        title = text("title_sobol", c.lang, group=sensitivity.output_group_label(group,
-                                                                                c.lang))
-        fig, data = sensitivity.sobol_figure(df[df["group"] == group],
-                                             float(sens["st_threshold"]), c.lang, title,
-                                             fields, items)
-        files += [p.name for p in save_figure(
-            fig, c.out, f"sobol_{sensitivity.group_slug(group)}", data, prov)]
-    return files
+    return _sensitivity_charts(
+        c, "sobol", "st_threshold",
+        lambda _df, sens: {"n_base": sens.get("sobol_n"), "n": c.manifest.get("replications"),
+                           "points": int(sens.get("sobol_n") or 0)
+                           * (len(sens.get("survivors") or []) + 2)},
+        sensitivity.sobol_figure)
 
 
 RECIPES: dict[str, Callable[[_Ctx], list[str]]] = {
