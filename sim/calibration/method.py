@@ -431,7 +431,9 @@ def calibrate(base: Config, world: World, spec: CalibrationSpec,
 
     with ExitStack() as stack:
         ex = _executor(stack, world, base.world, workers, executor)
-        model = Simulator(world, base, keys, series, fit_t, fit_end)
+        # the particles need only the fitted series (the projection reads them all)
+        fitted = [s for s in series if s in set(fit_t["series"])]
+        model = Simulator(world, base, keys, fitted, fit_t, fit_end)
         kernel = ObservationKernel(model.names, fit_t["observed"].to_numpy(),
                                    fit_t["sigma"].to_numpy(),
                                    (fit_t["bound"] == "lower").to_numpy())
