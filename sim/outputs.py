@@ -133,7 +133,8 @@ OUTPUT_TABLES: tuple[Table, ...] = (
         _key("date", "", "first day of the month"),
         _key("event", "", "`online`, `published`, `reused`, `reuse_declined`, `funded`, "
                             "`reuse_deferred_by_cost` (a Land waits until it can afford the "
-                            "running costs), `municipal_first_onboarded`, "
+                            "running costs), `product_bought` (a vendor product "
+                            "instead of a build), `municipal_first_onboarded`, "
                             "`municipal_all_onboarded`"),
         _key("ozg_id", "", "service (`services.csv`)"),
         Column("topic", "", "topic field of the service"),
@@ -145,7 +146,8 @@ OUTPUT_TABLES: tuple[Table, ...] = (
         _key("programme", "", "funding programme, `own_funds` or `running_costs`"),
         _key("actor", "", "`BUND` or Land"),
         Column("eur", "EUR", "amount"),
-        _key("purpose", "", "`development`, `municipal_onboarding`, `reuse_fee`; running "
+        _key("purpose", "", "`development`, `municipal_onboarding`, `reuse_fee`, "
+                              "`vendor_product`; running "
                               "costs: `running_costs_land` (the reusing Land, or a Land paying "
                               "for its municipalities), `running_costs_municipal` (the Land's "
                               "administrations), `running_costs_bund`, `running_costs_pool` "

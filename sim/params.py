@@ -13,14 +13,12 @@ understand those forms.
 from __future__ import annotations
 
 import copy
-import math
-import re
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional
 
 from sim.calendar import month_index
+from sim.checks import _choice, _fail, _num
 from sim.data_io import STATE_ABBRS
-from sim.errors import ConfigError
 from sim.posterior import DRAW_MODES
 
 SHARING_MODES = ("efa", "efv", "einzel")
@@ -31,58 +29,6 @@ PAYERS = ("central", "reusers", "split_2024", "land_for_municipalities")
 N_SIZE_CLASSES = 7
 #: Config key of each catalogue service type that a strategy decides on.
 TYPE_KEYS = {"2/3": "typ23", "4/5": "typ45"}
-
-
-def _fail(key: str, value: Any, allowed: str) -> None:
-    raise ConfigError(f"{key}={value!r} is not allowed: {allowed}")
-
-
-_NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
-
-
-def parse_number(key: str, value: Any, lo: float | None = None, hi: float | None = None,
-                 lo_open: bool = False, integer: bool = False) -> float:
-    """A number from a config, a spec file or the command line (text such as ``"4"`` is
-    read), checked against a range; else :class:`ConfigError` naming the key, the value and
-    the allowed range. Returns the number as a float."""
-    kind = "an integer" if integer else "a number"
-    shown = value if isinstance(value, str) and _NUMBER.match(value) else repr(value)
-    allowed = kind + _range_text(lo, hi, lo_open)
-    try:
-        if isinstance(value, bool):
-            raise ValueError
-        x = float(value)
-        if not math.isfinite(x) or (integer and not x.is_integer()):
-            raise ValueError
-    except (TypeError, ValueError):
-        raise ConfigError(f"{key}={shown} is not allowed: {allowed}") from None
-    if (lo is not None and (x <= lo if lo_open else x < lo)) or (hi is not None and x > hi):
-        raise ConfigError(f"{key}={shown} is not allowed: {allowed}")
-    return x
-
-
-def _num(key: str, value: Any, lo: float | None = None, hi: float | None = None,
-         lo_open: bool = False, integer: bool = False) -> None:
-    """Check a config number (an int or float, never text) against a range."""
-    if isinstance(value, str):
-        _fail(key, value, ("an integer" if integer else "a number")
-              + _range_text(lo, hi, lo_open))
-    parse_number(key, value, lo, hi, lo_open, integer)
-
-
-def _range_text(lo: float | None, hi: float | None, lo_open: bool) -> str:
-    if lo is not None and hi is not None:
-        return f" in {'(' if lo_open else '['}{lo:g}, {hi:g}]"
-    if lo is not None:
-        return f" {'>' if lo_open else '>='} {lo:g}"
-    if hi is not None:
-        return f" <= {hi:g}"
-    return ""
-
-
-def _choice(key: str, value: Any, allowed: tuple[str, ...]) -> None:
-    if value not in allowed:
-        _fail(key, value, "one of " + ", ".join(allowed))
 
 
 @dataclass
@@ -448,6 +394,10 @@ class SharingFrictions:
         Tenant onboardings an operator runs in parallel (over all its services).
     fee_eur : float
         One-off fee a tenant Land pays the operator per service (own funds).
+    common_delay_weight : float
+        Correlation of each tenant's decision, contract and onboarding delays with the
+        service's common readiness for reuse (0: independent tenants; 1: the same delays
+        for all tenants of a service).
     """
 
     decision_months: float = 6.0
@@ -456,8 +406,10 @@ class SharingFrictions:
     tenant_onboarding_months: float = 1.5
     operator_onboarding_slots: int = 8
     fee_eur: float = 25000.0
+    common_delay_weight: float = 0.0
 
     def validate(self, prefix: str) -> None:
+        _num(f"{prefix}.common_delay_weight", self.common_delay_weight, 0, 1)
         for k in ("decision_months", "contract_months", "tenant_onboarding_months", "fee_eur"):
             _num(f"{prefix}.{k}", getattr(self, k), 0)
         _num(f"{prefix}.propensity", self.propensity, 0, 1)
@@ -757,6 +709,50 @@ class PriorityParams:
 
 
 @dataclass
+class MarketParams:
+    """Vendor products (MODEL.md 7.5a): once a service is online somewhere, a vendor offers
+    it after a lag; a group build of a mode in ``modes`` still waiting for a team buys it
+    with probability ``adoption_share`` (tender, then the vendor's configuration; paid from
+    own funds, no development team).
+
+    Attributes
+    ----------
+    enabled : bool
+        Vendor products exist (``false``: every build is an own development).
+    modes : list of str
+        Sharing modes whose group builds may buy (not EfA builds, nor a Land's own copy).
+    product_lag_months, procurement_months, integration_months : float
+        Mean months from a first go-live to the offer; of the tender and contract; of the
+        vendor's configuration for the buyer.
+    adoption_share : float
+        Probability that a builder still waiting for a team buys an offered product.
+    price_share : float
+        Price (licence and configuration) relative to building the service alone.
+    """
+
+    enabled: bool = True
+    modes: List[str] = field(default_factory=lambda: ["efv", "einzel"])
+    product_lag_months: float = 12.0
+    adoption_share: float = 0.7
+    procurement_months: float = 9.0
+    integration_months: float = 4.0
+    price_share: float = 0.3
+
+    def validate(self, prefix: str = "market") -> None:
+        if not isinstance(self.enabled, bool):
+            _fail(f"{prefix}.enabled", self.enabled, "true or false")
+        if not isinstance(self.modes, list) or len(set(self.modes)) != len(self.modes):
+            _fail(f"{prefix}.modes", self.modes,
+                  "a list of distinct sharing modes from " + ", ".join(SHARING_MODES))
+        for m in self.modes:
+            _choice(f"{prefix}.modes", m, SHARING_MODES)
+        for k in ("product_lag_months", "procurement_months", "integration_months"):
+            _num(f"{prefix}.{k}", getattr(self, k), 0, 600)
+        _num(f"{prefix}.adoption_share", self.adoption_share, 0, 1)
+        _num(f"{prefix}.price_share", self.price_share, 0, 10)
+
+
+@dataclass
 class ObservationParams:
     """How the official counts read the model (measurement model; no effect on the
     simulated rollout). The rules are in MODEL.md 7.10.
@@ -803,6 +799,8 @@ class Config:
         last simulated month.
     priority : PriorityParams
         How closely the actors' work orders follow a common priority.
+    market : MarketParams
+        Vendor products a builder may buy instead of building.
     operation : OperationParams
         Running costs and their payers.
     observation : ObservationParams
@@ -822,6 +820,7 @@ class Config:
     priority: PriorityParams = field(default_factory=PriorityParams)
     municipal: MunicipalParams = field(default_factory=MunicipalParams)
     providers: ProvidersParams = field(default_factory=ProvidersParams)
+    market: MarketParams = field(default_factory=MarketParams)
     operation: OperationParams = field(default_factory=OperationParams)
     observation: ObservationParams = field(default_factory=ObservationParams)
     state_programmes: Dict[str, StateProgrammeParams] = field(default_factory=dict)
@@ -844,6 +843,7 @@ class Config:
         self.priority.validate()
         self.municipal.validate()
         self.providers.validate()
+        self.market.validate()
         self.operation.validate()
         self.observation.validate()
         for name, sp in self.state_programmes.items():

@@ -23,9 +23,10 @@ from typing import Any
 import numpy as np
 from scipy.stats import qmc
 
+from sim.checks import parse_number
 from sim.errors import ConfigError
 from sim.keys import numeric_keys, set_path
-from sim.params import Config, parse_number
+from sim.params import Config
 
 #: Top-level config keys that are run control or the world, never uncertain parameters.
 NOT_UNCERTAIN = ("world", "replications", "seed", "workers", "end", "map_months")

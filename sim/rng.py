@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from statistics import NormalDist
 
 import numpy as np
+from scipy import special, stats
 
 from sim.world import World
 
@@ -28,6 +29,8 @@ STREAM_IDS = {
     "municipal_lag": 7,
     "common_priority": 9,
     "providers": 10,
+    "market": 11,
+    "reuse_common": 12,
 }
 
 
@@ -70,6 +73,15 @@ class Draws:
     provider_prep : ndarray (Sm, L, B)
         Mean-1 gamma multipliers of the time each body of a Land's roll-out channels needs
         to prepare each municipal service (B: the most bodies of a Land).
+    product_lag : ndarray (S,)
+        Mean-1 gamma multiplier of the time until a vendor offers each service.
+    buy_u : ndarray (S, L + 1)
+        Uniform(0, 1): a builder buys an offered product iff ``buy_u < adoption_share``.
+    procurement, integration : ndarray (S, L + 1)
+        Mean-1 gamma multipliers of a builder's tender and of the vendor's configuration.
+    reuse_common : ndarray (3, S)
+        Uniform(0, 1): each service's common readiness for reuse, for its decision,
+        contract and onboarding delays (:func:`correlated_delays`).
     """
 
     complexity_z: np.ndarray
@@ -83,6 +95,11 @@ class Draws:
     onboarding_z: np.ndarray
     info_lag: np.ndarray
     provider_prep: np.ndarray
+    product_lag: np.ndarray
+    buy_u: np.ndarray
+    procurement: np.ndarray
+    integration: np.ndarray
+    reuse_common: np.ndarray
 
     @classmethod
     def make(cls, world: World, seed: int, replication: int, delay_cv: float,
@@ -99,6 +116,7 @@ class Draws:
         pr = stream(seed, replication, "priority")
         own = pr.random((L + 1, S))
         common = stream(seed, replication, "common_priority").random(S)
+        mk = stream(seed, replication, "market")
         return cls(
             complexity_z=eff.standard_normal(S),
             builder_z=eff.standard_normal((S, L + 1)),
@@ -112,6 +130,11 @@ class Draws:
             info_lag=unit_gamma(stream(seed, replication, "municipal_lag"), delay_cv, (Sm, A)),
             provider_prep=unit_gamma(stream(seed, replication, "providers"), delay_cv,
                                      (Sm, L, _most_bodies(world))),
+            product_lag=unit_gamma(mk, delay_cv, (S,)),
+            buy_u=mk.random((S, L + 1)),
+            procurement=unit_gamma(mk, delay_cv, (S, L + 1)),
+            integration=unit_gamma(mk, delay_cv, (S, L + 1)),
+            reuse_common=stream(seed, replication, "reuse_common").random((3, S)),
         )
 
 
@@ -128,6 +151,31 @@ def normal_scores(u: np.ndarray) -> np.ndarray:
     """Standard normal quantiles of uniforms in (0, 1) (order-preserving)."""
     flat = np.clip(np.asarray(u, dtype=float).ravel(), 1e-12, 1.0 - 1e-12)
     return np.array([_NORMAL.inv_cdf(x) for x in flat]).reshape(np.shape(u))
+
+
+def correlated_delays(own: np.ndarray, common: np.ndarray, weight: float,
+                      cv: float) -> np.ndarray:
+    """Mean-1 gamma delay multipliers (S, L) of the tenants of each service, correlated
+    through the service's common readiness (a Gaussian copula; MODEL.md 7.5).
+
+    ``own`` are the tenants' independent mean-1 gamma multipliers (coefficient of variation
+    ``cv``), ``common`` (S,) uniforms of each service's common component. Each multiplier is
+    the gamma quantile of ``Φ(w·z_s + sqrt(1 − w²)·z_st)``, with ``z_st`` the normal score of
+    the tenant's own draw: every multiplier keeps its gamma distribution, and ``weight`` w is
+    the correlation of each with the service's common component (w² in normal scores between
+    two tenants): 0 returns ``own`` unchanged (independent tenants), 1 one delay per service.
+    """
+    if weight <= 0.0 or cv == 0.0:
+        return own
+    k = 1.0 / cv**2
+    dist = stats.gamma(k, scale=1.0 / k)
+    z_s = special.ndtri(np.clip(common, 1e-12, 1.0 - 1e-12))[:, None]
+    if weight >= 1.0:
+        z = np.broadcast_to(z_s, own.shape)
+    else:
+        z_st = special.ndtri(np.clip(dist.cdf(own), 1e-12, 1.0 - 1e-12))
+        z = weight * z_s + np.sqrt(1.0 - weight**2) * z_st
+    return np.asarray(dist.ppf(special.ndtr(z)), dtype=float)
 
 
 def work_order(common: np.ndarray, own: np.ndarray, common_weight: float) -> np.ndarray:

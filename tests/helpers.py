@@ -160,7 +160,8 @@ def check_spending(sp: pd.DataFrame, budgets: list[tuple[str, str, float]],
     assert set(running["purpose"]) <= {"running_costs_land", "running_costs_municipal",
                                        "running_costs_bund", "running_costs_pool"}
     assert set(funded["programme"]) <= progs, "money from a programme that does not exist"
-    assert set(sp.loc[sp["programme"] == "own_funds", "purpose"]) <= {"reuse_fee"}
+    assert set(sp.loc[sp["programme"] == "own_funds", "purpose"]) <= {"reuse_fee",
+                                                                     "vendor_product"}
     for (_rep, prog, purpose, actor), eur in funded.groupby(
             ["replication", "programme", "purpose", "actor"])["eur"].sum().items():
         if purpose == "development" and (prog, actor) in pots:

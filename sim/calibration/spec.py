@@ -22,10 +22,11 @@ import numpy as np
 
 from sim.calendar import month_index
 from sim.calibration.targets import METRICS
+from sim.checks import parse_number
 from sim.config import CONF_DIR, GROUPS, read_yaml
 from sim.errors import ConfigError
 from sim.keys import get_path, set_path, to_dict
-from sim.params import Config, parse_number
+from sim.params import Config
 from sim.ranges import ParameterRange, check_ranges, parse_ranges
 
 #: Calibration specs, ``conf/calibration/NAME.yaml``.

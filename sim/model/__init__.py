@@ -44,6 +44,7 @@ from sim.model.municipalities import Municipalities
 from sim.model.operation import SH_BUND, SH_LAND, SH_MUNI, SH_POOL, Operation
 from sim.model.records import (
     BUND,
+    EV_BOUGHT,
     EV_DECLINED,
     EV_DEFERRED,
     EV_FUNDED,
@@ -57,7 +58,14 @@ from sim.model.records import (
     RunResult,
     Spending,
 )
-from sim.model.sharing import Builder, Marketplace, TakeUp, develop_service, provide_service
+from sim.model.sharing import (
+    Builder,
+    Marketplace,
+    TakeUp,
+    build_or_buy,
+    develop_service,
+    provide_service,
+)
 from sim.model.simulation import Simulation, simulate
 from sim.model.staff import (
     Slots,
@@ -72,6 +80,7 @@ __all__ = [
     "ALLOCATION_RULES",
     "BUND",
     "EVENT_NAMES",
+    "EV_BOUGHT",
     "EV_DECLINED",
     "EV_DEFERRED",
     "EV_FUNDED",
@@ -99,6 +108,7 @@ __all__ = [
     "TeamPool",
     "allocation_shares",
     "base_state_fte",
+    "build_or_buy",
     "develop_service",
     "hire_staff",
     "municipal_allocation",

@@ -27,9 +27,9 @@ BUND = "BUND"
 _EPS = 1e-9
 
 # Event codes of the process log (see RunResult.events).
-EV_ONLINE, EV_PUBLISHED, EV_REUSED, EV_DECLINED, EV_FUNDED, EV_DEFERRED = range(6)
+EV_ONLINE, EV_PUBLISHED, EV_REUSED, EV_DECLINED, EV_FUNDED, EV_DEFERRED, EV_BOUGHT = range(7)
 EVENT_NAMES = ("online", "published", "reused", "reuse_declined", "funded",
-               "reuse_deferred_by_cost")
+               "reuse_deferred_by_cost", "product_bought")
 
 ProcessGen = Generator[simpy.Event, Any, Any]
 
@@ -71,7 +71,8 @@ class Spending(NamedTuple):
         ``BUND`` or the Land abbreviation.
     eur : float
     purpose : str
-        ``development``, ``reuse_fee``, ``municipal_onboarding``, ``running_costs_*``.
+        ``development``, ``reuse_fee``, ``vendor_product``, ``municipal_onboarding``,
+        ``running_costs_*``.
     """
 
     t: float

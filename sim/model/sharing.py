@@ -22,6 +22,7 @@ import simpy
 
 from sim.model.records import (
     _EPS,
+    EV_BOUGHT,
     EV_DECLINED,
     EV_DEFERRED,
     EV_FUNDED,
@@ -71,11 +72,29 @@ class Builder:
 
 
 class Marketplace:
-    """Where shared services are published (FIT-Store / EfA marketplace) and taken up."""
+    """Where shared services are published (FIT-Store / EfA marketplace) and taken up, and
+    where vendors offer services as products (MODEL.md 7.5a)."""
 
-    def __init__(self) -> None:
+    def __init__(self, env: simpy.Environment) -> None:
+        self.env = env
         self.published: dict[int, tuple[str, float]] = {}
         self.take_ups: dict[int, int] = {}
+        self._offers: dict[int, simpy.Event] = {}
+
+    def offer(self, service: int) -> simpy.Event:
+        """The event that fires when a vendor offers ``service`` as a product."""
+        if service not in self._offers:
+            self._offers[service] = self.env.event()
+        return self._offers[service]
+
+    def offer_after(self, service: int, months: float) -> None:
+        """A vendor offers ``service`` ``months`` from now (its first go-live)."""
+        ev = self.offer(service)
+
+        def fire(_e: simpy.Event) -> None:
+            ev.succeed()
+
+        self.env.timeout(months).callbacks.append(fire)
 
     def publish(self, service: int, operator: str, t: float) -> None:
         self.published[service] = (operator, t)
@@ -93,10 +112,17 @@ def develop_service(env: simpy.Environment, sim: Simulation, builder: Builder, s
     :meth:`~sim.model.money.Funding.grant`). An unfunded project that is still running when
     a programme it is eligible for opens applies at that moment.
     """
-    team_fte = builder.teams.team_fte
-    days = sim.cfg.staffing.productive_days_per_fte_month
     if (turn := builder.teams.acquire(int(builder.rank[service]))) is not None:
         yield turn
+    yield from work_off(env, sim, builder, service, mode, effort_pd)
+
+
+def work_off(env: simpy.Environment, sim: Simulation, builder: Builder, service: int,
+             mode: str, effort_pd: float) -> ProcessGen:
+    """The project's team (already assigned) works off its effort (see
+    :func:`develop_service`), then is released."""
+    team_fte = builder.teams.team_fte
+    days = sim.cfg.staffing.productive_days_per_fte_month
     remaining = effort_pd
     granted, ext_from = 0.0, math.inf
     while remaining > _EPS:
@@ -122,15 +148,44 @@ def develop_service(env: simpy.Environment, sim: Simulation, builder: Builder, s
     sim.log(EV_ONLINE, service, builder.code)
 
 
+def build_or_buy(env: simpy.Environment, sim: Simulation, builder: Builder, service: int,
+                 mode: str, effort_pd: float) -> ProcessGen:
+    """Develop the service (:func:`develop_service`), unless a vendor offers it while the
+    project still waits for a team and the builder buys it (MODEL.md 7.5a): then the
+    project leaves the team queue, the builder tenders, the vendor configures the product,
+    and the builder pays ``price_share`` of the cost of the build from its own funds."""
+    mk = sim.cfg.market
+    turn = builder.teams.acquire(int(builder.rank[service]))
+    if turn is not None:
+        offer = sim.market.offer(service)
+        yield turn | offer
+        if not turn.triggered and sim.draws.buy_u[service, builder.index] < mk.adoption_share:
+            builder.teams.withdraw(turn)
+            d, b = sim.draws, builder.index
+            yield env.timeout(mk.procurement_months * d.procurement[service, b]
+                              + mk.integration_months * d.integration[service, b])
+            sim.ledger.record(env.now, "own_funds", builder.code, mk.price_share * effort_pd
+                              * sim.cfg.funding.day_rate_eur, "vendor_product")
+            sim.log(EV_BOUGHT, service, builder.code, mode)
+            return
+        if not turn.triggered:  # not bought: keep waiting for a team
+            yield turn
+    yield from work_off(env, sim, builder, service, mode, effort_pd)
+
+
 def provide_service(env: simpy.Environment, sim: Simulation, service: int, builder: Builder,
                     members: tuple[int, ...], mode: str) -> ProcessGen:
-    """Bring one service to a sharing group: develop, go live, publish, let members reuse."""
+    """Bring one service to a sharing group: develop (or buy), go live, publish, let
+    members reuse."""
     start = sim.dev_start
     if env.now < start:
         yield env.timeout(start - env.now)
     shared = len(members) > 1
-    yield from develop_service(env, sim, builder, service, mode,
-                               sim.effort_pd(service, builder.index, shared))
+    effort = sim.effort_pd(service, builder.index, shared)
+    if sim.may_buy(mode):
+        yield from build_or_buy(env, sim, builder, service, mode, effort)
+    else:
+        yield from develop_service(env, sim, builder, service, mode, effort)
     if mode == "federal":
         sim.make_available(service, None)
         return
@@ -156,7 +211,8 @@ class TakeUp:
     (BENCHMARKS.md). Only a Land that has to wait for its budget waits in a process.
     """
 
-    __slots__ = ("env", "f", "land", "mode", "operator", "service", "sim", "slots", "tenant")
+    __slots__ = ("delays", "env", "f", "land", "mode", "operator", "service", "sim", "slots",
+                 "tenant")
 
     def __init__(self, env: simpy.Environment, sim: Simulation, service: int,
                  operator: Builder, tenant: int, mode: str) -> None:
@@ -165,12 +221,13 @@ class TakeUp:
         f: SharingFrictions = getattr(sim.cfg.sharing, mode)
         self.f, self.land = f, sim.lands[tenant]
         d = sim.draws
-        decided = f.decision_months * d.decision[service, tenant]
+        self.delays = sim.reuse_delays[mode]  # decision, contract, onboarding multipliers
+        decided = f.decision_months * self.delays[0][service, tenant]
         if d.reuse_u[service, tenant] >= f.propensity:
             env.process(self.build_own_copy(decided))
             return
         # Nothing happens between the decision and the contract: one wait for both.
-        env.timeout(decided + f.contract_months * d.contract[service, tenant]).callbacks.append(
+        env.timeout(decided + f.contract_months * self.delays[1][service, tenant]).callbacks.append(
             self.contracted)
 
     def build_own_copy(self, decided: float) -> ProcessGen:
@@ -216,7 +273,7 @@ class TakeUp:
 
     def onboard(self, _event: simpy.Event | None = None) -> None:
         months = (self.f.tenant_onboarding_months
-                  * self.sim.draws.tenant_onboarding[self.service, self.tenant])
+                  * self.delays[2][self.service, self.tenant])
         self.env.timeout(months).callbacks.append(self.onboarded)
 
     def onboarded(self, _event: simpy.Event) -> None:

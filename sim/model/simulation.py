@@ -28,7 +28,7 @@ from sim.model.records import BUND, Event, Ledger, RunResult, new_event
 from sim.model.sharing import Builder, Marketplace, provide_service
 from sim.model.staff import staff_builder
 from sim.params import TYPE_KEYS, Config
-from sim.rng import Draws
+from sim.rng import Draws, correlated_delays
 from sim.world import FEDERAL, MUNICIPAL, World
 
 
@@ -42,6 +42,14 @@ class Simulation:
         self.dev_start = float(month_index(cfg.development.start))
         self.draws = Draws.make(world, cfg.seed, replication, cfg.development.delay_cv,
                                 cfg.priority.common_weight)
+        d, cv = self.draws, cfg.development.delay_cv
+        # Per sharing mode, the tenants' (decision, contract, onboarding) delay multipliers,
+        # correlated within a service by the mode's common_delay_weight (MODEL.md 7.5).
+        self.reuse_delays = {
+            mode: tuple(correlated_delays(own, d.reuse_common[i],
+                                          getattr(cfg.sharing, mode).common_delay_weight, cv)
+                        for i, own in enumerate((d.decision, d.contract, d.tenant_onboarding)))
+            for mode in ("efa", "efv")}
         L = world.n_states
         S = world.n_services
         self.t_state = np.full((S, L), np.inf)
@@ -49,7 +57,7 @@ class Simulation:
         self.events: list[Event] = []
         self.ledger = Ledger()
         self.funding = Funding(cfg, world, self.ledger)
-        self.market = Marketplace()
+        self.market = Marketplace(self.env)
         self.operation = Operation(cfg, world)
         self.support = cfg.all_support()  # Land support items, shared by the sectors
         self.tenancies: list[tuple[int, int, float]] = []  # (service, tenant Land, agreed)
@@ -57,6 +65,8 @@ class Simulation:
         self._is_municipal = world.services["executor"].to_numpy() == MUNICIPAL
         self._precompute_efforts()
         self._plan = self._sharing_plan()
+        self._vendors = any(self.may_buy(mode) for groups in self._plan
+                            for _b, _m, mode in groups)
         self._make_builders()
         self.municipal = Municipalities(self)
         self._start_processes()
@@ -135,6 +145,11 @@ class Simulation:
                 plan.append([(i, (i,), "einzel") for i in range(L)])
         return plan
 
+    def may_buy(self, mode: str) -> bool:
+        """Whether a group build of this sharing mode may buy a vendor product (7.5a)."""
+        mk = self.cfg.market
+        return mk.enabled and mode in mk.modes
+
     def _make_builders(self) -> None:
         w, st = self.world, self.cfg.staffing
         L = w.n_states
@@ -178,6 +193,10 @@ class Simulation:
             return
         if self.t_state[service, state] <= t:
             return
+        if self._vendors and not np.isfinite(self.t_state[service]).any():
+            # First go-live anywhere: a vendor offers the service after a lag (7.5a).
+            self.market.offer_after(service, self.cfg.market.product_lag_months
+                                    * self.draws.product_lag[service])
         self.t_state[service, state] = t
         if self._is_municipal[service]:
             self.municipal.release(state, service, t, bool(self.is_tenancy[service, state]))

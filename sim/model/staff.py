@@ -31,9 +31,11 @@ class TeamPool:
 
     ``acquire(priority)`` assigns an idle team at once (returns ``None``) or returns an
     event that fires when a team is released or hired for the project (lowest priority
-    value first, ties in request order); ``release()`` hands the team on. A binary heap
-    keeps both O(log n): SimPy's ``PriorityResource`` re-sorts its whole queue on every
-    request, which dominated run time with hundreds of queued projects per builder.
+    value first, ties in request order); ``release()`` hands the team on;
+    ``withdraw(request)`` takes a waiting project out of the queue (it bought a product).
+    A binary heap keeps these O(log n): SimPy's ``PriorityResource`` re-sorts its whole
+    queue on every request, which dominated run time with hundreds of queued projects per
+    builder.
 
     Attributes
     ----------
@@ -59,6 +61,7 @@ class TeamPool:
         self.leaving = 0  # busy teams that leave when their project is done
         self.vacancy: simpy.Event = env.event()  # fires when a post becomes hirable
         self._waiting: list[tuple[int, int, simpy.Event]] = []
+        self._withdrawn: set[simpy.Event] = set()  # left the queue, still in the heap
         self._order = itertools.count()
 
     def acquire(self, priority: int) -> simpy.Event | None:
@@ -71,6 +74,13 @@ class TeamPool:
         heapq.heappush(self._waiting, (priority, next(self._order), ev))
         return ev
 
+    def withdraw(self, request: simpy.Event) -> None:
+        """A waiting project leaves the queue (its ``request`` will never fire); a request
+        that already got a team cannot be withdrawn."""
+        if request.triggered:
+            raise RuntimeError("a project that got a team cannot withdraw its request")
+        self._withdrawn.add(request)
+
     def release(self) -> None:
         """A team finished its project: give it to the first waiting project, if any."""
         if self.leaving > 0:
@@ -78,10 +88,14 @@ class TeamPool:
             self.teams -= 1
             self._open_post()
             return
-        if self._waiting:
-            heapq.heappop(self._waiting)[2].succeed()
-        else:
-            self.idle += 1
+        while self._waiting:
+            ev = heapq.heappop(self._waiting)[2]
+            if ev in self._withdrawn:
+                self._withdrawn.discard(ev)
+                continue
+            ev.succeed()
+            return
+        self.idle += 1
 
     def hire_team(self) -> None:
         """One more team starts work (nothing happens at the cap)."""

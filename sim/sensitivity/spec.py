@@ -26,9 +26,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from sim.checks import parse_number
 from sim.errors import ConfigError
 from sim.keys import get_path
-from sim.params import Config, parse_number
+from sim.params import Config
 from sim.ranges import ParameterRange, check_ranges, parse_ranges
 from sim.sensitivity.method import Problem, Settings, morris_levels_are_integers
 
