@@ -44,7 +44,8 @@ the payer schedule of :class:`~sim.model.Operation` (its per-Land ``bounds`` and
 ``rules``, the share tables, the budget base and growth; ``land_wait`` with its
 ``n_tenancies`` count and ``next_change`` for tenancies; ``book`` for the running-cost
 rows), the reach of a roll-out channel in its documented range
-(:func:`~sim.model.providers.reach`), :class:`~sim.model.Ledger` and
+(:func:`~sim.model.providers.reach`), the correlation of the tenants' reuse delays
+(:func:`~sim.rng.correlated_delays`), :class:`~sim.model.Ledger` and
 :class:`~sim.model.RunResult`.
 
 Written here, without vectorisation: the sharing plan, the development efforts, the
@@ -90,6 +91,10 @@ Differences from ``sim/model/``
 5. Same-time events may in principle run in a different order (a tenant's decision
    starts when the builder's publication event is processed, not in a process the
    builder starts), and floating-point times differ in the last digits.
+6. **No vendor products** (``MODEL.md`` §7.5a): they act only for EfV and single-Land
+   builds, and every paired and statistical check here runs the default (EfA) scenario,
+   whose runs they do not change (``tests/test_market.py``). The correlated reuse delays
+   (§7.5) are followed: the delays come from :func:`~sim.rng.correlated_delays`.
 
 Everything else follows ``MODEL.md`` §7 as the fast model does; the running-cost rows are
 booked by :meth:`Operation.book`, the support money per programme, Land and month in
@@ -134,7 +139,7 @@ from sim.model import (
 )
 from sim.model.providers import reach
 from sim.params import TYPE_KEYS, Config
-from sim.rng import Draws, stream, unit_gamma
+from sim.rng import Draws, correlated_delays, stream, unit_gamma
 from sim.world import FEDERAL, MUNICIPAL, World
 
 EPS = 1e-9
@@ -292,7 +297,13 @@ class NaiveSimulation:
         self.horizon = float(cfg.horizon_months)
         self.dev_start = float(month_index(cfg.development.start))
         self.draws = Draws.make(world, cfg.seed, replication, cfg.development.delay_cv,
-                                cfg.priority.common_weight)
+                                cfg.priority.common_weight, cfg.municipal.info_lag_dispersion)
+        d, cv = self.draws, cfg.development.delay_cv
+        self.reuse_delays = {  # per mode: decision, contract, onboarding (correlated_delays)
+            mode: [correlated_delays(own, d.reuse_common[i],
+                                     getattr(cfg.sharing, mode).common_delay_weight, cv)
+                   for i, own in enumerate((d.decision, d.contract, d.tenant_onboarding))]
+            for mode in ("efa", "efv")}
         S, L, A = world.n_services, world.n_states, world.n_admins
         self.codes = [str(c) for c in world.states["state"]]
         self.t_state = np.full((S, L), np.inf)
@@ -647,13 +658,14 @@ class NaiveSimulation:
         me = self.builders[land]
         f = getattr(self.cfg.sharing, group.mode)
         d = self.draws
-        yield env.timeout(f.decision_months * float(d.decision[service, land]))
+        decision, contract, onboarding = self.reuse_delays[group.mode]
+        yield env.timeout(f.decision_months * float(decision[service, land]))
         if d.reuse_u[service, land] >= f.propensity:
             self.log(EV_DECLINED, service, me.code, group.mode)
             yield from self.develop(me, service, "einzel", self.effort_pd(service, land, False))
             self.available(service, land)
             return
-        yield env.timeout(f.contract_months * float(d.contract[service, land]))
+        yield env.timeout(f.contract_months * float(contract[service, land]))
         op = self.operation
         if op.active:
             logged = False
@@ -678,8 +690,7 @@ class NaiveSimulation:
         # Waiting tenants are onboarded in the operator's work order.
         with operator.slots[group.mode].request(priority=int(operator.rank[service])) as slot:
             yield slot
-            yield env.timeout(f.tenant_onboarding_months
-                              * float(d.tenant_onboarding[service, land]))
+            yield env.timeout(f.tenant_onboarding_months * float(onboarding[service, land]))
         self.log(EV_REUSED, service, me.code, operator.code)
         self.available(service, land)
 

@@ -178,7 +178,7 @@ def load_channels(data_dir: Path = DATA_DIR) -> pd.DataFrame:
 
 #: Kinds of source of an observed figure (``source_kind`` of the history file); each has
 #: its own definition and error in the calibration (MODEL.md 7.10).
-SOURCE_KINDS = ("dashboard", "nkr", "government", "press", "derived", "law")
+SOURCE_KINDS = ("dashboard", "dashboard_land", "nkr", "government", "press", "derived", "law")
 
 
 def load_history(data_dir: Path = DATA_DIR, parse_dates: bool = True) -> pd.DataFrame:

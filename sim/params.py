@@ -448,6 +448,9 @@ class MunicipalParams:
         the administration starting to connect it, by size class.
     external_share_when_funded : float
         Share of an onboarding's effort bought from contractors while support money remains.
+    info_lag_dispersion : float
+        Coefficient of variation of the information lags relative to that of the other
+        delays (``development.delay_cv``): how unevenly administrations take a service up.
     """
 
     onboarding_effort_person_days: float = 3.0
@@ -456,8 +459,10 @@ class MunicipalParams:
     info_lag_months_by_size_class: List[float] = field(
         default_factory=lambda: [6.0, 5.0, 4.0, 3.0, 2.0, 1.0, 0.5])
     external_share_when_funded: float = 0.75
+    info_lag_dispersion: float = 1.0
 
     def validate(self, prefix: str = "municipal") -> None:
+        _num(f"{prefix}.info_lag_dispersion", self.info_lag_dispersion, 0, 10)
         _num(f"{prefix}.onboarding_effort_person_days", self.onboarding_effort_person_days, 0)
         _num(f"{prefix}.complexity_elasticity", self.complexity_elasticity, 0, 2)
         _num(f"{prefix}.effort_sigma", self.effort_sigma, 0, 3)

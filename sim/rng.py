@@ -69,7 +69,8 @@ class Draws:
     onboarding_z : ndarray (Sm, A)
         Standard normal, effort noise per municipal service and administration.
     info_lag : ndarray (Sm, A)
-        Mean-1 gamma multipliers of the information lag.
+        Mean-1 gamma multipliers of the information lag (coefficient of variation
+        ``delay_cv × info_lag_dispersion``).
     provider_prep : ndarray (Sm, L, B)
         Mean-1 gamma multipliers of the time each body of a Land's roll-out channels needs
         to prepare each municipal service (B: the most bodies of a Land).
@@ -103,11 +104,13 @@ class Draws:
 
     @classmethod
     def make(cls, world: World, seed: int, replication: int, delay_cv: float,
-             common_weight: float = 0.0) -> Draws:
+             common_weight: float = 0.0, info_lag_dispersion: float = 1.0) -> Draws:
         """Draw everything a replication needs from its named streams.
 
         ``common_weight``: how closely the actors' work orders follow the common priority
-        (``priority.common_weight``; :func:`work_order`).
+        (``priority.common_weight``; :func:`work_order`). ``info_lag_dispersion``: the
+        information lags' coefficient of variation relative to ``delay_cv``
+        (``municipal.info_lag_dispersion``).
         """
         S, L, A = world.n_services, world.n_states, world.n_admins
         Sm = len(world.municipal_services)
@@ -127,7 +130,8 @@ class Draws:
             reuse_u=stream(seed, replication, "reuse_choice").random((S, L)),
             priority=work_order(common, own, common_weight),
             onboarding_z=stream(seed, replication, "municipal_effort").standard_normal((Sm, A)),
-            info_lag=unit_gamma(stream(seed, replication, "municipal_lag"), delay_cv, (Sm, A)),
+            info_lag=unit_gamma(stream(seed, replication, "municipal_lag"),
+                                delay_cv * info_lag_dispersion, (Sm, A)),
             provider_prep=unit_gamma(stream(seed, replication, "providers"), delay_cv,
                                      (Sm, L, _most_bodies(world))),
             product_lag=unit_gamma(mk, delay_cv, (S,)),

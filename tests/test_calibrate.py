@@ -475,7 +475,7 @@ def test_bad_parameters_name_key_and_allowed_values(raw: dict, needle: str) -> N
     ({"parameters": PARAMS, "observation_error": {"nkr": [0.1, 0]}},
      "observation_error.nkr[1]=0 is not allowed: a number > 0"),
     ({"parameters": PARAMS, "observation_error": {"blog": [0.1, 0.01]}},
-     "observation_error.blog is not allowed: kinds are dashboard, nkr"),
+     "observation_error.blog is not allowed: kinds are dashboard, dashboard_land, nkr"),
     ({"parameters": PARAMS, "observation_error": {"nkr": 0.1}},
      "observation_error.nkr=0.1 is not allowed: [relative, absolute]"),
     ({"parameters": PARAMS, "target_acceptance_rate": 1.5},

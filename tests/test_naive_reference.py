@@ -149,10 +149,13 @@ def test_same_draws_agree_closely_with_the_plain_cost_check(paired, replication)
 def test_same_draws_same_results_without_running_cost_deferral(states: list[str]) -> None:
     """When the Bund pays all running costs nothing is ever deferred, and the plain
     reference agrees with the fast model to rounding, roll-out channels included (NRW: 30
-    bodies in three channels; Thüringen: a channel reaching part of the Land)."""
+    bodies in three channels; Thüringen: a channel reaching part of the Land), and so do
+    correlated reuse delays and unevenly dispersed information lags (MODEL.md 7.5, 7.6)."""
     world_p = WorldParams(name="paired", states=states, max_admins_per_state=40)
     cfg = make_config(*[o for o in DEFAULT_SCENARIO if not o.startswith("operation=")],
-                      "operation=central", "providers.enabled=true", world=world_p, end=END)
+                      "operation=central", "providers.enabled=true",
+                      "sharing.efa.common_delay_weight=0.8", "municipal.info_lag_dispersion=2",
+                      world=world_p, end=END)
     world = build_world(cfg.world)
     fast = simulate(world, cfg, 0)
     sim = NaiveSimulation(world, cfg, 0)

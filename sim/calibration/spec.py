@@ -40,8 +40,8 @@ SPEC_FLOATS = ("target_acceptance_rate",)
 #: Observation error per kind of source (``source_kind`` of the history file):
 #: ``[relative, absolute]``, sigma = relative x observed share + absolute (MODEL.md 7.10).
 DEFAULT_OBSERVATION_ERROR: dict[str, list[float]] = {
-    "dashboard": [0.05, 0.01], "nkr": [0.15, 0.01], "government": [0.10, 0.01],
-    "press": [0.20, 0.01], "derived": [0.15, 0.01]}
+    "dashboard": [0.05, 0.01], "dashboard_land": [0.25, 0.01], "nkr": [0.15, 0.01],
+    "government": [0.10, 0.01], "press": [0.20, 0.01], "derived": [0.15, 0.01]}
 SPEC_STRS = ("until",)
 #: Smallest allowed value of each integer spec key.
 SPEC_MIN = {"population_size": 10, "calibration_particles": 10, "max_generations": 1,

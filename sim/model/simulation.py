@@ -41,7 +41,7 @@ class Simulation:
         self.horizon = float(cfg.horizon_months)
         self.dev_start = float(month_index(cfg.development.start))
         self.draws = Draws.make(world, cfg.seed, replication, cfg.development.delay_cv,
-                                cfg.priority.common_weight)
+                                cfg.priority.common_weight, cfg.municipal.info_lag_dispersion)
         d, cv = self.draws, cfg.development.delay_cv
         # Per sharing mode, the tenants' (decision, contract, onboarding) delay multipliers,
         # correlated within a service by the mode's common_delay_weight (MODEL.md 7.5).
