@@ -22,7 +22,7 @@ from omegaconf.errors import ConfigAttributeError, ConfigKeyError, OmegaConfBase
 
 from sim.errors import ConfigError
 from sim.params import Config
-from sim.posterior import PosteriorSample, parse_posterior
+from sim.posterior import PosteriorSample, parse_posterior, parse_reference
 
 #: Hydra configs live at the top of the checkout, beside the package.
 CONF_DIR = Path(__file__).resolve().parent.parent / "conf"
@@ -103,7 +103,19 @@ def to_config(cfg: DictConfig | dict[str, Any], conf_dir: Path = CONF_DIR) -> Co
 
 
 def load_posterior(file: str, conf_dir: Path = CONF_DIR) -> PosteriorSample:
-    """The posterior sample in ``conf/calibrated/FILE`` (or at an absolute path)."""
+    """The posterior sample in ``conf/calibrated/FILE`` (or at an absolute path), or the
+    one a configuration written out (a manifest) names by its one-line form
+    ``PosteriorSample('NAME', ..., sha256 DIGEST)``: ``NAME_posterior.csv``, refused if its
+    content has changed since."""
+    ref = parse_reference(file)
+    if ref is not None:
+        name, digest = ref
+        sample = load_posterior(f"{name}_posterior.csv", conf_dir)
+        if sample.digest != digest:
+            raise ConfigError(f"posterior={name}_posterior.csv is not allowed: it changed "
+                              f"since this configuration was written (sha256 {sample.digest}, "
+                              f"recorded {digest}); rerun instead of redrawing")
+        return sample
     path = Path(file) if Path(file).is_absolute() else conf_dir / "calibrated" / file
     try:
         text = path.read_text(encoding="utf-8")

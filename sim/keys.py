@@ -13,6 +13,7 @@ from dataclasses import fields, is_dataclass
 from typing import Any
 
 from sim.errors import ConfigError
+from sim.posterior import PosteriorSample
 
 _MISSING = object()
 
@@ -25,6 +26,8 @@ def to_dict(obj: Any) -> Any:
         return {str(k): to_dict(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
         return [to_dict(v) for v in obj]
+    if isinstance(obj, PosteriorSample):
+        return repr(obj)  # one line with its digest; sim.config reads it back
     return obj
 
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import re
 from collections.abc import Iterable, Mapping
 
 import numpy as np
@@ -40,6 +41,17 @@ DRAW_STREAM_ID = 100
 FLOAT_FORMAT = "%.10g"
 #: ``Config.calibrated_draws`` values.
 DRAW_MODES = ("posterior", "point")
+
+
+#: The one-line form of a sample in plain-dict configurations (manifests): its ``repr``.
+_REFERENCE = re.compile(
+    r"^PosteriorSample\('([^']+)', \d+ particles, keys .*, sha256 ([0-9a-f]{16})\)$")
+
+
+def parse_reference(text: str) -> tuple[str, str] | None:
+    """``(name, digest)`` of a sample's one-line form (``repr``), else ``None``."""
+    m = _REFERENCE.match(text)
+    return (m.group(1), m.group(2)) if m else None
 
 
 class PosteriorSample:

@@ -20,6 +20,7 @@ from helpers import TOY, make_config
 from sim import sweep as sweep_mod
 from sim.config import CONF_DIR, load_config, load_posterior
 from sim.errors import ConfigError
+from sim.keys import to_dict
 from sim.posterior import PosteriorSample, draws_record, parse_posterior, posterior_csv
 from sim.provenance import config_hash
 from sim.runner import replication_config, run_replications
@@ -163,3 +164,20 @@ def test_captions_and_manifests_say_which_draws() -> None:
     point = draws_record("point", s)
     assert "point estimate" in point["description"] and "chance alone" in point["description"]
     assert draws_record("posterior", None)["mode"] == "none"
+
+
+def test_a_written_configuration_names_its_sample_and_reads_it_back(tmp_path: Path) -> None:
+    """Manifests hold the sample as one line with its digest (``to_dict``); reading that
+    configuration back (a redraw from a run folder) loads the same sample, and refuses a
+    sample file that changed since."""
+    cfg = load_config([])
+    assert isinstance(cfg.posterior, PosteriorSample)
+    line = to_dict(cfg)["posterior"]
+    assert isinstance(line, str) and cfg.posterior.digest in line
+    assert load_posterior(line) == cfg.posterior
+    conf = tmp_path / "conf"
+    shutil.copytree(CONF_DIR / "calibrated", conf / "calibrated")
+    f = conf / "calibrated" / "historical_posterior.csv"
+    f.write_text(f.read_text(encoding="utf-8").replace(",0.", ",0.1", 1), encoding="utf-8")
+    with pytest.raises(ConfigError, match="changed since"):
+        load_posterior(line, conf)
