@@ -14,6 +14,7 @@ chain for one service and group).
 from __future__ import annotations
 
 import math
+from collections import deque
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -201,6 +202,44 @@ def provide_service(env: simpy.Environment, sim: Simulation, service: int, build
             TakeUp(env, sim, service, builder, tenant, mode)
 
 
+class BudgetQueue:
+    """Tenancies of one Land waiting until it can afford one more (running costs, MODEL.md
+    7.8), first come first served.
+
+    One process serves the queue: it sleeps until the Land can afford the next tenancy (or
+    its payer changes), lets the first waiting tenancy agree, and looks again at once.
+    Every waiting tenancy of a Land waits for the same moment, so one waiter per Land gives
+    the order in which separate waiters would wake (first come first served) without waking
+    all of them each time one tenancy becomes affordable (quadratic, BENCHMARKS.md).
+    """
+
+    def __init__(self, env: simpy.Environment, sim: Simulation, land: int) -> None:
+        self.env, self.sim, self.land = env, sim, land
+        self.waiting: deque[TakeUp] = deque()
+        self.serving = False
+
+    def join(self, take_up: TakeUp) -> None:
+        self.sim.log(EV_DEFERRED, take_up.service, take_up.land.code, take_up.operator.code)
+        self.waiting.append(take_up)
+        if not self.serving:
+            self.serving = True
+            self.env.process(self.serve())
+
+    def serve(self) -> ProcessGen:
+        env, sim, op = self.env, self.sim, self.sim.operation
+        while self.waiting:
+            ready = op.land_wait(self.land, env.now)
+            if ready <= env.now + _EPS:
+                self.waiting.popleft().agree()
+                continue
+            until = min(ready, op.next_change(self.land, env.now))
+            if until >= sim.horizon:
+                self.waiting.clear()  # not affordable within the horizon
+                break
+            yield env.timeout(until - env.now)
+        self.serving = False
+
+
 class TakeUp:
     """A tenant Land takes up a published service: decide, contract, be onboarded.
 
@@ -208,7 +247,8 @@ class TakeUp:
     goes through its steps as a chain of callbacks on SimPy events (contract, budget,
     onboarding slot, onboarding) rather than as a process: there are ~6,500 take-ups per
     replication, and a generator process each cost about a tenth of the run time
-    (BENCHMARKS.md). Only a Land that has to wait for its budget waits in a process.
+    (BENCHMARKS.md). A tenancy the Land cannot afford yet joins the Land's
+    :class:`BudgetQueue`.
     """
 
     __slots__ = ("delays", "env", "f", "land", "mode", "operator", "service", "sim", "slots",
@@ -242,20 +282,9 @@ class TakeUp:
     def contracted(self, _event: simpy.Event | None = None) -> None:
         op = self.sim.operation
         if op.active and op.land_wait(self.tenant, self.env.now) > self.env.now + _EPS:
-            self.env.process(self.wait_for_budget())
+            self.sim.budget_queue(self.tenant).join(self)
         else:
             self.agree()
-
-    def wait_for_budget(self) -> ProcessGen:
-        """Process: the tenancy waits until the Land can afford it (or the payer changes)."""
-        env, sim, op = self.env, self.sim, self.sim.operation
-        sim.log(EV_DEFERRED, self.service, self.land.code, self.operator.code)
-        while (ready := op.land_wait(self.tenant, env.now)) > env.now + _EPS:
-            until = min(ready, op.next_change(self.tenant, env.now))
-            if until >= sim.horizon:
-                return  # not affordable within the horizon
-            yield env.timeout(until - env.now)
-        self.agree()
 
     def agree(self) -> None:
         """The tenancy starts: fee, bookkeeping, then a turn at the operator's slots."""

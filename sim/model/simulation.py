@@ -25,7 +25,7 @@ from sim.model.money import Funding, base_state_fte
 from sim.model.municipalities import Municipalities
 from sim.model.operation import Operation
 from sim.model.records import BUND, Event, Ledger, RunResult, new_event
-from sim.model.sharing import Builder, Marketplace, provide_service
+from sim.model.sharing import BudgetQueue, Builder, Marketplace, provide_service
 from sim.model.staff import staff_builder
 from sim.params import TYPE_KEYS, Config
 from sim.rng import Draws, correlated_delays
@@ -62,6 +62,7 @@ class Simulation:
         self.support = cfg.all_support()  # Land support items, shared by the sectors
         self.tenancies: list[tuple[int, int, float]] = []  # (service, tenant Land, agreed)
         self.is_tenancy = np.zeros((S, L), dtype=bool)
+        self._budget_queues: dict[int, BudgetQueue] = {}
         self._is_municipal = world.services["executor"].to_numpy() == MUNICIPAL
         self._precompute_efforts()
         self._plan = self._sharing_plan()
@@ -144,6 +145,12 @@ class Simulation:
             else:
                 plan.append([(i, (i,), "einzel") for i in range(L)])
         return plan
+
+    def budget_queue(self, land: int) -> BudgetQueue:
+        """The queue of ``land``'s tenancies waiting for its budget (created when needed)."""
+        if land not in self._budget_queues:
+            self._budget_queues[land] = BudgetQueue(self.env, self, land)
+        return self._budget_queues[land]
 
     def may_buy(self, mode: str) -> bool:
         """Whether a group build of this sharing mode may buy a vendor product (7.5a)."""
