@@ -139,7 +139,7 @@ from sim.model import (
 )
 from sim.model.providers import reach
 from sim.params import TYPE_KEYS, Config
-from sim.rng import Draws, correlated_delays, stream, unit_gamma
+from sim.rng import Draws, stream, unit_gamma
 from sim.world import FEDERAL, MUNICIPAL, World
 
 EPS = 1e-9
@@ -298,12 +298,9 @@ class NaiveSimulation:
         self.dev_start = float(month_index(cfg.development.start))
         self.draws = Draws.make(world, cfg.seed, replication, cfg.development.delay_cv,
                                 cfg.priority.common_weight, cfg.municipal.info_lag_dispersion)
-        d, cv = self.draws, cfg.development.delay_cv
-        self.reuse_delays = {  # per mode: decision, contract, onboarding (correlated_delays)
-            mode: [correlated_delays(own, d.reuse_common[i],
-                                     getattr(cfg.sharing, mode).common_delay_weight, cv)
-                   for i, own in enumerate((d.decision, d.contract, d.tenant_onboarding))]
-            for mode in ("efa", "efv")}
+        self.reuse_delays = self.draws.reuse_delays(  # correlated_delays, per mode
+            {m: getattr(cfg.sharing, m).common_delay_weight for m in ("efa", "efv")},
+            cfg.development.delay_cv)
         S, L, A = world.n_services, world.n_states, world.n_admins
         self.codes = [str(c) for c in world.states["state"]]
         self.t_state = np.full((S, L), np.inf)

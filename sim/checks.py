@@ -61,3 +61,9 @@ def _range_text(lo: float | None, hi: float | None, lo_open: bool) -> str:
 def _choice(key: str, value: Any, allowed: tuple[str, ...]) -> None:
     if value not in allowed:
         _fail(key, value, "one of " + ", ".join(allowed))
+
+
+def _bool(key: str, value: Any) -> None:
+    """Check a config switch: ``true`` or ``false``, nothing else."""
+    if not isinstance(value, bool):
+        _fail(key, value, "true or false")

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional
 
 from sim.calendar import month_index
-from sim.checks import _choice, _fail, _num
+from sim.checks import _bool, _choice, _fail, _num
 from sim.data_io import STATE_ABBRS
 from sim.posterior import DRAW_MODES
 
@@ -506,8 +506,7 @@ class ProvidersParams:
     member_effort_factor: float = 0.25
 
     def validate(self, prefix: str = "providers") -> None:
-        if not isinstance(self.enabled, bool):
-            _fail(f"{prefix}.enabled", self.enabled, "true or false")
+        _bool(f"{prefix}.enabled", self.enabled)
         _num(f"{prefix}.share_quantile", self.share_quantile, 0, 1)
         _num(f"{prefix}.slots_per_body", self.slots_per_body, 1, integer=True)
         for k in ("preparation_months", "announcement_lag_months"):
@@ -744,8 +743,7 @@ class MarketParams:
     price_share: float = 0.3
 
     def validate(self, prefix: str = "market") -> None:
-        if not isinstance(self.enabled, bool):
-            _fail(f"{prefix}.enabled", self.enabled, "true or false")
+        _bool(f"{prefix}.enabled", self.enabled)
         if not isinstance(self.modes, list) or len(set(self.modes)) != len(self.modes):
             _fail(f"{prefix}.modes", self.modes,
                   "a list of distinct sharing modes from " + ", ".join(SHARING_MODES))

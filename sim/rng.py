@@ -141,6 +141,16 @@ class Draws:
             reuse_common=stream(seed, replication, "reuse_common").random((3, S)),
         )
 
+    def reuse_delays(self, weights: dict[str, float], cv: float
+                     ) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """Per sharing mode, the tenants' (decision, contract, onboarding) multipliers,
+        correlated within a service by the mode's weight (:func:`correlated_delays`)."""
+        own = (self.decision, self.contract, self.tenant_onboarding)
+        return {mode: (correlated_delays(own[0], self.reuse_common[0], w, cv),
+                       correlated_delays(own[1], self.reuse_common[1], w, cv),
+                       correlated_delays(own[2], self.reuse_common[2], w, cv))
+                for mode, w in weights.items()}
+
 
 def _most_bodies(world: World) -> int:
     """The most roll-out bodies of a Land (over its channels) in the world."""

@@ -28,7 +28,7 @@ from sim.model.records import BUND, Event, Ledger, RunResult, new_event
 from sim.model.sharing import BudgetQueue, Builder, Marketplace, provide_service
 from sim.model.staff import staff_builder
 from sim.params import TYPE_KEYS, Config
-from sim.rng import Draws, correlated_delays
+from sim.rng import Draws
 from sim.world import FEDERAL, MUNICIPAL, World
 
 
@@ -42,14 +42,11 @@ class Simulation:
         self.dev_start = float(month_index(cfg.development.start))
         self.draws = Draws.make(world, cfg.seed, replication, cfg.development.delay_cv,
                                 cfg.priority.common_weight, cfg.municipal.info_lag_dispersion)
-        d, cv = self.draws, cfg.development.delay_cv
         # Per sharing mode, the tenants' (decision, contract, onboarding) delay multipliers,
         # correlated within a service by the mode's common_delay_weight (MODEL.md 7.5).
-        self.reuse_delays = {
-            mode: tuple(correlated_delays(own, d.reuse_common[i],
-                                          getattr(cfg.sharing, mode).common_delay_weight, cv)
-                        for i, own in enumerate((d.decision, d.contract, d.tenant_onboarding)))
-            for mode in ("efa", "efv")}
+        self.reuse_delays = self.draws.reuse_delays(
+            {m: getattr(cfg.sharing, m).common_delay_weight for m in ("efa", "efv")},
+            cfg.development.delay_cv)
         L = world.n_states
         S = world.n_services
         self.t_state = np.full((S, L), np.inf)
