@@ -482,6 +482,11 @@ def test_bad_parameters_name_key_and_allowed_values(raw: dict, needle: str) -> N
      "target_acceptance_rate=1.5 is not allowed: a number in (0, 1]"),
     ({"parameters": PARAMS, "until": "2021-13"}, "until='2021-13' is not a month"),
     ({"parameters": PARAMS, "design_points": 8}, "design_points is not allowed: spec keys are"),
+    ({"parameters": PARAMS, "method": "mcmc"},
+     "method='mcmc' is not allowed: one of abc, emulator"),
+    ({"parameters": PARAMS, "implausibility_cutoff": 0},
+     "implausibility_cutoff=0 is not allowed: a number > 0"),
+    ({"parameters": PARAMS, "waves": 0}, "waves=0 is not allowed: an integer >= 1"),
     ({"parameters": {}}, "parameters={} is not allowed: a non-empty mapping"),
     ({"parameters": [{"key": "development.effort_person_days", "low": 1, "high": 2}]},
      "is not allowed: a non-empty mapping of dotted config keys to [low, high]"),
@@ -548,8 +553,12 @@ def _compose_with_calibrated(conf: Path, option: str) -> object:
     return to_config(composed, conf)
 
 
-TINY_CLI = ["world=toy", "population_size=12", "calibration_particles=10", "max_generations=2",
-            "max_simulations=60", "predictive_draws=4", "workers=2"]
+TINY_CLI = ["world=toy", "method=abc", "population_size=12", "calibration_particles=10",
+            "max_generations=2", "max_simulations=60", "predictive_draws=4", "workers=2"]
+TINY_EMULATOR_CLI = ["world=toy", "waves=2", "design_runs=24", "candidates=2000",
+                     "training_runs=40", "hyper_runs=24", "population_size=40",
+                     "calibration_particles=20", "max_generations=3",
+                     "emulator_evaluations=3000", "predictive_draws=4", "workers=2"]
 
 
 def test_cli_end_to_end_on_the_toy_world(tmp_path: Path) -> None:
@@ -621,6 +630,80 @@ def test_cli_end_to_end_on_the_toy_world(tmp_path: Path) -> None:
     none = _compose_with_calibrated(conf, "none")
     assert to_dict(none) == to_dict(load_config(["world=toy", "calibrated=none"]))
     assert none.posterior is None
+
+
+def test_cli_emulator_method_end_to_end_on_the_toy_world(tmp_path: Path) -> None:
+    out = tmp_path / "cal"
+    r = subprocess.run([*CLI, "historical", *TINY_EMULATOR_CLI, f"out={out}"],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    (folder,) = list(out.iterdir())
+    assert "history matching: 48 simulations in 2 waves" in r.stdout
+    files = {p.name for p in folder.iterdir()}
+    assert {"waves.csv", "emulator_validation.csv", "emulator_check.csv", "design.parquet",
+            "posterior.csv", "abc.db", "report.md"} <= files
+    waves = pd.read_csv(folder / "waves.csv")
+    assert list(waves["wave"]) == [0, 1] and list(waves["runs"]) == [24, 24]
+    design = pd.read_parquet(folder / "design.parquet")
+    assert len(design) == 48 and "development.effort_person_days" in design.columns
+    check = pd.read_csv(folder / "emulator_check.csv")
+    fitted = pd.read_csv(folder / "targets.csv")
+    assert len(check) == (fitted["role"] == "fit").sum()
+    assert check["coverage90"].between(0, 1).all()
+    quality = pd.read_csv(folder / "quality.csv")
+    assert "emulator" in set(quality["check"])
+    man = json.loads((folder / "manifest.json").read_text())
+    assert man["method"] == "emulator" and man["n_runs"]["design"] == 48
+    report = (folder / "report.md").read_text()
+    for needle in ("**History matching**", "**Emulators**", "NROY", "emulator evaluations",
+                   "`waves.csv`"):
+        assert needle in report, needle
+    particles = pd.read_csv(folder / "particles.csv")
+    assert len(particles) == 40 and particles["weight"].sum() == pytest.approx(1.0)
+
+
+def test_emulator_same_posterior_with_one_and_two_workers(toy_world: World) -> None:
+    base = make_config(world=TOY)
+    kw = {"method": "emulator", "waves": 2, "design_runs": 20, "candidates": 2000,
+          "training_runs": 40, "hyper_runs": 20, "population_size": 30,
+          "calibration_particles": 20, "max_generations": 2, "emulator_evaluations": 2000}
+    one = calibrate(base, toy_world, _tiny_spec(**kw), workers=1)
+    two = calibrate(base, toy_world, _tiny_spec(**kw), workers=2)
+    for name in ("particles", "generations", "design", "fit", "emulator_check"):
+        pd.testing.assert_frame_equal(getattr(one, name), getattr(two, name), obj=name)
+    pd.testing.assert_frame_equal(one.waves.drop(columns="seconds"),
+                                  two.waves.drop(columns="seconds"))
+    assert one.estimate == two.estimate
+
+
+@pytest.mark.slow
+def test_emulator_recovers_known_parameters_on_a_small_world() -> None:
+    world = build_world(copy.deepcopy(RECOVERY))
+    base = make_config(world=RECOVERY)
+    truth = {"development.effort_person_days": 1000.0, "sharing.efa.decision_months": 6.0}
+    n_fed = int((world.services["executor"] == FEDERAL).sum())
+    spec = CalibrationSpec(
+        name="recovery", method="emulator",
+        parameters=[ParameterRange("development.effort_person_days", 400, 2000),
+                    ParameterRange("sharing.efa.decision_months", 1, 18)],
+        waves=2, design_runs=60, candidates=5000, training_runs=300, hyper_runs=150,
+        population_size=400, calibration_particles=200, max_generations=15,
+        emulator_evaluations=50000, predictive_draws=20,
+        catalogue_services=world.n_services, catalogue_federal_services=n_fed,
+        lower_bound_metrics=[])
+    targets = _synthetic_targets(world, base, truth, spec)
+    res = calibrate(base, world, spec, targets=targets, workers=2)
+    # exact, and the weights not degenerate (a fifth of the particles effective)
+    assert res.temperature == pytest.approx(1.0) and res.ess >= 0.2 * spec.population_size
+    assert res.n_runs["design"] == 120  # against 2,500 simulations of ABC on the simulator
+    p = res.parameters.set_index("key")
+    for key, true in truth.items():
+        row = p.loc[key]
+        assert row["q05"] <= true <= row["q95"], (key, row.to_dict())
+        assert abs(row["estimate"] - true) < 0.2 * (row["high"] - row["low"]), key
+        assert row["q95"] - row["q05"] < 0.6 * (row["high"] - row["low"]), key
+    assert res.fit["in_band"].mean() >= 0.8
+    assert res.emulator_check is not None and res.emulator_check["coverage90"].mean() >= 0.8
 
 
 @pytest.mark.slow

@@ -103,10 +103,12 @@ def _seeded(seed: int, t: int, i: int) -> np.ndarray:
     return np.random.SeedSequence((int(seed), int(t) + 2, int(i))).generate_state(4)
 
 
-def _simulate_ids(payload: bytes, seed: int, t: int, ids: range) -> list[Any]:
-    """Run pyabc's ``simulate_one`` for proposals ``ids`` of generation ``t``, each with
-    numpy's global generator seeded by (seed, t + 2, id); the caller's state is restored."""
-    simulate_one = cloudpickle.loads(payload)
+def _simulate_ids(payload: bytes | Callable[[], Any], seed: int, t: int, ids: range
+                  ) -> list[Any]:
+    """Run pyabc's ``simulate_one`` (pickled for a worker, or the function itself here) for
+    proposals ``ids`` of generation ``t``, each with numpy's global generator seeded by
+    (seed, t + 2, id); the caller's state is restored."""
+    simulate_one = cloudpickle.loads(payload) if isinstance(payload, bytes) else payload
     state = np.random.get_state()  # noqa: NPY002 (pyabc draws from the global generator)
     out = []
     try:
@@ -151,7 +153,10 @@ class SeededSampler(Sampler):
     def sample_until_n_accepted(self, n: int, simulate_one: Callable[[], Any], t: int, *,
                                 max_eval: float = np.inf, all_accepted: bool = False,
                                 ana_vars: Any = None) -> Any:
-        payload = cloudpickle.dumps(simulate_one)
+        local = self.executor is None or self.workers <= 1
+        # in this process the function itself (a large model, e.g. an emulator, is not
+        # copied per batch); to workers once pickled per generation
+        payload = simulate_one if local else cloudpickle.dumps(simulate_one)
         sample = self._create_empty_sample()
         accepted = evaluated = next_id = 0
         rate = 1.0 if all_accepted else self._rate
@@ -232,18 +237,25 @@ def uniform_prior(keys: Iterable[str], low: np.ndarray, high: np.ndarray) -> Any
 def run_abc(model: Callable[[dict[str, float]], dict[str, float]], prior: Any,
             kernel: ObservationKernel, spec: Any, executor: Executor | None = None,
             workers: int = 1, db: str = "sqlite://",
-            progress: PhaseProgress | None = None) -> AbcRun:
+            progress: PhaseProgress | None = None, fall: str = "at most") -> AbcRun:
     """ABC-SMC of ``model`` (parameters -> summary statistics) against the kernel's targets.
 
     ``spec`` gives ``population_size``, ``calibration_particles``, ``max_generations``,
     ``max_simulations``, ``target_acceptance_rate`` and ``seed``. ``db`` is pyabc's
-    SQLAlchemy database (``sqlite:///path``; the default keeps it in memory).
+    SQLAlchemy database (``sqlite:///path``; the default keeps it in memory). ``fall``:
+    the temperature falls ``"at most"`` by :data:`TEMPERATURE_DECAY` per generation (and
+    no further than the target acceptance rate allows: costly simulations), or ``"at
+    least"`` by it (cheap model evaluations: T = 1 within a few generations, whatever the
+    acceptance rate).
     """
     sampler = SeededSampler(spec.seed, executor, workers, progress)
     eps = pyabc.Temperature(
         schemes=[pyabc.AcceptanceRateScheme(target_rate=spec.target_acceptance_rate),
                  pyabc.ExpDecayFixedRatioScheme(alpha=TEMPERATURE_DECAY)],
-        aggregate_fun=max, enforce_exact_final_temperature=False)
+        initial_temperature=pyabc.AcceptanceRateScheme(
+            target_rate=spec.target_acceptance_rate),
+        aggregate_fun=max if fall == "at most" else min,
+        enforce_exact_final_temperature=False)
     abc = pyabc.ABCSMC(
         model, prior, kernel,
         population_size=pyabc.ConstantPopulationSize(

@@ -62,7 +62,9 @@ from pyabc.weighted_statistics import effective_sample_size, weighted_quantile
 
 from sim import bands
 from sim.calendar import month_end_dates, month_index, month_label
-from sim.calibration.abc import AbcRun, ObservationKernel, PhaseProgress, run_abc, uniform_prior
+from sim.calibration.abc import ObservationKernel, PhaseProgress, run_abc, uniform_prior
+from sim.calibration.emulation import VALIDATION_LEVEL, EmulationRun, history_match
+from sim.calibration.emulation import predictive_coverage as emulator_coverage
 from sim.calibration.patterns import acceptance_table, pattern_table
 from sim.calibration.spec import (
     CalibrationSpec,
@@ -93,6 +95,11 @@ MIN_PARTICLES, MIN_ESS = 1000, 200
 PILED_MASS, EDGE = 0.10, 0.05
 #: Stream of the posterior predictive draws (after the proposals' generations).
 _PREDICTIVE_STREAM = 7919
+#: Stream of the replications of the history-matching simulations.
+_DESIGN_STREAM = 8131
+#: The emulator must hold at least this share of the real posterior predictive simulations
+#: of the fitted targets inside its 90 % band (a well-calibrated emulator holds 90 %).
+MIN_EMULATOR_COVERAGE = 0.80
 
 
 # --------------------------------------------------------------------------- simulation
@@ -139,6 +146,18 @@ class Simulator:
                                cfg.observation)
         x = shares[self.s_idx, self.m_idx]
         return {n: float(v) for n, v in zip(self.names, x, strict=True)}
+
+
+def _simulate_targets(world_params: WorldParams, cfg: Config, replication: int,
+                      series: list[str], s_idx: np.ndarray, m_idx: np.ndarray) -> np.ndarray:
+    """The targets' observables of one simulation (one row of a history-matching wave)."""
+    return _simulate_series(world_params, cfg, replication, series)[s_idx, m_idx]
+
+
+def design_replication(seed: int, wave: int, run: int) -> int:
+    """Replication number of run ``run`` of history-matching wave ``wave``."""
+    state = np.random.SeedSequence((int(seed), _DESIGN_STREAM, int(wave), int(run)))
+    return int(state.generate_state(1)[0] >> 1)
 
 
 def _simulate_series(world_params: WorldParams, cfg: Config, replication: int,
@@ -208,7 +227,13 @@ class CalibrationResult:
     timings : dict
         Wall seconds per phase.
     n_runs : dict
-        Simulations per phase.
+        Simulations per phase (``abc``: proposals of the ABC-SMC, simulations or emulator
+        evaluations; ``design``: the history-matching simulations; ``predictive``).
+    waves, validation, design : DataFrame or None
+        ``emulator`` method: :class:`~sim.calibration.emulation.EmulationRun`'s tables.
+    emulator_check : DataFrame or None
+        ``emulator`` method: per fitted target, ``coverage90``, the share of the real
+        posterior predictive simulations inside the emulator's 90 % band.
     """
 
     spec: CalibrationSpec
@@ -231,6 +256,14 @@ class CalibrationResult:
     timings: dict[str, float]
     n_runs: dict[str, int]
     series: list[str] = field(default_factory=list)
+    waves: pd.DataFrame | None = None
+    validation: pd.DataFrame | None = None
+    design: pd.DataFrame | None = None
+    emulator_check: pd.DataFrame | None = None
+
+    @property
+    def method(self) -> str:
+        return self.spec.method
 
     @property
     def passed(self) -> bool:
@@ -280,12 +313,13 @@ def _is_physical(base: Config, key: str, bound: float, span: float) -> bool:
     return False
 
 
-def quality_checks(result_parameters: pd.DataFrame, generations: pd.DataFrame
-                   ) -> pd.DataFrame:
+def quality_checks(result_parameters: pd.DataFrame, generations: pd.DataFrame,
+                   emulator_check: pd.DataFrame | None = None) -> pd.DataFrame:
     """The checks the posterior must pass (rows ``check, subject, value, threshold,
     passed, note``): enough particles or effective sample size, exact inference
     (temperature 1), every estimate inside its 90 % interval, no marginal piled against a
-    prior bound that is not physical."""
+    prior bound that is not physical; with an emulator, that it holds the real posterior
+    predictive simulations in its 90 % band."""
     last = generations.iloc[-1]
     n, ess, temp = int(last["accepted"]), float(last["ess"]), float(last["temperature"])
     rows = [
@@ -298,6 +332,16 @@ def quality_checks(result_parameters: pd.DataFrame, generations: pd.DataFrame
          "note": "" if temp <= 1.0 + 1e-9 else
          f"posterior under measurement errors x {np.sqrt(temp):.2f} (sqrt T); a larger "
          "budget (max_simulations, max_generations) lowers T"}]
+    if emulator_check is not None and len(emulator_check):
+        cov = float(emulator_check["coverage90"].mean())
+        worst = emulator_check.loc[emulator_check["coverage90"].idxmin()]
+        rows.append({
+            "check": "emulator", "subject": "real posterior predictive simulations",
+            "value": f"{100 * cov:.0f} % inside the emulator's 90 % band (lowest "
+                     f"{100 * worst['coverage90']:.0f} %, {worst['target']})",
+            "threshold": f">= {100 * MIN_EMULATOR_COVERAGE:.0f} %",
+            "passed": cov >= MIN_EMULATOR_COVERAGE,
+            "note": "exact means exact under the emulated likelihood"})
     for _, p in result_parameters.iterrows():
         inside = p["q05"] - 1e-12 <= p["estimate"] <= p["q95"] + 1e-12
         rows.append({"check": "estimate in 90 % interval", "subject": p["key"],
@@ -434,14 +478,22 @@ def calibrate(base: Config, world: World, spec: CalibrationSpec,
         # the particles need only the fitted series (the projection reads them all)
         fitted = [s for s in series if s in set(fit_t["series"])]
         model = Simulator(world, base, keys, fitted, fit_t, fit_end)
-        kernel = ObservationKernel(model.names, fit_t["observed"].to_numpy(),
-                                   fit_t["sigma"].to_numpy(),
-                                   (fit_t["bound"] == "lower").to_numpy())
-        log.info("ABC-SMC: %d parameters, %d targets up to %s; %d particles per generation, "
-                 "at most %d generations and about %d simulations", len(keys), len(fit_t),
-                 fit_end, spec.population_size, spec.max_generations, spec.max_simulations)
-        abc: AbcRun = run_abc(model, uniform_prior(keys, spec.low, spec.high), kernel, spec,
-                              ex, workers, db, progress)
+        observed, sigma = fit_t["observed"].to_numpy(), fit_t["sigma"].to_numpy()
+        lower = (fit_t["bound"] == "lower").to_numpy()
+        emu: EmulationRun | None = None
+        if spec.method == "emulator":
+            emu = _history_match(model, spec, ex, observed, sigma, lower, progress, db)
+            abc = emu.abc
+            timings.update(emu.timings)
+            timings["design_s"] = float(emu.waves["seconds"].sum())
+        else:
+            kernel = ObservationKernel(model.names, observed, sigma, lower)
+            log.info("ABC-SMC: %d parameters, %d targets up to %s; %d particles per "
+                     "generation, at most %d generations and about %d simulations",
+                     len(keys), len(fit_t), fit_end, spec.population_size,
+                     spec.max_generations, spec.max_simulations)
+            abc = run_abc(model, uniform_prior(keys, spec.low, spec.high), kernel, spec,
+                          ex, workers, db, progress)
         timings["abc_s"] = abc.wall_s
         log.info("ABC-SMC done in %.0f s: %d generations, temperature %.3g, ESS %.0f",
                  abc.wall_s, len(abc.generations), abc.temperature, abc.ess)
@@ -472,15 +524,52 @@ def calibrate(base: Config, world: World, spec: CalibrationSpec,
     predictive = pd.concat([pd.DataFrame({"draw": np.arange(P), "particle": idx}),
                             pd.DataFrame(at, columns=stat_names(len(targets)))], axis=1)
     calibrated = config_at(base, keys, [float(estimate[k]) for k in keys])
+    check = None
+    if emu is not None:  # the emulator against real simulations at the posterior
+        theta = abc.particles.loc[idx, keys].to_numpy(dtype=float)
+        fit_cols = np.flatnonzero((targets["role"] == "fit").to_numpy())
+        cover = emulator_coverage(emu.emulator, theta, at[:, fit_cols])
+        check = pd.DataFrame({"target": model.names, "date": fit_t["date"],
+                              "geo": fit_t["geo"], "metric": fit_t["metric"],
+                              "coverage90": cover})
     return CalibrationResult(
         spec=spec, targets=targets, particles=abc.particles, generations=abc.generations,
         parameters=parameters, estimate=estimate, fit=fit, predictive=predictive,
         projection=projection_table(proj, series, world),
-        quality=quality_checks(parameters, abc.generations),
+        quality=quality_checks(parameters, abc.generations, check),
         patterns=pattern_table(proj, series), acceptance=acceptance_table(fit_rows),
         temperature=abc.temperature,
         ess=abc.ess, base=base, calibrated=calibrated, fit_end=fit_end, timings=timings,
-        n_runs={"abc": abc.simulations, "predictive": P}, series=series)
+        n_runs={"abc": abc.simulations, "design": emu.simulations if emu else 0,
+                "predictive": P}, series=series,
+        waves=emu.waves if emu else None, validation=emu.validation if emu else None,
+        design=emu.design if emu else None, emulator_check=check)
+
+
+def _history_match(model: Simulator, spec: CalibrationSpec, ex: Executor | None,
+                   observed: np.ndarray, sigma: np.ndarray, lower: np.ndarray,
+                   progress: PhaseProgress | None, db: str) -> EmulationRun:
+    """History matching with emulators (:func:`~sim.calibration.emulation.history_match`),
+    its simulations run by ``ex`` (or here), each seeded by (seed, wave, run)."""
+    s_idx, m_idx = model.s_idx, model.m_idx
+
+    def run_batch(theta: np.ndarray, wave: int) -> np.ndarray:
+        args = [(model.world_params, config_at(model.base, model.keys, row, model.end),
+                 design_replication(spec.seed, wave, i), model.series, s_idx, m_idx)
+                for i, row in enumerate(theta)]
+        cols = list(zip(*args, strict=True))
+        runs = map(_simulate_targets, *cols) if ex is None else ex.map(_simulate_targets, *cols)
+        out = []
+        for y in runs:
+            out.append(y)
+            if progress:
+                progress(f"wave {wave}", len(out), len(args))
+        return np.asarray(out, dtype=float)
+
+    log.info("history matching: %d parameters, %d targets; %d waves of %d simulations, "
+             "then ABC-SMC on the emulator (%d particles)", len(spec.keys), len(observed),
+             spec.waves, spec.design_runs, spec.population_size)
+    return history_match(run_batch, spec, observed, sigma, lower, model.names, progress, db)
 
 
 def summary_lines(result: CalibrationResult) -> list[str]:
@@ -490,9 +579,13 @@ def summary_lines(result: CalibrationResult) -> list[str]:
         lines.append(f"{p['key']} = {p['estimate']:.6g}  (posterior median; 5-95 % "
                      f"{p['q05']:.4g} .. {p['q95']:.4g}; prior {p['low']:g} .. {p['high']:g})")
     g = result.generations.iloc[-1]
+    what = ("emulator evaluations" if result.method == "emulator" else "simulations")
+    if result.method == "emulator":
+        lines.append(f"history matching: {result.n_runs['design']} simulations in "
+                     f"{len(result.waves) if result.waves is not None else 0} waves")
     lines.append(f"ABC-SMC: {len(result.generations)} generations, {int(g['accepted'])} "
                  f"particles, ESS {result.ess:.0f}, final temperature {result.temperature:.3g}"
-                 f", {result.n_runs['abc']} simulations")
+                 f", {result.n_runs['abc']} {what}")
     failed = result.quality[~result.quality["passed"]]
     lines.append("quality checks: all passed" if failed.empty else
                  "quality checks failed: " + "; ".join(
@@ -500,7 +593,8 @@ def summary_lines(result: CalibrationResult) -> list[str]:
     return lines
 
 
-__all__ = ["EDGE", "MIN_ESS", "MIN_PARTICLES", "PILED_MASS", "CalibrationResult", "Simulator",
-           "calibrate", "effective_sample_size", "fit_table", "posterior_summary",
+__all__ = ["EDGE", "MIN_EMULATOR_COVERAGE", "MIN_ESS", "MIN_PARTICLES", "PILED_MASS",
+           "VALIDATION_LEVEL", "CalibrationResult", "Simulator", "calibrate",
+           "design_replication", "effective_sample_size", "fit_table", "posterior_summary",
            "predictive_indices", "projection_table", "quality_checks", "split_targets",
            "stat_names", "summary_lines"]

@@ -103,8 +103,9 @@ def _quality_section(result: CalibrationResult) -> list[str]:
     return [
         "## Quality checks", "",
         _md_table(q[["check", "subject", "value", "threshold", "result", "note"]]), "",
-        f"{verdict} Particles: the last generation's accepted particles (one simulation "
-        f"each) and their effective sample size (pyabc's `effective_sample_size`, "
+        f"{verdict} Particles: the last generation's accepted particles (one "
+        + ("emulator evaluation" if result.method == "emulator" else "simulation")
+        + " each) and their effective sample size (pyabc's `effective_sample_size`, "
         f"(Σw)²/Σw²); the issue asks for ≥ {MIN_PARTICLES} particles or ESS ≥ {MIN_ESS}. "
         "Exact: the stochastic acceptor samples the posterior under the measurement model "
         "at temperature 1; at T > 1 the posterior under measurement errors × √T. A marginal "
@@ -142,6 +143,8 @@ def _values_section(result: CalibrationResult) -> list[str]:
 
 def _method_section(result: CalibrationResult) -> list[str]:
     """The method with this spec's numbers."""
+    if result.method == "emulator":
+        return _emulator_method_section(result)
     spec, g = result.spec, result.generations
     sched = ", ".join(f"{t:.3g}" for t in g["temperature"])
     rates = ", ".join(f"{100 * r:.0f} %" for r in g["acceptance_rate"])
@@ -176,6 +179,68 @@ def _method_section(result: CalibrationResult) -> list[str]:
         "posterior (seeded, with probability the weights), each simulated once to "
         f"{result.calibrated.end}: the fit table, the projection band and the forecasts of "
         "a backtest.", "",
+    ]
+
+
+def _emulator_method_section(result: CalibrationResult) -> list[str]:
+    """The method of ``method=emulator`` with this run's numbers."""
+    spec, g, w = result.spec, result.generations, result.waves
+    assert w is not None and result.validation is not None
+    sched = ", ".join(f"{t:.3g}" for t in g["temperature"])
+    waves = pd.DataFrame({
+        "wave": w["wave"], "simulations": w["runs"],
+        "drawn from": ["prior box (Latin hypercube)" if i == 0 else
+                       f"NROY of waves 0–{i - 1}: {100 * f:.2g} % of the box"
+                       for i, f in zip(w["wave"], w["nroy_share"], strict=True)],
+        "emulator trained on": w["training_runs"],
+        "last emulator's 90 % band holds": [
+            "—" if np.isnan(c) else f"{100 * c:.0f} % (median over targets)"
+            for c in w["validation_coverage"]],
+        "seconds": w["seconds"].round(0)})
+    check = result.emulator_check
+    cover = ("" if check is None else
+             f" At the posterior, the last emulator's 90 % band holds "
+             f"{100 * check['coverage90'].mean():.0f} % of the real posterior predictive "
+             f"simulations of the fitted targets (lowest {100 * check['coverage90'].min():.0f}"
+             " %; `emulator_check.csv`).")
+    return [
+        "## Method", "",
+        f"1. **Prior**: independent uniform priors over the {len(spec.parameters)} "
+        "parameters' ranges above.",
+        f"2. **History matching** (Craig et al. 1997; Vernon et al. 2010; Andrianakis et al. "
+        f"2015) in {len(w)} waves of simulations, each *one* replication up to "
+        f"{result.fit_end}: wave 0 a Latin hypercube over the prior box, every later wave "
+        "drawn uniformly from the parameters the earlier waves did not rule out (NROY: "
+        f"every target within {spec.implausibility_cutoff:g} sds of its observation, the sd "
+        "of the difference combining the measurement error, the simulation noise and the "
+        "emulator's uncertainty).",
+        "3. **Emulators**: per target and wave a Gaussian process (scikit-learn; C × "
+        "Matérn 5/2 with one length scale per parameter + white noise for one "
+        f"simulation's noise), hyperparameters fitted on at most {spec.hyper_runs} runs, "
+        f"conditioned on at most {spec.training_runs} runs inside the current NROY region. "
+        "Each emulator is validated on the next wave's runs before that wave trains the "
+        "next one:", "",
+        _md_table(waves), "",
+        "4. **Posterior**: ABC-SMC with pyabc (Klinger et al. 2018) on the last emulator: "
+        f"generations of {spec.population_size} particles, pyabc's `StochasticAcceptor` "
+        "with the kernel p(observed | θ) = Π N(o_j; m_j(θ), σ_j² + s_j(θ)²) (m, s the "
+        "emulated mean and sd of one simulation; a normal CDF for the lower bound) and "
+        "density 0 outside the NROY region of the earlier waves. This is the likelihood "
+        "ABC-SMC on the simulator targets (the measurement model convolved with one "
+        "simulation's noise), evaluated in milliseconds instead of half a CPU-second. "
+        f"This run: {len(g)} generations, temperatures {sched}; "
+        f"{result.n_runs['abc']} emulator evaluations in {result.timings['abc_s']:.0f} s; "
+        "T = 1 is exact inference under the emulated likelihood." + cover,
+        f"5. **Determinism**: the design from SeedSequence(({spec.seed}, 8101)), the "
+        f"candidates of wave w from ({spec.seed}, 8111, w), the replication of run i of "
+        f"wave w from ({spec.seed}, 8131, w, i), the emulators fitted in this process, and "
+        "the ABC-SMC proposals seeded per (generation, proposal): the same spec and seed "
+        "give the same posterior on any number of workers, local or on a Dask cluster.",
+        "6. **Point estimate**: the weighted posterior median per parameter.",
+        f"7. **Posterior predictive**: {spec.predictive_draws} parameter draws from the "
+        "posterior (seeded, with probability the weights), each simulated once (the real "
+        f"model) to {result.calibrated.end}: the fit table, the projection band, the "
+        "patterns and the forecasts of a backtest.", "",
     ]
 
 
@@ -359,8 +424,11 @@ def _files_section(result: CalibrationResult) -> list[str]:
     """Runs simulated and the files of the folder."""
     return [
         "## Runs and files", "",
-        f"Simulations: ABC-SMC {result.n_runs['abc']}, posterior predictive "
-        f"{result.n_runs['predictive']}. Wall time: "
+        (f"Simulations: history matching {result.n_runs['design']}, posterior predictive "
+         f"{result.n_runs['predictive']}; emulator evaluations of the ABC-SMC "
+         f"{result.n_runs['abc']}. Wall time: " if result.method == "emulator" else
+         f"Simulations: ABC-SMC {result.n_runs['abc']}, posterior predictive "
+         f"{result.n_runs['predictive']}. Wall time: ")
         + ", ".join(f"{k.removesuffix('_s')} {v:.0f} s" for k, v in result.timings.items())
         + ".", "",
         "`targets.csv` (observed, share scale, σ, role fit/holdout), `particles.csv` and "
@@ -372,6 +440,11 @@ def _files_section(result: CalibrationResult) -> list[str]:
         "`pyabc.History('sqlite:///abc.db')`), `calibrated.yaml`, `manifest.json` (spec, "
         "base config, seeds, versions, timings), `figures/` (PNG, SVG, PDF; sidecar CSV of "
         "the plotted data)"
+        + (", `waves.csv`, `emulator_validation.csv` (per wave and target: the last "
+           "emulator's 90 % band coverage and R² on the new runs), `emulator_check.csv` "
+           "(the same on the real posterior predictive simulations), `design.parquet` "
+           "(every history-matching simulation: wave, parameters, observables)"
+           if result.method == "emulator" else "")
         + (", `backtest.csv`, `backtest_verdict.csv`." if result.spec.until else "."), "",
     ]
 

@@ -35,18 +35,26 @@ CALIBRATION_DIR = CONF_DIR / "calibration"
 SIGNIFICANT_DIGITS = 4
 SPEC_INTS = ("population_size", "calibration_particles", "max_generations",
              "max_simulations", "predictive_draws", "seed", "catalogue_services",
-             "catalogue_federal_services")
+             "catalogue_federal_services", "waves", "design_runs", "candidates",
+             "training_runs", "hyper_runs", "emulator_evaluations")
 SPEC_FLOATS = ("target_acceptance_rate",)
+#: Calibration methods: ABC-SMC on the simulator, or history matching with emulators and
+#: ABC-SMC on the emulated likelihood (MODEL.md 7.10).
+METHODS = ("abc", "emulator")
 #: Observation error per kind of source (``source_kind`` of the history file):
 #: ``[relative, absolute]``, sigma = relative x observed share + absolute (MODEL.md 7.10).
 DEFAULT_OBSERVATION_ERROR: dict[str, list[float]] = {
     "dashboard": [0.05, 0.01], "dashboard_land": [0.25, 0.01], "nkr": [0.15, 0.01],
     "government": [0.10, 0.01], "press": [0.20, 0.01], "derived": [0.15, 0.01]}
-SPEC_STRS = ("until",)
+SPEC_STRS = ("until", "method")
+#: Spec keys a command-line option may set (the observation errors are set in the file).
+SPEC_OPTION_KEYS = (*SPEC_INTS, *SPEC_FLOATS, "implausibility_cutoff", *SPEC_STRS)
 #: Smallest allowed value of each integer spec key.
 SPEC_MIN = {"population_size": 10, "calibration_particles": 10, "max_generations": 1,
             "max_simulations": 10, "predictive_draws": 2, "seed": 0,
-            "catalogue_services": 1, "catalogue_federal_services": 0}
+            "catalogue_services": 1, "catalogue_federal_services": 0, "waves": 1,
+            "design_runs": 10, "candidates": 100, "training_runs": 10, "hyper_runs": 10,
+            "emulator_evaluations": 100}
 
 
 def spec_names() -> list[str]:
@@ -62,6 +70,10 @@ class CalibrationSpec:
     ----------
     name : str
         Spec name (file stem).
+    method : str
+        ``emulator`` (history matching with Gaussian-process emulators, then ABC-SMC on the
+        emulated likelihood, :mod:`sim.calibration.emulation`) or ``abc`` (ABC-SMC on the
+        simulator itself, :mod:`sim.calibration.abc`).
     overrides : list of str
         Hydra overrides of the base ozg-sim config (e.g. ``funding=konjunkturpaket``).
     parameters : list of ParameterRange
@@ -80,6 +92,18 @@ class CalibrationSpec:
         Each generation's temperature is the lowest whose expected acceptance rate is this
         (and at most a factor :data:`~sim.calibration.abc.TEMPERATURE_DECAY` below the last
         one); a temperature of 1 is exact inference and ends the run.
+    waves, design_runs : int
+        ``emulator``: waves of history matching and the simulations of each.
+    candidates : int
+        ``emulator``: prior draws per round from which a wave's points are the first
+        ``design_runs`` not ruled out (at most 10 rounds per wave).
+    implausibility_cutoff : float
+        ``emulator``: a point is ruled out when a target's implausibility exceeds this.
+    training_runs, hyper_runs : int
+        ``emulator``: most runs an emulator is conditioned on, and most runs its
+        hyperparameters are fitted on.
+    emulator_evaluations : int
+        ``emulator``: budget of the ABC-SMC on the emulator (its ``max_simulations``).
     predictive_draws : int
         Posterior predictive simulations over the full horizon (fit table, projection,
         backtest), each at a parameter draw from the posterior.
@@ -99,6 +123,7 @@ class CalibrationSpec:
     """
 
     name: str = "historical"
+    method: str = "abc"
     overrides: list[str] = field(default_factory=list)
     parameters: list[ParameterRange] = field(default_factory=list)
     population_size: int = 250
@@ -106,6 +131,13 @@ class CalibrationSpec:
     max_generations: int = 8
     max_simulations: int = 2600
     target_acceptance_rate: float = 0.3
+    waves: int = 3
+    design_runs: int = 600
+    candidates: int = 50000
+    implausibility_cutoff: float = 3.0
+    training_runs: int = 1000
+    hyper_runs: int = 400
+    emulator_evaluations: int = 400000
     predictive_draws: int = 100
     until: str | None = None
     observation_error: dict[str, list[float]] = field(
@@ -149,6 +181,15 @@ def spec_from_dict(raw: Mapping[str, Any], name: str = "historical") -> Calibrat
     for k in SPEC_FLOATS:
         if k in raw:
             setattr(spec, k, parse_number(k, raw[k], 0.0, 1.0, lo_open=True))
+    if "implausibility_cutoff" in raw:
+        spec.implausibility_cutoff = parse_number("implausibility_cutoff",
+                                                  raw["implausibility_cutoff"], 0.0,
+                                                  lo_open=True)
+    if "method" in raw:
+        if str(raw["method"]) not in METHODS:
+            raise ConfigError(f"method={raw['method']!r} is not allowed: one of "
+                              + ", ".join(METHODS))
+        spec.method = str(raw["method"])
     if "observation_error" in raw:
         spec.observation_error = parse_observation_error(raw["observation_error"])
     if raw.get("until") is not None:

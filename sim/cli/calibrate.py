@@ -4,12 +4,15 @@
                       [out=DIR] [apply=true] [until=YYYY-MM]
 
 ``NAME`` is a spec ``conf/calibration/NAME.yaml`` (its first line is this command). A
-``key=value`` whose key is a spec key (``population_size``, ``calibration_particles``,
-``max_generations``, ``max_simulations``, ``target_acceptance_rate``, ``predictive_draws``,
-``until``, ``seed``, ``catalogue_services``, ``catalogue_federal_services``; the observation
-errors per source kind are set in the file) overrides the spec; one whose key is an ozg-sim
-config key or group (``world=toy``, ``funding=none``, ``staffing.bund_fte=200``) is added to
-the spec's ``overrides``. ``workers`` (default: all cores; results do not depend on it),
+``key=value`` whose key is a spec key (``method``,
+``population_size``, ``calibration_particles``, ``max_generations``, ``max_simulations``,
+``target_acceptance_rate``, ``predictive_draws``, ``waves``, ``design_runs``,
+``candidates``, ``implausibility_cutoff``, ``training_runs``, ``hyper_runs``,
+``emulator_evaluations``, ``until``, ``seed``, ``catalogue_services``,
+``catalogue_federal_services``; the observation errors per source kind are set in the file)
+overrides the spec; one whose key is an ozg-sim config key or group (``world=toy``,
+``funding=none``, ``staffing.bund_fte=200``) is added to the spec's ``overrides``.
+``workers`` (default: all cores; results do not depend on it),
 ``scheduler`` (a Dask distributed scheduler that runs every simulation instead of the local
 pool; results do not depend on it either), ``out`` (default ``outputs/calibration``),
 ``apply=true`` (also write ``conf/calibrated/NAME.yaml`` and
@@ -21,7 +24,9 @@ Writes ``<out>/<timestamp>_<NAME>/`` only when complete: ``targets.csv``, ``part
 ``posterior.csv`` (the posterior sample in the format of :mod:`sim.posterior`),
 ``generations.csv``, ``parameters.csv``, ``quality.csv``, ``fit_table.csv``,
 ``patterns.csv``, ``acceptance.csv``,
-``predictive.parquet``, ``projection.parquet``, ``abc.db`` (pyabc's database),
+``predictive.parquet``, ``projection.parquet``, ``abc.db`` (pyabc's database), with
+``method=emulator`` ``waves.csv``, ``emulator_validation.csv``, ``emulator_check.csv`` and
+``design.parquet`` (every history-matching simulation),
 ``calibrated.yaml``, ``report.md``, ``manifest.json``, ``figures/`` (``fit``, ``residuals``,
 ``posterior``, and with ``until`` ``backtest``: PNG, SVG, PDF and sidecar CSV) and with
 ``until`` ``backtest.csv`` and ``backtest_verdict.csv``. A bad spec or option prints one
@@ -51,9 +56,7 @@ from sim.calibration.report import (
     report_markdown,
 )
 from sim.calibration.spec import (
-    SPEC_FLOATS,
-    SPEC_INTS,
-    SPEC_STRS,
+    SPEC_OPTION_KEYS,
     base_overrides,
     calibrated_overrides,
     check_parameters,
@@ -74,7 +77,6 @@ from sim.world import build_world
 
 CALIBRATED_DIR = CONF_DIR / "calibrated"
 OPTION_KEYS = ("workers", "out", "apply", "scheduler")
-SPEC_OPTION_KEYS = (*SPEC_INTS, *SPEC_FLOATS, *SPEC_STRS)
 DEFAULT_NAME = "historical"
 
 
@@ -143,14 +145,22 @@ def write_outputs(folder: Path, result: CalibrationResult, meta: dict[str, Any],
               "generations.csv": result.generations, "parameters.csv": result.parameters,
               "quality.csv": result.quality, "fit_table.csv": result.fit,
               "patterns.csv": result.patterns, "acceptance.csv": result.acceptance}
+    for name, df in (("waves.csv", result.waves), ("emulator_validation.csv",
+                                                   result.validation),
+                     ("emulator_check.csv", result.emulator_check)):
+        if df is not None:
+            tables[name] = df
     if result.spec.until:
         tables["backtest.csv"] = meta["backtest"]
         tables["backtest_verdict.csv"] = meta["verdict"]
     for name, df in tables.items():
         df.to_csv(folder / name, index=False, float_format="%.8g", date_format="%Y-%m-%d")
         rows[name] = len(df)
-    for name, df in (("projection.parquet", result.projection),
-                     ("predictive.parquet", result.predictive)):
+    parquet = {"projection.parquet": result.projection,
+               "predictive.parquet": result.predictive}
+    if result.design is not None:
+        parquet["design.parquet"] = result.design
+    for name, df in parquet.items():
         df.to_parquet(folder / name, index=False)
         rows[name] = len(df)
     (folder / "calibrated.yaml").write_text(yaml_text, encoding="utf-8")
@@ -164,7 +174,7 @@ def write_outputs(folder: Path, result: CalibrationResult, meta: dict[str, Any],
         (result.spec.catalogue_services, result.spec.catalogue_federal_services))
     (folder / "report.md").write_text(report_markdown(result, meta), encoding="utf-8")
     manifest = {
-        "tool": TOOL, "calibration": result.spec.name,
+        "tool": TOOL, "calibration": result.spec.name, "method": result.method,
         **{k: v for k, v in meta.items() if k not in ("backtest", "verdict")},
         "spec": result.spec.as_dict(),
         "base_overrides": base_overrides(result.spec),
@@ -173,14 +183,22 @@ def write_outputs(folder: Path, result: CalibrationResult, meta: dict[str, Any],
         "effective_sample_size": result.ess,
         "final_temperature": result.temperature,
         "generations": result.generations.to_dict(orient="records"),
+        "waves": (result.waves.to_dict(orient="records") if result.waves is not None
+                  else None),
         "quality_passed": result.passed,
         "fit_end": result.fit_end,
         "seeds": {"root": result.spec.seed,
                   "proposals": "numpy's global generator seeded by SeedSequence((seed, "
                                "generation + 2, proposal)) per proposal; see "
                                "sim/calibration/abc.py",
-                  "simulations": "replication drawn per proposal; streams "
-                                 "SeedSequence((seed, replication, stream_id)), sim/rng.py",
+                  "simulations": ("history matching: replication of run i of wave w "
+                                  "from SeedSequence((seed, 8131, w, i)), the design from "
+                                  "(seed, 8101) and the candidates from (seed, 8111, w), "
+                                  "sim/calibration/emulation.py; "
+                                  if result.method == "emulator" else
+                                  "replication drawn per proposal; ")
+                                 + "streams SeedSequence((seed, replication, stream_id)), "
+                                   "sim/rng.py",
                   "predictive_replications": list(range(result.spec.predictive_draws))},
         "base_config": to_dict(result.base),
         "calibrated_config": to_dict(result.calibrated),
@@ -237,10 +255,14 @@ def run_calibration(argv: list[str]) -> Path:
     with ExitStack() as stack:
         executor, n_dask = _executor(stack, opts.get("scheduler"))
         workers = n_dask or int(opts.get("workers", 0)) or default_workers()
-        log.info("%s: %d parameters; ABC-SMC with %d particles per generation, at most %d "
-                 "generations and about %d simulations, %d predictive draws, on %d worker(s)%s",
-                 name, len(spec.parameters), spec.population_size, spec.max_generations,
-                 spec.max_simulations, spec.predictive_draws, workers,
+        budget = (f"history matching in {spec.waves} waves of {spec.design_runs} "
+                  f"simulations, then ABC-SMC on the emulator with {spec.population_size} "
+                  "particles per generation" if spec.method == "emulator" else
+                  f"ABC-SMC with {spec.population_size} particles per generation, at most "
+                  f"{spec.max_generations} generations and about {spec.max_simulations} "
+                  "simulations")
+        log.info("%s: %d parameters; %s, %d predictive draws, on %d worker(s)%s",
+                 name, len(spec.parameters), budget, spec.predictive_draws, workers,
                  f" of {opts['scheduler']}" if executor else "")
         stage = stack.enter_context(staged_folder(out_root, f"{timestamp()}_{name}"))
         try:
@@ -257,7 +279,11 @@ def run_calibration(argv: list[str]) -> Path:
                   "spec": f"conf/calibration/{name}.yaml",
                   "report": (stage.final / "report.md").as_posix(),
                   "fitted": "to the official OZG counts 2020-2022 (sim/data/"
-                            "ozg_history_2018_2022.csv) by ABC-SMC (pyabc)"}
+                            "ozg_history_2018_2022.csv) by "
+                            + ("history matching with Gaussian-process emulators "
+                               "(scikit-learn) and ABC-SMC (pyabc) on the emulated "
+                               "likelihood" if spec.method == "emulator" else
+                               "ABC-SMC (pyabc)")}
         meta: dict[str, Any] = {**st, "git_commit": commit, "wall_s": wall, "workers": workers,
                                 "scheduler": opts.get("scheduler"), "world": world.summary(),
                                 "applied_to": None}

@@ -143,8 +143,10 @@ def fit_figure(projection: pd.DataFrame, fit: pd.DataFrame, fit_end: pd.Timestam
             date_axis(ax, p["date"], 4)
             kind = sid.split(":")[0]
             land = str(p["geo_name"].iloc[0]) if "geo_name" in p.columns else ""
+            # three panels a row leave about 26 characters of an 8-point bold title
             ax.set_title(wrap_unit(f"{panel_letter(i)}  " + SERIES_PANEL_TITLES[kind].format(
-                land=land or sid.partition(":")[2]), 28 if ncol == 3 else 44))
+                land=land or sid.partition(":")[2]), 26 if ncol == 3 else 44),
+                fontsize=8 if ncol == 3 else None)
             ax.tick_params(labelbottom=True)
             ax.set_ylabel(f"Share of {SCOPE_LABELS[p['scope'].iloc[0]]} (%)", fontsize=7.5)
         for ax in axes[n:]:
