@@ -709,7 +709,7 @@ def test_emulator_recovers_known_parameters_on_a_small_world() -> None:
 @pytest.mark.slow
 def test_cli_backtest_on_the_toy_world(tmp_path: Path) -> None:
     out = tmp_path / "cal"
-    r = subprocess.run([*CLI, "historical", *TINY_CLI, "until=2021-12", f"out={out}"],
+    r = subprocess.run([*CLI, "historical", *TINY_CLI, "until=2022-03", f"out={out}"],
                        capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr
     (folder,) = list(out.iterdir())
@@ -717,7 +717,7 @@ def test_cli_backtest_on_the_toy_world(tmp_path: Path) -> None:
     targets = pd.read_csv(folder / "targets.csv")
     held = targets[(targets["role"] == "holdout") & (targets["bound"] == "point")]
     assert sorted(bt["target"]) == sorted(held["target"]) and len(bt) > 0
-    assert (targets.loc[targets["role"] == "fit", "month"] <= 47).all()
+    assert (targets.loc[targets["role"] == "fit", "month"] <= 50).all()
     for c in ("observed", "model_median", "predictive_q05", "predictive_q95", "in_band",
               "straight_line_error", "logistic_curve_error", "persistence_error"):
         assert c in bt.columns, c
@@ -725,5 +725,27 @@ def test_cli_backtest_on_the_toy_world(tmp_path: Path) -> None:
     assert list(verdict["forecaster"]) == ["straight_line", "logistic_curve", "persistence"]
     assert (folder / "figures" / "backtest.png").is_file()
     report = (folder / "report.md").read_text()
-    assert "## Backtest: fitted up to 2021-12" in report
+    assert "## Backtest: fitted up to 2022-03" in report
+    # the nationwide count has a fitted point (March 2022): every forecaster is fitted
+    assert (verdict["points"] > 0).all()
     assert ("beats every naive forecaster" in report) or ("does not beat" in report)
+
+
+def test_backtest_verdict_says_when_no_forecaster_could_be_fitted() -> None:
+    from types import SimpleNamespace
+
+    from sim.calibration.report import _backtest_section
+    bt = pd.DataFrame({"date": ["2022-07"], "series": ["nationwide_reported"],
+                       "observed": [0.139], "model_median": [0.12], "predictive_q05": [0.05],
+                       "predictive_q95": [0.2], "model_error": [-0.019], "in_band": [True],
+                       **{f"{n}_error": [np.nan] for n in
+                          ("straight_line", "logistic_curve", "persistence")}})
+    result = SimpleNamespace(spec=SimpleNamespace(until="2021-12"))
+    text = "\n".join(_backtest_section(result, {"backtest": bt,
+                                                 "verdict": verdict_table(bt)}))
+    assert "No naive forecaster could be fitted" in text
+    assert "beats every" not in text
+    bt["persistence_error"] = [0.05]
+    text = "\n".join(_backtest_section(result, {"backtest": bt,
+                                                 "verdict": verdict_table(bt)}))
+    assert "beats the 1 naive forecaster(s) that could be fitted" in text

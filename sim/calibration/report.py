@@ -383,11 +383,23 @@ def _backtest_section(result: CalibrationResult, meta: dict[str, Any]) -> list[s
     beaten = [str(r["forecaster"]).replace("_", " ") for _, r in vd.iterrows()
               if r["model_beats"] is not None and not bool(r["model_beats"])]
     n_in = int(bt["in_band"].sum())
-    verdict = ("**The model does not beat every naive forecaster**: "
-               + ", ".join(beaten) + " forecasts the held-out counts with a smaller mean "
-               "absolute error."
-               if beaten else "The model beats every naive forecaster on the held-out counts "
-               "(smaller mean absolute error).")
+    fitted = int((vd["points"] > 0).sum())
+    if beaten:
+        verdict = ("**The model does not beat every naive forecaster**: "
+                   + ", ".join(beaten) + " forecasts the held-out counts with a smaller mean "
+                   "absolute error.")
+    elif fitted == 0:
+        verdict = ("**No naive forecaster could be fitted**: none of the held-out series has "
+                   f"a count on or before {result.spec.until}, so this backtest compares the "
+                   "model with the record only, not with naive forecasters (a later `until` "
+                   "gives them points).")
+    elif fitted < len(vd):
+        verdict = (f"The model beats the {fitted} naive forecaster(s) that could be fitted "
+                   "(smaller mean absolute error on the counts they forecast); the others "
+                   "had no earlier point of any held-out series.")
+    else:
+        verdict = ("The model beats every naive forecaster on the held-out counts (smaller "
+                   "mean absolute error).")
     return [
         f"## Backtest: fitted up to {result.spec.until}, forecast to 2022-12", "",
         f"The calibration saw only the counts up to {result.spec.until}; every later count "
