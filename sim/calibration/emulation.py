@@ -58,7 +58,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from pyabc import Parameter
-from pyabc.distance import SCALE_LOG, StochasticKernel
 from pyabc.random_variables import DistributionBase
 from scipy.linalg import solve_triangular
 from scipy.spatial.distance import cdist
@@ -67,7 +66,13 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.gaussian_process import GaussianProcessRegressor
 from sklearn.gaussian_process.kernels import ConstantKernel, Matern, WhiteKernel
 
-from sim.calibration.abc import AbcRun, PhaseProgress, log_density, run_abc
+from sim.calibration.abc import (
+    AbcRun,
+    ObservationKernel,
+    PhaseProgress,
+    log_density,
+    run_abc,
+)
 
 log = logging.getLogger("ozg-sim")
 #: Seed streams of the design points and the candidate draws (per wave).
@@ -313,19 +318,11 @@ class EmulatedModel:
         return out
 
 
-class EmulatedKernel(StochasticKernel):
+class EmulatedKernel(ObservationKernel):
     """The measurement model convolved with one simulation's emulated noise, as a pyabc
     stochastic kernel (log scale): normal errors with variance ``sigma**2 + s(theta)**2``, a
-    normal CDF for a lower bound."""
-
-    def __init__(self, names: list[str], observed: np.ndarray, sigma: np.ndarray,
-                 lower: np.ndarray) -> None:
-        self.observed = np.asarray(observed, dtype=float)
-        self.sigma = np.asarray(sigma, dtype=float)
-        self.lower = np.asarray(lower, dtype=bool)
-        pdf_max = float(np.sum(np.where(self.lower, 0.0,
-                                        -0.5 * np.log(2 * np.pi * self.sigma ** 2))))
-        super().__init__(ret_scale=SCALE_LOG, keys=list(names), pdf_max=pdf_max)
+    normal CDF for a lower bound (the observation kernel with the emulated sd added; its
+    largest density is the same bound)."""
 
     def __call__(self, x: dict[str, Any], x_0: dict[str, Any], t: int | None = None,
                  par: dict[str, Any] | None = None) -> float:
