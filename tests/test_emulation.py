@@ -9,6 +9,7 @@ end to end) is in ``tests/test_calibrate.py``.
 
 from __future__ import annotations
 
+import pickle
 from dataclasses import dataclass
 
 import numpy as np
@@ -44,6 +45,21 @@ def test_target_gp_predicts_as_scikit_learn() -> None:
     # it learned the function and the noise
     assert np.corrcoef(m, np.sin(3 * xt[:, 0]) + xt[:, 1] ** 2)[0, 1] > 0.99
     assert 0.02 < gp.noise_sd < 0.1
+
+
+def test_a_pickled_emulator_travels_small_and_predicts_bit_for_bit() -> None:
+    """A worker gets the training runs and hyperparameters only and refactors the
+    covariance itself: the same predictions, to the last bit, for a tenth of the bytes."""
+    rng = np.random.default_rng(5)
+    x = rng.random((300, 4))
+    y = x @ np.array([1.0, -2.0, 0.5, 0.0]) + 0.1 * rng.standard_normal(300)
+    gp = fit_target(x, y, hyper_runs=100, seed=2)
+    copy = pickle.loads(pickle.dumps(gp))
+    xt = rng.random((40, 4))
+    m, s = gp.predict(xt)
+    cm, cs = copy.predict(xt)
+    assert np.array_equal(m, cm) and np.array_equal(s, cs)
+    assert len(pickle.dumps(gp)) < gp.chol.nbytes / 5
 
 
 def _sk_kernel(gp: object) -> object:

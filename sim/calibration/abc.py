@@ -26,6 +26,7 @@ This module does not write files: the database path comes from the caller.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import math
 import time
@@ -41,6 +42,7 @@ import pyabc
 from pyabc.distance import SCALE_LOG, StochasticKernel
 from pyabc.sampler import Sampler
 from scipy.stats import norm
+from threadpoolctl import threadpool_limits
 
 log = logging.getLogger("ozg-sim")
 #: The temperature falls by at most this factor per generation (pyabc's
@@ -103,20 +105,44 @@ def _seeded(seed: int, t: int, i: int) -> np.ndarray:
     return np.random.SeedSequence((int(seed), int(t) + 2, int(i))).generate_state(4)
 
 
+def one_blas_thread() -> Any:
+    """Context in which numpy's and scipy's BLAS/LAPACK use one thread. Their results
+    depend in the last bits on the number of threads (a sum split differently), which
+    defaults to the machine's cores; the calibration's linear algebra (the emulators)
+    runs single-threaded in every process, so that its particles are the same bits on any
+    machine and any number of workers (parallel work is the workers')."""
+    return threadpool_limits(limits=1, user_api="blas")
+
+
+#: In a worker: the last generation's ``simulate_one``, by the digest of its pickle (the
+#: same payload comes with every batch of a generation; loading it once per worker spares
+#: rebuilding a large model, e.g. an emulator's Cholesky factors, per batch).
+_LOADED: dict[bytes, Callable[[], Any]] = {}
+
+
+def _load(payload: bytes) -> Callable[[], Any]:
+    key = hashlib.blake2b(payload, digest_size=16).digest()
+    if key not in _LOADED:
+        _LOADED.clear()
+        _LOADED[key] = cloudpickle.loads(payload)
+    return _LOADED[key]
+
+
 def _simulate_ids(payload: bytes | Callable[[], Any], seed: int, t: int, ids: range
                   ) -> list[Any]:
     """Run pyabc's ``simulate_one`` (pickled for a worker, or the function itself here) for
     proposals ``ids`` of generation ``t``, each with numpy's global generator seeded by
     (seed, t + 2, id); the caller's state is restored."""
-    simulate_one = cloudpickle.loads(payload) if isinstance(payload, bytes) else payload
-    state = np.random.get_state()  # noqa: NPY002 (pyabc draws from the global generator)
-    out = []
-    try:
-        for i in ids:
-            np.random.seed(_seeded(seed, t, i))  # noqa: NPY002
-            out.append(simulate_one())
-    finally:
-        np.random.set_state(state)  # noqa: NPY002
+    with one_blas_thread():
+        simulate_one = _load(payload) if isinstance(payload, bytes) else payload
+        state = np.random.get_state()  # noqa: NPY002 (pyabc draws from the global generator)
+        out = []
+        try:
+            for i in ids:
+                np.random.seed(_seeded(seed, t, i))  # noqa: NPY002
+                out.append(simulate_one())
+        finally:
+            np.random.set_state(state)  # noqa: NPY002
     return out
 
 
@@ -294,4 +320,4 @@ def run_abc(model: Callable[[dict[str, float]], dict[str, float]], prior: Any,
 
 
 __all__ = ["TEMPERATURE_DECAY", "AbcRun", "ObservationKernel", "SeededSampler",
-           "log_density", "run_abc", "uniform_prior"]
+           "log_density", "one_blas_thread", "run_abc", "uniform_prior"]

@@ -52,6 +52,7 @@ import logging
 import time
 import warnings
 from collections.abc import Callable
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -59,8 +60,8 @@ import numpy as np
 import pandas as pd
 from pyabc import Parameter
 from pyabc.random_variables import DistributionBase
-from scipy.linalg import solve_triangular
-from scipy.spatial.distance import cdist
+from scipy.linalg import cho_solve, cholesky, solve_triangular
+from scipy.spatial.distance import cdist, pdist, squareform
 from scipy.stats import norm, qmc
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.gaussian_process import GaussianProcessRegressor
@@ -71,6 +72,7 @@ from sim.calibration.abc import (
     ObservationKernel,
     PhaseProgress,
     log_density,
+    one_blas_thread,
     run_abc,
 )
 
@@ -103,7 +105,10 @@ class TargetGP:
     :meth:`predict` is the GP's predictive mean and sd of one simulation (the white noise
     included), as ``GaussianProcessRegressor.predict(X, return_std=True)`` computes them,
     without its per-call checks (the posterior evaluates single points tens of thousands of
-    times); ``tests/test_emulation.py`` holds it equal to scikit-learn's.
+    times); ``tests/test_emulation.py`` holds it equal to scikit-learn's. The Cholesky
+    factor and the weights are computed here from the training runs and the fitted
+    hyperparameters (as scikit-learn does), and again when a pickled copy is loaded: a copy
+    travels to a worker as its training runs alone and predicts bit for bit as the original.
     """
 
     def __init__(self, gp: GaussianProcessRegressor) -> None:
@@ -111,13 +116,31 @@ class TargetGP:
         self.constant = float(k.k1.k1.constant_value)
         self.length_scale = np.atleast_1d(np.asarray(k.k1.k2.length_scale, dtype=float))
         self.noise = float(k.k2.noise_level)
+        self.jitter = float(np.ravel(gp.alpha)[0])
         self.x_scaled = np.asarray(gp.X_train_, dtype=float) / self.length_scale
-        self.alpha = np.asarray(gp.alpha_, dtype=float).ravel()
-        self.chol = np.asarray(gp.L_, dtype=float)
+        self.y_scaled = np.asarray(gp.y_train_, dtype=float).ravel()
         self.y_mean = float(np.ravel(gp._y_train_mean)[0])
         self.y_std = float(np.ravel(gp._y_train_std)[0])
         self.params = {"constant": self.constant, "noise": self.noise,
                        "length_scale": self.length_scale.tolist()}
+        self._condition()
+
+    def _condition(self) -> None:
+        """Cholesky factor of the training runs' covariance and the GP weights."""
+        s = np.sqrt(5.0) * squareform(pdist(self.x_scaled))
+        cov = self.constant * (1.0 + s + s * s / 3.0) * np.exp(-s)
+        cov[np.diag_indices_from(cov)] += self.noise + self.jitter
+        self.chol = cholesky(cov, lower=True, check_finite=False)
+        self.alpha = cho_solve((self.chol, True), self.y_scaled, check_finite=False)
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        del state["chol"], state["alpha"]  # recomputed on load: a tenth of the bytes
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._condition()
 
     @property
     def noise_sd(self) -> float:
@@ -153,7 +176,7 @@ def fit_target(x: np.ndarray, y: np.ndarray, hyper_runs: int, seed: int) -> Targ
     rng = np.random.default_rng(np.random.SeedSequence((int(seed), _HYPER_STREAM)))
     sub = (np.sort(rng.choice(len(x), hyper_runs, replace=False)) if len(x) > hyper_runs
            else np.arange(len(x)))
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), one_blas_thread():
         # a length scale at its bound means "no effect of this parameter": not an error
         warnings.simplefilter("ignore", ConvergenceWarning)
         gp = GaussianProcessRegressor(_kernel(x.shape[1]), normalize_y=True,
@@ -185,10 +208,13 @@ class Emulator:
 
 
 def fit_emulator(theta: np.ndarray, y: np.ndarray, low: np.ndarray, high: np.ndarray,
-                 hyper_runs: int, seed: int) -> Emulator:
-    """An :class:`Emulator` of the targets ``y`` (runs x targets) at ``theta``."""
+                 hyper_runs: int, seed: int, mapper: Callable[..., Any] = map) -> Emulator:
+    """An :class:`Emulator` of the targets ``y`` (runs x targets) at ``theta``; the targets'
+    GPs are fitted by ``mapper`` (``map``, or an executor's ``map``: the same GPs)."""
     u = (theta - low) / (high - low)
-    gps = [fit_target(u, y[:, j], hyper_runs, seed * 1000 + j) for j in range(y.shape[1])]
+    n = y.shape[1]
+    gps = list(mapper(fit_target, [u] * n, [y[:, j] for j in range(n)], [hyper_runs] * n,
+                      [seed * 1000 + j for j in range(n)]))
     return Emulator(np.asarray(low, float), np.asarray(high, float), gps, len(theta))
 
 
@@ -406,17 +432,19 @@ def _training(theta: np.ndarray, waves: np.ndarray, cuts: list[Cut], limit: int,
 
 def history_match(run_batch: RunBatch, spec: Any, observed: np.ndarray, sigma: np.ndarray,
                   lower: np.ndarray, names: list[str],
-                  progress: PhaseProgress | None = None, db: str = "sqlite://"
-                  ) -> EmulationRun:
+                  progress: PhaseProgress | None = None, db: str = "sqlite://",
+                  executor: Executor | None = None, workers: int = 1) -> EmulationRun:
     """Waves of simulations and emulators, then ABC-SMC on the last emulator.
 
     ``spec`` gives ``keys``, ``low``, ``high``, ``waves``, ``design_runs``, ``candidates``,
     ``implausibility_cutoff``, ``training_runs``, ``hyper_runs``, ``population_size``,
     ``calibration_particles``, ``max_generations``, ``emulator_evaluations``,
     ``target_acceptance_rate`` and ``seed``; ``db`` is pyabc's database of the ABC-SMC on
-    the emulator.
+    the emulator, whose proposals run on ``executor`` with ``workers`` workers (or here;
+    the particles do not depend on it).
     """
     low, high, keys = spec.low, spec.high, spec.keys
+    mapper = map if executor is None or workers <= 1 else executor.map
     thetas: list[np.ndarray] = []
     ys: list[np.ndarray] = []
     wave_of: list[np.ndarray] = []
@@ -463,7 +491,7 @@ def history_match(run_batch: RunBatch, spec: Any, observed: np.ndarray, sigma: n
                                        np.concatenate(wave_of))
         train = _training(theta_all, waves_all, cuts, spec.training_runs, spec.seed + w)
         emulator = fit_emulator(theta_all[train], y_all[train], low, high, spec.hyper_runs,
-                                spec.seed + 7 * w)
+                                spec.seed + 7 * w, mapper)
         last = w == spec.waves - 1
         if not last:
             cuts.append(Cut(emulator, spec.implausibility_cutoff, observed, sigma, lower))
@@ -484,8 +512,8 @@ def history_match(run_batch: RunBatch, spec: Any, observed: np.ndarray, sigma: n
     abc_spec = _AbcBudget(spec.population_size, spec.calibration_particles,
                           spec.max_generations, spec.emulator_evaluations,
                           spec.target_acceptance_rate, spec.seed)
-    abc = run_abc(model, RegionPrior(keys, low, high, cuts), kernel, abc_spec, db=db,
-                  progress=progress, fall="at least")
+    abc = run_abc(model, RegionPrior(keys, low, high, cuts), kernel, abc_spec, executor,
+                  workers, db=db, progress=progress, fall="at least")
     return EmulationRun(abc=abc, emulator=emulator, cuts=cuts, waves=pd.DataFrame(rows),
                         validation=pd.DataFrame(val_rows, columns=["wave", "target",
                                                                    "coverage90", "r2"]),

@@ -62,7 +62,13 @@ from pyabc.weighted_statistics import effective_sample_size, weighted_quantile
 
 from sim import bands
 from sim.calendar import month_end_dates, month_index, month_label
-from sim.calibration.abc import ObservationKernel, PhaseProgress, run_abc, uniform_prior
+from sim.calibration.abc import (
+    ObservationKernel,
+    PhaseProgress,
+    one_blas_thread,
+    run_abc,
+    uniform_prior,
+)
 from sim.calibration.emulation import VALIDATION_LEVEL, EmulationRun, history_match
 from sim.calibration.emulation import predictive_coverage as emulator_coverage
 from sim.calibration.patterns import acceptance_table, pattern_table
@@ -474,6 +480,7 @@ def calibrate(base: Config, world: World, spec: CalibrationSpec,
     keys = spec.keys
 
     with ExitStack() as stack:
+        stack.enter_context(one_blas_thread())  # the same bits on any machine
         ex = _executor(stack, world, base.world, workers, executor)
         # the particles need only the fitted series (the projection reads them all)
         fitted = [s for s in series if s in set(fit_t["series"])]
@@ -482,7 +489,8 @@ def calibrate(base: Config, world: World, spec: CalibrationSpec,
         lower = (fit_t["bound"] == "lower").to_numpy()
         emu: EmulationRun | None = None
         if spec.method == "emulator":
-            emu = _history_match(model, spec, ex, observed, sigma, lower, progress, db)
+            emu = _history_match(model, spec, ex, workers, observed, sigma, lower,
+                                 progress, db)
             abc = emu.abc
             timings.update(emu.timings)
             timings["design_s"] = float(emu.waves["seconds"].sum())
@@ -528,7 +536,8 @@ def calibrate(base: Config, world: World, spec: CalibrationSpec,
     if emu is not None:  # the emulator against real simulations at the posterior
         theta = abc.particles.loc[idx, keys].to_numpy(dtype=float)
         fit_cols = np.flatnonzero((targets["role"] == "fit").to_numpy())
-        cover = emulator_coverage(emu.emulator, theta, at[:, fit_cols])
+        with one_blas_thread():
+            cover = emulator_coverage(emu.emulator, theta, at[:, fit_cols])
         check = pd.DataFrame({"target": model.names, "date": fit_t["date"],
                               "geo": fit_t["geo"], "metric": fit_t["metric"],
                               "coverage90": cover})
@@ -546,11 +555,12 @@ def calibrate(base: Config, world: World, spec: CalibrationSpec,
         design=emu.design if emu else None, emulator_check=check)
 
 
-def _history_match(model: Simulator, spec: CalibrationSpec, ex: Executor | None,
+def _history_match(model: Simulator, spec: CalibrationSpec, ex: Executor | None, workers: int,
                    observed: np.ndarray, sigma: np.ndarray, lower: np.ndarray,
                    progress: PhaseProgress | None, db: str) -> EmulationRun:
     """History matching with emulators (:func:`~sim.calibration.emulation.history_match`),
-    its simulations run by ``ex`` (or here), each seeded by (seed, wave, run)."""
+    its simulations (each seeded by (seed, wave, run)) and the proposals of its ABC-SMC run
+    by ``ex`` with ``workers`` workers (or here)."""
     s_idx, m_idx = model.s_idx, model.m_idx
 
     def run_batch(theta: np.ndarray, wave: int) -> np.ndarray:
@@ -569,7 +579,8 @@ def _history_match(model: Simulator, spec: CalibrationSpec, ex: Executor | None,
     log.info("history matching: %d parameters, %d targets; %d waves of %d simulations, "
              "then ABC-SMC on the emulator (%d particles)", len(spec.keys), len(observed),
              spec.waves, spec.design_runs, spec.population_size)
-    return history_match(run_batch, spec, observed, sigma, lower, model.names, progress, db)
+    return history_match(run_batch, spec, observed, sigma, lower, model.names, progress, db,
+                         ex, workers)
 
 
 def summary_lines(result: CalibrationResult) -> list[str]:
