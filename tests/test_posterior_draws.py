@@ -20,6 +20,8 @@ from helpers import TOY, make_config
 from sim import sweep as sweep_mod
 from sim.config import CONF_DIR, load_config, load_posterior
 from sim.errors import ConfigError
+from sim.figures.charts import caption_tail, new_figure, with_tail
+from sim.figures.recipes import SENSITIVITY_RECIPES, draws_sentence
 from sim.keys import to_dict
 from sim.posterior import PosteriorSample, draws_record, parse_posterior, posterior_csv
 from sim.provenance import config_hash
@@ -164,6 +166,27 @@ def test_captions_and_manifests_say_which_draws() -> None:
     point = draws_record("point", s)
     assert "point estimate" in point["description"] and "chance alone" in point["description"]
     assert draws_record("posterior", None)["mode"] == "none"
+
+
+def test_experiment_figure_captions_say_which_draws() -> None:
+    """Every experiment figure's note ends with how its calibrated parameters were drawn
+    (the manifest's record), in the figure's language; sensitivity charts do not."""
+    s = _sample()
+    post = {"calibrated_draws": draws_record("posterior", s)}
+    en = draws_sentence(post, "en")
+    assert f"({s.n_particles} particles)" in en and "parameter uncertainty and chance" in en
+    assert "Parameterunsicherheit und Zufall" in draws_sentence(post, "de")
+    point = draws_sentence({"calibrated_draws": draws_record("point", s)}, "en")
+    assert "chance alone" in point
+    assert draws_sentence({}, "en") == ""  # folders written before the record
+    assert with_tail("Lines: median.") == "Lines: median."
+    with caption_tail(en):
+        fig, _body = new_figure(6.0, 2.0, "Lines: median.")
+        note = " ".join(t.get_text() for sf in fig.subfigs for t in sf.texts)
+        assert note.replace("\n", " ").endswith(en.split()[-1])
+        assert "parameter uncertainty" in note.replace("\n", " ")
+    assert with_tail("x") == "x"  # the context is gone after it
+    assert "morris" in SENSITIVITY_RECIPES and "sobol" in SENSITIVITY_RECIPES
 
 
 def test_a_written_configuration_names_its_sample_and_reads_it_back(tmp_path: Path) -> None:

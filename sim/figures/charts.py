@@ -20,7 +20,9 @@ from __future__ import annotations
 
 import math
 import textwrap
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 import matplotlib
@@ -115,13 +117,36 @@ from sim.figures.tables import (
 # Figures: (fig, plotted_data)
 # --------------------------------------------------------------------------------------
 
+#: A sentence every figure drawn in its context ends its note with (:func:`caption_tail`).
+_CAPTION_TAIL: ContextVar[str] = ContextVar("caption_tail", default="")
+
+
+@contextmanager
+def caption_tail(sentence: str) -> Iterator[None]:
+    """Context in which every figure's note ends with ``sentence`` (e.g. what the bands of
+    an experiment carry: how its calibrated parameters were drawn)."""
+    token = _CAPTION_TAIL.set(sentence)
+    try:
+        yield
+    finally:
+        _CAPTION_TAIL.reset(token)
+
+
+def with_tail(note: str) -> str:
+    """``note`` and the sentence of the current :func:`caption_tail`, if any."""
+    tail = _CAPTION_TAIL.get()
+    return f"{note} {tail}" if tail and note else (tail or note)
+
+
 def new_figure(width: float, height: float, note: str, title: str | None = None
                ) -> tuple[Figure, SubFigure]:
     """Figure of ``width`` inches with a body of ``height`` inches and a footer holding
-    the ``note`` (how to read the chart). Returns the figure and the body to draw in.
+    the ``note`` (how to read the chart; with the :func:`caption_tail` in force). Returns
+    the figure and the body to draw in.
 
     The note has its own subfigure, so figure legends below the axes never overlap it.
     """
+    note = with_tail(note)
     lines = textwrap.wrap(note, max(40, int(width * 19)))
     foot_h = 0.115 * len(lines) + 0.08
     fig = plt.figure(figsize=(width, height + foot_h), layout="constrained")
@@ -737,13 +762,14 @@ def robustness_figure(long: pd.DataFrame, params: list[str], factor: str, ref: s
         handles, labels = axes[0].get_legend_handles_labels()
         sub_r.legend(handles, labels, loc="outside lower center", ncol=len(labels),
                      frameon=False, fontsize=8)
-        fig.supxlabel(text("note_robust", lang, ref=ref_label), x=0.01, ha="left",
-                      fontsize=7, color="0.3")
+        fig.supxlabel(textwrap.fill(with_tail(text("note_robust", lang, ref=ref_label)), 150),
+                      x=0.01, ha="left", fontsize=7, color="0.3")
         fig.suptitle(title, x=0.01, ha="left", fontweight="bold")
     return fig, long
 
 
-__all__ = ["MAX_PANELS_PER_ROW", "cost_coverage_figure", "difference_figure", "fan_figure",
+__all__ = ["MAX_PANELS_PER_ROW", "caption_tail", "cost_coverage_figure", "difference_figure",
+           "fan_figure",
            "heatmap_figure", "map_figure", "new_figure", "robustness_figure",
            "running_costs_figure", "size_class_figure", "small_multiples_figure",
            "state_difference_figure", "time_to_target_figure"]

@@ -263,6 +263,11 @@ TEXT: dict[str, dict[str, str]] = {
         "deadline": "OZG deadline 31 Dec 2022",
         "inner": "central 50% of replications",
         "outer": "central 90% of replications",
+        "draws_posterior": ("Calibrated parameters drawn per replication from their "
+                            "posterior ({k} particles), the same draw for every scenario: "
+                            "bands show parameter uncertainty and chance."),
+        "draws_point": ("Calibrated parameters at their point estimate in every replication: "
+                        "bands show chance alone."),
         "note_fan": ("Lines: median of {n} replications; dark bands: central 50%, light "
                      "bands: central 90% of replications."),
         "note_small": ("Lines: median of {n} replications; bands: central 90% of "
@@ -351,6 +356,11 @@ TEXT: dict[str, dict[str, str]] = {
         "deadline": "OZG-Frist 31.12.2022",
         "inner": "mittlere 50 % der Replikationen",
         "outer": "mittlere 90 % der Replikationen",
+        "draws_posterior": ("Kalibrierte Parameter je Replikation aus ihrer A-posteriori-"
+                            "Verteilung gezogen ({k} Partikel), für jedes Szenario dieselbe "
+                            "Ziehung: Die Bänder zeigen Parameterunsicherheit und Zufall."),
+        "draws_point": ("Kalibrierte Parameter in jeder Replikation auf ihrem Punktschätzer: "
+                        "Die Bänder zeigen nur den Zufall."),
         "note_fan": ("Linien: Median aus {n} Replikationen; dunkle Bänder: mittlere 50 %, "
                      "helle Bänder: mittlere 90 % der Replikationen."),
         "note_small": ("Linien: Median aus {n} Replikationen; Bänder: mittlere 90 % der "

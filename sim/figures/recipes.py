@@ -41,6 +41,8 @@ FIRST_TARGETS = (0.5, 0.9)
 FACTORS = ("strategy", "funding", "operation", "staffing", "state_programmes", "world")
 #: The level of a facet that figures showing one scenario pick (else the first level).
 MAIN_LEVEL = {"funding": "konjunkturpaket"}
+#: Recipes of a sensitivity folder (their captions say nothing of replication bands).
+SENSITIVITY_RECIPES = ("morris", "sobol")
 
 
 def read_experiment(folder: Path) -> tuple[dict[str, Any], dict[str, pd.DataFrame]]:
@@ -120,11 +122,28 @@ def draw_experiment_figures(folder: Path, lang: str = "en",
     ref = dict(reference or manifest.get("reference") or REFERENCE_DEFAULT)
     written: list[str] = []
     ctx = _Ctx(folder, out, tables, prov, lang, ref, manifest)
+    tail = draws_sentence(manifest, ctx.lang)
     with level_order(design_orders(manifest.get("design"))):
         for name in names:
-            written += RECIPES[name](ctx)
+            # the sensitivity charts show indices, not bands across replications
+            with charts.caption_tail("" if name in SENSITIVITY_RECIPES else tail):
+                written += RECIPES[name](ctx)
     plt.close("all")
     return written
+
+
+def draws_sentence(manifest: dict[str, Any], lang: Lang) -> str:
+    """How the experiment's calibrated parameters were drawn, for every caption: from the
+    posterior per replication (bands carry parameter uncertainty) or at the point estimate
+    (chance alone); empty when the manifest has no calibrated parameters (or predates
+    the record)."""
+    rec = manifest.get("calibrated_draws") or {}
+    if rec.get("mode") == "posterior" and isinstance(rec.get("posterior"), dict):
+        return text("draws_posterior", lang, k=f"{int(rec['posterior']['particles']):,}"
+                    .replace(",", "." if lang == "de" else ","))
+    if rec.get("mode") == "point":
+        return text("draws_point", lang)
+    return ""
 
 
 class _Ctx:
