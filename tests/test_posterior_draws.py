@@ -176,6 +176,8 @@ def test_experiment_figure_captions_say_which_draws() -> None:
     en = draws_sentence(post, "en")
     assert f"({s.n_particles} particles)" in en and "parameter uncertainty and chance" in en
     assert "Parameterunsicherheit und Zufall" in draws_sentence(post, "de")
+    assert "chance alone" in draws_sentence({"calibrated_draws": draws_record("point", s)},
+                                            "en")
     point = draws_sentence({"calibrated_draws": draws_record("point", s)}, "en")
     assert "chance alone" in point
     assert draws_sentence({}, "en") == ""  # folders written before the record

@@ -264,10 +264,10 @@ TEXT: dict[str, dict[str, str]] = {
         "inner": "central 50% of replications",
         "outer": "central 90% of replications",
         "draws_posterior": ("Calibrated parameters drawn per replication from their "
-                            "posterior ({k} particles), the same draw for every scenario: "
-                            "bands show parameter uncertainty and chance."),
+                            "posterior ({k} particles), the same draw for every scenario: the "
+                            "spread across replications is parameter uncertainty and chance."),
         "draws_point": ("Calibrated parameters at their point estimate in every replication: "
-                        "bands show chance alone."),
+                        "the spread across replications is chance alone."),
         "note_fan": ("Lines: median of {n} replications; dark bands: central 50%, light "
                      "bands: central 90% of replications."),
         "note_small": ("Lines: median of {n} replications; bands: central 90% of "
@@ -358,9 +358,10 @@ TEXT: dict[str, dict[str, str]] = {
         "outer": "mittlere 90 % der Replikationen",
         "draws_posterior": ("Kalibrierte Parameter je Replikation aus ihrer A-posteriori-"
                             "Verteilung gezogen ({k} Partikel), für jedes Szenario dieselbe "
-                            "Ziehung: Die Bänder zeigen Parameterunsicherheit und Zufall."),
+                            "Ziehung: Die Streuung über die Replikationen ist "
+                            "Parameterunsicherheit und Zufall."),
         "draws_point": ("Kalibrierte Parameter in jeder Replikation auf ihrem Punktschätzer: "
-                        "Die Bänder zeigen nur den Zufall."),
+                        "Die Streuung über die Replikationen ist nur Zufall."),
         "note_fan": ("Linien: Median aus {n} Replikationen; dunkle Bänder: mittlere 50 %, "
                      "helle Bänder: mittlere 90 % der Replikationen."),
         "note_small": ("Linien: Median aus {n} Replikationen; Bänder: mittlere 90 % der "
