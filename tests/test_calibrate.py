@@ -21,6 +21,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -33,6 +34,7 @@ from omegaconf import OmegaConf
 from sim.calendar import month_label
 from sim.calibration import (
     METRICS,
+    CalibrationResult,
     CalibrationSpec,
     ObservationKernel,
     ParameterRange,
@@ -328,31 +330,44 @@ def _synthetic_targets(world: World, base, truth: dict[str, float],
     return make_targets(pd.DataFrame(rows), spec, world)
 
 
-@pytest.mark.slow
-def test_abc_recovers_known_parameters_on_a_small_world() -> None:
+#: The recovery tests' truth: two parameters the small world's counts identify.
+RECOVERY_TRUTH = {"development.effort_person_days": 1000.0, "sharing.efa.decision_months": 6.0}
+
+
+def _recover(**budget: Any) -> tuple[CalibrationResult, CalibrationSpec]:
+    """Calibrate the recovery world on targets simulated at :data:`RECOVERY_TRUTH` with
+    the method and budget in ``budget``."""
     world = build_world(copy.deepcopy(RECOVERY))
     base = make_config(world=RECOVERY)
-    truth = {"development.effort_person_days": 1000.0, "sharing.efa.decision_months": 6.0}
     n_fed = int((world.services["executor"] == FEDERAL).sum())
     spec = CalibrationSpec(
         name="recovery",
         parameters=[ParameterRange("development.effort_person_days", 400, 2000),
                     ParameterRange("sharing.efa.decision_months", 1, 18)],
-        population_size=150, calibration_particles=100, max_generations=6,
-        max_simulations=2500, target_acceptance_rate=0.3, predictive_draws=20,
-        catalogue_services=world.n_services, catalogue_federal_services=n_fed,
-        lower_bound_metrics=[])
-    targets = _synthetic_targets(world, base, truth, spec)
-    res = calibrate(base, world, spec, targets=targets, workers=2)
+        predictive_draws=20, catalogue_services=world.n_services,
+        catalogue_federal_services=n_fed, lower_bound_metrics=[], **budget)
+    targets = _synthetic_targets(world, base, RECOVERY_TRUTH, spec)
+    return calibrate(base, world, spec, targets=targets, workers=2), spec
+
+
+def _assert_recovered(res: CalibrationResult) -> None:
+    """Each true value inside its 90 % interval, the estimate near it, the interval well
+    inside the prior range (the data narrow the prior), and the fit in band."""
     p = res.parameters.set_index("key")
-    for key, true in truth.items():
+    for key, true in RECOVERY_TRUTH.items():
         row = p.loc[key]
         assert row["q05"] <= true <= row["q95"], (key, row.to_dict())
         assert abs(row["estimate"] - true) < 0.2 * (row["high"] - row["low"]), key
-        # the data narrow the prior: the 90 % interval is well inside the prior range
         assert row["q95"] - row["q05"] < 0.6 * (row["high"] - row["low"]), key
-    assert (res.fit["z"].abs() < 3).all()
     assert res.fit["in_band"].mean() >= 0.8
+
+
+@pytest.mark.slow
+def test_abc_recovers_known_parameters_on_a_small_world() -> None:
+    res, _spec = _recover(population_size=150, calibration_particles=100, max_generations=6,
+                          max_simulations=2500, target_acceptance_rate=0.3)
+    _assert_recovered(res)
+    assert (res.fit["z"].abs() < 3).all()
 
 
 # --------------------------------------------------------------------------- determinism
@@ -678,31 +693,14 @@ def test_emulator_same_posterior_with_one_and_two_workers(toy_world: World) -> N
 
 @pytest.mark.slow
 def test_emulator_recovers_known_parameters_on_a_small_world() -> None:
-    world = build_world(copy.deepcopy(RECOVERY))
-    base = make_config(world=RECOVERY)
-    truth = {"development.effort_person_days": 1000.0, "sharing.efa.decision_months": 6.0}
-    n_fed = int((world.services["executor"] == FEDERAL).sum())
-    spec = CalibrationSpec(
-        name="recovery", method="emulator",
-        parameters=[ParameterRange("development.effort_person_days", 400, 2000),
-                    ParameterRange("sharing.efa.decision_months", 1, 18)],
-        waves=2, design_runs=60, candidates=5000, training_runs=300, hyper_runs=150,
-        population_size=400, calibration_particles=200, max_generations=15,
-        emulator_evaluations=50000, predictive_draws=20,
-        catalogue_services=world.n_services, catalogue_federal_services=n_fed,
-        lower_bound_metrics=[])
-    targets = _synthetic_targets(world, base, truth, spec)
-    res = calibrate(base, world, spec, targets=targets, workers=2)
+    res, spec = _recover(method="emulator", waves=2, design_runs=60, candidates=5000,
+                         training_runs=300, hyper_runs=150, population_size=400,
+                         calibration_particles=200, max_generations=15,
+                         emulator_evaluations=50000)
     # exact, and the weights not degenerate (a fifth of the particles effective)
     assert res.temperature == pytest.approx(1.0) and res.ess >= 0.2 * spec.population_size
     assert res.n_runs["design"] == 120  # against 2,500 simulations of ABC on the simulator
-    p = res.parameters.set_index("key")
-    for key, true in truth.items():
-        row = p.loc[key]
-        assert row["q05"] <= true <= row["q95"], (key, row.to_dict())
-        assert abs(row["estimate"] - true) < 0.2 * (row["high"] - row["low"]), key
-        assert row["q95"] - row["q05"] < 0.6 * (row["high"] - row["low"]), key
-    assert res.fit["in_band"].mean() >= 0.8
+    _assert_recovered(res)
     assert res.emulator_check is not None and res.emulator_check["coverage90"].mean() >= 0.8
 
 

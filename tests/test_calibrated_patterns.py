@@ -70,24 +70,18 @@ def test_efa_reuse_across_laender_is_slow(draws: tuple[World, Config, list[RunRe
     assert np.median(everywhere) < 0.25, everywhere
 
 
-def test_online_somewhere_runs_ahead_of_nationwide_as_recorded(patterns: pd.DataFrame
-                                                                ) -> None:
-    """NRW end of 2022: 372 services online in at least one municipality, 105 nationwide."""
-    row = patterns.loc["online_vs_nationwide_nw"]
-    assert bool(row["met"]), row.to_dict()
-
-
-@pytest.mark.xfail(strict=True, raises=AssertionError,
-                   reason="known gap (MODEL.md 7.10): the Länder hold different state "
-                          "services in the model, the same ones in the record")
-def test_nationwide_is_close_to_the_least_advanced_land(patterns: pd.DataFrame) -> None:
-    row = patterns.loc["nationwide_vs_least_land"]
-    assert bool(row["met"]), row.to_dict()
-
-
-@pytest.mark.xfail(strict=True, raises=AssertionError,
-                   reason="known gap (MODEL.md 7.10): Thüringen leads the record without "
-                          "leading any EfA topic; the model has no Land-specific cause")
-def test_thueringen_leads_saarland_as_recorded(patterns: pd.DataFrame) -> None:
-    row = patterns.loc["spread_th_sl"]
+@pytest.mark.parametrize("pattern", [
+    # NRW end of 2022: 372 services online in at least one municipality, 105 nationwide
+    "online_vs_nationwide_nw",
+    pytest.param("nationwide_vs_least_land", marks=pytest.mark.xfail(
+        strict=True, raises=AssertionError,
+        reason="known gap (MODEL.md 7.10): the Länder hold different state services in the "
+               "model, the same ones in the record")),
+    pytest.param("spread_th_sl", marks=pytest.mark.xfail(
+        strict=True, raises=AssertionError,
+        reason="known gap (MODEL.md 7.10): Thüringen leads the record without leading any "
+               "EfA topic; the model has no Land-specific cause")),
+])
+def test_pattern_of_the_record(patterns: pd.DataFrame, pattern: str) -> None:
+    row = patterns.loc[pattern]
     assert bool(row["met"]), row.to_dict()
