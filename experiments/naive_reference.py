@@ -38,14 +38,15 @@ Reused from ``sim`` (static inputs and pure rules): :class:`~sim.world.World`,
 :meth:`~sim.rng.Draws.make` (indexed exactly as the fast model indexes them) and the
 hiring/attrition streams :func:`~sim.rng.stream` with :func:`~sim.rng.unit_gamma`,
 :func:`~sim.model.base_state_fte`, the money rules of :class:`~sim.model.Funding` (its
-development pots with ``grant`` and ``next_opening``, and the per-administration amounts
+development pots with ``grant`` and ``next_opening``, the operation agreements with
+``agree_operation``, and the per-administration amounts
 of ``Funding.municipal``, built with ``allocation_shares`` and ``municipal_allocation``),
 the payer schedule of :class:`~sim.model.Operation` (its per-Land ``bounds`` and
 ``rules``, the share tables, the budget base and growth; ``land_wait`` with its
 ``n_tenancies`` count and ``next_change`` for tenancies; ``book`` for the running-cost
-rows), the reach of a roll-out channel in its documented range
-(:func:`~sim.model.providers.reach`), the correlation of the tenants' reuse delays
-(:func:`~sim.rng.correlated_delays`), :class:`~sim.model.Ledger` and
+rows, the months a programme covers included), the reach of a roll-out channel in its
+documented range (:func:`~sim.model.providers.reach`), the correlation of the tenants'
+reuse delays (:func:`~sim.rng.correlated_delays`), :class:`~sim.model.Ledger` and
 :class:`~sim.model.RunResult`.
 
 Written here, without vectorisation: the sharing plan, the development efforts, the
@@ -312,6 +313,8 @@ class NaiveSimulation:
         # What Operation.book books the running costs from (with horizon, world, t_admin).
         self.tenancies: list[tuple[int, int, float]] = []
         self.is_tenancy = np.zeros((S, L), dtype=bool)
+        # Running costs programmes took over: service -> (programme, from, to, operator).
+        self.operation_cover: dict[int, tuple[str, float, float, str]] = {}
         self._is_municipal = (world.services["executor"] == MUNICIPAL).to_numpy()
         self.n_leika = [float(x) for x in world.services["n_leika"]]
         self.median_leika = float(np.median(self.n_leika))
@@ -619,6 +622,23 @@ class NaiveSimulation:
         builder.teams.project_done()
         self.log(EV_ONLINE, service, builder.code)
 
+    def operation_agreement(self, service: int, builder: Builder, group: Group) -> Proc:
+        """The operator of a published service asks for an agreement on the running costs of
+        the group's other members, now or when a programme covering operation opens."""
+        k = self.world.states["koenigstein_share"].to_numpy(dtype=float)
+        eur = self.cfg.operation.service_cost_eur_per_year * sum(
+            float(k[m]) for m in group.members if m != builder.index)
+        while eur > 0:
+            got = self.funding.agree_operation(self.env.now, builder.code, group.mode, eur)
+            if got is not None:
+                self.operation_cover[service] = (*got, builder.code)
+                return
+            opens = self.funding.next_opening(self.env.now, builder.code, group.mode,
+                                              "operation")
+            if opens is None or opens >= self.horizon:
+                return
+            yield self.env.timeout(opens - self.env.now)
+
     def federal_service(self, service: int) -> Proc:
         """The Bund builds a Typ-1 service; it is then online in every Land."""
         env = self.env
@@ -647,6 +667,7 @@ class NaiveSimulation:
                 self.log(EV_PUBLISHED, service, builder.code, group.mode)
                 assert group.published is not None
                 group.published.succeed()
+                yield from self.operation_agreement(service, builder, group)
             return
         # A member of a group built by another Land.
         assert group.published is not None
@@ -839,13 +860,15 @@ class NaiveSimulation:
                                        self.support_spent[(prog.name, land, m)],
                                        "municipal_onboarding")
         self.operation.book(self.ledger, self.world, int(self.horizon), self.tenancies,
-                            self.is_tenancy & self._is_municipal[:, None], self.t_admin)
+                            self.is_tenancy & self._is_municipal[:, None], self.t_admin,
+                            self.operation_cover)
         self.t_admin[self.t_admin >= self.horizon] = np.inf
         self.t_state[self.t_state >= self.horizon] = np.inf
         counter = getattr(self.env, "_eid", None)
         return RunResult(replication=self.replication, horizon_months=H,
                          t_state=self.t_state, t_admin=self.t_admin, events=self.events,
                          spending=self.ledger.rows, budgets=self.funding.initial,
+                         commitments=self.funding.commitments,
                          n_simpy_events=int(next(counter)) if counter is not None else -1)
 
 

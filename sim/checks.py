@@ -63,6 +63,17 @@ def _choice(key: str, value: Any, allowed: tuple[str, ...]) -> None:
         _fail(key, value, "one of " + ", ".join(allowed))
 
 
+def _distinct_choices(key: str, value: Any, allowed: tuple[str, ...],
+                      non_empty: bool = False) -> None:
+    """Check a list of distinct items from ``allowed`` (non-empty if ``non_empty``)."""
+    if (not isinstance(value, (list, tuple)) or (non_empty and not value)
+            or len(set(map(str, value))) != len(value)):
+        _fail(key, value, ("a non-empty list" if non_empty else "a list")
+              + " of distinct items from " + ", ".join(allowed))
+    for v in value:
+        _choice(key, v, allowed)
+
+
 def _bool(key: str, value: Any) -> None:
     """Check a config switch: ``true`` or ``false``, nothing else."""
     if not isinstance(value, bool):

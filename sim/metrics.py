@@ -428,8 +428,13 @@ def _spending(r: RunResult) -> pd.DataFrame:
 
 
 def kpis_for_replication(national: pd.DataFrame, spending: pd.DataFrame,
-                         budgets: list[tuple[str, str, float]]) -> dict[str, float]:
-    """Key figures of one replication (NaN where not reached within the horizon)."""
+                         budgets: list[tuple[str, str, float]],
+                         commitments: Sequence[tuple[str, str, float, str]] = (),
+                         ) -> dict[str, float]:
+    """Key figures of one replication (NaN where not reached within the horizon).
+
+    Per programme: its budget, the money its agreements committed (``committed_eur_*``,
+    called or not) and the money it paid (``spent_eur_*``)."""
     H = len(national)
     m = OZG_DEADLINE_MONTH
     k: dict[str, float] = {}
@@ -444,6 +449,8 @@ def kpis_for_replication(national: pd.DataFrame, spending: pd.DataFrame,
     programmes = sorted({b[0] for b in budgets})
     for p in programmes:
         k[f"budget_eur_{p}"] = float(sum(b[2] for b in budgets if b[0] == p))
+    for p in programmes:
+        k[f"committed_eur_{p}"] = float(sum(c[2] for c in commitments if c[0] == p))
     for p in [*programmes, "own_funds", "running_costs"]:
         k[f"spent_eur_{p}"] = float(spending.loc[spending["programme"] == p, "eur"].sum())
     run = spending[spending["programme"] == "running_costs"]

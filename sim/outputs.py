@@ -140,13 +140,15 @@ OUTPUT_TABLES: tuple[Table, ...] = (
         Column("topic", "", "topic field of the service"),
         _key("actor", "", "`BUND` or Land"),
         Column("detail", "", "sharing mode, operator or programme")), in_sweeps=False),
-    Table("spending", "one row per money commitment (running costs: per year and payer)", (
-        _REP, _key("time_months", "months since 2018-01", "when the money was committed"),
+    Table("spending", "one row per payment (development when the money flows, programme-paid "
+          "operation per year and operator, running costs per year and payer)", (
+        _REP, _key("time_months", "months since 2018-01", "when the money was paid"),
         _key("date", "", "first day of the month"),
         _key("programme", "", "funding programme, `own_funds` or `running_costs`"),
         _key("actor", "", "`BUND` or Land"),
         Column("eur", "EUR", "amount"),
-        _key("purpose", "", "`development`, `municipal_onboarding`, `reuse_fee`, "
+        _key("purpose", "", "`development`, `operation` (running costs a programme took over "
+                              "by agreement), `municipal_onboarding`, `reuse_fee`, "
                               "`vendor_product`; running "
                               "costs: `running_costs_land` (the reusing Land, or a Land paying "
                               "for its municipalities), `running_costs_municipal` (the Land's "

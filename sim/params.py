@@ -17,12 +17,14 @@ from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional
 
 from sim.calendar import month_index
-from sim.checks import _bool, _choice, _fail, _num
+from sim.checks import _bool, _choice, _distinct_choices, _fail, _num
 from sim.data_io import STATE_ABBRS
 from sim.posterior import DRAW_MODES
 
 SHARING_MODES = ("efa", "efv", "einzel")
 PROJECT_MODES = ("federal", *SHARING_MODES)
+#: What a programme's per-project agreements pay for (``ProgrammeParams.covers``).
+PROGRAMME_COVERS = ("development", "operation")
 ALLOCATIONS = ("project", "koenigstein", "per_capita", "per_municipality", "need")
 MUNICIPAL_ALLOCATIONS = ("per_capita", "per_municipality")
 PAYERS = ("central", "reusers", "split_2024", "land_for_municipalities")
@@ -175,6 +177,11 @@ class ProgrammeParams:
     funding_rate : float
         Share of the contractors' cost of a municipal onboarding the programme pays
         (Förderquote); the administration pays the rest from own funds.
+    covers : list of str
+        What the programme's per-project agreements pay for: ``development`` (contractors
+        for a build's remaining effort) and/or ``operation`` (a shared service's running
+        costs from its agreement until the programme's end, committed for all the Länder of
+        its sharing group when it goes live, paid for the tenancies actually in use).
     """
 
     name: str = "programme"
@@ -192,6 +199,7 @@ class ProgrammeParams:
     kreise: Optional[List[str]] = None
     municipal_allocation: str = "per_capita"
     funding_rate: float = 1.0
+    covers: List[str] = field(default_factory=lambda: ["development"])
 
     def validate(self, prefix: str) -> None:
         _num(f"{prefix}.amount_eur", self.amount_eur, 0)
@@ -220,6 +228,7 @@ class ProgrammeParams:
         _choice(f"{prefix}.municipal_allocation", self.municipal_allocation,
                 MUNICIPAL_ALLOCATIONS)
         _num(f"{prefix}.funding_rate", self.funding_rate, 0, 1, lo_open=True)
+        _distinct_choices(f"{prefix}.covers", self.covers, PROGRAMME_COVERS, non_empty=True)
 
 
 @dataclass
@@ -744,11 +753,7 @@ class MarketParams:
 
     def validate(self, prefix: str = "market") -> None:
         _bool(f"{prefix}.enabled", self.enabled)
-        if not isinstance(self.modes, list) or len(set(self.modes)) != len(self.modes):
-            _fail(f"{prefix}.modes", self.modes,
-                  "a list of distinct sharing modes from " + ", ".join(SHARING_MODES))
-        for m in self.modes:
-            _choice(f"{prefix}.modes", m, SHARING_MODES)
+        _distinct_choices(f"{prefix}.modes", self.modes, SHARING_MODES)
         for k in ("product_lag_months", "procurement_months", "integration_months"):
             _num(f"{prefix}.{k}", getattr(self, k), 0, 600)
         _num(f"{prefix}.adoption_share", self.adoption_share, 0, 1)

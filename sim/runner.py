@@ -91,7 +91,8 @@ def run_replication(world: World, cfg: Config, replication: int,
     cfg = replication_config(cfg, replication)
     r = simulate(world, cfg, replication)
     tables = tables_for_replication(world, r, cfg.map_months, cfg.observation, observables)
-    kpis = kpis_for_replication(tables["national"], tables["spending"], r.budgets)
+    kpis = kpis_for_replication(tables["national"], tables["spending"], r.budgets,
+                                r.commitments)
     return ReplicationOutput(replication, tables, kpis, time.perf_counter() - t0,
                              r.n_simpy_events)
 

@@ -42,7 +42,8 @@ OUTCOME_COLUMNS = frozenset({
 })
 """Metric columns of ``national`` and ``kpis`` that are never design columns."""
 
-_OUTCOME_PATTERN = re.compile(r"^(months_to_|spent_eur_|budget_eur_|cost_per_)|_\d{4}_\d{2}$")
+_OUTCOME_PATTERN = re.compile(
+    r"^(months_to_|spent_eur_|budget_eur_|committed_eur_|cost_per_)|_\d{4}_\d{2}$")
 
 QUANTILES = (0.05, 0.25, 0.75, 0.95)
 """Quantiles reported by :func:`summarise` (columns ``q05``, ``q25``, ``q75``, ``q95``)."""
@@ -74,7 +75,8 @@ def design_columns(df: pd.DataFrame, exclude: Sequence[str] = ()) -> list[str]:
 
     A design column is any column that is not bookkeeping (``point``, ``replication``,
     ``month``, ``date``), not a known outcome (the metrics of ``national``, and KPI names such
-    as ``months_to_*``, ``spent_eur_*``, ``budget_eur_*``, ``cost_per_*``, ``*_2022_12``;
+    as ``months_to_*``, ``spent_eur_*``, ``budget_eur_*``, ``committed_eur_*``, ``cost_per_*``,
+    ``*_2022_12``;
     dotted config keys such as ``staffing.dev_fte_factor`` never count as outcomes), not in
     ``exclude`` and, if the table has a ``point`` column, constant within each point (an
     outcome of unknown name varies between replications, a design column cannot). On the

@@ -9,7 +9,8 @@ import pandas as pd
 import pytest
 from helpers import SMALL, check_invariants, make_config
 
-from sim.model import EV_DEFERRED, SH_MUNI, Operation, Simulation, simulate
+from sim.errors import ConfigError
+from sim.model import EV_DEFERRED, SH_MUNI, Funding, Ledger, Operation, Simulation, simulate
 from sim.params import PAYERS, PayerPhase
 from sim.runner import run_replications
 
@@ -197,3 +198,85 @@ def test_municipal_deferral_for_several_lands_at_once_matches_a_step_by_step_ref
     for li in range(small_world.n_states):
         i = states == li
         assert np.array_equal(rows[i], op.municipal_start(li, start[i], n_conn[i], budget[i]))
+
+
+# ------------------------------------------------ running costs a programme takes over (7.3)
+
+def _spending(r) -> pd.DataFrame:
+    return pd.DataFrame(r.spending, columns=["t", "programme", "actor", "eur", "purpose"])
+
+
+def test_a_programme_covering_operation_pays_the_running_costs_inside_its_window(
+        small_world) -> None:
+    """The stimulus's agreements take over the running costs from the money's flow to the
+    end of 2022: the same tenancies cost the same in total, the programme pays the whole
+    months inside its window and the payer rule (central: the Bund) the others; nothing
+    else changes while the pot has money to spare."""
+    runs = {}
+    for covers in (["development"], ["development", "operation"]):
+        cfg = make_config("strategy=efa", "operation=central", world=SMALL, end="2024-12")
+        cfg.operation.admin_cost_eur_per_year = 0.0
+        prog = cfg.funding.programmes[0]
+        prog.covers, prog.flow_from, prog.agreement_months = covers, "2021-02", 3.0
+        sim = Simulation(small_world, cfg.validate(), 0)
+        runs[len(covers)] = (sim, sim.run())
+    (s1, r1), (s2, r2) = runs[1], runs[2]
+    np.testing.assert_array_equal(r1.t_state, r2.t_state)
+    np.testing.assert_array_equal(r1.t_admin, r2.t_admin)
+    assert s1.tenancies == s2.tenancies and not s1.operation_cover
+    sp1, sp2 = _spending(r1), _spending(r2)
+    name = "konjunkturpaket"
+    paid = sp2[(sp2["programme"] == name) & (sp2["purpose"] == "operation")]
+    assert paid["eur"].sum() > 0
+    bund1 = sp1.loc[sp1["purpose"] == "running_costs_bund", "eur"].sum()
+    bund2 = sp2.loc[sp2["purpose"] == "running_costs_bund", "eur"].sum()
+    assert bund1 - bund2 == pytest.approx(paid["eur"].sum(), rel=1e-9)
+    # One row per operator and year (2021, 2022), dated at its first month paid.
+    assert paid["t"].between(37.0, 60.0, inclusive="left").all()
+    assert not paid.assign(y=paid["t"] // 12).duplicated(["actor", "y"]).any()
+    # By hand: every tenancy's whole months in [ceil(from), floor(to)) of its service.
+    k = small_world.states["koenigstein_share"].to_numpy()
+    cost = s2.cfg.operation.service_cost_eur_per_year
+    expect = 0.0
+    for svc, land, t in s2.tenancies:
+        if svc in s2.operation_cover:
+            _p, f, to, _op = s2.operation_cover[svc]
+            assert f >= 37.0 and to == 60.0  # flow_from 2021-02; window to the end of 2022
+            months = [m for m in range(60) if m >= math.floor(t) and f <= m and m + 1 <= to]
+            expect += cost * k[land] / 12 * len(months)
+    assert paid["eur"].sum() == pytest.approx(expect, rel=1e-9)
+    # Committed covers every planned tenant until the window's end; what is paid is less.
+    committed = sum(c[2] for c in r2.commitments if c[0] == name and c[3] == "operation")
+    assert paid["eur"].sum() < committed
+    dev_spent = sp2.loc[(sp2["programme"] == name) & (sp2["purpose"] == "development"), "eur"]
+    assert sum(c[2] for c in r2.commitments if c[0] == name and c[3] == "development") \
+        == pytest.approx(dev_spent.sum(), rel=1e-12)
+
+
+def test_an_operation_agreement_is_all_or_nothing_and_only_while_money_can_flow(
+        small_world) -> None:
+    cfg = make_config(world=SMALL)
+    p = cfg.funding.programmes[0]
+    p.covers, p.amount_eur, p.agreement_months, p.flow_from = ["operation"], 1.0e6, 2.0, None
+    p.start, p.end = "2021-01", "2021-12"  # months 36 .. 47, money until 48
+    f = Funding(cfg.validate(), small_world, Ledger())
+    assert f.agree_operation(30.0, "SH", "efa", 1.2e6) is None  # window not open
+    assert f.agree_operation(40.0, "SH", "efa", 3.0e6) is None  # 1.5 M > the pot: nothing
+    assert f.commitments == []
+    got = f.agree_operation(40.0, "SH", "efa", 1.2e6)  # flows at 42: 6 months, 0.6 M
+    assert got == (p.name, 42.0, 48.0)
+    assert f.commitments == [(p.name, "SH", pytest.approx(0.6e6), "operation")]
+    assert f.agree_operation(46.5, "SH", "efa", 1.2e6) is None  # would flow after the end
+    assert f.agree_operation(40.0, "SH", "einzel", 1.2e6) is None  # not an eligible mode
+    # A programme that covers only operation funds no contractors.
+    assert f.grant(40.0, "SH", "efa", 500.0, 3.0, 18.0) == (0.0, None, math.inf)
+    assert f.next_opening(10.0, "SH", "efa") is None
+    assert f.next_opening(10.0, "SH", "efa", "operation") == 36.0
+
+
+@pytest.mark.parametrize("covers", [[], ["roll_out"], ["operation", "operation"], "operation"])
+def test_programme_covers_is_checked(covers) -> None:
+    cfg = make_config()
+    cfg.funding.programmes[0].covers = covers
+    with pytest.raises(ConfigError, match=r"funding\.programmes\[0\]\.covers=.*development"):
+        cfg.validate()

@@ -160,6 +160,9 @@ class Funding:
         self.ledger = ledger
         self.dev_pots: dict[tuple[str, str], list[Pot]] = {}  # (holder, mode) -> pots
         self.initial: list[tuple[str, str, float]] = []  # (programme, holder, eur)
+        #: Money committed by agreements: (programme, holder, eur, purpose); development is
+        #: paid in full when it flows, operation only for the tenancies actually in use.
+        self.commitments: list[tuple[str, str, float, str]] = []
         #: Municipal support pots: (programme, EUR per administration, start, end).
         self.municipal: list[tuple[ProgrammeParams, np.ndarray, float, float]] = []
         codes = world.states["state"].to_numpy()
@@ -191,14 +194,16 @@ class Funding:
                 self.municipal.append((p, municipal_allocation(p, world) * eur, start, end))
                 self.initial.append((p.name, "municipalities", eur))
 
-    def pots_for(self, builder: str, mode: str) -> list[Pot]:
-        """Pots a project of ``builder`` in sharing ``mode`` may draw on.
+    def pots_for(self, builder: str, mode: str, cover: str = "development") -> list[Pot]:
+        """Pots a project of ``builder`` in sharing ``mode`` may draw on for ``cover``
+        (``development`` or ``operation``, :attr:`ProgrammeParams.covers`).
 
         Central (project-by-project) pots first, then the builder Land's own pots, each in
         programme order.
         """
         central = [p for p in self.dev_pots.get((BUND, mode), []) if p.serves(builder)]
-        return central + (self.dev_pots.get((builder, mode), []) if builder != BUND else [])
+        own = self.dev_pots.get((builder, mode), []) if builder != BUND else []
+        return [p for p in central + own if cover in p.programme.covers]
 
     def grant(self, t: float, builder: str, mode: str, remaining_pd: float, team_fte: float,
               days: float) -> tuple[float, str | None, float]:
@@ -223,12 +228,39 @@ class Funding:
             cost = left * ext / (team_fte + ext) * self.day_rate
             if pot.commit(cost):
                 self.ledger.record(flows, prog.name, builder, cost, "development")
+                self.commitments.append((prog.name, builder, cost, "development"))
                 return ext, prog.name, flows
         return 0.0, None, math.inf
 
-    def next_opening(self, t: float, builder: str, mode: str) -> float | None:
-        """Earliest future window start of a pot with money this project could use."""
-        starts = [p.start for p in self.pots_for(builder, mode)
+    def agree_operation(self, t: float, builder: str, mode: str,
+                        eur_per_year: float) -> tuple[str, float, float] | None:
+        """A shared service that went live asks for an agreement on its running costs.
+
+        The first pot covering ``operation`` that is open at ``t`` commits the running costs
+        of all the tenancies the sharing group plans (``eur_per_year``) from the moment the
+        money flows (``max(t + agreement_months, flow_from)``) to the end of its window, all
+        or nothing. It pays only the tenancies in use (:meth:`Operation.book`); the rest of
+        the commitment is never called and lapses. Returns (programme, from, to) in months,
+        or ``None`` if no pot can.
+        """
+        for pot in self.pots_for(builder, mode, "operation"):
+            prog = pot.programme
+            if not pot.open_at(t):
+                continue
+            flows = max(t + prog.agreement_months, pot.flows_from)
+            if flows >= pot.end:
+                continue
+            cost = eur_per_year * (pot.end - flows) / 12.0
+            if cost > 0 and pot.commit(cost):
+                self.commitments.append((prog.name, builder, cost, "operation"))
+                return prog.name, flows, pot.end
+        return None
+
+    def next_opening(self, t: float, builder: str, mode: str,
+                     cover: str = "development") -> float | None:
+        """Earliest future window start of a pot with money this project could use for
+        ``cover``."""
+        starts = [p.start for p in self.pots_for(builder, mode, cover)
                   if p.start > t and p.remaining_eur > 0
-                  and p.programme.external_fte_per_project > 0]
+                  and (cover != "development" or p.programme.external_fte_per_project > 0)]
         return min(starts) if starts else None

@@ -287,7 +287,9 @@ class Municipalities:
         return funded_any
 
     def book_spending(self, ledger: Ledger) -> None:
-        """Ledger rows of the support money, dated in the month each onboarding started.
+        """Ledger rows of the support money, dated in the month each onboarding started,
+        and the same sums as the programme's commitments (support is granted onboarding by
+        onboarding, so what is committed is paid).
 
         Onboardings starting after the horizon are outside the run and not booked.
         """
@@ -297,6 +299,9 @@ class Municipalities:
                 if not in_land[li]:
                     continue
                 by_month = self.spent[p, li, :H]
+                if by_month.any():
+                    self.sim.funding.commitments.append(
+                        (prog.name, code, float(by_month.sum()), "municipal_onboarding"))
                 for mo in np.flatnonzero(by_month):
                     ledger.record(float(mo), prog.name, code, float(by_month[mo]),
                                   "municipal_onboarding")

@@ -13,7 +13,7 @@ books the running costs per year, payer and Land (:meth:`Operation.book`).
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -185,15 +185,22 @@ class Operation:
 
     def book(self, ledger: Ledger, world: World, horizon: int,
              tenancies: Sequence[tuple[int, int, float]], reused_municipal: np.ndarray,
-             t_admin: np.ndarray) -> None:
+             t_admin: np.ndarray,
+             covered: Mapping[int, tuple[str, float, float, str]] | None = None) -> None:
         """Ledger rows of the running costs, per year, payer and Land.
 
         A tenancy costs from the month its reuse was agreed, a connection from the month it
-        was completed, until the horizon.
+        was completed, until the horizon. A tenancy of a service whose running costs a
+        programme took over (``covered``: service -> (programme, from, to, operator)) is
+        paid by that programme in the whole months inside [from, to), booked per year (dated
+        at the year's first month paid) under the programme with purpose ``operation`` and
+        the operator as actor; the payer rule pays the other months.
 
         Parameters
         ----------
         tenancies : sequence of (service, tenant Land, month agreed)
+        covered : mapping or None
+            Running costs taken over by programmes (:meth:`Funding.agree_operation`).
         reused_municipal : ndarray of bool (S, L)
             Municipally executed services each Land reuses (its connections cost).
         t_admin : ndarray (Sm, A)
@@ -208,10 +215,22 @@ class Operation:
         years = (months // 12).astype(np.int64)
         ten_land = np.array([land for (_s, land, _t) in tenancies], dtype=np.int64)
         ten_time = np.array([t for (_s, _land, t) in tenancies], dtype=float)
+        first = np.clip(np.floor(ten_time), 0, H).astype(np.int64)
+        # Whole months [c0, c1) of each tenancy that a programme pays (c0 = c1: none).
+        c0, c1 = np.full(len(first), H, dtype=np.int64), np.full(len(first), H, dtype=np.int64)
+        for i, (service, _land, _t) in enumerate(tenancies):
+            if covered and service in covered:
+                _prog, f, to, _op = covered[service]
+                c1[i] = min(H, math.floor(to + 1e-9))
+                c0[i] = min(c1[i], max(int(first[i]), math.ceil(f - 1e-9)))
+        self._book_covered(ledger, tenancies, covered or {}, c0, c1, years,
+                           op.service_cost_eur_per_year)
         for li, code in enumerate(codes):
-            tt = ten_time[ten_land == li]
-            ten = np.cumsum(np.bincount(np.clip(np.floor(tt), 0, H).astype(np.int64),
-                                        minlength=H + 1))[:H] if len(tt) else np.zeros(H)
+            mine = ten_land == li
+            ten = (np.cumsum(np.bincount(first[mine], minlength=H + 1)
+                             - np.bincount(c0[mine], minlength=H + 1)
+                             + np.bincount(c1[mine], minlength=H + 1))[:H].astype(float)
+                   if mine.any() else np.zeros(H))
             a0, a1 = world.admin_slices[li]
             conn = np.zeros(H)
             svc = np.flatnonzero(reused_municipal[:, li])
@@ -239,3 +258,31 @@ class Operation:
                 for lj, cj in enumerate(codes):
                     ledger.record(t, "running_costs", cj, by_year[y, SH_POOL]
                                   * self.pool_share[lj], "running_costs_pool")
+
+    def _book_covered(self, ledger: Ledger, tenancies: Sequence[tuple[int, int, float]],
+                      covered: Mapping[int, tuple[str, float, float, str]], c0: np.ndarray,
+                      c1: np.ndarray, years: np.ndarray, service_cost: float) -> None:
+        """Ledger rows of the tenancy months programmes pay (:meth:`book`), per programme,
+        operator and year."""
+        idx = np.flatnonzero(c1 > c0).tolist()
+        if not len(idx) or not len(years):
+            return
+        land = np.array([tenancies[i][1] for i in idx], dtype=np.int64)
+        payer = [(covered[tenancies[i][0]][0], covered[tenancies[i][0]][3])
+                 for i in idx]  # (programme, operator)
+        y0 = 12 * np.arange(int(years[-1]) + 1)
+        months = np.clip(np.minimum(c1[idx, None], y0 + 12) - np.maximum(c0[idx, None], y0),
+                         0, None)  # (covered tenancies, years)
+        eur = months * (service_cost * self.koenigstein[land] / 12.0)[:, None]
+        # Each year's row is dated at the first month paid in it (inside the window).
+        first = np.where(months > 0, np.maximum(c0[idx, None], y0), np.inf)
+        paid: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = {}
+        for key, row, m in zip(payer, eur, first, strict=True):
+            if key in paid:
+                paid[key] = (paid[key][0] + row, np.minimum(paid[key][1], m))
+            else:
+                paid[key] = (row.copy(), m.copy())
+        for y in range(len(y0)):
+            for (prog, operator), (row, m) in sorted(paid.items()):
+                if row[y] > 0:
+                    ledger.record(float(m[y]), prog, operator, float(row[y]), "operation")

@@ -17,7 +17,7 @@ imports from it.
 from __future__ import annotations
 
 from collections.abc import Generator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -124,6 +124,8 @@ class RunResult:
         Money available at the start, per pot.
     n_simpy_events : int
         SimPy events scheduled (for benchmarks).
+    commitments : list of (programme, holder, eur, purpose)
+        Money committed by agreements (development or operation), called or not.
     """
 
     replication: int
@@ -134,3 +136,4 @@ class RunResult:
     spending: list[Spending]
     budgets: list[tuple[str, str, float]]
     n_simpy_events: int
+    commitments: list[tuple[str, str, float, str]] = field(default_factory=list)

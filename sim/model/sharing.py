@@ -200,6 +200,29 @@ def provide_service(env: simpy.Environment, sim: Simulation, service: int, build
     for tenant in members:
         if tenant != builder.index:
             TakeUp(env, sim, service, builder, tenant, mode)
+    yield from agree_operation(env, sim, service, builder, members, mode)
+
+
+def agree_operation(env: simpy.Environment, sim: Simulation, service: int, builder: Builder,
+                    members: tuple[int, ...], mode: str) -> ProcessGen:
+    """A published shared service asks a programme covering ``operation`` to take over its
+    running costs (MODEL.md 7.3): at once, or when such a programme opens if it was
+    published before. The agreement covers the planned tenancies of the group (every
+    member but the operator, as :meth:`Operation.book` charges them)."""
+    k = sim.operation.koenigstein
+    eur = sim.cfg.operation.service_cost_eur_per_year * float(
+        sum(k[m] for m in members if m != builder.index))
+    if eur <= 0:
+        return
+    while True:
+        got = sim.funding.agree_operation(env.now, builder.code, mode, eur)
+        if got is not None:
+            sim.operation_cover[service] = (*got, builder.code)
+            return
+        opens = sim.funding.next_opening(env.now, builder.code, mode, "operation")
+        if opens is None or opens >= sim.horizon:
+            return
+        yield env.timeout(opens - env.now)
 
 
 class BudgetQueue:

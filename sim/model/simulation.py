@@ -58,6 +58,9 @@ class Simulation:
         self.operation = Operation(cfg, world)
         self.support = cfg.all_support()  # Land support items, shared by the sectors
         self.tenancies: list[tuple[int, int, float]] = []  # (service, tenant Land, agreed)
+        #: Running costs a programme took over by agreement:
+        #: service -> (programme, from, to, operator Land).
+        self.operation_cover: dict[int, tuple[str, float, float, str]] = {}
         self.is_tenancy = np.zeros((S, L), dtype=bool)
         self._budget_queues: dict[int, BudgetQueue] = {}
         self._is_municipal = world.services["executor"].to_numpy() == MUNICIPAL
@@ -210,7 +213,8 @@ class Simulation:
         self.municipal.connect(self.t_admin)
         self.municipal.book_spending(self.ledger)
         self.operation.book(self.ledger, self.world, int(self.horizon), self.tenancies,
-                            self.is_tenancy & self._is_municipal[:, None], self.t_admin)
+                            self.is_tenancy & self._is_municipal[:, None], self.t_admin,
+                            self.operation_cover)
         t_admin = self.t_admin
         t_admin[t_admin >= self.horizon] = np.inf
         t_state = self.t_state
@@ -218,6 +222,7 @@ class Simulation:
         return RunResult(replication=self.replication, horizon_months=int(self.horizon),
                          t_state=t_state, t_admin=t_admin, events=self.events,
                          spending=self.ledger.rows, budgets=self.funding.initial,
+                         commitments=self.funding.commitments,
                          n_simpy_events=_events_scheduled(self.env))
 
 

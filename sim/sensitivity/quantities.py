@@ -83,8 +83,9 @@ class Quantity:
 
 
 def kpi_names(cfg: Config) -> list[str]:
-    """Names of the key figures a run of ``cfg`` can have (``budget_eur_<programme>`` and
-    ``spent_eur_<programme>`` for each of its programmes), from the one definition
+    """Names of the key figures a run of ``cfg`` can have (``budget_eur_<programme>``,
+    ``committed_eur_<programme>`` and ``spent_eur_<programme>`` for each of its
+    programmes), from the one definition
     (:func:`sim.metrics.kpis_for_replication`) on an empty run."""
     national = pd.DataFrame({c: [] for c in ("month", *NATIONAL_COLUMNS)})
     spending = pd.DataFrame({"programme": [], "eur": [], "purpose": []})
