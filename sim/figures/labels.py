@@ -89,11 +89,19 @@ PARAM_LABELS: dict[str, ParamLabel] = {
                                               "EfA-Vertragsdauer (Monate)"),
     "sharing.efa.operator_onboarding_slots": ParamLabel("EfA operator onboarding slots",
                                                         "EfA-Anbindungsplätze je Betreiber"),
+    "sharing.efa.common_delay_weight": ParamLabel(
+        "EfA reuse delays shared by a service (weight)",
+        "gemeinsamer Anteil der EfA-Nachnutzungsdauern (Gewicht)",
+        short_en="shared reuse delays", short_de="gemeinsame Nachnutzungsdauern"),
     "sharing.efv.propensity": ParamLabel("EfV reuse propensity", "EfV-Nachnutzungsneigung"),
     "municipal.onboarding_effort_person_days": ParamLabel(
         "municipal onboarding effort (person-days)",
         "kommunaler Anbindungsaufwand (Personentage)",
         short_en="municipal effort (person-days)", short_de="kommunaler Aufwand (PT)"),
+    "municipal.info_lag_dispersion": ParamLabel(
+        "dispersion of municipal take-up (× delay CV)",
+        "Streuung der kommunalen Übernahme (× Variationskoeffizient)",
+        short_en="take-up dispersion", short_de="Streuung der Übernahme"),
     "staffing.dev_fte_factor": ParamLabel("developer staff (× baseline)",
                                           "Entwicklungspersonal (× Basis)"),
     "staffing.municipal_fte_factor": ParamLabel("municipal staff (× baseline)",
