@@ -44,10 +44,10 @@ of ``Funding.municipal``, built with ``allocation_shares`` and ``municipal_alloc
 the payer schedule of :class:`~sim.model.Operation` (its per-Land ``bounds`` and
 ``rules``, the share tables, the budget base and growth; ``land_wait`` with its
 ``n_tenancies`` count and ``next_change`` for tenancies; ``book`` for the running-cost
-rows, the months a programme covers included), the reach of a roll-out channel in its
-documented range (:func:`~sim.model.providers.reach`), the correlation of the tenants'
-reuse delays (:func:`~sim.rng.correlated_delays`), :class:`~sim.model.Ledger` and
-:class:`~sim.model.RunResult`.
+rows, the months a programme covers included, and ``group_tenancy_eur_per_year``), the
+reach of a roll-out channel in its documented range (:func:`~sim.model.providers.reach`),
+the correlation of the tenants' reuse delays (:func:`~sim.rng.correlated_delays`),
+:class:`~sim.model.Ledger` and :class:`~sim.model.RunResult`.
 
 Written here, without vectorisation: the sharing plan, the development efforts, the
 builders' team queues (a list kept sorted by priority and request order) with hiring,
@@ -625,9 +625,7 @@ class NaiveSimulation:
     def operation_agreement(self, service: int, builder: Builder, group: Group) -> Proc:
         """The operator of a published service asks for an agreement on the running costs of
         the group's other members, now or when a programme covering operation opens."""
-        k = self.world.states["koenigstein_share"].to_numpy(dtype=float)
-        eur = self.cfg.operation.service_cost_eur_per_year * sum(
-            float(k[m]) for m in group.members if m != builder.index)
+        eur = self.operation.group_tenancy_eur_per_year(group.members, builder.index)
         while eur > 0:
             got = self.funding.agree_operation(self.env.now, builder.code, group.mode, eur)
             if got is not None:

@@ -183,6 +183,13 @@ class Operation:
             out[rest] = np.where(valid, cand, np.inf).min(axis=1)
         return out
 
+    def group_tenancy_eur_per_year(self, members: Sequence[int], operator: int) -> float:
+        """Yearly running costs of a sharing group's tenancies (every member but the
+        operator: its Königsteiner share of the service's cost), as :meth:`book` charges
+        them."""
+        return self.op.service_cost_eur_per_year * float(
+            sum(self.koenigstein[m] for m in members if m != operator))
+
     def book(self, ledger: Ledger, world: World, horizon: int,
              tenancies: Sequence[tuple[int, int, float]], reused_municipal: np.ndarray,
              t_admin: np.ndarray,
@@ -218,12 +225,13 @@ class Operation:
         first = np.clip(np.floor(ten_time), 0, H).astype(np.int64)
         # Whole months [c0, c1) of each tenancy that a programme pays (c0 = c1: none).
         c0, c1 = np.full(len(first), H, dtype=np.int64), np.full(len(first), H, dtype=np.int64)
-        for i, (service, _land, _t) in enumerate(tenancies):
-            if covered and service in covered:
+        covered = covered or {}
+        for i, (service, _land, _t) in enumerate(tenancies if covered else ()):
+            if service in covered:
                 _prog, f, to, _op = covered[service]
                 c1[i] = min(H, math.floor(to + 1e-9))
                 c0[i] = min(c1[i], max(int(first[i]), math.ceil(f - 1e-9)))
-        self._book_covered(ledger, tenancies, covered or {}, c0, c1, years,
+        self._book_covered(ledger, tenancies, covered, c0, c1, years,
                            op.service_cost_eur_per_year)
         for li, code in enumerate(codes):
             mine = ten_land == li

@@ -209,9 +209,7 @@ def agree_operation(env: simpy.Environment, sim: Simulation, service: int, build
     running costs (MODEL.md 7.3): at once, or when such a programme opens if it was
     published before. The agreement covers the planned tenancies of the group (every
     member but the operator, as :meth:`Operation.book` charges them)."""
-    k = sim.operation.koenigstein
-    eur = sim.cfg.operation.service_cost_eur_per_year * float(
-        sum(k[m] for m in members if m != builder.index))
+    eur = sim.operation.group_tenancy_eur_per_year(members, builder.index)
     if eur <= 0:
         return
     while True:
