@@ -19,7 +19,7 @@ import itertools
 import json
 import logging
 import os
-import pickle
+import shutil
 import time
 import traceback
 from collections.abc import Callable, Iterable, Iterator
@@ -35,7 +35,7 @@ from sim.config import CONF_DIR, GROUPS, load_config, read_yaml
 from sim.errors import ConfigError
 from sim.keys import get_path, set_path, to_dict
 from sim.metrics import running_costs_by_year
-from sim.outputs import RUN_TABLES, SWEEP_TABLES
+from sim.outputs import RECORD_TABLES, RUN_TABLES, SWEEP_TABLES
 from sim.params import Config
 from sim.posterior import PosteriorSample
 from sim.provenance import code_version, config_hash
@@ -214,36 +214,52 @@ def execute_run(point: int, replication: int, cfg: Config, key: str,
     return rec
 
 
+#: The file of a cache entry written last: an entry without it is incomplete.
+_CACHE_RECORD = "record.json"
+
+
 def _cache_path(cache_dir: Path, key: str) -> Path:
-    return cache_dir / key[:2] / f"{key}.pkl"
+    """Folder of a run's cache entry: one Parquet file per table and ``record.json``."""
+    return cache_dir / key[:2] / key
 
 
 def is_cached(cache_dir: Path | None, key: str) -> bool:
     """Whether a run's result is in the cache (without reading it)."""
-    return cache_dir is not None and _cache_path(cache_dir, key).is_file()
+    return cache_dir is not None and (_cache_path(cache_dir, key) / _CACHE_RECORD).is_file()
 
 
 def _cache_write(cache_dir: Path, rec: RunRecord) -> None:
+    """Write the entry as data only (Parquet tables, JSON key figures; never pickles, which
+    would run code when read back): into a temporary folder, renamed into place whole."""
     path = _cache_path(cache_dir, rec.key)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(f".tmp{os.getpid()}")
-    with open(tmp, "wb") as f:
-        pickle.dump({"tables": rec.tables, "kpis": rec.kpis, "wall_s": rec.wall_s}, f,
-                    protocol=pickle.HIGHEST_PROTOCOL)
-    os.replace(tmp, path)
+    tmp = path.with_name(f"{path.name}.tmp{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir()
+    for name, df in rec.tables.items():
+        df.to_parquet(tmp / f"{name}.parquet")
+    (tmp / _CACHE_RECORD).write_text(json.dumps(
+        {"tables": sorted(rec.tables), "kpis": rec.kpis, "wall_s": rec.wall_s}))
+    try:
+        os.replace(tmp, path)
+    except OSError:  # another process wrote the same entry first
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def _cache_read(cache_dir: Path, point: int, replication: int, key: str) -> RunRecord | None:
+    """The cached record of a run, or ``None`` if absent or unreadable (then it is run
+    again). Only data is read: Parquet tables and JSON numbers."""
     path = _cache_path(cache_dir, key)
-    if not path.is_file():
-        return None
     try:
-        with open(path, "rb") as f:
-            d = pickle.load(f)
-    except (OSError, pickle.UnpicklingError, EOFError):
+        rec = json.loads((path / _CACHE_RECORD).read_text())
+        kpis = {str(k): float(v) for k, v in rec["kpis"].items()}
+        if not set(rec["tables"]) <= set(RECORD_TABLES):
+            return None  # a table the package never writes: not an entry of ours
+        tables = {n: pd.read_parquet(path / f"{n}.parquet") for n in rec["tables"]}
+        wall_s = float(rec["wall_s"])
+    except (OSError, ValueError, TypeError, KeyError, AttributeError):
         return None
-    return RunRecord(point, replication, key, "ok", float(d["wall_s"]), True,
-                     tables=d["tables"], kpis=d["kpis"])
+    return RunRecord(point, replication, key, "ok", wall_s, True, tables=tables, kpis=kpis)
 
 
 @dataclass

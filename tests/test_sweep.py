@@ -169,3 +169,34 @@ def test_assemble_keeps_design_columns_and_run_table() -> None:
     curve = nat.groupby(["staffing.municipal_fte_factor", "month"])[
         "population_coverage"].mean().unstack(0)
     assert (curve[2.0] >= curve[0.5] - 1e-12).all() and (curve[2.0] > curve[0.5]).any()
+
+
+def test_the_run_cache_holds_data_only_and_never_unpickles(tmp_path) -> None:
+    """A cache entry is Parquet tables and JSON numbers, read back exactly; a pickle planted
+    under a run's key (the old format, or an attacker's file in a shared cache folder) is
+    never loaded: the run is computed instead."""
+    import pickle
+
+    sw = make_sweep("t", {"grid": {"strategy": ["efa"]}}, TOY, 1, 2)
+    fresh = run_sweep(sw, workers=1, cache_dir=tmp_path)
+    files = sorted(p.name for p in tmp_path.rglob("*") if p.is_file())
+    assert files and all(f.endswith((".parquet", ".json")) for f in files), files
+    again = run_sweep(sw, workers=1, cache_dir=tmp_path)
+    assert all(r.cached for r in again)
+    for a, b in zip(fresh, again, strict=True):
+        assert a.kpis == b.kpis and set(a.tables) == set(b.tables)
+        for name in a.tables:
+            pd.testing.assert_frame_equal(a.tables[name], b.tables[name], check_exact=True)
+
+    class Boom:
+        def __reduce__(self):
+            return (pytest.fail, ("a planted cache pickle was unpickled",))
+
+    planted = tmp_path / "planted"
+    planted.mkdir()
+    keys = [key for *_rest, key in sw.runs()]
+    for key in keys:
+        (planted / key[:2]).mkdir(exist_ok=True)
+        (planted / key[:2] / f"{key}.pkl").write_bytes(pickle.dumps(Boom()))
+    recs = run_sweep(sw, workers=1, cache_dir=planted)
+    assert not any(r.cached for r in recs) and all(r.status == "ok" for r in recs)
