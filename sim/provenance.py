@@ -27,19 +27,17 @@ from sim.params import Config
 #: Packages whose versions every manifest and figure sidecar records.
 PACKAGES = ("ozg-sim", "simpy", "numpy", "scipy", "pandas", "pyarrow", "hydra-core",
             "omegaconf", "matplotlib", "SALib", "pyabc")
+#: Libraries whose versions can change a run's numbers (random draws, arithmetic, event
+#: order, the Parquet round trip); with Python's major.minor they are part of every run
+#: cache key (:func:`result_environment`), so upgrading one never serves stale results.
+RESULT_PACKAGES = ("numpy", "scipy", "pandas", "pyarrow", "simpy")
 #: The package folder; :func:`code_version` hashes its sources and data.
 PACKAGE_DIR = Path(__file__).resolve().parent
 
 
 def package_versions() -> dict[str, str]:
     """Python's and each of :data:`PACKAGES`' version (``"not installed"`` if absent)."""
-    out = {"python": platform.python_version()}
-    for p in PACKAGES:
-        try:
-            out[p] = metadata.version(p)
-        except metadata.PackageNotFoundError:
-            out[p] = "not installed"
-    return out
+    return {"python": platform.python_version(), **{p: _version(p) for p in PACKAGES}}
 
 
 def git_commit(path: Path | None = None) -> str | None:
@@ -69,6 +67,21 @@ def code_version() -> str:
             h.update(p.relative_to(PACKAGE_DIR).as_posix().encode())
             h.update(p.read_bytes())
     return h.hexdigest()[:16]
+
+
+@lru_cache(maxsize=1)
+def result_environment() -> str:
+    """Hash of Python's major.minor version and the versions of :data:`RESULT_PACKAGES`."""
+    parts = [f"python={sys.version_info.major}.{sys.version_info.minor}",
+             *(f"{p}={_version(p)}" for p in RESULT_PACKAGES)]
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:8]
+
+
+def _version(package: str) -> str:
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return "not installed"
 
 
 def config_hash(cfg: Config) -> str:

@@ -6,7 +6,8 @@ parameter keys (``staffing.dev_fte_factor=1.5``). Each (point, replication) is o
 its cache key hashes the resolved configuration of that replication (with the calibrated
 parameters it draws from the posterior, :func:`sim.runner.replication_config`), the
 replication and the code version (the package sources and data), so a re-run skips what is
-already complete. Runs of different strategies with the same replication number share
+already complete (:mod:`sim.cache`: entries verified before use, written atomically; a
+failed write only warns). Runs of different strategies with the same replication number share
 random numbers and calibrated draws. A run's record keeps the tables of
 :data:`sim.outputs.RECORD_TABLES`: those written to the experiment folder and the
 ``observables`` of the official record (read by :mod:`sim.sensitivity`).
@@ -18,8 +19,6 @@ import copy
 import itertools
 import json
 import logging
-import os
-import shutil
 import time
 import traceback
 from collections.abc import Callable, Iterable, Iterator
@@ -31,14 +30,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from sim import cache as run_cache
+from sim.cache import run_key
 from sim.config import CONF_DIR, GROUPS, load_config, read_yaml
 from sim.errors import ConfigError
 from sim.keys import get_path, set_path, to_dict
 from sim.metrics import running_costs_by_year
-from sim.outputs import RECORD_TABLES, RUN_TABLES, SWEEP_TABLES
+from sim.outputs import RUN_TABLES, SWEEP_TABLES
 from sim.params import Config
 from sim.posterior import PosteriorSample
-from sim.provenance import code_version, config_hash
+from sim.provenance import config_hash
 from sim.ranges import check_ranges, latin_hypercube, parse_ranges
 from sim.runner import (
     can_fork,
@@ -158,13 +159,6 @@ class ConfigFactory:
         return cfg.validate()
 
 
-# --------------------------------------------------------------------------- cache keys
-
-
-def run_key(cfg: Config, replication: int) -> str:
-    return f"{config_hash(cfg)}-{replication}-{code_version()}"
-
-
 # --------------------------------------------------------------------------- runs
 
 
@@ -209,57 +203,19 @@ def execute_run(point: int, replication: int, cfg: Config, key: str,
         tb = traceback.format_exception_only(type(exc), exc)[-1].strip()
         return RunRecord(point, replication, key, "failed", time.perf_counter() - t0, False,
                          error=tb)
-    if cache_dir is not None:
-        _cache_write(cache_dir, rec)
+    if cache_dir is not None:  # a failed write warns; the result goes on in memory
+        run_cache.write(cache_dir, key, rec.tables, rec.kpis, rec.wall_s)
     return rec
 
 
-#: The file of a cache entry written last: an entry without it is incomplete.
-_CACHE_RECORD = "record.json"
-
-
-def _cache_path(cache_dir: Path, key: str) -> Path:
-    """Folder of a run's cache entry: one Parquet file per table and ``record.json``."""
-    return cache_dir / key[:2] / key
-
-
-def is_cached(cache_dir: Path | None, key: str) -> bool:
-    """Whether a run's result is in the cache (without reading it)."""
-    return cache_dir is not None and (_cache_path(cache_dir, key) / _CACHE_RECORD).is_file()
-
-
-def _cache_write(cache_dir: Path, rec: RunRecord) -> None:
-    """Write the entry as data only (Parquet tables, JSON key figures; never pickles, which
-    would run code when read back): into a temporary folder, renamed into place whole."""
-    path = _cache_path(cache_dir, rec.key)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f"{path.name}.tmp{os.getpid()}")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir()
-    for name, df in rec.tables.items():
-        df.to_parquet(tmp / f"{name}.parquet")
-    (tmp / _CACHE_RECORD).write_text(json.dumps(
-        {"tables": sorted(rec.tables), "kpis": rec.kpis, "wall_s": rec.wall_s}))
-    try:
-        os.replace(tmp, path)
-    except OSError:  # another process wrote the same entry first
-        shutil.rmtree(tmp, ignore_errors=True)
-
-
-def _cache_read(cache_dir: Path, point: int, replication: int, key: str) -> RunRecord | None:
-    """The cached record of a run, or ``None`` if absent or unreadable (then it is run
-    again). Only data is read: Parquet tables and JSON numbers."""
-    path = _cache_path(cache_dir, key)
-    try:
-        rec = json.loads((path / _CACHE_RECORD).read_text())
-        kpis = {str(k): float(v) for k, v in rec["kpis"].items()}
-        if not set(rec["tables"]) <= set(RECORD_TABLES):
-            return None  # a table the package never writes: not an entry of ours
-        tables = {n: pd.read_parquet(path / f"{n}.parquet") for n in rec["tables"]}
-        wall_s = float(rec["wall_s"])
-    except (OSError, ValueError, TypeError, KeyError, AttributeError):
+def _cached_record(cache_dir: Path, point: int, replication: int,
+                   key: str) -> RunRecord | None:
+    """The verified cached record of a run, or ``None`` (absent or bad: run it again)."""
+    entry = run_cache.read(cache_dir, key)
+    if entry is None:
         return None
-    return RunRecord(point, replication, key, "ok", wall_s, True, tables=tables, kpis=kpis)
+    return RunRecord(point, replication, key, "ok", entry.wall_s, True, tables=entry.tables,
+                     kpis=entry.kpis)
 
 
 @dataclass
@@ -318,8 +274,14 @@ def run_sweep(sweep: Sweep, workers: int | None = None, cache_dir: Path | None =
     cached runs too).
     """
     todo, records = [], []
+    if cache_dir is not None:
+        try:
+            run_cache.load_secret()
+        except run_cache.CacheKeyError as exc:  # a sweep without cache beats no sweep
+            log.warning("run cache not used: %s", exc)
+            cache_dir = None
     for p, r, cfg, key in sweep.runs():
-        hit = _cache_read(cache_dir, p, r, key) if cache_dir is not None else None
+        hit = _cached_record(cache_dir, p, r, key) if cache_dir is not None else None
         if hit is not None:
             records.append(hit)
         else:

@@ -7,13 +7,26 @@ Helpers that tests import directly (``make_config``, ``deterministic``,
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Iterator
 
 import pytest
 from helpers import SMALL, TOY, make_config
 
 from sim.params import Config, WorldParams
 from sim.world import World, build_world
+
+
+@pytest.fixture(scope="session", autouse=True)
+def private_run_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Tests (and the commands they start) never touch the user's run cache or its key:
+    both default to a temporary folder of the session (``sim.cache``)."""
+    root = tmp_path_factory.mktemp("run-cache")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("OZG_SIM_CACHE", str(root / "cache"))
+        mp.setenv("OZG_SIM_CACHE_KEY", str(root / "config" / "cache.key"))
+        yield
+    assert os.environ.get("OZG_SIM_CACHE") != str(root / "cache")
 
 
 @pytest.fixture(scope="session")

@@ -4,8 +4,9 @@
 
 ``NAME`` is a file ``conf/experiment/NAME.yaml`` (its first line is this command). Options
 given as ``key=value``: ``replications``, ``seed``, ``workers``, ``lang`` (``en``/``de``),
-``out`` (root folder, default ``outputs/experiments``), ``cache`` (run cache, default
-``outputs/cache``); a sensitivity experiment also ``trajectories``, ``sobol_n``,
+``out`` (root folder, default ``outputs/experiments``), ``cache`` (run cache folder,
+default ``$OZG_SIM_CACHE`` or the user cache folder, :mod:`sim.cache`; ``ozg-sim-cache``
+shows and prunes it); a sensitivity experiment also ``trajectories``, ``sobol_n``,
 ``outputs``, ``levels``, ``pool``, ``threshold``, ``st_threshold``
 (:mod:`sim.cli.sensitivity`); every other ``key=value`` is a config override applied to
 all points (e.g. ``world=toy``). Outputs go to ``<out>/<NAME>/<timestamp>/`` and appear only when
@@ -23,6 +24,8 @@ from typing import Any
 
 import pandas as pd
 
+from sim.cache import is_cached
+from sim.cli.cache import open_cache
 from sim.cli.common import Progress, fail, log, setup_logging
 from sim.cli.sensitivity import run_sensitivity
 from sim.errors import ConfigError, DataError
@@ -39,7 +42,6 @@ from sim.sweep import (
     assemble,
     execute_run,
     experiment_names,
-    is_cached,
     load_spec,
     make_sweep,
     run_sweep,
@@ -159,7 +161,7 @@ def run_experiment(argv: list[str]) -> Path | None:
                           f"experiments only (options are {', '.join(OPTION_KEYS)})")
     spec, sweep = build(name, opts, overrides)
     workers = int(opts.get("workers", 0)) or default_workers()
-    cache_dir = None if "--no-cache" in flags else Path(opts.get("cache", "outputs/cache"))
+    cache_dir = None if "--no-cache" in flags else open_cache(opts.get("cache"))
     if "--dry-run" in flags:
         print(dry_run(sweep, workers, cache_dir))
         return None

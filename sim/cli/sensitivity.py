@@ -23,6 +23,8 @@ from typing import Any
 
 import pandas as pd
 
+from sim.cache import is_cached
+from sim.cli.cache import open_cache
 from sim.cli.common import Progress, log
 from sim.config import load_config
 from sim.figures.recipes import draw_experiment_figures
@@ -46,7 +48,7 @@ from sim.sensitivity import (
     spec_from_dict,
 )
 from sim.sensitivity.spec import OPTION_KEYS
-from sim.sweep import Sweep, execute_run, is_cached, world_for
+from sim.sweep import Sweep, execute_run, world_for
 
 TOOL = "ozg-sim-experiment"
 #: Replications per design point when the experiment file names none.
@@ -102,7 +104,7 @@ def run_sensitivity(spec: dict[str, Any], opts: dict[str, str], overrides: list[
     problem = problem_of(sens, cfg)
     quantities = resolve(sens.outputs, cfg, world_for(cfg))
     workers = int(opts.get("workers", 0)) or default_workers()
-    cache_dir = None if "--no-cache" in flags else Path(opts.get("cache", "outputs/cache"))
+    cache_dir = None if "--no-cache" in flags else open_cache(opts.get("cache"))
     if "--dry-run" in flags:
         print(dry_run(sens, problem.k, reps, base, seed, workers, cache_dir))
         return None
