@@ -24,7 +24,8 @@ ground floor        ``errors``, ``calendar`` (model time, the OZG deadline), ``d
                     ``operation`` (running costs), ``staff``, ``sharing``, ``municipalities``,
                     and ``simulation`` that wires them
 above the model     ``metrics`` (a run's raw arrays -> tidy tables, key figures), ``runner``
-                    (replications, the one process pool), ``sweep`` (designs, run cache),
+                    (replications, the one process pool), ``cache`` (the run cache: signed,
+                    verified entries), ``sweep`` (designs, runs through the cache),
                     ``io`` (writing run folders, the one staged-folder writer)
 ``figures/``        every chart and its words; never imports the model
 ``calibration/``    spec, targets, ABC-SMC (pyabc), method, backtest, report of the

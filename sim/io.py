@@ -4,7 +4,7 @@ staged-folder writer every command uses.
 Everything is first written into a hidden staging folder (``.partial-*``) beside the target
 and moved into place only when complete (:func:`staged_folder`), so a failed or interrupted
 command leaves no half-written output. Other writers: figures (:mod:`sim.figures.save`) and
-the sweep's run cache (:mod:`sim.sweep`).
+the sweep's run cache (:mod:`sim.cache`).
 """
 
 from __future__ import annotations

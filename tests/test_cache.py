@@ -9,6 +9,7 @@ each sweep under a second.
 from __future__ import annotations
 
 import errno
+import hashlib
 import json
 import logging
 import os
@@ -228,8 +229,6 @@ def test_a_planted_entry_with_right_checksums_but_no_valid_signature_is_never_us
         filled, sweep, baseline, tmp_path) -> None:
     """The attacker writes a valid-looking table, records its true digest and schema, and
     signs the record with a key of their own (or with none)."""
-    import hashlib
-
     cache = _copy(filled, tmp_path)
     keys = _keys(sweep)
 

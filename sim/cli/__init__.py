@@ -9,6 +9,7 @@ console script         module                  what it does
 ``ozg-sim-figures``    :mod:`sim.cli.figures`  redraw the figures of a run or experiment
 ``ozg-sim-compare``    :mod:`sim.cli.compare`  runs and experiments side by side
 ``ozg-sim-calibrate``  :mod:`sim.cli.calibrate`  fit uncertain parameters to the record
+``ozg-sim-cache``      :mod:`sim.cli.cache`    where the run cache is, its size; prune it
 =====================  ======================  ==========================================
 
 They share one error style, one option parser and one progress display
