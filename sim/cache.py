@@ -258,7 +258,7 @@ def read(cache_dir: Path, key: str) -> Entry | None:
         entry = verify(path, key, secret)
     except BadEntry as exc:
         log.warning("run cache: entry %s discarded (%s); the run is computed again", path, exc)
-        discard(path)
+        discard(path.parent if path.parent.is_symlink() else path)  # never through a link
         return None
     try:  # a hit counts as a use: prune removes the least recently used entries first
         os.utime(path / RECORD, follow_symlinks=False)

@@ -26,6 +26,8 @@ import pytest
 import sim.cache as run_cache
 import sim.provenance as provenance
 from sim.cli.cache import main as cache_main
+from sim.cli.cache import open_cache
+from sim.cli.experiment import main as experiment_main
 from sim.errors import ConfigError
 from sim.outputs import RECORD_TABLES
 from sim.sweep import Sweep, assemble, make_sweep, run_sweep
@@ -285,14 +287,17 @@ def test_a_planted_symlink_at_the_shard_is_replaced_not_followed(sweep, baseline
     (outside / "keep.txt").write_text("mine")
     cache.mkdir()
     for key in _keys(sweep):
-        shard = _entry(cache, key).parent
-        if not shard.is_symlink():
-            shard.symlink_to(outside, target_is_directory=True)
+        entry = _entry(cache, key)
+        (outside / entry.name).mkdir()  # a folder of the victim's where the link points
+        (outside / entry.name / "keep.txt").write_text("mine")
+        if not entry.parent.is_symlink():
+            entry.parent.symlink_to(outside, target_is_directory=True)
+    before = sorted(p.relative_to(outside) for p in outside.rglob("*"))
     tables, cached = _sweep_over(cache, sweep)
     assert cached == 0
     _assert_same(tables, baseline)
-    assert sorted(p.name for p in outside.iterdir()) == ["keep.txt"]
-    assert (outside / "keep.txt").read_text() == "mine"
+    assert sorted(p.relative_to(outside) for p in outside.rglob("*")) == before
+    assert all(p.read_text() == "mine" for p in outside.rglob("keep.txt"))
     for key in _keys(sweep):
         assert not _entry(cache, key).parent.is_symlink()
     assert _sweep_over(cache, sweep)[1] == sweep.n_runs
@@ -408,6 +413,29 @@ def test_the_key_file_is_private_and_an_exposed_one_is_refused(sweep, baseline, 
     monkeypatch.setenv(run_cache.KEY_ENV, str(short))
     with pytest.raises(run_cache.CacheKeyError, match="hex digits"):
         run_cache.load_secret()
+
+
+def test_the_sweep_command_checks_the_cache_before_any_run(tmp_path, monkeypatch,
+                                                           caplog) -> None:
+    """``open_cache``: where the cache is and its size in the log; a file as cache folder
+    or an exposed key file is one line and exit 2 before anything runs."""
+    with caplog.at_level(logging.INFO, logger="ozg-sim"):
+        assert open_cache(str(tmp_path / "c")) == tmp_path / "c"
+    assert any(f"run cache: {tmp_path / 'c'}: 0 entries" in r.getMessage()
+               for r in caplog.records)
+    f = tmp_path / "file"
+    f.write_text("x")
+    with pytest.raises(ConfigError, match="is not allowed: a folder"):
+        open_cache(str(f))
+    exposed = tmp_path / "exposed.key"
+    exposed.write_text("ab" * run_cache.SECRET_BYTES)
+    exposed.chmod(0o666)
+    monkeypatch.setenv(run_cache.KEY_ENV, str(exposed))
+    monkeypatch.setattr(run_cache, "write", lambda *a: pytest.fail("a run was computed"))
+    with pytest.raises(SystemExit) as exc:
+        experiment_main(["efa_vs_efv", "world=toy", "replications=2",
+                         f"out={tmp_path / 'out'}", f"cache={tmp_path / 'c'}"])
+    assert exc.value.code == 2 and not (tmp_path / "out").exists()
 
 
 # --------------------------------------------------------------------------- location

@@ -159,9 +159,9 @@ def run_experiment(argv: list[str]) -> Path | None:
     if given:
         raise ConfigError(f"{given[0]}= is not allowed: an option of sensitivity "
                           f"experiments only (options are {', '.join(OPTION_KEYS)})")
+    cache_dir = None if "--no-cache" in flags else open_cache(opts.get("cache"))
     spec, sweep = build(name, opts, overrides)
     workers = int(opts.get("workers", 0)) or default_workers()
-    cache_dir = None if "--no-cache" in flags else open_cache(opts.get("cache"))
     if "--dry-run" in flags:
         print(dry_run(sweep, workers, cache_dir))
         return None
