@@ -419,7 +419,8 @@ def write(cache_dir: Path, key: str, tables: dict[str, pd.DataFrame], kpis: dict
         tmp = None
         os.fsync(shard_fd)
         return True
-    except (OSError, CacheKeyError, ValueError, pa.ArrowException) as exc:
+    except (OSError, CacheKeyError, ValueError, pa.ArrowException, NotImplementedError) as exc:
+        # NotImplementedError: a platform without ``dir_fd`` (Windows) runs without a cache
         detail = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
         log.warning("run cache: could not write entry %s (%s); the run's result is kept in "
                     "memory only", where, detail)

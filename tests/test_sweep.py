@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
 
+import sim.cache as run_cache
 import sim.sweep as sweep_mod
 from sim.errors import ConfigError
 from sim.keys import set_path
+from sim.outputs import RECORD_TABLES
 from sim.ranges import latin_hypercube, parse_ranges
 from sim.sweep import (
     RunRecord,
@@ -195,8 +199,14 @@ def test_the_run_cache_holds_data_only_and_never_unpickles(tmp_path) -> None:
     planted = tmp_path / "planted"
     planted.mkdir()
     keys = [key for *_rest, key in sw.runs()]
-    for key in keys:
+    for key in keys:  # the old layout, and the entry's own folder with pickles for tables
         (planted / key[:2]).mkdir(exist_ok=True)
         (planted / key[:2] / f"{key}.pkl").write_bytes(pickle.dumps(Boom()))
+        entry = run_cache.entry_path(planted, key)
+        entry.mkdir(parents=True)
+        for name in RECORD_TABLES:
+            (entry / f"{name}.parquet").write_bytes(pickle.dumps(Boom()))
+        (entry / run_cache.RECORD).write_text(json.dumps(
+            {"tables": list(RECORD_TABLES), "kpis": {}, "wall_s": 0.0}))
     recs = run_sweep(sw, workers=1, cache_dir=planted)
     assert not any(r.cached for r in recs) and all(r.status == "ok" for r in recs)
