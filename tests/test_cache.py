@@ -25,8 +25,8 @@ import pytest
 
 import sim.cache as run_cache
 import sim.provenance as provenance
+from sim.cli.cache import log_cache, open_cache
 from sim.cli.cache import main as cache_main
-from sim.cli.cache import open_cache
 from sim.cli.experiment import main as experiment_main
 from sim.errors import ConfigError
 from sim.outputs import RECORD_TABLES
@@ -419,8 +419,9 @@ def test_the_sweep_command_checks_the_cache_before_any_run(tmp_path, monkeypatch
                                                            caplog) -> None:
     """``open_cache``: where the cache is and its size in the log; a file as cache folder
     or an exposed key file is one line and exit 2 before anything runs."""
+    assert open_cache(str(tmp_path / "c")) == tmp_path / "c"
     with caplog.at_level(logging.INFO, logger="ozg-sim"):
-        assert open_cache(str(tmp_path / "c")) == tmp_path / "c"
+        log_cache(tmp_path / "c")
     assert any(f"run cache: {tmp_path / 'c'}: 0 entries" in r.getMessage()
                for r in caplog.records)
     f = tmp_path / "file"

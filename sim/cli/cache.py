@@ -36,8 +36,8 @@ BYTES_PER_GB = 10**9
 
 def open_cache(option: str | None) -> Path:
     """The cache folder of a sweep command's ``cache=`` option (``None``: the default),
-    checked before any run: it is not a file, and its key file is usable. Logs where it is
-    and its size.
+    checked before any run: it is not a file, and its key file is usable. Nothing is
+    logged (bad input must stay one line); :func:`log_cache` says where it is.
 
     Raises
     ------
@@ -46,8 +46,15 @@ def open_cache(option: str | None) -> Path:
     """
     path = _cache_dir(option)
     run_cache.load_secret()
-    log.info("run cache: %s", run_cache.info(path).describe())
     return path
+
+
+def log_cache(path: Path | None) -> None:
+    """Log where the run cache is, its entries and size (or that there is none)."""
+    if path is None:
+        log.info("run cache: off (--no-cache)")
+    else:
+        log.info("run cache: %s", run_cache.info(path).describe())
 
 
 def _cache_dir(option: str | None) -> Path:

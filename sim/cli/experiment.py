@@ -25,7 +25,7 @@ from typing import Any
 import pandas as pd
 
 from sim.cache import is_cached
-from sim.cli.cache import open_cache
+from sim.cli.cache import log_cache, open_cache
 from sim.cli.common import Progress, fail, log, setup_logging
 from sim.cli.sensitivity import run_sensitivity
 from sim.errors import ConfigError, DataError
@@ -169,6 +169,7 @@ def run_experiment(argv: list[str]) -> Path | None:
     out_root = Path(opts.get("out", "outputs/experiments")) / spec["name"]
     log.info("%s: %d points x %d replications = %d runs on %d worker(s)", spec["name"],
              len(sweep.points), sweep.replications, sweep.n_runs, workers)
+    log_cache(cache_dir)
     t0 = time.perf_counter()
     cached = sum(is_cached(cache_dir, key) for *_rest, key in sweep.runs())
     progress = Progress(sweep.n_runs, unit="run", desc="runs", initial=cached, every=0.1)

@@ -24,7 +24,7 @@ from typing import Any
 import pandas as pd
 
 from sim.cache import is_cached
-from sim.cli.cache import open_cache
+from sim.cli.cache import log_cache, open_cache
 from sim.cli.common import Progress, log
 from sim.config import load_config
 from sim.figures.recipes import draw_experiment_figures
@@ -112,6 +112,7 @@ def run_sensitivity(spec: dict[str, Any], opts: dict[str, str], overrides: list[
     out_root = Path(opts.get("out", "outputs/experiments")) / spec["name"]
     log.info("%s: %d parameters, %d outputs, %d replications per point, %d worker(s)",
              spec["name"], problem.k, len(quantities), reps, workers)
+    log_cache(cache_dir)
     bars: list[Progress] = []
 
     def progress(stage: str, sweep: Sweep) -> Progress:
