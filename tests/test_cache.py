@@ -428,6 +428,9 @@ def test_the_sweep_command_checks_the_cache_before_any_run(tmp_path, monkeypatch
     f.write_text("x")
     with pytest.raises(ConfigError, match="is not allowed: a folder"):
         open_cache(str(f))
+    monkeypatch.setenv(run_cache.KEY_ENV, str(tmp_path / "c" / "cache.key"))
+    with pytest.raises(ConfigError, match="holds the cache key"):
+        open_cache(str(tmp_path / "c"))
     exposed = tmp_path / "exposed.key"
     exposed.write_text("ab" * run_cache.SECRET_BYTES)
     exposed.chmod(0o666)

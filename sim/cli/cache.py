@@ -42,9 +42,15 @@ def open_cache(option: str | None) -> Path:
     Raises
     ------
     ConfigError
-        On an empty or file path, a relative ``$OZG_SIM_CACHE``, or an unusable key file.
+        On an empty or file path, a relative ``$OZG_SIM_CACHE``, a cache folder holding
+        the key file (whoever can write the cache could then read or replace the key), or
+        an unusable key file.
     """
     path = _cache_dir(option)
+    key = run_cache.secret_path()
+    if key.resolve().is_relative_to(path.resolve()):
+        raise ConfigError(f"cache={str(path)!r} is not allowed: it holds the cache key {key} "
+                          f"(keep the key outside the cache; {run_cache.KEY_ENV} moves it)")
     run_cache.load_secret()
     return path
 
