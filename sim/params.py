@@ -128,10 +128,13 @@ MAX_WORKERS = 256
 MAX_MAP_MONTHS = 24
 
 # --------------------------------------------------------------------------- cost guard
-#: Seconds one full-Germany replication takes per simulated month on one core: 1.0 s for
-#: the default 156 months (BENCHMARKS.md: 0.38 s on a quiet host, up to 0.97 s on a busy
-#: one; the busy figure, so that the estimate is an upper one).
-SECONDS_PER_REPLICATION_MONTH = 1.0 / 156
+#: Seconds one full-Germany replication of :data:`REFERENCE_MONTHS` takes on one core
+#: (BENCHMARKS.md: 0.38 s on a quiet host, up to 0.97 s on a busy one; the busy figure,
+#: rounded up, so that the estimate is an upper one).
+SECONDS_PER_REPLICATION = 1.0
+#: Simulated months of that benchmark (the default run, 2018-01 to 2030-12); the cost of
+#: a run grows in proportion to its months.
+REFERENCE_MONTHS = 156
 #: Default budget of a run or a sweep (core-seconds, estimated): 8 core-hours, a night on
 #: the 2-core machine of BENCHMARKS.md; every shipped experiment and the default run stay
 #: well below. Larger jobs are asked for explicitly with ``max_cost_s=``.
@@ -168,7 +171,12 @@ def _bounded(key: str, value: Any, b: Bound) -> None:
     for i, v in items:
         k = key if i is None else f"{key}.{i}"
         try:
-            _num(k, v, b.lo, b.hi, lo_open=b.lo_open, integer=b.integer)
+            if b.integer:  # compared as integers: a float cannot hold 2**63 - 1 exactly
+                _num(k, v, integer=True)
+                if not int(b.lo) <= int(v) <= int(b.hi):
+                    _fail(k, v, f"an integer in [{int(b.lo)}, {int(b.hi)}]")
+            else:
+                _num(k, v, b.lo, b.hi, lo_open=b.lo_open)
         except ConfigError as exc:
             raise ConfigError(f"{exc} ({b.reason})") from None
 
@@ -996,12 +1004,12 @@ class Config:
         return self
 
     def estimated_cost_s(self) -> float:
-        """Upper estimate of this run's cost in core-seconds: replications x simulated
-        months x :data:`SECONDS_PER_REPLICATION_MONTH`, times the share of the Länder
-        simulated (a reduced world counts as its share of the Länder)."""
+        """Upper estimate of this run's cost in core-seconds: replications x
+        :data:`SECONDS_PER_REPLICATION` x simulated months / :data:`REFERENCE_MONTHS`, times
+        the share of the Länder simulated (a reduced world counts as its share of them)."""
         share = 1.0 if self.world.states is None else len(self.world.states) / len(STATE_ABBRS)
-        return (self.replications * self.horizon_months * SECONDS_PER_REPLICATION_MONTH
-                * share)
+        return (self.replications * SECONDS_PER_REPLICATION * self.horizon_months
+                / REFERENCE_MONTHS * share)
 
     def _from_lands(self, attr: str) -> list[Any]:
         """The ``attr`` entries of every Land programme in force (by name), ``states`` set."""
