@@ -134,7 +134,7 @@ def check_overrides(overrides: list[str], conf_dir: Path = CONF_DIR) -> None:
                               f"{seen[key]!r} and {key}={value!r}; give it once")
         seen[key] = value
         root = key.split(".")[0].split("@")[0]
-        if root == "hydra":
+        if root.split("/")[0] == "hydra":  # Hydra's own settings (hydra.run.dir, hydra/...)
             continue
         if key.split("@")[0] in GROUPS and "." not in key:
             options = group_options(root, conf_dir)
