@@ -121,11 +121,10 @@ def split_override(ov: str) -> tuple[str, str]:
     return key.strip(), value
 
 
-def check_overrides(overrides: list[str], conf_dir: Path = CONF_DIR) -> None:
-    """Reject unknown config-group options and unknown keys before composing: plain,
-    ``+key=`` (add) and ``++key=`` (add or override) overrides alike, since the schema has
-    every parameter and adding one is always a typo; and a key or group given twice with
-    different values (Hydra would silently take the last)."""
+def check_repeats(overrides: list[str]) -> None:
+    """Reject a key or group given twice with different values on one command line
+    (Hydra would silently take the last); identical repeats pass. Only for what one person
+    typed: a command line may still override an experiment's ``base:`` (the later wins)."""
     seen: dict[str, str] = {}
     for ov in overrides:
         key, value = split_override(ov)
@@ -133,6 +132,14 @@ def check_overrides(overrides: list[str], conf_dir: Path = CONF_DIR) -> None:
             raise ConfigError(f"{key} is given twice with different values: {key}="
                               f"{seen[key]!r} and {key}={value!r}; give it once")
         seen[key] = value
+
+
+def check_overrides(overrides: list[str], conf_dir: Path = CONF_DIR) -> None:
+    """Reject unknown config-group options and unknown keys before composing: plain,
+    ``+key=`` (add) and ``++key=`` (add or override) overrides alike, since the schema has
+    every parameter and adding one is always a typo."""
+    for ov in overrides:
+        key, value = split_override(ov)
         root = key.split(".")[0].split("@")[0]
         if root.split("/")[0] == "hydra":  # Hydra's own settings (hydra.run.dir, hydra/...)
             continue

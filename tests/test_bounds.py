@@ -25,7 +25,7 @@ from sim.config import (
     CONF_DIR,
     _schema_hints,
     _unwrap,
-    check_overrides,
+    check_repeats,
     load_config,
     read_yaml,
 )
@@ -214,7 +214,7 @@ def test_key_typo_through_the_command(tmp_path: Path, monkeypatch: pytest.Monkey
 def test_a_key_given_twice_with_different_values_fails(overrides: list[str]) -> None:
     key = overrides[0].split("=")[0]
     with pytest.raises(ConfigError) as exc:
-        load_config(overrides)
+        check_repeats(overrides)
     msg = str(exc.value)
     assert msg.startswith(f"{key} is given twice")
     for ov in overrides:
@@ -222,7 +222,19 @@ def test_a_key_given_twice_with_different_values_fails(overrides: list[str]) -> 
 
 
 def test_a_key_given_twice_with_the_same_value_passes() -> None:
-    check_overrides(["seed=4", "seed=4", "strategy=efv", "++strategy=efv"])
+    check_repeats(["seed=4", "seed=4", "strategy=efv", "++strategy=efv"])
+
+
+def test_a_repeated_key_through_the_command(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.chdir(tmp_path)
+    for args in (["world=toy", "seed=1", "seed=2"], ["-m", "strategy=efa", "strategy=efv"]):
+        with pytest.raises(SystemExit) as exc:
+            run_cli.main(args)
+        assert exc.value.code == 2
+        err = capsys.readouterr().err.strip()
+        assert " is given twice with different values" in err and "\n" not in err
+    assert list(tmp_path.iterdir()) == []
 
 
 @pytest.mark.parametrize("name", ["/../../../x", "../x", "a/b", ".hidden", "", "a b",

@@ -22,7 +22,15 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.core.override_parser.overrides_parser import OverridesParser
 
 from sim.cli.common import Progress, fail, log, quiet_libraries
-from sim.config import CONF_DIR, check_overrides, explain, load_config, register_schema, to_config
+from sim.config import (
+    CONF_DIR,
+    check_overrides,
+    check_repeats,
+    explain,
+    load_config,
+    register_schema,
+    to_config,
+)
 from sim.errors import ConfigError, DataError
 from sim.figures.labels import run_title
 from sim.figures.run import draw_run_figures
@@ -80,7 +88,7 @@ def expand_multirun(overrides: list[str]) -> list[list[str]]:
     """The overrides of every job of a Hydra multirun, in Hydra's order: the cartesian
     product of each sweep override's values (``a=1,2``, ``range(...)``, ``choice(...)``),
     as Hydra's basic sweeper expands them."""
-    check_overrides(overrides)  # unknown keys, repeats and group options, before parsing
+    check_overrides(overrides)  # unknown keys and group options, before parsing
     lists: list[list[str]] = []
     parsed = OverridesParser.create().parse_overrides(overrides)
     for text, ov in zip(overrides, parsed, strict=True):
@@ -123,6 +131,7 @@ def main(argv: list[str] | None = None) -> None:
     if not passthrough:
         overrides = [a for a in args if not a.startswith("-")]
         try:
+            check_repeats(overrides)
             if multirun:
                 check_multirun(overrides)
             else:
