@@ -10,9 +10,12 @@ naming key, value and what is allowed.
 
 from __future__ import annotations
 
+import difflib
 import re
+import sys
+from dataclasses import fields, is_dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Union, get_args, get_origin, get_type_hints
 
 from hydra import compose, initialize_config_dir
 from hydra.core.config_store import ConfigStore
@@ -64,26 +67,95 @@ def explain(exc: BaseException) -> str:
     return first
 
 
-def check_overrides(overrides: list[str], conf_dir: Path = CONF_DIR) -> None:
-    """Reject unknown config-group options and unknown top-level keys before composing."""
-    top_keys = set(Config.__dataclass_fields__) | set(GROUPS)
+def _unwrap(t: Any) -> Any:
+    """``X`` of ``Optional[X]``; other types unchanged."""
+    args = [a for a in get_args(t) if a is not type(None)]
+    return args[0] if get_origin(t) is Union and len(args) == 1 else t
+
+
+def check_key(key: str) -> None:
+    """Reject a dotted key that names no parameter of the schema (:class:`Config`), with
+    the nearest allowed keys; list elements are addressed by index (``a.0``), mapping
+    entries (``state_programmes.NAME``) by any name."""
+    t: Any = Config
+    done: list[str] = []
+    for part in key.split("."):
+        t = _unwrap(t)
+        where = ".".join(done)
+        if isinstance(t, type) and is_dataclass(t):
+            names = [f.name for f in fields(t)]
+            if part not in names:
+                near = difflib.get_close_matches(part, names, n=3, cutoff=0.6) or names
+                head = f"{where}." if where else ""
+                raise ConfigError(f"{key} is not allowed: unknown key; nearest allowed: "
+                                  + ", ".join(head + n for n in near))
+            t = _schema_hints(t)[part]
+        elif get_origin(t) is list:
+            if not part.isdigit():
+                raise ConfigError(f"{key} is not allowed: unknown key; {where} is a list, "
+                                  f"its elements are {where}.0, {where}.1, ...")
+            t = get_args(t)[0]
+        elif get_origin(t) is dict:
+            t = get_args(t)[1]
+        elif t is Any:
+            return
+        else:
+            raise ConfigError(f"{key} is not allowed: unknown key; {where} is a value, not a "
+                              "group of keys")
+        done.append(part)
+
+
+def _schema_hints(cls: type) -> dict[str, Any]:
+    """Resolved type hints of a parameter dataclass (its annotations are strings)."""
+    return get_type_hints(cls, vars(sys.modules[cls.__module__]))
+
+
+def split_override(ov: str) -> tuple[str, str]:
+    """``(key, value)`` of an override, without its prefix (``+`` add, ``++`` add or
+    override, ``~`` delete); a group's package (``group@pkg``) stays in the key. Only a
+    deletion may have no value."""
+    body = ov.lstrip("+~")
+    key, sep, value = body.partition("=")
+    if not sep and not ov.startswith("~"):
+        raise ConfigError(f"{ov!r} is not an override: allowed key=value, e.g. strategy=efv")
+    return key.strip(), value
+
+
+def check_repeats(overrides: list[str]) -> None:
+    """Reject a key or group given twice with different values on one command line
+    (Hydra would silently take the last); identical repeats pass. Only for what one person
+    typed: a command line may still override an experiment's ``base:`` (the later wins)."""
+    seen: dict[str, str] = {}
     for ov in overrides:
-        key, sep, value = ov.lstrip("+~").partition("=")
-        if not sep:
-            raise ConfigError(f"{ov!r} is not an override: allowed key=value, e.g. strategy=efv")
+        key, value = split_override(ov)
+        if key in seen and seen[key] != value:
+            raise ConfigError(f"{key} is given twice with different values: {key}="
+                              f"{seen[key]!r} and {key}={value!r}; give it once")
+        seen[key] = value
+
+
+def check_overrides(overrides: list[str], conf_dir: Path = CONF_DIR) -> None:
+    """Reject unknown config-group options and unknown keys before composing: plain,
+    ``+key=`` (add) and ``++key=`` (add or override) overrides alike, since the schema has
+    every parameter and adding one is always a typo."""
+    for ov in overrides:
+        key, value = split_override(ov)
         root = key.split(".")[0].split("@")[0]
-        if root == "hydra":
+        if root.split("/")[0] == "hydra":  # Hydra's own settings (hydra.run.dir, hydra/...)
             continue
-        if root not in top_keys:
-            raise ConfigError(f"{key}={value!r} is not allowed: unknown key; allowed keys: "
-                              + ", ".join(sorted(top_keys)))
-        if key in GROUPS:
-            options = group_options(key, conf_dir)
+        if key.split("@")[0] in GROUPS and "." not in key:
+            options = group_options(root, conf_dir)
             for v in value.strip("[]").split(","):
                 v = v.strip()
                 if v not in options:
                     raise ConfigError(f"{key}={v!r} is not allowed: one of "
                                       + ", ".join(options))
+            continue
+        if root not in Config.__dataclass_fields__:
+            top_keys = set(Config.__dataclass_fields__) | set(GROUPS)
+            raise ConfigError(f"{key}={value!r} is not allowed: unknown key; allowed keys: "
+                              + ", ".join(sorted(top_keys)))
+        check_key(key)
 
 
 def to_config(cfg: DictConfig | dict[str, Any], conf_dir: Path = CONF_DIR) -> Config:

@@ -29,7 +29,8 @@ from sim.keys import numeric_keys, set_path
 from sim.params import Config
 
 #: Top-level config keys that are run control or the world, never uncertain parameters.
-NOT_UNCERTAIN = ("world", "replications", "seed", "workers", "end", "map_months")
+NOT_UNCERTAIN = ("world", "replications", "seed", "workers", "end", "map_months",
+                 "max_cost_s")
 
 
 @dataclass

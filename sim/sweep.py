@@ -37,7 +37,7 @@ from sim.errors import ConfigError
 from sim.keys import get_path, set_path, to_dict
 from sim.metrics import running_costs_by_year
 from sim.outputs import RUN_TABLES, SWEEP_TABLES
-from sim.params import Config
+from sim.params import Config, check_cost
 from sim.posterior import PosteriorSample
 from sim.provenance import config_hash
 from sim.ranges import check_ranges, latin_hypercube, parse_ranges
@@ -262,6 +262,9 @@ def make_sweep(name: str, design: dict[str, Any], base: list[str], replications:
         check_ranges(parse_ranges(dict(design["lhs"]).get("ranges"), "design.lhs.ranges"),
                      factory.make({}), "design.lhs.ranges")
     configs = [factory.make(p) for p in points]
+    if configs:  # the whole design within the budget (each run alone is checked by validate)
+        check_cost(sum(c.estimated_cost_s() for c in configs), configs[0].max_cost_s,
+                   f"sweep {name}", f"{len(configs)} points x {replications} replications")
     return Sweep(name, points, configs, replications)
 
 

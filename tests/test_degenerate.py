@@ -18,7 +18,7 @@ from helpers import SMALL, STRATEGIES, TOY, check_invariants, make_config
 from sim.calendar import month_index
 from sim.metrics import kpis_for_replication, tables_for_replication
 from sim.model import simulate
-from sim.params import N_SIZE_CLASSES, Config, WorldParams
+from sim.params import MAX_BUILDER_FTE, MAX_MUNICIPAL_FTE, N_SIZE_CLASSES, Config, WorldParams
 from sim.world import MUNICIPAL, build_world
 
 WORLDS = {"toy": TOY, "small": SMALL}
@@ -27,9 +27,9 @@ WORLDS = {"toy": TOY, "small": SMALL}
 def _unlimited(cfg: Config, effort_pd: float, dev_start: str) -> Config:
     """Huge staff, (near) zero effort, every delay zero, every Land reuses."""
     st = cfg.staffing
-    st.bund_fte = st.state_fte_base = 1e6
-    st.staff_cap_factor = 1.0
-    st.municipal_fte_by_size_class = [1e6] * N_SIZE_CLASSES
+    st.bund_fte = st.state_fte_base = MAX_BUILDER_FTE / 2  # within the bound (peak staff
+    st.staff_cap_factor = 1.0                                # check): far more teams than builds
+    st.municipal_fte_by_size_class = [MAX_MUNICIPAL_FTE] * N_SIZE_CLASSES
     d = cfg.development
     d.start = dev_start
     d.effort_person_days = effort_pd

@@ -3,24 +3,39 @@
 Usage: ``ozg-sim [key=value ...]`` with Hydra overrides, e.g.
 ``ozg-sim strategy=efv funding=koenigstein replications=20 seed=7 workers=2``.
 ``hydra.run.dir=DIR`` picks the output folder. A bad configuration prints one line naming
-the key, the value and what is allowed, exits with code 2 and writes nothing.
+the key, the value and what is allowed, exits with code 2 and writes nothing; with ``-m``
+(a Hydra multirun) every job is checked before the first runs. ``+key=`` and ``++key=``
+are checked like plain overrides, a key given twice with different values is refused, and
+a run (or multirun) estimated above ``max_cost_s`` core-seconds is refused with the
+estimate.
 """
 
 from __future__ import annotations
 
+import itertools
 import sys
 import time
 from pathlib import Path
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
+from hydra.core.override_parser.overrides_parser import OverridesParser
 
 from sim.cli.common import Progress, fail, log, quiet_libraries
-from sim.config import CONF_DIR, check_overrides, explain, load_config, register_schema, to_config
+from sim.config import (
+    CONF_DIR,
+    check_overrides,
+    check_repeats,
+    explain,
+    load_config,
+    register_schema,
+    to_config,
+)
 from sim.errors import ConfigError, DataError
 from sim.figures.labels import run_title
 from sim.figures.run import draw_run_figures
 from sim.io import write_run
+from sim.params import DEFAULT_MAX_COST_S, check_cost
 from sim.posterior import draws_record
 from sim.provenance import run_provenance
 from sim.runner import run_replications
@@ -69,6 +84,42 @@ def run(cfg_node: object) -> Path:
     return out_dir
 
 
+def expand_multirun(overrides: list[str]) -> list[list[str]]:
+    """The overrides of every job of a Hydra multirun, in Hydra's order: the cartesian
+    product of each sweep override's values (``a=1,2``, ``range(...)``, ``choice(...)``),
+    as Hydra's basic sweeper expands them."""
+    check_overrides(overrides)  # unknown keys and group options, before parsing
+    lists: list[list[str]] = []
+    parsed = OverridesParser.create().parse_overrides(overrides)
+    for text, ov in zip(overrides, parsed, strict=True):
+        if not ov.is_sweep_override():
+            lists.append([text])
+        elif ov.is_discrete_sweep():
+            key = ov.get_key_element()
+            lists.append([f"{key}={v}" for v in ov.sweep_string_iterator()])
+        else:
+            raise ConfigError(f"{text} is not allowed: a multirun sweeps discrete "
+                              "values (a,b,c or range(...) or choice(...))")
+    return [list(job) for job in itertools.product(*lists)]
+
+
+def check_multirun(overrides: list[str]) -> None:
+    """Check every job of a multirun before the first starts (its config, world and the
+    cost of all jobs together), so a bad value in a later job writes nothing."""
+    jobs = expand_multirun(overrides)
+    worlds: set[str] = set()
+    total = 0.0
+    budget = DEFAULT_MAX_COST_S
+    for job in jobs:
+        cfg = load_config(job)
+        if repr(cfg.world) not in worlds:  # each distinct world is built once
+            build_world(cfg.world)
+            worlds.add(repr(cfg.world))
+        total += cfg.estimated_cost_s()
+        budget = cfg.max_cost_s
+    check_cost(total, budget, "this multirun", f"{len(jobs)} jobs")
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console entry point: pre-flight check of the overrides, then the Hydra run."""
     args = list(sys.argv[1:] if argv is None else argv)
@@ -80,11 +131,14 @@ def main(argv: list[str] | None = None) -> None:
     if not passthrough:
         overrides = [a for a in args if not a.startswith("-")]
         try:
+            check_repeats(overrides)
             if multirun:
-                check_overrides(overrides)
+                check_multirun(overrides)
             else:
                 build_world(load_config(overrides).world)
         except (ConfigError, DataError) as exc:
+            fail(TOOL, explain(exc))
+        except Exception as exc:  # Hydra's override grammar raises its own exception types
             fail(TOOL, explain(exc))
 
     register_schema()
