@@ -3,24 +3,30 @@
 Usage: ``ozg-sim [key=value ...]`` with Hydra overrides, e.g.
 ``ozg-sim strategy=efv funding=koenigstein replications=20 seed=7 workers=2``.
 ``hydra.run.dir=DIR`` picks the output folder. A bad configuration prints one line naming
-the key, the value and what is allowed, exits with code 2 and writes nothing.
+the key, the value and what is allowed, exits with code 2 and writes nothing; so does an
+output folder (``hydra.run.dir``, ``hydra.sweep.dir``, or the root of the default) that is a
+file or cannot be written, checked before Hydra starts. A write that fails while the outputs
+are written (full disk, read-only) prints one line naming the path and the reason and exits
+with code 3, leaving no run folder.
 """
 
 from __future__ import annotations
 
+import shutil
 import sys
 import time
 from pathlib import Path
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
+from omegaconf import OmegaConf
 
-from sim.cli.common import Progress, fail, log, quiet_libraries
+from sim.cli.common import Progress, fail, fail_io, log, quiet_libraries
 from sim.config import CONF_DIR, check_overrides, explain, load_config, register_schema, to_config
 from sim.errors import ConfigError, DataError
 from sim.figures.labels import run_title
 from sim.figures.run import draw_run_figures
-from sim.io import write_run
+from sim.io import OutputError, check_writable, write_run
 from sim.posterior import draws_record
 from sim.provenance import run_provenance
 from sim.runner import run_replications
@@ -55,9 +61,13 @@ def run(cfg_node: object) -> Path:
     title = run_title(cfg.strategy.name, cfg.funding.name, cfg.staffing.name, cfg.world.name)
     draws = draws_record(cfg.calibrated_draws, cfg.posterior)
     subtitle = f"Seed {cfg.seed}. {draws['description']}"
-    write_run(out_dir, cfg, world, results, wall,
-              figures=lambda d: draw_run_figures(d, title, subtitle, run_provenance(cfg)),
-              extra={"calibrated_draws": draws})
+    try:
+        write_run(out_dir, cfg, world, results, wall,
+                  figures=lambda d: draw_run_figures(d, title, subtitle, run_provenance(cfg)),
+                  extra={"calibrated_draws": draws})
+    except (OutputError, OSError) as exc:
+        _remove_if_only_hydra(out_dir)
+        fail_io(TOOL, exc)
     k = results.kpi_summary.set_index("kpi")["median"]
     log.info("done in %.1f s (%.2f s per replication on %s worker(s))", wall,
              sum(results.wall_s) / len(results.wall_s), cfg.workers or "all")
@@ -67,6 +77,40 @@ def run(cfg_node: object) -> Path:
     print(f"outputs: {out_dir}")
     print(f"charts:  {out_dir / 'coverage.png'} (and coverage.pdf)")
     return out_dir
+
+
+#: What Hydra itself puts in a run folder before the run writes anything.
+_HYDRA_FILES = (".hydra", f"{TOOL}.log")
+
+
+def _remove_if_only_hydra(out_dir: Path) -> None:
+    """Remove a run folder that holds nothing but Hydra's own files (a failed write left no
+    output of ours in it)."""
+    try:
+        if out_dir.is_dir() and all(p.name in _HYDRA_FILES for p in out_dir.iterdir()):
+            shutil.rmtree(out_dir, ignore_errors=True)
+    except OSError:
+        pass
+
+
+def output_root(args: list[str], multirun: bool) -> tuple[Path, str]:
+    """The folder Hydra will create the run folder in, and its key: the value of
+    ``hydra.run.dir=`` (``hydra.sweep.dir=`` for a multirun) if given, else the default of
+    ``conf/config.yaml``; each cut at its first interpolation (``${now:...}``), since only
+    the part before it is known before Hydra starts."""
+    key = "hydra.sweep.dir" if multirun else "hydra.run.dir"
+    given = [a.split("=", 1)[1] for a in args if a.lstrip("+").split("=", 1)[0] == key]
+    if given:
+        raw = given[-1]
+    else:
+        conf = OmegaConf.load(CONF_DIR / "config.yaml")
+        node = OmegaConf.to_container(conf.hydra["sweep" if multirun else "run"],
+                                      resolve=False)
+        raw = str(node["dir"]) if isinstance(node, dict) else ""
+    fixed = raw.split("${", 1)[0]
+    if "${" in raw:  # the folder is created under the last complete part
+        fixed = fixed.rpartition("/")[0] if "/" in fixed else ""
+    return Path(fixed or "."), key
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -86,6 +130,11 @@ def main(argv: list[str] | None = None) -> None:
                 build_world(load_config(overrides).world)
         except (ConfigError, DataError) as exc:
             fail(TOOL, explain(exc))
+        root, key = output_root(overrides, multirun)
+        try:
+            check_writable(root, key)
+        except ConfigError as exc:
+            fail(TOOL, exc)
 
     register_schema()
 

@@ -11,7 +11,8 @@ the Sobol design over the survivors, each design point run for ``replications``
 replications through the sweep machinery (:mod:`sim.sensitivity.evaluate`). Outputs go to
 ``<out>/<name>/<timestamp>/`` and appear only when complete: ``morris.csv``,
 ``sobol.csv``, ``evaluations.parquet``, ``points.parquet``, ``runs.parquet``,
-``manifest.json``, ``figures/``.
+``manifest.json``, ``figures/``. The output and cache folders are checked before the
+first run (:func:`sim.io.check_writable`).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ import pandas as pd
 from sim.cli.common import Progress, log
 from sim.config import load_config
 from sim.figures.recipes import draw_experiment_figures
-from sim.io import staged_folder, timestamp
+from sim.io import check_writable, staged_folder, timestamp
 from sim.keys import to_dict
 from sim.outputs import SENSITIVITY_TABLES
 from sim.provenance import config_hash, stamp
@@ -107,7 +108,10 @@ def run_sensitivity(spec: dict[str, Any], opts: dict[str, str], overrides: list[
         print(dry_run(sens, problem.k, reps, base, seed, workers, cache_dir))
         return None
     lang = opts.get("lang", "en")
-    out_root = Path(opts.get("out", "outputs/experiments")) / spec["name"]
+    out_root = check_writable(Path(opts.get("out", "outputs/experiments")) / spec["name"],
+                              "out")
+    if cache_dir is not None:
+        check_writable(cache_dir, "cache")
     log.info("%s: %d parameters, %d outputs, %d replications per point, %d worker(s)",
              spec["name"], problem.k, len(quantities), reps, workers)
     bars: list[Progress] = []
