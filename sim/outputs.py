@@ -339,7 +339,8 @@ def read_manifest(folder: str | Path) -> dict[str, Any]:
     """
     path = Path(folder) / "manifest.json"
     if not path.is_file():
-        raise DataError(f"{path}: missing: {folder} is not a run or experiment folder")
+        raise DataError(f"{folder} is not a run or experiment folder: manifest.json is "
+                        "missing")
     try:
         man = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:

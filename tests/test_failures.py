@@ -563,3 +563,14 @@ def test_ozg_sim_with_one_replication_works_end_to_end(tmp_path: Path) -> None:
     assert (out / "coverage.png").is_file() and (out / "manifest.json").is_file()
     assert pd.read_parquet(out / "national.parquet")["replication"].nunique() == 1
     assert _leftovers(tmp_path) == []
+
+
+@pytest.mark.slow
+def test_ozg_sim_on_a_full_disk_leaves_no_run_folder(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    p = _run(["sim.cli.run", "world=toy", "replications=2", "workers=1",
+              f"hydra.run.dir={out}"], _limited(FSIZE_LIMIT), cwd=tmp_path)
+    err = _err_lines(p)
+    assert p.returncode == common.EXIT_IO_ERROR, p.stderr[-2000:]
+    assert len(err) == 1 and "File too large" in err[0], p.stderr[-2000:]
+    assert not out.exists()

@@ -182,17 +182,18 @@ def run_experiment(argv: list[str]) -> Path | None:
     if given:
         raise ConfigError(f"{given[0]}= is not allowed: an option of sensitivity "
                           f"experiments only (options are {', '.join(OPTION_KEYS)})")
+    cache_dir = None if "--no-cache" in flags else Path(opts.get("cache", "outputs/cache"))
+    if cache_dir is not None:  # a dry run's pilot runs write to the cache too
+        check_writable(cache_dir, "cache")
+    out_root = Path(opts.get("out", "outputs/experiments")) / spec["name"]
+    if "--dry-run" not in flags:
+        check_writable(out_root, "out")
     spec, sweep = build(name, opts, overrides)
     workers = int(opts.get("workers", 0)) or default_workers()
-    cache_dir = None if "--no-cache" in flags else Path(opts.get("cache", "outputs/cache"))
     if "--dry-run" in flags:
         print(dry_run(sweep, workers, cache_dir))
         return None
     lang = opts.get("lang", "en")
-    out_root = check_writable(Path(opts.get("out", "outputs/experiments")) / spec["name"],
-                              "out")
-    if cache_dir is not None:
-        check_writable(cache_dir, "cache")
     log.info("%s: %d points x %d replications = %d runs on %d worker(s)", spec["name"],
              len(sweep.points), sweep.replications, sweep.n_runs, workers)
     t0 = time.perf_counter()

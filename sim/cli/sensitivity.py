@@ -104,14 +104,14 @@ def run_sensitivity(spec: dict[str, Any], opts: dict[str, str], overrides: list[
     quantities = resolve(sens.outputs, cfg, world_for(cfg))
     workers = int(opts.get("workers", 0)) or default_workers()
     cache_dir = None if "--no-cache" in flags else Path(opts.get("cache", "outputs/cache"))
+    if cache_dir is not None:  # a dry run's pilot run writes to the cache too
+        check_writable(cache_dir, "cache")
     if "--dry-run" in flags:
         print(dry_run(sens, problem.k, reps, base, seed, workers, cache_dir))
         return None
     lang = opts.get("lang", "en")
     out_root = check_writable(Path(opts.get("out", "outputs/experiments")) / spec["name"],
                               "out")
-    if cache_dir is not None:
-        check_writable(cache_dir, "cache")
     log.info("%s: %d parameters, %d outputs, %d replications per point, %d worker(s)",
              spec["name"], problem.k, len(quantities), reps, workers)
     bars: list[Progress] = []
