@@ -420,8 +420,10 @@ def read_table(path: str | Path, rows: int | None = None) -> pd.DataFrame:
     return df
 
 
-def read_folder(folder: str | Path) -> tuple[dict[str, Any], dict[str, pd.DataFrame]]:
-    """The checked manifest (:func:`read_manifest`) and every Parquet table (by stem) of a
+def read_folder(folder: str | Path, only: tuple[str, ...] | None = None,
+                ) -> tuple[dict[str, Any], dict[str, pd.DataFrame]]:
+    """The checked manifest (:func:`read_manifest`) and every Parquet table (by stem; only
+    the stems ``only`` if given, so that a comparison does not read every event) of a
     saved run or experiment folder, each checked against the manifest's row count and the
     declared columns (:func:`read_table`); ``national.parquet`` must be there (except in a
     sensitivity folder, which keeps evaluations instead).
@@ -439,5 +441,6 @@ def read_folder(folder: str | Path) -> tuple[dict[str, Any], dict[str, pd.DataFr
                     *(p.name for p in folder.glob("*.parquet"))})
     tables = {}
     for name in names:
-        tables[Path(name).stem] = read_table(folder / name, rows.get(name))
+        if only is None or Path(name).stem in only:
+            tables[Path(name).stem] = read_table(folder / name, rows.get(name))
     return man, tables

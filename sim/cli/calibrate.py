@@ -245,8 +245,11 @@ def _apply(name: str, yaml_text: str, posterior_text: str) -> None:
     for target, text in ((CALIBRATED_DIR / f"{name}.yaml", yaml_text),
                          (CALIBRATED_DIR / posterior_file_name(name), posterior_text)):
         tmp = target.with_suffix(f".tmp{os.getpid()}")
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, target)
+        try:
+            tmp.write_text(text, encoding="utf-8")
+            os.replace(tmp, target)
+        finally:  # a failed write (full disk) leaves no temporary file
+            tmp.unlink(missing_ok=True)
         print(f"applied: {target}")
 
 

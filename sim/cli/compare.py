@@ -50,7 +50,7 @@ def load_folder(folder: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     """
     if not folder.is_dir():
         raise DataError(f"{folder}: not a folder: a run or experiment folder is needed")
-    man, tables = read_folder(folder)
+    man, tables = read_folder(folder, ("national", "kpis", "kpis_by_replication", "points"))
     if "sensitivity" in man:
         raise DataError(f"{folder}: a sensitivity folder has no runs over time to compare")
     nat = tables["national"]

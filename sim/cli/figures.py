@@ -25,7 +25,7 @@ from sim.figures.labels import run_title
 from sim.figures.recipes import draw_experiment_figures
 from sim.figures.run import draw_run_figures
 from sim.io import OutputError, check_writable, staged_folder
-from sim.outputs import read_folder
+from sim.outputs import read_folder, read_manifest
 from sim.provenance import run_provenance
 from sim.sweep import load_spec
 
@@ -55,15 +55,18 @@ def _figures_of(manifest: dict[str, Any]) -> tuple[list[str], dict[str, Any] | N
 def redraw(folder: Path, lang: str = "en") -> list[str]:
     """Redraw every figure of a run or experiment folder; returns the written file names.
 
-    The folder is checked first (:func:`sim.outputs.read_folder`). The new figures are
+    The folder is checked first (:func:`sim.outputs.read_folder`, through the recipes for
+    an experiment folder). The new figures are
     drawn into a staging folder and swapped in whole (an experiment's ``figures/``) or moved
     in file by file (a run's chart), so a killed redraw leaves the old figures, never a mix
     of old and new (or of two languages).
     """
     folder = Path(folder)
-    manifest, _tables = read_folder(folder)
-    check_writable(folder, "FOLDER")
+    manifest = read_manifest(folder)
     if manifest["tool"] == "ozg-sim":
+        read_folder(folder, ("national",))
+    check_writable(folder, "FOLDER")
+    if manifest["tool"] == "ozg-sim":  # an experiment's tables are read by its recipes
         with staged_folder(folder) as st:
             return redraw_run(folder, manifest, st.path)
     recipes, reference = ((None, None) if manifest.get("figure_list")
