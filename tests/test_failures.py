@@ -29,7 +29,7 @@ from helpers import TOY, make_config
 
 from sim.cli import calibrate, common, compare, experiment, figures
 from sim.cli import run as run_cli
-from sim.errors import ConfigError
+from sim.errors import ConfigError, DataError
 from sim.figures import recipes
 from sim.figures.run import coverage_figure
 from sim.io import (
@@ -42,6 +42,7 @@ from sim.io import (
     staged_folder,
     write_run,
 )
+from sim.outputs import read_table
 from sim.runner import run_replications
 from sim.sweep import load_spec
 from sim.world import build_world
@@ -390,6 +391,38 @@ def test_a_damaged_folder_is_one_line_naming_the_file(
     assert not out.exists()
     assert sorted(p.name for p in (folder / "figures").iterdir()) == before
     assert _leftovers(folder) == []
+
+
+#: Truncation points and footer flips of the table test: this many, spread over the file
+#: and over its footer (each read takes ~20 ms; the cache's own suite flips thousands).
+TRUNCATIONS = 25
+FOOTER_FLIPS = 40
+
+
+def test_a_table_cut_anywhere_or_with_a_flipped_footer_is_a_data_error(
+        sweep_folder: Path, tmp_path: Path) -> None:
+    """Cut at offsets spread over the whole file, and bytes spread over its footer flipped: the
+    reader says so in one line naming the file, never another exception or a wrong table."""
+    src = sweep_folder / "national.parquet"
+    data = src.read_bytes()
+    rows = len(pd.read_parquet(src))
+    target = tmp_path / "national.parquet"
+    for cut in sorted({*range(0, len(data), max(1, len(data) // TRUNCATIONS)), len(data) - 1}):
+        target.write_bytes(data[:cut])
+        with pytest.raises(DataError, match=r"national\.parquet: not a readable Parquet"):
+            read_table(target, rows)
+    footer = int.from_bytes(data[-8:-4], "little")
+    start = len(data) - 8 - footer
+    for i in range(start, len(data), max(1, (len(data) - start) // FOOTER_FLIPS)):
+        flipped = bytearray(data)
+        flipped[i] ^= 0xFF
+        target.write_bytes(bytes(flipped))
+        try:
+            df = read_table(target, rows)
+        except DataError as exc:
+            assert "\n" not in str(exc) and "national.parquet" in str(exc)
+        else:  # a flip the format cannot see (a statistic, a name's padding) reads right
+            assert len(df) == rows
 
 
 def test_a_run_folder_is_checked_as_well(run_folder: Path, copy_of: Callable[[Path], Path],
