@@ -200,6 +200,20 @@ def _probe(folder: Path) -> tuple[int, str]:
     return os.open(name, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600), str(name)
 
 
+#: Operating-system errors of writing: full disk or quota, read-only file system, no
+#: permission, file too large (``RLIMIT_FSIZE``), a device error.
+WRITE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM,
+                          errno.EFBIG, errno.EIO})
+
+
+def is_write_error(exc: OSError) -> bool:
+    """Whether ``exc`` is a failed write (:data:`WRITE_ERRNOS`, or an error of a library
+    that writes files and gives no errno, as pyarrow does), not a network error."""
+    if isinstance(exc, (ConnectionError, TimeoutError)):
+        return False
+    return exc.errno in WRITE_ERRNOS or exc.errno is None
+
+
 def describe_os_error(exc: OSError, default_path: Path | str) -> str:
     """``<path>: <reason>`` of an operating-system error (pyarrow's and matplotlib's carry
     no file name: then ``default_path``)."""
@@ -264,6 +278,8 @@ def staged_folder(root: Path, name: str | None = None,
                     target.unlink()
                 os.replace(f, target)
     except OSError as exc:
+        if not is_write_error(exc):
+            raise  # e.g. a lost connection to a Dask scheduler: not the disk's fault
         raise OutputError(f"cannot write {describe_os_error(exc, final)}; nothing was "
                           "written") from exc
     finally:

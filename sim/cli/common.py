@@ -38,7 +38,7 @@ def fail_io(tool: str, exc: BaseException) -> NoReturn:
     """One line naming the path and the operating system's reason of a failed write, exit
     :data:`EXIT_IO_ERROR`."""
     if isinstance(exc, OSError) and not isinstance(exc, OutputError):
-        exc = OutputError(f"cannot write {describe_os_error(exc, '?')}")
+        exc = OutputError(f"input/output error: {describe_os_error(exc, '(no path given)')}")
     fail(tool, exc, EXIT_IO_ERROR)
 
 
