@@ -7,12 +7,24 @@ README's column list is rendered from here (:func:`columns_markdown`; a test kee
 equal) and a schema test checks every table a replication produces against its declaration.
 Months count from 2018-01 (month 0); the ``date`` of a monthly row is the month's last day,
 and the state is the one at the end of that day.
+
+:func:`read_folder` reads a saved run or experiment folder back for the commands that redraw
+or compare (``ozg-sim-figures``, ``ozg-sim-compare``), checking its ``manifest.json`` and
+every table against what the manifest and these declarations promise.
 """
 
 from __future__ import annotations
 
+import json
 import textwrap
+from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from sim.errors import DataError
 
 
 @dataclass(frozen=True)
@@ -291,3 +303,144 @@ def columns_markdown(width: int = 92, tables: tuple[Table, ...] = OUTPUT_TABLES)
                                      subsequent_indent="  ", break_on_hyphens=False,
                                      break_long_words=False))
     return "\n".join(out)
+
+
+
+# --------------------------------------------------------------------------- reading folders
+
+#: Manifest keys each writing tool puts in a folder, with the JSON type they must have (a
+#: folder of another tool cannot be redrawn or compared).
+MANIFEST_KEYS: dict[str, dict[str, type | tuple[type, ...]]] = {
+    "ozg-sim": {"config": dict, "rows": dict, "seed": int},
+    "ozg-sim-experiment": {"experiment": str, "rows": dict, "replications": int},
+}
+#: Keys of a run's configuration that labels and titles read.
+RUN_CONFIG_NAMES = ("strategy", "funding", "staffing", "world")
+#: Columns of the tables of an experiment folder that are not declared above (they come
+#: from the sweep, :func:`sim.sweep.assemble`), and of a run's KPIs per replication.
+EXTRA_COLUMNS = {"points": ("point", "config_hash"), "runs": ("point", "replication", "status"),
+                 "kpis": ("point", "replication"), "kpis_by_replication": ("replication",)}
+
+
+def _jtype(t: type | tuple[type, ...]) -> str:
+    names = {dict: "an object", list: "a list", str: "a string", int: "an integer"}
+    return " or ".join(names.get(x, x.__name__) for x in (t if isinstance(t, tuple) else (t,)))
+
+
+def read_manifest(folder: str | Path) -> dict[str, Any]:
+    """The ``manifest.json`` of a run (``ozg-sim``) or experiment (``ozg-sim-experiment``)
+    folder, checked: JSON, an object, written by one of those tools, with the keys
+    :data:`MANIFEST_KEYS` and types the readers use.
+
+    Raises
+    ------
+    DataError
+        One line naming the file and what is wrong.
+    """
+    path = Path(folder) / "manifest.json"
+    if not path.is_file():
+        raise DataError(f"{folder} is not a run or experiment folder: manifest.json is "
+                        "missing")
+    try:
+        man = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise DataError(f"{path}: not JSON ({exc.msg} at line {exc.lineno} column "
+                        f"{exc.colno})") from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DataError(f"{path}: cannot be read ({exc})") from exc
+    if not isinstance(man, dict):
+        raise DataError(f"{path}: not a JSON object but {type(man).__name__}")
+    tool = man.get("tool")
+    if tool not in MANIFEST_KEYS:
+        raise DataError(f"{path}: tool={tool!r} is not allowed: a folder of "
+                        + " or ".join(MANIFEST_KEYS))
+    for key, typ in MANIFEST_KEYS[tool].items():
+        value = man.get(key)
+        if key not in man or not isinstance(value, typ) or isinstance(value, bool):
+            raise DataError(f"{path}: key {key!r} " + ("is missing" if key not in man else
+                            f"is {type(value).__name__}") + f": {_jtype(typ)} is needed")
+    rows = man["rows"]
+    bad = next((k for k, v in rows.items() if isinstance(v, bool) or not isinstance(v, int)
+                or v < 0 or "/" in k or "\\" in k), None)
+    if bad is not None:
+        raise DataError(f"{path}: rows[{bad!r}]={rows[bad]!r} is not allowed: a row count of "
+                        "a file in the folder")
+    if tool == "ozg-sim":
+        cfg = man["config"]
+        for k in RUN_CONFIG_NAMES:
+            if not isinstance((cfg.get(k) or {}).get("name") if isinstance(cfg.get(k), dict)
+                              else None, str):
+                raise DataError(f"{path}: config.{k}.name is missing: a run's configuration "
+                                "is needed")
+    else:
+        for key, typ in (("figure_list", list), ("design", dict), ("reference", dict)):
+            if man.get(key) is not None and not isinstance(man[key], typ):
+                raise DataError(f"{path}: key {key!r} is {type(man[key]).__name__}: "
+                                f"{_jtype(typ)} is needed")
+        if not all(isinstance(x, str) for x in man.get("figure_list") or []):
+            raise DataError(f"{path}: figure_list holds a non-string: figure names needed")
+    return man
+
+
+def required_columns(name: str) -> tuple[str, ...]:
+    """Columns a saved table ``name`` must have: those declared for it (output, sensitivity
+    or :data:`EXTRA_COLUMNS`); none for a table the package does not declare."""
+    for t in (*OUTPUT_TABLES, *SENSITIVITY_TABLES):
+        if t.name == name:
+            return t.names
+    return EXTRA_COLUMNS.get(name, ())
+
+
+def read_table(path: str | Path, rows: int | None = None) -> pd.DataFrame:
+    """One saved Parquet table, checked: readable, ``rows`` rows if given, the declared
+    columns (:func:`required_columns`).
+
+    Raises
+    ------
+    DataError
+        One line naming the file and what is wrong (missing, not Parquet, truncated,
+        columns missing).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{path}: missing" + (" (manifest.json lists it)" if rows is not None
+                                              else ""))
+    try:
+        df = pd.read_parquet(path)
+    except Exception as exc:  # pyarrow raises OSError, ArrowInvalid and others for bad bytes
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+        raise DataError(f"{path}: not a readable Parquet file ({first})") from exc
+    if rows is not None and len(df) != rows:
+        raise DataError(f"{path}: has {len(df)} rows, manifest.json says {rows}: the file was "
+                        "changed after it was written")
+    missing = [c for c in required_columns(path.stem) if c not in df.columns]
+    if missing:
+        raise DataError(f"{path}: column(s) {missing} missing: the table "
+                        f"{path.stem!r} needs {list(required_columns(path.stem))}")
+    return df
+
+
+def read_folder(folder: str | Path, only: tuple[str, ...] | None = None,
+                ) -> tuple[dict[str, Any], dict[str, pd.DataFrame]]:
+    """The checked manifest (:func:`read_manifest`) and every Parquet table (by stem; only
+    the stems ``only`` if given, so that a comparison does not read every event) of a
+    saved run or experiment folder, each checked against the manifest's row count and the
+    declared columns (:func:`read_table`); ``national.parquet`` must be there (except in a
+    sensitivity folder, which keeps evaluations instead).
+
+    Raises
+    ------
+    DataError
+        One line naming the damaged file and what is wrong.
+    """
+    folder = Path(folder)
+    man = read_manifest(folder)
+    rows: Mapping[str, int] = man["rows"]
+    needed = set() if "sensitivity" in man else {"national.parquet"}
+    names = sorted({*(k for k in rows if k.endswith(".parquet")), *needed,
+                    *(p.name for p in folder.glob("*.parquet"))})
+    tables = {}
+    for name in names:
+        if only is None or Path(name).stem in only:
+            tables[Path(name).stem] = read_table(folder / name, rows.get(name))
+    return man, tables

@@ -19,6 +19,7 @@ import copy
 import itertools
 import json
 import logging
+import re
 import time
 import traceback
 from collections.abc import Callable, Iterable, Iterator
@@ -62,33 +63,111 @@ SPEC_KEYS = {"name", "title", "title_de", "description", "replications", "seed",
              "design", "figures", "reference", "sensitivity"}
 
 
+#: What an experiment's ``name:`` may be: it names the output folder ``<out>/<name>/``, so a
+#: plain name (no path separators, no ``..``, not hidden), at most 64 characters.
+EXPERIMENT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
+#: Suffixes of an experiment file given by its path.
+SPEC_SUFFIXES = (".yaml", ".yml")
+#: Types of the optional keys of an experiment file (checked on load, so that a malformed
+#: file stops with one line before any run).
+SPEC_TYPES: dict[str, tuple[type, ...]] = {
+    "title": (str,), "title_de": (str, type(None)), "description": (str,),
+    "replications": (int,), "seed": (int,), "base": (list, type(None)), "design": (dict,),
+    "figures": (list, type(None)), "reference": (dict, type(None)), "sensitivity": (dict,)}
+
+
 def experiment_names() -> list[str]:
-    """Names of the experiments in ``conf/experiment/``."""
-    return sorted(p.stem for p in EXPERIMENT_DIR.glob("*.yaml"))
+    """Names of the experiments in ``conf/experiment/`` (only those that are plain names)."""
+    return sorted(p.stem for p in EXPERIMENT_DIR.glob("*.yaml")
+                  if EXPERIMENT_NAME.fullmatch(p.stem))
+
+
+def spec_path(name: str) -> Path:
+    """The file of experiment ``name``: ``conf/experiment/NAME.yaml`` for a plain name, else
+    a path to a spec file (``./my.yaml``, ``/abs/x.yaml``: it must end in ``.yaml`` or
+    ``.yml`` and exist).
+
+    Raises
+    ------
+    ConfigError
+        If ``name`` is neither.
+    """
+    if EXPERIMENT_NAME.fullmatch(name):
+        path = EXPERIMENT_DIR / f"{name}.yaml"
+        if path.is_file():
+            return path
+    elif name.endswith(SPEC_SUFFIXES):
+        path = Path(name)
+        if not path.is_file():
+            raise ConfigError(f"experiment file {name!r} is not allowed: it does not exist")
+        return path
+    raise ConfigError(f"experiment={name!r} is not allowed: one of "
+                      + ", ".join(experiment_names())
+                      + ", or the path of a spec file ending in .yaml")
+
+
+def _check_spec_types(path: Path, spec: dict[str, Any]) -> None:
+    where = path.name if path.parent == EXPERIMENT_DIR else str(path)
+    name = spec.get("name")
+    if not isinstance(name, str) or not EXPERIMENT_NAME.fullmatch(name):
+        raise ConfigError(f"{where}: name={name!r} is not allowed: a plain name of letters, "
+                          "digits, '_' and '-' (it names the output folder)")
+    for key, types in SPEC_TYPES.items():
+        if key in spec and (not isinstance(spec[key], types) or isinstance(spec[key], bool)):
+            allowed = " or ".join("null" if t is type(None) else
+                                  {dict: "a mapping", list: "a list", str: "a string",
+                                   int: "an integer"}[t] for t in types)
+            raise ConfigError(f"{where}: {key}={spec[key]!r} is not allowed: {allowed}")
+    if spec.get("replications", 1) < 1:
+        raise ConfigError(f"{where}: replications={spec['replications']!r} is not allowed: "
+                          "an integer >= 1")
+    if spec.get("seed", 0) < 0:
+        raise ConfigError(f"{where}: seed={spec['seed']!r} is not allowed: an integer >= 0")
+    for key in ("base", "figures"):
+        bad = next((x for x in spec.get(key) or [] if not isinstance(x, str)), None)
+        if bad is not None:
+            raise ConfigError(f"{where}: {key} holds {bad!r}: a list of strings is needed")
+    design = spec.get("design") or {}
+    for key in ("grid", "lhs", "cross"):
+        if key in design and not isinstance(design[key], dict):
+            raise ConfigError(f"{where}: design.{key}={design[key]!r} is not allowed: a "
+                              "mapping")
+    points = design.get("points")
+    if points is not None and not (isinstance(points, list)
+                                   and all(isinstance(p, dict) for p in points)):
+        raise ConfigError(f"{where}: design.points={points!r} is not allowed: a list of "
+                          "mappings")
 
 
 def load_spec(name: str) -> dict[str, Any]:
-    """The experiment file as a plain dict, checked."""
-    path = EXPERIMENT_DIR / f"{name}.yaml"
-    if not path.is_file():
-        raise ConfigError(f"experiment={name!r} is not allowed: one of "
-                          + ", ".join(experiment_names()))
+    """The experiment file (a name of ``conf/experiment/`` or a path, :func:`spec_path`) as
+    a plain dict, checked: keys, their types, and a ``name:`` that is a plain name, so the
+    output always lands in ``<out>/<name>/``.
+
+    Raises
+    ------
+    ConfigError
+        One line naming the file and the key.
+    """
+    path = spec_path(name)
+    where = path.name if path.parent == EXPERIMENT_DIR else str(path)
     raw = read_yaml(path)
     if not isinstance(raw, dict):
-        raise ConfigError(f"{path.name}: is not a mapping of experiment keys")
+        raise ConfigError(f"{where}: is not a mapping of experiment keys")
     spec = {str(k): v for k, v in raw.items()}
     unknown = set(spec) - SPEC_KEYS
     if unknown:
-        raise ConfigError(f"{path.name}: key {sorted(unknown)[0]!r} is not allowed: keys are "
+        raise ConfigError(f"{where}: key {sorted(unknown)[0]!r} is not allowed: keys are "
                           + ", ".join(sorted(SPEC_KEYS)))
     # A sensitivity experiment (sim.sensitivity) builds its designs from its ``sensitivity``
     # block; every other experiment is a sweep over its ``design``.
     for k in ("name", "sensitivity" if "sensitivity" in spec else "design"):
         if k not in spec:
-            raise ConfigError(f"{path.name}: key {k!r} is missing")
+            raise ConfigError(f"{where}: key {k!r} is missing")
     if "sensitivity" in spec and "design" in spec:
-        raise ConfigError(f"{path.name}: key 'design' is not allowed beside 'sensitivity' "
+        raise ConfigError(f"{where}: key 'design' is not allowed beside 'sensitivity' "
                           "(its designs are Morris' and Sobol's)")
+    _check_spec_types(path, spec)
     return spec
 
 

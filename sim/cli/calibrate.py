@@ -30,7 +30,10 @@ Writes ``<out>/<timestamp>_<NAME>/`` only when complete: ``targets.csv``, ``part
 ``calibrated.yaml``, ``report.md``, ``manifest.json``, ``figures/`` (``fit``, ``residuals``,
 ``posterior``, and with ``until`` ``backtest``: PNG, SVG, PDF and sidecar CSV) and with
 ``until`` ``backtest.csv`` and ``backtest_verdict.csv``. A bad spec or option prints one
-line naming key and allowed values, exits with code 2 and writes nothing.
+line naming key and allowed values, exits with code 2 and writes nothing; so does an
+``out=`` (or, with ``apply=true``, ``conf/calibrated/``) that is a file or cannot be
+written, checked before the first simulation. A write that fails later (full disk,
+read-only) prints one line naming the path and exits with code 3, leaving no output folder.
 """
 
 from __future__ import annotations
@@ -63,11 +66,19 @@ from sim.calibration.spec import (
     load_spec,
     spec_names,
 )
-from sim.cli.common import Progress, fail, log, setup_logging, split_cli_args
+from sim.cli.common import (
+    Progress,
+    fail,
+    fail_io,
+    log,
+    parse_int,
+    setup_logging,
+    split_cli_args,
+)
 from sim.config import CONF_DIR, GROUPS, load_config
 from sim.errors import ConfigError, DataError
 from sim.figures.calibration import draw_calibration_figures
-from sim.io import staged_folder, timestamp
+from sim.io import OutputError, check_writable, staged_folder, timestamp
 from sim.keys import to_dict
 from sim.params import Config
 from sim.posterior import posterior_csv
@@ -123,8 +134,10 @@ def parse_args(argv: list[str]) -> tuple[str, dict[str, str], dict[str, str], li
     if name not in spec_names():
         raise ConfigError(f"calibration={name!r} is not allowed: one of "
                           + ", ".join(spec_names()))
-    if "workers" in opts and not (opts["workers"].isdigit() and int(opts["workers"]) >= 1):
-        raise ConfigError(f"workers={opts['workers']!r} is not allowed: an integer >= 1")
+    if "workers" in opts:
+        parse_int("workers", opts["workers"], 1)
+    if "out" in opts and not opts["out"]:
+        raise ConfigError("out= is not allowed empty: a folder")
     if opts.get("apply", "false").lower() not in ("true", "false"):
         raise ConfigError(f"apply={opts['apply']!r} is not allowed: one of true, false")
     if "scheduler" in opts and "://" not in opts["scheduler"]:
@@ -232,8 +245,11 @@ def _apply(name: str, yaml_text: str, posterior_text: str) -> None:
     for target, text in ((CALIBRATED_DIR / f"{name}.yaml", yaml_text),
                          (CALIBRATED_DIR / posterior_file_name(name), posterior_text)):
         tmp = target.with_suffix(f".tmp{os.getpid()}")
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, target)
+        try:
+            tmp.write_text(text, encoding="utf-8")
+            os.replace(tmp, target)
+        finally:  # a failed write (full disk) leaves no temporary file
+            tmp.unlink(missing_ok=True)
         print(f"applied: {target}")
 
 
@@ -248,7 +264,9 @@ def run_calibration(argv: list[str]) -> Path:
     base = load_config(base_overrides(spec))
     check_parameters(spec, base)
     world = build_world(base.world)
-    out_root = Path(opts.get("out", "outputs/calibration"))
+    out_root = check_writable(Path(opts.get("out", "outputs/calibration")), "out")
+    if apply:
+        check_writable(CALIBRATED_DIR, "apply")
     command = " ".join([TOOL, *argv])
     t0 = time.perf_counter()
     progress = _PhaseProgress()
@@ -317,6 +335,8 @@ def main(argv: list[str] | None = None) -> None:
         run_calibration(args)
     except (ConfigError, DataError) as exc:
         fail(TOOL, exc)
+    except (OutputError, OSError) as exc:
+        fail_io(TOOL, exc)
 
 
 __all__ = ["calibrated_yaml", "load_spec", "main", "parse_args",

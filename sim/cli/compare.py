@@ -8,23 +8,30 @@ by its folder and design values; the output folder (default
 ``outputs/compare/<timestamp>``) gets ``national.parquet`` and ``kpis.parquet`` with a
 ``source`` column, ``summary.csv`` (KPI intervals per source) and a fan chart of population
 coverage and of nationwide services per source. The folder appears only when complete.
+
+Every input folder is checked before anything is written (:func:`sim.outputs.read_folder`):
+a missing or damaged ``manifest.json`` or table, or a configuration with fewer than
+:data:`sim.figures.tables.MIN_REPLICATIONS_PER_CHART` replications, prints one line naming
+the file and exits with code 2, as does an ``out=`` that cannot be written; a write that
+fails later (full disk) one line and exit code 3.
 """
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
 import pandas as pd
 
 from sim import stats
-from sim.cli.common import fail, split_cli_args
-from sim.errors import ConfigError
+from sim.cli.common import fail, fail_io, split_cli_args
+from sim.errors import ConfigError, DataError
 from sim.figures.charts import fan_figure
 from sim.figures.labels import Lang
 from sim.figures.save import save_figure
-from sim.io import staged_folder, timestamp
+from sim.figures.tables import MIN_REPLICATIONS_PER_CHART
+from sim.io import OutputError, check_writable, staged_folder, timestamp
+from sim.outputs import read_folder
 
 TOOL = "ozg-sim-compare"
 KEY_KPIS = ("population_coverage_2022_12", "nationwide_share_2022_12",
@@ -33,20 +40,34 @@ KEY_KPIS = ("population_coverage_2022_12", "nationwide_share_2022_12",
 
 
 def load_folder(folder: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """``national`` and ``kpis`` of one folder, with a ``source`` label per configuration."""
-    man_path = folder / "manifest.json"
-    if not man_path.is_file() or not (folder / "national.parquet").is_file():
-        raise ConfigError(f"{folder} is not a run or experiment folder "
-                          "(manifest.json and national.parquet needed)")
-    man = json.loads(man_path.read_text())
-    nat = pd.read_parquet(folder / "national.parquet")
-    kp_path = folder / ("kpis.parquet" if (folder / "kpis.parquet").is_file()
-                        else "kpis_by_replication.parquet")
-    kp = pd.read_parquet(kp_path)
+    """``national`` and ``kpis`` of one folder, with a ``source`` label per configuration.
+
+    Raises
+    ------
+    DataError
+        If the folder is damaged (:func:`sim.outputs.read_folder`), has no KPI table, or
+        a configuration has fewer than :data:`MIN_REPLICATIONS_PER_CHART` replications.
+    """
+    if not folder.is_dir():
+        raise DataError(f"{folder}: not a folder: a run or experiment folder is needed")
+    man, tables = read_folder(folder, ("national", "kpis", "kpis_by_replication", "points"))
+    if "sensitivity" in man:
+        raise DataError(f"{folder}: a sensitivity folder has no runs over time to compare")
+    nat = tables["national"]
+    kp_name = "kpis" if man["tool"] == "ozg-sim-experiment" else "kpis_by_replication"
+    if kp_name not in tables:
+        raise DataError(f"{folder / (kp_name + '.parquet')}: missing: the folder's key "
+                        "figures are needed")
+    kp = tables[kp_name]
     name = folder.name
-    if man.get("tool") == "ozg-sim-experiment":
-        design = [c for c in pd.read_parquet(folder / "points.parquet").columns
-                  if c not in ("point", "config_hash")]
+    if man["tool"] == "ozg-sim-experiment":
+        if "points" not in tables:
+            raise DataError(f"{folder / 'points.parquet'}: missing: the design is needed")
+        design = [c for c in tables["points"].columns if c not in ("point", "config_hash")]
+        absent = [c for c in design if c not in nat.columns]
+        if absent:
+            raise DataError(f"{folder / 'national.parquet'}: design column(s) {absent} "
+                            "missing")
         varying = [c for c in design if nat[c].nunique() > 1] or design[:1]
 
         def label(df: pd.DataFrame) -> pd.Series:
@@ -62,6 +83,11 @@ def load_folder(folder: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
                f"{cfg.get('funding', {}).get('name')}")
         nat = nat.assign(source=src)
         kp = kp.assign(source=src)
+    n = nat.groupby("source")["replication"].nunique()
+    if len(n) and n.min() < MIN_REPLICATIONS_PER_CHART:
+        raise DataError(f"{folder}: {n.idxmin()!r} has {int(n.min())} replication(s); a "
+                        f"comparison needs at least {MIN_REPLICATIONS_PER_CHART} per "
+                        "configuration (its charts show bands across replications)")
     return nat, kp
 
 
@@ -103,9 +129,12 @@ def main(argv: list[str] | None = None) -> None:
         if not folders:
             raise ConfigError("usage: ozg-sim-compare FOLDER [FOLDER ...] [out=DIR] [lang=de]")
         out = Path(opts.get("out") or Path("outputs/compare") / timestamp())
+        check_writable(out, "out")
         done = compare(folders, out, opts.get("lang", "en"))
-    except ConfigError as exc:
+    except (ConfigError, DataError) as exc:
         fail(TOOL, exc)
+    except (OutputError, OSError) as exc:
+        fail_io(TOOL, exc)
     print(f"outputs: {done}")
 
 

@@ -2,7 +2,9 @@
 
     ozg-sim-experiment NAME [key=value ...] [--dry-run] [--no-cache]
 
-``NAME`` is a file ``conf/experiment/NAME.yaml`` (its first line is this command). Options
+``NAME`` is a file ``conf/experiment/NAME.yaml`` (its first line is this command) or the
+path of a spec file (``./my.yaml``, ``/abs/x.yaml``); either way the spec's ``name:`` is a
+plain name and the outputs land under ``out=``. Options
 given as ``key=value``: ``replications``, ``seed``, ``workers``, ``lang`` (``en``/``de``),
 ``out`` (root folder, default ``outputs/experiments``), ``cache`` (run cache folder,
 default ``$OZG_SIM_CACHE`` or the user cache folder, :mod:`sim.cache`; ``ozg-sim-cache``
@@ -11,7 +13,13 @@ shows and prunes it); a sensitivity experiment also ``trajectories``, ``sobol_n`
 (:mod:`sim.cli.sensitivity`); every other ``key=value`` is a config override applied to
 all points (e.g. ``world=toy``). Outputs go to ``<out>/<NAME>/<timestamp>/`` and appear only when
 complete: ``manifest.json``, one tidy Parquet table per kind for all runs, ``summary.csv``,
-``figures/``.
+``figures/``. A sweep needs at least two replications (its figures and tables show
+intervals across them); fewer are refused before any run.
+
+Before any run, the output and cache folders are checked (not a file, writable); a bad
+option, file or folder prints one line and exits with code 2, a failed write while writing
+(full disk, read-only) one line naming the path and exit code 3; either way nothing is left
+half-written.
 """
 
 from __future__ import annotations
@@ -26,11 +34,20 @@ import pandas as pd
 
 from sim.cache import is_cached
 from sim.cli.cache import log_cache, open_cache
-from sim.cli.common import Progress, fail, log, setup_logging
+from sim.cli.common import (
+    Progress,
+    collect_options,
+    fail,
+    fail_io,
+    log,
+    parse_int,
+    setup_logging,
+)
 from sim.cli.sensitivity import run_sensitivity
 from sim.errors import ConfigError, DataError
 from sim.figures.recipes import draw_experiment_figures
-from sim.io import staged_folder, timestamp
+from sim.figures.tables import MIN_REPLICATIONS_PER_CHART
+from sim.io import OutputError, check_writable, staged_folder, timestamp
 from sim.keys import to_dict
 from sim.metrics import summarise_kpis
 from sim.posterior import draws_record
@@ -60,27 +77,35 @@ def parse_args(argv: list[str]) -> tuple[str, dict[str, str], list[str], set[str
         raise ConfigError(f"{sorted(bad)[0]} is not allowed: flags are --dry-run, --no-cache")
     if not rest or "=" in rest[0]:
         raise ConfigError("experiment name missing: allowed " + ", ".join(experiment_names()))
-    name, opts, overrides = rest[0], {}, []
+    name, pairs, overrides = rest[0], [], []
     for a in rest[1:]:
         key, sep, value = a.partition("=")
         if not sep:
             raise ConfigError(f"{a!r} is not an override: allowed key=value")
         if key in OPTION_KEYS or key in SENSITIVITY_OPTIONS:
-            opts[key] = value
+            pairs.append((key, value))
         else:
             overrides.append(a)
+    opts = collect_options(pairs)
     if opts.get("lang", "en") not in ("en", "de"):
         raise ConfigError(f"lang={opts['lang']!r} is not allowed: one of en, de")
     for k in ("replications", "seed", "workers"):
-        if k in opts and not (opts[k].isdigit() and (int(opts[k]) >= 1 or k == "seed")):
-            raise ConfigError(f"{k}={opts[k]!r} is not allowed: an integer >= "
-                              f"{0 if k == 'seed' else 1}")
+        if k in opts:
+            parse_int(k, opts[k], 0 if k == "seed" else 1)
+    for k in ("out", "cache"):
+        if k in opts and not opts[k]:
+            raise ConfigError(f"{k}= is not allowed empty: a folder")
     return name, opts, overrides, flags
 
 
 def build(name: str, opts: dict[str, str], overrides: list[str]) -> tuple[dict[str, Any], Sweep]:
     spec = load_spec(name)
     reps = int(opts.get("replications", spec.get("replications", 10)))
+    if reps < MIN_REPLICATIONS_PER_CHART:
+        raise ConfigError(f"replications={reps} is not allowed for the sweep {spec['name']}: "
+                          f"at least {MIN_REPLICATIONS_PER_CHART}, because its figures and "
+                          "tables show medians, bands and intervals across replications "
+                          "(one run has none); for a single run use ozg-sim replications=1")
     seed = int(opts.get("seed", spec.get("seed", 1)))
     base = [*map(str, spec.get("base") or []), *overrides]
     return spec, make_sweep(spec["name"], dict(spec["design"]), base, reps, seed)
@@ -160,13 +185,17 @@ def run_experiment(argv: list[str]) -> Path | None:
         raise ConfigError(f"{given[0]}= is not allowed: an option of sensitivity "
                           f"experiments only (options are {', '.join(OPTION_KEYS)})")
     cache_dir = None if "--no-cache" in flags else open_cache(opts.get("cache"))
+    if cache_dir is not None:  # a dry run's pilot runs write to the cache too
+        check_writable(cache_dir, "cache")
+    out_root = Path(opts.get("out", "outputs/experiments")) / spec["name"]
+    if "--dry-run" not in flags:
+        check_writable(out_root, "out")
     spec, sweep = build(name, opts, overrides)
     workers = int(opts.get("workers", 0)) or default_workers()
     if "--dry-run" in flags:
         print(dry_run(sweep, workers, cache_dir))
         return None
     lang = opts.get("lang", "en")
-    out_root = Path(opts.get("out", "outputs/experiments")) / spec["name"]
     log.info("%s: %d points x %d replications = %d runs on %d worker(s)", spec["name"],
              len(sweep.points), sweep.replications, sweep.n_runs, workers)
     log_cache(cache_dir)
@@ -200,6 +229,8 @@ def main(argv: list[str] | None = None) -> None:
         run_experiment(list(sys.argv[1:] if argv is None else argv))
     except (ConfigError, DataError) as exc:
         fail(TOOL, exc)
+    except (OutputError, OSError) as exc:
+        fail_io(TOOL, exc)
 
 
 if __name__ == "__main__":

@@ -6,36 +6,40 @@
 (``figure_list`` in its ``manifest.json``, from ``figures:`` of
 ``conf/experiment/*.yaml``) is redrawn into ``FOLDER/figures``
 (:func:`sim.figures.recipes.draw_experiment_figures`). An ``ozg-sim`` run folder gets its
-coverage chart redrawn (:func:`sim.figures.run.draw_run_figures`). A bad folder or option
-prints one line and exits with code 2.
+coverage chart redrawn (:func:`sim.figures.run.draw_run_figures`). The new figures replace
+the old ones whole, so a killed redraw leaves the old set, never a mix of languages. A
+damaged folder (manifest, table) or a bad option prints one line naming the file or option
+and exits with code 2; a failed write (full disk, read-only) one line and exit code 3.
 """
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 from typing import Any
 
-from sim.cli.common import fail, split_cli_args
+from sim.cli.common import fail, fail_io, split_cli_args
 from sim.config import to_config
-from sim.errors import ConfigError
+from sim.errors import ConfigError, DataError
 from sim.figures.labels import run_title
 from sim.figures.recipes import draw_experiment_figures
 from sim.figures.run import draw_run_figures
+from sim.io import OutputError, check_writable, staged_folder
+from sim.outputs import read_folder, read_manifest
 from sim.provenance import run_provenance
 from sim.sweep import load_spec
 
 TOOL = "ozg-sim-figures"
 
 
-def redraw_run(folder: Path, manifest: dict[str, Any]) -> list[str]:
-    """Redraw the chart of an ``ozg-sim`` run folder from its saved tables."""
+def redraw_run(folder: Path, manifest: dict[str, Any], out: Path | None = None) -> list[str]:
+    """Redraw the chart of an ``ozg-sim`` run folder from its saved tables (into ``out``,
+    a staging folder, if given)."""
     cfg = manifest["config"]
     title = run_title(cfg["strategy"]["name"], cfg["funding"]["name"],
                       cfg["staffing"]["name"], cfg["world"]["name"])
     return draw_run_figures(folder, title, f"Seed {cfg['seed']}.",
-                            run_provenance(to_config(cfg)))
+                            run_provenance(to_config(cfg)), out)
 
 
 def _figures_of(manifest: dict[str, Any]) -> tuple[list[str], dict[str, Any] | None]:
@@ -49,18 +53,26 @@ def _figures_of(manifest: dict[str, Any]) -> tuple[list[str], dict[str, Any] | N
 
 
 def redraw(folder: Path, lang: str = "en") -> list[str]:
-    """Redraw every figure of a run or experiment folder; returns the written file names."""
+    """Redraw every figure of a run or experiment folder; returns the written file names.
+
+    The folder is checked first (:func:`sim.outputs.read_folder`, through the recipes for
+    an experiment folder). The new figures are
+    drawn into a staging folder and swapped in whole (an experiment's ``figures/``) or moved
+    in file by file (a run's chart), so a killed redraw leaves the old figures, never a mix
+    of old and new (or of two languages).
+    """
     folder = Path(folder)
-    manifest_path = folder / "manifest.json"
-    if not manifest_path.is_file():
-        raise ConfigError(f"{folder} is not an experiment folder: manifest.json is missing")
-    manifest = json.loads(manifest_path.read_text())
-    if manifest.get("tool") == "ozg-sim":
-        return redraw_run(folder, manifest)
-    if manifest.get("figure_list"):
-        return draw_experiment_figures(folder, lang)
-    recipes, reference = _figures_of(manifest)
-    return draw_experiment_figures(folder, lang, recipes, reference)
+    manifest = read_manifest(folder)
+    if manifest["tool"] == "ozg-sim":
+        read_folder(folder, ("national",))
+    check_writable(folder, "FOLDER")
+    if manifest["tool"] == "ozg-sim":  # an experiment's tables are read by its recipes
+        with staged_folder(folder) as st:
+            return redraw_run(folder, manifest, st.path)
+    recipes, reference = ((None, None) if manifest.get("figure_list")
+                          else _figures_of(manifest))
+    with staged_folder(folder, "figures", replace=True) as st:
+        return draw_experiment_figures(folder, lang, recipes, reference, out=st.path)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -72,8 +84,12 @@ def main(argv: list[str] | None = None) -> None:
         if len(folders) != 1:
             raise ConfigError("usage: ozg-sim-figures FOLDER [lang=de]")
         files = redraw(Path(folders[0]), lang)
-    except ConfigError as exc:
+    except (ConfigError, DataError) as exc:
         fail(TOOL, exc)
+    except ValueError as exc:  # a table the figures cannot draw (e.g. too few replications)
+        fail(TOOL, f"{folders[0]}: {exc}")
+    except (OutputError, OSError) as exc:
+        fail_io(TOOL, exc)
     print(f"{len(files)} files written under {Path(folders[0])}")
 
 

@@ -7,12 +7,17 @@ the key, the value and what is allowed, exits with code 2 and writes nothing; wi
 (a Hydra multirun) every job is checked before the first runs. ``+key=`` and ``++key=``
 are checked like plain overrides, a key given twice with different values is refused, and
 a run (or multirun) estimated above ``max_cost_s`` core-seconds is refused with the
-estimate.
+estimate. So does an
+output folder (``hydra.run.dir``, ``hydra.sweep.dir``, or the root of the default) that is a
+file or cannot be written, checked before Hydra starts. A write that fails while the outputs
+are written (full disk, read-only) prints one line naming the path and the reason and exits
+with code 3, leaving no run folder.
 """
 
 from __future__ import annotations
 
 import itertools
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -20,8 +25,9 @@ from pathlib import Path
 import hydra
 from hydra.core.hydra_config import HydraConfig
 from hydra.core.override_parser.overrides_parser import OverridesParser
+from omegaconf import OmegaConf
 
-from sim.cli.common import Progress, fail, log, quiet_libraries
+from sim.cli.common import Progress, fail, fail_io, log, quiet_libraries
 from sim.config import (
     CONF_DIR,
     check_overrides,
@@ -34,7 +40,7 @@ from sim.config import (
 from sim.errors import ConfigError, DataError
 from sim.figures.labels import run_title
 from sim.figures.run import draw_run_figures
-from sim.io import write_run
+from sim.io import OutputError, check_writable, write_run
 from sim.params import DEFAULT_MAX_COST_S, check_cost
 from sim.posterior import draws_record
 from sim.provenance import run_provenance
@@ -70,9 +76,13 @@ def run(cfg_node: object) -> Path:
     title = run_title(cfg.strategy.name, cfg.funding.name, cfg.staffing.name, cfg.world.name)
     draws = draws_record(cfg.calibrated_draws, cfg.posterior)
     subtitle = f"Seed {cfg.seed}. {draws['description']}"
-    write_run(out_dir, cfg, world, results, wall,
-              figures=lambda d: draw_run_figures(d, title, subtitle, run_provenance(cfg)),
-              extra={"calibrated_draws": draws})
+    try:
+        write_run(out_dir, cfg, world, results, wall,
+                  figures=lambda d: draw_run_figures(d, title, subtitle, run_provenance(cfg)),
+                  extra={"calibrated_draws": draws})
+    except (OutputError, OSError) as exc:
+        _remove_if_only_hydra(out_dir)
+        fail_io(TOOL, exc)
     k = results.kpi_summary.set_index("kpi")["median"]
     log.info("done in %.1f s (%.2f s per replication on %s worker(s))", wall,
              sum(results.wall_s) / len(results.wall_s), cfg.workers or "all")
@@ -118,6 +128,38 @@ def check_multirun(overrides: list[str]) -> None:
         total += cfg.estimated_cost_s()
         budget = cfg.max_cost_s
     check_cost(total, budget, "this multirun", f"{len(jobs)} jobs")
+#: What Hydra itself puts in a run folder before the run writes anything.
+_HYDRA_FILES = (".hydra", f"{TOOL}.log")
+
+
+def _remove_if_only_hydra(out_dir: Path) -> None:
+    """Remove a run folder that holds nothing but Hydra's own files (a failed write left no
+    output of ours in it)."""
+    try:
+        if out_dir.is_dir() and all(p.name in _HYDRA_FILES for p in out_dir.iterdir()):
+            shutil.rmtree(out_dir, ignore_errors=True)
+    except OSError:
+        pass
+
+
+def output_root(args: list[str], multirun: bool) -> tuple[Path, str]:
+    """The folder Hydra will create the run folder in, and its key: the value of
+    ``hydra.run.dir=`` (``hydra.sweep.dir=`` for a multirun) if given, else the default of
+    ``conf/config.yaml``; each cut at its first interpolation (``${now:...}``), since only
+    the part before it is known before Hydra starts."""
+    key = "hydra.sweep.dir" if multirun else "hydra.run.dir"
+    given = [a.split("=", 1)[1] for a in args if a.lstrip("+").split("=", 1)[0] == key]
+    if given:
+        raw = given[-1]
+    else:
+        conf = OmegaConf.load(CONF_DIR / "config.yaml")
+        node = OmegaConf.to_container(conf.hydra["sweep" if multirun else "run"],
+                                      resolve=False)
+        raw = str(node["dir"]) if isinstance(node, dict) else ""
+    fixed = raw.split("${", 1)[0]
+    if "${" in raw:  # the folder is created under the last complete part
+        fixed = fixed.rpartition("/")[0] if "/" in fixed else ""
+    return Path(fixed or "."), key
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -140,6 +182,11 @@ def main(argv: list[str] | None = None) -> None:
             fail(TOOL, explain(exc))
         except Exception as exc:  # Hydra's override grammar raises its own exception types
             fail(TOOL, explain(exc))
+        root, key = output_root(overrides, multirun)
+        try:
+            check_writable(root, key)
+        except ConfigError as exc:
+            fail(TOOL, exc)
 
     register_schema()
 

@@ -11,7 +11,8 @@ the Sobol design over the survivors, each design point run for ``replications``
 replications through the sweep machinery (:mod:`sim.sensitivity.evaluate`). Outputs go to
 ``<out>/<name>/<timestamp>/`` and appear only when complete: ``morris.csv``,
 ``sobol.csv``, ``evaluations.parquet``, ``points.parquet``, ``runs.parquet``,
-``manifest.json``, ``figures/``.
+``manifest.json``, ``figures/``. The output and cache folders are checked before the
+first run (:func:`sim.io.check_writable`).
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from sim.cli.cache import log_cache, open_cache
 from sim.cli.common import Progress, log
 from sim.config import load_config
 from sim.figures.recipes import draw_experiment_figures
-from sim.io import staged_folder, timestamp
+from sim.io import check_writable, staged_folder, timestamp
 from sim.keys import to_dict
 from sim.outputs import SENSITIVITY_TABLES
 from sim.provenance import config_hash, stamp
@@ -105,11 +106,14 @@ def run_sensitivity(spec: dict[str, Any], opts: dict[str, str], overrides: list[
     quantities = resolve(sens.outputs, cfg, world_for(cfg))
     workers = int(opts.get("workers", 0)) or default_workers()
     cache_dir = None if "--no-cache" in flags else open_cache(opts.get("cache"))
+    if cache_dir is not None:  # a dry run's pilot run writes to the cache too
+        check_writable(cache_dir, "cache")
     if "--dry-run" in flags:
         print(dry_run(sens, problem.k, reps, base, seed, workers, cache_dir))
         return None
     lang = opts.get("lang", "en")
-    out_root = Path(opts.get("out", "outputs/experiments")) / spec["name"]
+    out_root = check_writable(Path(opts.get("out", "outputs/experiments")) / spec["name"],
+                              "out")
     log.info("%s: %d parameters, %d outputs, %d replications per point, %d worker(s)",
              spec["name"], problem.k, len(quantities), reps, workers)
     log_cache(cache_dir)

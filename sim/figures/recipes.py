@@ -12,7 +12,6 @@ the model; ``ozg-sim-experiment`` draws them after the sweep.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -30,6 +29,7 @@ from sim.figures.levels import PAYER_PARTIES
 from sim.figures.save import save_figure
 from sim.figures.style import groups_of, level_order
 from sim.figures.tables import state_difference_table
+from sim.outputs import read_folder
 
 #: Grouping factor and reference level of an experiment that names none.
 REFERENCE_DEFAULT = {"factor": "strategy", "level": "efa"}
@@ -46,13 +46,9 @@ SENSITIVITY_RECIPES = ("morris", "sobol")
 
 
 def read_experiment(folder: Path) -> tuple[dict[str, Any], dict[str, pd.DataFrame]]:
-    """The manifest and every Parquet table (by stem) of an experiment folder."""
-    manifest_path = folder / "manifest.json"
-    if not manifest_path.is_file():
-        raise ConfigError(f"{folder} is not an experiment folder: manifest.json is missing")
-    manifest = json.loads(manifest_path.read_text())
-    tables = {p.stem: pd.read_parquet(p) for p in sorted(folder.glob("*.parquet"))}
-    return manifest, tables
+    """The manifest and every Parquet table (by stem) of an experiment folder, checked
+    (:func:`sim.outputs.read_folder`: a damaged file gives a one-line ``DataError``)."""
+    return read_folder(folder)
 
 
 def _provenance(manifest: dict[str, Any], tables: dict[str, pd.DataFrame]) -> dict[str, Any]:
@@ -94,9 +90,10 @@ def design_orders(design: dict[str, Any] | None) -> dict[str, list[Any]]:
 
 def draw_experiment_figures(folder: Path, lang: str = "en",
                             recipes: Sequence[str] | None = None,
-                            reference: Mapping[str, Any] | None = None) -> list[str]:
-    """Draw the figures of an experiment folder into ``folder/figures``; returns the written
-    file names.
+                            reference: Mapping[str, Any] | None = None,
+                            out: Path | None = None) -> list[str]:
+    """Draw the figures of an experiment folder into ``folder/figures`` (or ``out``: a
+    staging folder that a redraw swaps in whole); returns the written file names.
 
     ``recipes`` (names in :data:`RECIPES`) and ``reference`` (``factor`` and ``level``)
     default to the manifest's ``figure_list`` and ``reference`` (``["fan"]`` and
@@ -117,7 +114,7 @@ def draw_experiment_figures(folder: Path, lang: str = "en",
     if unknown:
         raise ConfigError(f"figures: {unknown[0]!r} is not allowed: one of "
                           + ", ".join(sorted(RECIPES)))
-    out = folder / "figures"
+    out = folder / "figures" if out is None else Path(out)
     prov = _provenance(manifest, tables)
     ref = dict(reference or manifest.get("reference") or REFERENCE_DEFAULT)
     written: list[str] = []

@@ -25,6 +25,7 @@ from sim.figures.labels import text
 from sim.figures.save import save_figure
 from sim.figures.style import OKABE_ITO, OUTER_BAND, base_style
 from sim.figures.tables import coverage_table, quantile_bands
+from sim.outputs import read_table
 
 #: Style and legend label of each series of the run chart.
 SERIES_STYLE = {
@@ -115,8 +116,10 @@ def coverage_figure(national: pd.DataFrame, title: str, subtitle: str = "",
         for ax in (a1, a2):
             ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.09), ncol=2, frameon=False)
         fig.suptitle(title, x=0.01, ha="left", fontsize=11, fontweight="bold")
-        note = (f"Lines: median of {n_rep} replications; bands: {int(OUTER_BAND[0] * 100)}–"
-                f"{int(OUTER_BAND[1] * 100)} % range."
+        note = ((f"Lines: median of {n_rep} replications; bands: {int(OUTER_BAND[0] * 100)}–"
+                 f"{int(OUTER_BAND[1] * 100)} % range." if n_rep > 1 else
+                 "Lines: a single replication (replications=1), so no band: one draw of "
+                 "chance, not an interval.")
                 + (" Observed counts refer to the official catalogue of 575 services."
                    if history is not None else "")
                 + (" Dashboard count: services counted flächendeckend in every Land (listed "
@@ -128,15 +131,18 @@ def coverage_figure(national: pd.DataFrame, title: str, subtitle: str = "",
 
 
 def draw_run_figures(run_dir: Path, title: str, subtitle: str = "",
-                     provenance: dict[str, object] | None = None) -> list[str]:
+                     provenance: dict[str, object] | None = None,
+                     out: Path | None = None) -> list[str]:
     """Draw the standard charts of a run folder from its saved ``national.parquet``:
-    ``coverage.png/.svg/.pdf`` and the sidecar ``coverage.csv`` of the plotted data."""
+    ``coverage.png/.svg/.pdf`` and the sidecar ``coverage.csv`` of the plotted data, into
+    the run folder (or ``out``, a staging folder a redraw moves in)."""
     run_dir = Path(run_dir)
-    national = pd.read_parquet(run_dir / "national.parquet")
+    national = read_table(run_dir / "national.parquet")
     history = load_history()
     fig = coverage_figure(national, title, subtitle, history)
     data = coverage_table(national, history)
-    return [p.name for p in save_figure(fig, run_dir, "coverage", data, provenance or {})]
+    return [p.name for p in save_figure(fig, run_dir if out is None else out, "coverage",
+                                        data, provenance or {})]
 
 
 __all__ = ["SERIES_STYLE", "coverage_figure", "draw_run_figures", "plot_band", "plot_observed"]

@@ -45,9 +45,17 @@ def require(df: pd.DataFrame, columns: Sequence[str], name: str) -> None:
         raise ValueError(f"{name} lacks column(s) {missing}; it has {list(df.columns)}")
 
 
+#: Fewest replications a chart of bands or a table of intervals across replications is drawn
+#: from (never a single run in a chart: one run has no spread, its median is itself and a
+#: paired difference or a confidence half-width of one is undefined). Experiments and
+#: comparisons refuse fewer before any run.
+MIN_REPLICATIONS_PER_CHART = 2
+
+
 def check_one_row(df: pd.DataFrame, by: Sequence[str], keys: Sequence[str], name: str,
-                  min_replications: int = 2) -> None:
-    """Each group must hold one row per replication and key, and >= 2 replications."""
+                  min_replications: int = MIN_REPLICATIONS_PER_CHART) -> None:
+    """Each group must hold one row per replication and key, and at least
+    ``min_replications`` replications."""
     dup = df.duplicated([*by, *keys, "replication"])
     if dup.any():
         row = df[dup].iloc[0]
