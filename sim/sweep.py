@@ -23,7 +23,6 @@ import shutil
 import time
 import traceback
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -43,7 +42,7 @@ from sim.ranges import check_ranges, latin_hypercube, parse_ranges
 from sim.runner import (
     can_fork,
     default_workers,
-    process_pool,
+    pool_starmap,
     replication_config,
     run_replication,
 )
@@ -315,7 +314,8 @@ def run_sweep(sweep: Sweep, workers: int | None = None, cache_dir: Path | None =
     """Run every (point, replication) not yet in the cache; results in (point, rep) order.
 
     ``progress(done, total)`` is called after each run computed here (``done`` counts the
-    cached runs too).
+    cached runs too). A pool whose worker dies is restarted for the unfinished runs
+    (:func:`sim.runner.pool_starmap`), so the results equal those of an uninterrupted sweep.
     """
     todo, records = [], []
     for p, r, cfg, key in sweep.runs():
@@ -336,19 +336,13 @@ def run_sweep(sweep: Sweep, workers: int | None = None, cache_dir: Path | None =
         if can_fork():  # build the worlds once, here; forked workers inherit them
             for _p, _r, cfg, _key in todo:
                 world_for(cfg)
-        with process_pool(workers) as pool:
-            pending: set[Future[RunRecord]] = set()
-            it = iter(todo)
-            for p, r, cfg, key in itertools.islice(it, workers * 4):
-                pending.add(pool.submit(runner, p, r, cfg, key, cache_dir))
-            while pending:
-                done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                for fut in done:
-                    records.append(fut.result())
-                    if progress:
-                        progress(len(records), sweep.n_runs)
-                for p, r, cfg, key in itertools.islice(it, len(done)):
-                    pending.add(pool.submit(runner, p, r, cfg, key, cache_dir))
+        # A worker killed mid-sweep (OOM killer, operator) costs only its unfinished runs:
+        # pool_starmap restarts the pool and resubmits them (bounded, then WorkerLostError).
+        tasks = [(p, r, cfg, key, cache_dir) for p, r, cfg, key in todo]
+        for _i, rec in pool_starmap(runner, tasks, workers):
+            records.append(rec)
+            if progress:
+                progress(len(records), sweep.n_runs)
     records.sort(key=lambda x: (x.point, x.replication))
     return records
 
