@@ -314,8 +314,7 @@ def run_sweep(sweep: Sweep, workers: int | None = None, cache_dir: Path | None =
     """Run every (point, replication) not yet in the cache; results in (point, rep) order.
 
     ``progress(done, total)`` is called after each run computed here (``done`` counts the
-    cached runs too). A pool whose worker dies is restarted for the unfinished runs
-    (:func:`sim.runner.pool_starmap`), so the results equal those of an uninterrupted sweep.
+    cached runs too).
     """
     todo, records = [], []
     for p, r, cfg, key in sweep.runs():
@@ -337,7 +336,8 @@ def run_sweep(sweep: Sweep, workers: int | None = None, cache_dir: Path | None =
             for _p, _r, cfg, _key in todo:
                 world_for(cfg)
         # A worker killed mid-sweep (OOM killer, operator) costs only its unfinished runs:
-        # pool_starmap restarts the pool and resubmits them (bounded, then WorkerLostError).
+        # pool_starmap restarts the pool and resubmits them (bounded, then WorkerLostError),
+        # so the results equal those of an uninterrupted sweep.
         tasks = [(p, r, cfg, key, cache_dir) for p, r, cfg, key in todo]
         for _i, rec in pool_starmap(runner, tasks, workers):
             records.append(rec)
