@@ -168,7 +168,10 @@ def _die_with_parent(parent_pid: int) -> None:
     daemon thread checks every :data:`PARENT_POLL_S` seconds that the parent is still this
     process's parent and ends the worker with ``os._exit`` (no cleanup that could block on
     the dead parent's queues) when it is not. A parent that died before this ran is caught
-    by the first check, here.
+    by the first check, here. Linux counts the *thread* that started a worker as its parent:
+    a forked pool starts its workers at the first ``submit``, so that must come from a
+    thread that lives as long as the pool (every caller in the package submits from the
+    thread that made the pool).
     """
     if sys.platform.startswith("linux"):
         try:

@@ -94,7 +94,7 @@ def _kill_and_check_no_orphans(proc: subprocess.Popen[bytes],
                                workers: list[psutil.Process]) -> None:
     """SIGKILL ``proc`` (no cleanup runs) and assert that none of its ``workers`` (and no
     child it has now) outlives it by more than the grace."""
-    workers = [*workers, *_workers(proc.pid)]
+    workers = list({p.pid: p for p in [*workers, *_workers(proc.pid)]}.values())
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     end = time.monotonic() + ORPHAN_GRACE_S
