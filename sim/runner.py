@@ -205,6 +205,11 @@ def pool_starmap(fn: Callable[..., R], items: Sequence[tuple[Any, ...]], workers
     again, at most ``max_restarts`` times; then :class:`WorkerLostError`. Results do not
     depend on restarts as long as ``fn`` is a function of its arguments (every task here is
     one seeded replication). An exception raised by ``fn`` itself propagates.
+
+    Not covered: a worker killed in the instant it sends a result larger than a pipe's
+    atomic write (4 KiB; a run's tables are larger) leaves half a message in the pipe, and
+    CPython's executor (3.11) then waits for the rest instead of reporting a broken pool.
+    A worker killed while it computes (where the out-of-memory killer strikes) is covered.
     """
     left = dict(enumerate(items))
     restarts = 0

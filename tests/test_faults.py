@@ -3,9 +3,10 @@
 - The workers of a killed run die with it (no orphans re-parented to init).
 - An ``ozg-sim-experiment`` sweep killed early, in the middle and late resumes from its run
   cache to output tables equal to those of an uninterrupted sweep.
-- A worker killed mid-sweep (or mid-replications) costs only its unfinished runs: the pool
-  is restarted and the results equal an uninterrupted run; a task that kills its worker
-  every time ends in one clear error after a bounded number of restarts.
+- A worker killed mid-sweep (or mid-replications) while it computes costs only its
+  unfinished runs: the pool is restarted and the results equal an uninterrupted run; a task
+  that kills its worker every time ends in one clear error after a bounded number of
+  restarts.
 
 Slow (about a minute): real subprocesses, signals and process pools.
 """
@@ -19,13 +20,23 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import psutil
 import pytest
 
+from sim import runner as runner_module
 from sim.runner import MAX_POOL_RESTARTS, WorkerLostError, pool_starmap, run_replications
-from sim.sweep import assemble, expand_design, load_spec, make_sweep, run_sweep
+from sim.sweep import (
+    RunRecord,
+    assemble,
+    execute_run,
+    expand_design,
+    load_spec,
+    make_sweep,
+    run_sweep,
+)
 from sim.world import World
 
 pytestmark = [
@@ -134,10 +145,10 @@ def _n_runs() -> int:
 
 
 def _cache_entries(cache: Path) -> int:
-    """Complete entries in the run cache (a temporary folder being written is not one)."""
-    if not cache.is_dir():
-        return 0
-    return sum(1 for f in cache.rglob("record.json") if ".tmp" not in f.parent.name)
+    """Complete entries in the run cache (a temporary folder being written is not one).
+    ``os.walk`` skips what vanishes while it looks (temporary folders renamed into place)."""
+    return sum(1 for folder, _dirs, files in os.walk(cache)
+               if "record.json" in files and ".tmp" not in os.path.basename(folder))
 
 
 def _reference_tables(tmp_path: Path) -> dict[str, pd.DataFrame]:
@@ -195,25 +206,41 @@ def test_a_sweep_killed_early_middle_and_late_resumes_to_the_same_tables(tmp_pat
 # --------------------------------------------------------------------------- killed worker
 
 
-def _kill_one_worker(killed: list[int]) -> Callable[[int, int], None]:
-    """A progress callback that SIGKILLs one pool worker of this process, once."""
-    def progress(done: int, total: int) -> None:
-        if not killed:
-            victim = psutil.Process().children()[0]
-            victim.kill()
-            killed.append(victim.pid)
-    return progress
+#: The task whose worker is killed, once, in the killed-worker tests: (point, replication)
+#: of a sweep, or a replication. Set before the pool forks, so its workers inherit it.
+_DOOMED: dict[str, Any] = {}
+
+
+def _die_once_in_a_worker(task: Any) -> None:
+    """SIGKILL this worker if it runs the doomed task for the first time. The worker dies
+    while it computes, as under the out-of-memory killer. (A worker killed while it sends
+    its result through the pool's pipe can hang CPython's ProcessPoolExecutor itself: the
+    manager thread waits for the rest of the message; that case is not tested.)"""
+    if (os.getpid() != _DOOMED["parent"] and task == _DOOMED["task"]
+            and not _DOOMED["marker"].exists()):
+        _DOOMED["marker"].touch()
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+def _doom(task: Any, marker: Path) -> None:
+    _DOOMED.update(parent=os.getpid(), task=task, marker=marker)
+
+
+def _execute_or_die(point: int, replication: int, cfg: Any, key: str,
+                    cache_dir: Path | None) -> RunRecord:
+    _die_once_in_a_worker((point, replication))
+    return execute_run(point, replication, cfg, key, cache_dir)
 
 
 def test_a_killed_worker_costs_only_its_runs(tmp_path, caplog) -> None:
     sweep = make_sweep("killed_worker", {"grid": {"strategy": ["efa", "efv"]}}, OVERRIDES,
                        replications=6, seed=SEED)
     ref = run_sweep(sweep, workers=1)
-    killed: list[int] = []
+    _doom((1, 2), tmp_path / "killed")
     with caplog.at_level("WARNING", logger="ozg-sim"):
         got = run_sweep(sweep, workers=2, cache_dir=tmp_path / "cache",
-                        progress=_kill_one_worker(killed))
-    assert killed, "no worker was killed"
+                        runner=_execute_or_die)
+    assert (tmp_path / "killed").exists(), "no worker was killed"
     assert "restarting the pool" in caplog.text
     assert [(r.point, r.replication, r.status) for r in got] == \
         [(r.point, r.replication, "ok") for r in ref]
@@ -223,12 +250,20 @@ def test_a_killed_worker_costs_only_its_runs(tmp_path, caplog) -> None:
             pd.testing.assert_frame_equal(a.tables[name], b.tables[name])
 
 
-def test_a_killed_worker_of_replications_is_replaced(toy_world: World, config) -> None:
+def test_a_killed_worker_of_replications_is_replaced(toy_world: World, config, tmp_path,
+                                                      monkeypatch) -> None:
     cfg = config("world=toy", replications=8)
     ref = run_replications(toy_world, cfg, workers=1)
-    killed: list[int] = []
-    got = run_replications(toy_world, cfg, workers=2, progress=_kill_one_worker(killed))
-    assert killed
+    run_one = runner_module.run_replication
+
+    def run_or_die(world: World, cfg: Any, replication: int, *args: Any) -> Any:
+        _die_once_in_a_worker(replication)
+        return run_one(world, cfg, replication, *args)
+
+    _doom(5, tmp_path / "killed")
+    monkeypatch.setattr(runner_module, "run_replication", run_or_die)  # forked workers see it
+    got = run_replications(toy_world, cfg, workers=2)
+    assert (tmp_path / "killed").exists(), "no worker was killed"
     for name, df in ref.tables.items():
         pd.testing.assert_frame_equal(got.tables[name], df, obj=name)
     pd.testing.assert_frame_equal(got.kpis, ref.kpis)
