@@ -21,7 +21,9 @@ ORIGIN_YEAR = 2018
 ORIGIN_MONTH = 1
 ORIGIN = pd.Timestamp(year=ORIGIN_YEAR, month=ORIGIN_MONTH, day=1)
 
-_YM = re.compile(r"^(\d{4})-(\d{2})$")
+#: ``YYYY-MM`` in ASCII digits, nothing before or after (``$`` alone would let a trailing
+#: newline through, and ``\d`` alone other scripts' digits).
+_YM = re.compile(r"(\d{4})-(\d{2})", re.ASCII)
 
 
 def month_index(ym: str, key: str = "date") -> int:
@@ -32,7 +34,7 @@ def month_index(ym: str, key: str = "date") -> int:
     ConfigError
         If the string is not ``YYYY-MM`` or lies before the origin.
     """
-    match = _YM.match(str(ym))
+    match = _YM.fullmatch(str(ym))
     if match is None or not 1 <= int(match.group(2)) <= 12:
         raise ConfigError(f"{key}={ym!r} is not a month: allowed format YYYY-MM, e.g. 2020-09")
     idx = (int(match.group(1)) - ORIGIN_YEAR) * 12 + int(match.group(2)) - ORIGIN_MONTH

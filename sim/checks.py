@@ -34,7 +34,10 @@ def parse_number(key: str, value: Any, lo: float | None = None, hi: float | None
             raise ValueError
     except (TypeError, ValueError):
         raise ConfigError(f"{key}={shown} is not allowed: {allowed}") from None
-    if (lo is not None and (x <= lo if lo_open else x < lo)) or (hi is not None and x > hi):
+    # An int is compared as it is: as a float, 2**63 - 2 rounds up to 2**63 and would fail
+    # a bound of 2**63 - 1.
+    v: float = value if isinstance(value, int) else x
+    if (lo is not None and (v <= lo if lo_open else v < lo)) or (hi is not None and v > hi):
         raise ConfigError(f"{key}={shown} is not allowed: {allowed}")
     return x
 

@@ -40,9 +40,16 @@ def stream(seed: int, replication: int, name: str, *extra: int) -> np.random.Gen
         (int(seed), int(replication), STREAM_IDS[name], *map(int, extra))))
 
 
+#: Below this coefficient of variation a mean-1 gamma multiplier equals 1 to double precision
+#: (its standard deviation is under machine epsilon), while its shape 1/cv² overflows for
+#: cv below ~1e-154: such delays are taken as deterministic.
+DETERMINISTIC_CV = float(np.finfo(float).eps)
+
+
 def unit_gamma(rng: np.random.Generator, cv: float, size: tuple[int, ...]) -> np.ndarray:
-    """Gamma variates with mean 1 and coefficient of variation ``cv`` (0: all ones)."""
-    if cv == 0:
+    """Gamma variates with mean 1 and coefficient of variation ``cv`` (below
+    :data:`DETERMINISTIC_CV`: all ones)."""
+    if cv < DETERMINISTIC_CV:
         return np.ones(size)
     k = 1.0 / cv**2
     return rng.gamma(k, 1.0 / k, size=size)
@@ -179,7 +186,7 @@ def correlated_delays(own: np.ndarray, common: np.ndarray, weight: float,
     the correlation of each with the service's common component (w² in normal scores between
     two tenants): 0 returns ``own`` unchanged (independent tenants), 1 one delay per service.
     """
-    if weight <= 0.0 or cv == 0.0:
+    if weight <= 0.0 or cv < DETERMINISTIC_CV:
         return own
     k = 1.0 / cv**2
     dist = stats.gamma(k, scale=1.0 / k)

@@ -23,7 +23,6 @@ import re
 import time
 import traceback
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -45,7 +44,7 @@ from sim.ranges import check_ranges, latin_hypercube, parse_ranges
 from sim.runner import (
     can_fork,
     default_workers,
-    process_pool,
+    pool_starmap,
     replication_config,
     run_replication,
 )
@@ -380,19 +379,14 @@ def run_sweep(sweep: Sweep, workers: int | None = None, cache_dir: Path | None =
         if can_fork():  # build the worlds once, here; forked workers inherit them
             for _p, _r, cfg, _key in todo:
                 world_for(cfg)
-        with process_pool(workers) as pool:
-            pending: set[Future[RunRecord]] = set()
-            it = iter(todo)
-            for p, r, cfg, key in itertools.islice(it, workers * 4):
-                pending.add(pool.submit(runner, p, r, cfg, key, cache_dir))
-            while pending:
-                done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                for fut in done:
-                    records.append(fut.result())
-                    if progress:
-                        progress(len(records), sweep.n_runs)
-                for p, r, cfg, key in itertools.islice(it, len(done)):
-                    pending.add(pool.submit(runner, p, r, cfg, key, cache_dir))
+        # A worker killed mid-sweep (OOM killer, operator) costs only its unfinished runs:
+        # pool_starmap restarts the pool and resubmits them (bounded, then WorkerLostError),
+        # so the results equal those of an uninterrupted sweep.
+        tasks = [(p, r, cfg, key, cache_dir) for p, r, cfg, key in todo]
+        for _i, rec in pool_starmap(runner, tasks, workers):
+            records.append(rec)
+            if progress:
+                progress(len(records), sweep.n_runs)
     records.sort(key=lambda x: (x.point, x.replication))
     return records
 

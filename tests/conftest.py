@@ -7,13 +7,25 @@ Helpers that tests import directly (``make_config``, ``deterministic``,
 from __future__ import annotations
 
 import copy
+import os
 from collections.abc import Callable, Iterator
 
 import pytest
 from helpers import SMALL, TOY, make_config
+from hypothesis import HealthCheck, settings
 
 from sim.params import Config, WorldParams
 from sim.world import World, build_world
+
+# Hypothesis profiles. ``ci`` (the default, so a plain ``pytest -n 2`` runs it): 100 examples
+# per property unless a test asks for a multiple (tests/test_properties.py: over 1,000 in
+# all), no deadline (a simulation's time varies with the machine's load), and the blob to
+# reproduce a failure printed. ``dev`` (``HYPOTHESIS_PROFILE=dev``): a tenth, for a quick
+# pass while editing. Tests that set ``max_examples`` themselves keep their counts.
+settings.register_profile("ci", max_examples=100, deadline=None, print_blob=True,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile("dev", parent=settings.get_profile("ci"), max_examples=10)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
 @pytest.fixture(scope="session", autouse=True)
