@@ -21,6 +21,10 @@ EXIT_BAD_INPUT = 2
 #: system, no permission, file too large): the input was fine, the machine refused; distinct
 #: from :data:`EXIT_BAD_INPUT` so that a scheduler can retry it elsewhere.
 EXIT_IO_ERROR = 3
+#: Exit code when the worker processes of a pool kept dying (killed, out of memory) more
+#: often than :data:`sim.runner.MAX_POOL_RESTARTS` allows: the input was fine and the runs
+#: finished so far are in the run cache, so the command can simply be started again.
+EXIT_WORKERS_LOST = 4
 
 
 def _one_line(msg: object) -> str:

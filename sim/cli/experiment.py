@@ -35,6 +35,7 @@ import pandas as pd
 from sim.cache import is_cached
 from sim.cli.cache import log_cache, open_cache
 from sim.cli.common import (
+    EXIT_WORKERS_LOST,
     Progress,
     collect_options,
     fail,
@@ -44,6 +45,7 @@ from sim.cli.common import (
     setup_logging,
 )
 from sim.cli.sensitivity import run_sensitivity
+from sim.config import check_repeats
 from sim.errors import ConfigError, DataError
 from sim.figures.recipes import draw_experiment_figures
 from sim.figures.tables import MIN_REPLICATIONS_PER_CHART
@@ -52,7 +54,7 @@ from sim.keys import to_dict
 from sim.metrics import summarise_kpis
 from sim.posterior import draws_record
 from sim.provenance import config_hash, stamp
-from sim.runner import default_workers
+from sim.runner import WorkerLostError, default_workers
 from sim.sensitivity.spec import OPTION_KEYS as SENSITIVITY_OPTIONS  # its options
 from sim.sweep import (
     Sweep,
@@ -87,6 +89,7 @@ def parse_args(argv: list[str]) -> tuple[str, dict[str, str], list[str], set[str
         else:
             overrides.append(a)
     opts = collect_options(pairs)
+    check_repeats(overrides)  # what the user typed; it may still override the spec's base
     if opts.get("lang", "en") not in ("en", "de"):
         raise ConfigError(f"lang={opts['lang']!r} is not allowed: one of en, de")
     for k in ("replications", "seed", "workers"):
@@ -231,6 +234,8 @@ def main(argv: list[str] | None = None) -> None:
         fail(TOOL, exc)
     except (OutputError, OSError) as exc:
         fail_io(TOOL, exc)
+    except WorkerLostError as exc:
+        fail(TOOL, exc, EXIT_WORKERS_LOST)
 
 
 if __name__ == "__main__":

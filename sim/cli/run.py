@@ -27,7 +27,7 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from omegaconf import OmegaConf
 
-from sim.cli.common import Progress, fail, fail_io, log, quiet_libraries
+from sim.cli.common import EXIT_WORKERS_LOST, Progress, fail, fail_io, log, quiet_libraries
 from sim.config import (
     CONF_DIR,
     check_overrides,
@@ -44,7 +44,7 @@ from sim.io import OutputError, check_writable, write_run
 from sim.params import DEFAULT_MAX_COST_S, check_cost
 from sim.posterior import draws_record
 from sim.provenance import run_provenance
-from sim.runner import run_replications
+from sim.runner import WorkerLostError, run_replications
 from sim.world import build_world
 
 TOOL = "ozg-sim"
@@ -70,6 +70,9 @@ def run(cfg_node: object) -> Path:
     progress = Progress(cfg.replications)
     try:
         results = run_replications(world, cfg, cfg.workers, progress)
+    except WorkerLostError as exc:
+        _remove_if_only_hydra(out_dir)
+        fail(TOOL, exc, EXIT_WORKERS_LOST)
     finally:
         progress.close()
     wall = time.perf_counter() - t0
