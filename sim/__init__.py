@@ -12,6 +12,7 @@ The house, floor by floor (a module only imports from its own floor or below):
 ==================  ==========================================================================
 ground floor        ``errors``, ``calendar`` (model time, the OZG deadline), ``data_io`` (the
                     embedded data), ``params`` (the parameter schema and its checks),
+                    ``bounds`` (the physical range of every parameter, the cost guard),
                     ``keys`` (dotted parameter keys: read, set, list), ``provenance``
                     (versions, git commit, code version, config hash),
                     ``outputs`` (the output tables, declared once), ``ranges`` (uncertain

@@ -31,13 +31,14 @@ import numpy as np
 import pandas as pd
 
 from sim import cache as run_cache
+from sim.bounds import check_cost
 from sim.cache import run_key
 from sim.config import CONF_DIR, GROUPS, load_config, read_yaml
 from sim.errors import ConfigError
 from sim.keys import get_path, set_path, to_dict
 from sim.metrics import running_costs_by_year
 from sim.outputs import RUN_TABLES, SWEEP_TABLES
-from sim.params import Config, check_cost
+from sim.params import Config
 from sim.posterior import PosteriorSample
 from sim.provenance import config_hash
 from sim.ranges import check_ranges, latin_hypercube, parse_ranges

@@ -2,7 +2,7 @@
 sweep above its cost budget is refused, ``+``/``++`` typos and repeated keys fail, a
 multirun is checked whole before any job runs, and labels cannot move a folder.
 
-The bound cases are generated from :data:`sim.params.BOUNDS`, so a new bound is tested
+The bound cases are generated from :data:`sim.bounds.BOUNDS_BY_CLASS`, so a new bound is tested
 without a new test; a numeric field without a bound fails
 :func:`test_every_numeric_field_is_bounded`.
 """
@@ -20,6 +20,7 @@ from typing import Any, get_args, get_origin
 
 import pytest
 
+from sim.bounds import DEFAULT_MAX_COST_S, MAX_BUILDER_FTE, Bound
 from sim.cli import run as run_cli
 from sim.config import (
     CONF_DIR,
@@ -30,14 +31,7 @@ from sim.config import (
     read_yaml,
 )
 from sim.errors import ConfigError
-from sim.params import (
-    BOUNDS,
-    DEFAULT_MAX_COST_S,
-    MAX_BUILDER_FTE,
-    Bound,
-    Config,
-    _check_bounds,
-)
+from sim.params import BOUNDS, Config, _check_bounds
 from sim.ranges import check_ranges, parse_ranges
 from sim.sweep import make_sweep
 

@@ -15,10 +15,11 @@ import pandas as pd
 import pytest
 from helpers import SMALL, STRATEGIES, TOY, check_invariants, make_config
 
+from sim.bounds import MAX_BUILDER_FTE, MAX_MUNICIPAL_FTE
 from sim.calendar import month_index
 from sim.metrics import kpis_for_replication, tables_for_replication
 from sim.model import simulate
-from sim.params import MAX_BUILDER_FTE, MAX_MUNICIPAL_FTE, N_SIZE_CLASSES, Config, WorldParams
+from sim.params import N_SIZE_CLASSES, Config, WorldParams
 from sim.world import MUNICIPAL, build_world
 
 WORLDS = {"toy": TOY, "small": SMALL}

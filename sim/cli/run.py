@@ -27,6 +27,7 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from omegaconf import OmegaConf
 
+from sim.bounds import DEFAULT_MAX_COST_S, check_cost
 from sim.cli.common import EXIT_WORKERS_LOST, Progress, fail, fail_io, log, quiet_libraries
 from sim.config import (
     CONF_DIR,
@@ -41,7 +42,6 @@ from sim.errors import ConfigError, DataError
 from sim.figures.labels import run_title
 from sim.figures.run import draw_run_figures
 from sim.io import OutputError, check_writable, write_run
-from sim.params import DEFAULT_MAX_COST_S, check_cost
 from sim.posterior import draws_record
 from sim.provenance import run_provenance
 from sim.runner import WorkerLostError, run_replications
