@@ -524,6 +524,26 @@ def test_cli_bad_input_exits_2_and_writes_nothing(tmp_path: Path) -> None:
     assert not out.exists()
 
 
+def test_a_lost_calibration_worker_is_one_line_and_exit_4(monkeypatch, capsys) -> None:
+    """A local pool whose worker was killed (BrokenProcessPool) ends the command with one
+    line and sim.cli.common.EXIT_WORKERS_LOST, not a traceback."""
+    from concurrent.futures.process import BrokenProcessPool
+
+    import sim.cli.calibrate as cli
+    from sim.cli.common import EXIT_WORKERS_LOST
+
+    def broken(args: list[str]) -> None:
+        raise BrokenProcessPool("A process in the process pool was terminated abruptly")
+
+    monkeypatch.setattr(cli, "run_calibration", broken)
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["world=toy"])
+    assert exc.value.code == EXIT_WORKERS_LOST == 4
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("ozg-sim-calibrate: error: a worker "
+                                                    "process of the calibration died"), err
+
+
 @pytest.mark.parametrize("args, needle", [
     (["foo=1"], "foo= is not allowed: options are population_size="),
     (["until=2021-12", "apply=true"], "apply=true is not allowed with until=2021-12"),

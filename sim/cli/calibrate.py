@@ -43,6 +43,7 @@ import os
 import sys
 import time
 from concurrent.futures import Executor
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
@@ -67,6 +68,7 @@ from sim.calibration.spec import (
     spec_names,
 )
 from sim.cli.common import (
+    EXIT_WORKERS_LOST,
     Progress,
     fail,
     fail_io,
@@ -337,6 +339,10 @@ def main(argv: list[str] | None = None) -> None:
         fail(TOOL, exc)
     except (OutputError, OSError) as exc:
         fail_io(TOOL, exc)
+    except BrokenProcessPool as exc:  # a local worker was killed (out of memory, SIGKILL)
+        fail(TOOL, f"a worker process of the calibration died ({exc or 'killed'}); no output "
+             "folder was written: start it again (with fewer workers= if memory ran out)",
+             EXIT_WORKERS_LOST)
 
 
 __all__ = ["calibrated_yaml", "load_spec", "main", "parse_args",
