@@ -47,9 +47,10 @@ def get_path(cfg: Any, key: str) -> Any:
     return obj
 
 
-def set_path(cfg: Any, key: str, value: Any) -> None:
+def set_path(cfg: Any, key: str, value: Any, coerce: bool = True) -> None:
     """Set a dotted parameter key on a config tree (a Config), coercing the value to the
-    type of the value it replaces."""
+    type of the value it replaces (``coerce=False``: as it is, as a config file could hold
+    any type; for tests of the validation)."""
     parts = key.split(".")
     obj: Any = cfg
     for p in parts[:-1]:
@@ -70,7 +71,7 @@ def set_path(cfg: Any, key: str, value: Any) -> None:
         old = getattr(obj, last)
     else:
         raise ConfigError(f"{key}={value!r} is not allowed: unknown key")
-    new = _coerce(old, value)
+    new = _coerce(old, value) if coerce else value
     if isinstance(obj, list):
         obj[int(last)] = new
     elif isinstance(obj, dict):

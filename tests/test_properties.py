@@ -37,7 +37,7 @@ from test_invariants import run_checked
 
 from sim.config import GROUPS, group_options, load_config
 from sim.errors import ConfigError
-from sim.keys import get_path, numeric_keys, to_dict
+from sim.keys import get_path, numeric_keys, set_path, to_dict
 from sim.params import Config
 from sim.world import World
 
@@ -65,6 +65,35 @@ def _group_subtrees() -> dict[tuple[str, str], Any]:
     return out
 
 
+#: Ranges the valid configurations draw their numbers from: wide, physically meaningful
+#: parts of the validated ranges (sim/bounds.py).
+FLOAT_RANGES = {
+    "staffing.bund_fte": (0.0, 400.0),
+    "staffing.state_fte_base": (0.0, 60.0),
+    "staffing.state_fte_per_million": (0.0, 20.0),
+    "staffing.lead_fte_per_service": (0.0, 3.0),
+    "staffing.team_fte": (0.5, 10.0),
+    "staffing.hiring_lag_months": (0.0, 24.0),
+    "staffing.staff_cap_factor": (1.0, 3.0),
+    "staffing.dev_fte_factor": (0.0, 3.0),
+    "staffing.municipal_fte_factor": (0.0, 3.0),
+    "staffing.attrition_per_year": (0.0, 0.5),
+    "development.effort_person_days": (0.0, 4000.0),
+    "development.complexity_elasticity": (0.0, 2.0),
+    "development.effort_sigma": (0.0, 1.5),
+    "development.builder_effort_sigma": (0.0, 1.5),
+    "development.shared_build_overhead": (0.0, 1.0),
+    "development.publication_months": (0.0, 12.0),
+    "development.delay_cv": (0.0, 2.0),
+    **{f"sharing.{f}.{k}": r for f in ("efa", "efv") for k, r in (
+        ("decision_months", (0.0, 24.0)), ("contract_months", (0.0, 12.0)),
+        ("tenant_onboarding_months", (0.0, 6.0)), ("propensity", (0.0, 1.0)),
+        ("common_delay_weight", (0.0, 1.0)))},
+    "municipal.onboarding_effort_person_days": (0.0, 40.0),
+    "municipal.external_share_when_funded": (0.0, 1.0),
+}
+
+
 @st.composite
 def valid_configs(draw: st.DrawFn) -> Config:
     """A random valid configuration of the toy world: group options combined, numbers drawn
@@ -73,36 +102,11 @@ def valid_configs(draw: st.DrawFn) -> Config:
     for group in COMBINED_GROUPS:
         option = draw(st.sampled_from(group_options(group)), label=group)
         setattr(cfg, group, copy.deepcopy(_group_subtrees()[group, option]))
+    for key, (lo, hi) in FLOAT_RANGES.items():
+        set_path(cfg, key, draw(st.floats(lo, hi), label=key))
+    for f in ("efa", "efv"):
+        set_path(cfg, f"sharing.{f}.operator_onboarding_slots", draw(st.integers(1, 20)))
     fraction = st.floats(0.0, 1.0)
-    s = cfg.staffing
-    s.bund_fte = draw(st.floats(0.0, 400.0))
-    s.state_fte_base = draw(st.floats(0.0, 60.0))
-    s.state_fte_per_million = draw(st.floats(0.0, 20.0))
-    s.lead_fte_per_service = draw(st.floats(0.0, 3.0))
-    s.team_fte = draw(st.floats(0.5, 10.0))
-    s.hiring_lag_months = draw(st.floats(0.0, 24.0))
-    s.staff_cap_factor = draw(st.floats(1.0, 3.0))
-    s.dev_fte_factor = draw(st.floats(0.0, 3.0))
-    s.municipal_fte_factor = draw(st.floats(0.0, 3.0))
-    s.attrition_per_year = draw(st.floats(0.0, 0.5))
-    d = cfg.development
-    d.effort_person_days = draw(st.floats(0.0, 4000.0))
-    d.complexity_elasticity = draw(st.floats(0.0, 2.0))
-    d.effort_sigma = draw(st.floats(0.0, 1.5))
-    d.builder_effort_sigma = draw(st.floats(0.0, 1.5))
-    d.shared_build_overhead = draw(st.floats(0.0, 1.0))
-    d.publication_months = draw(st.floats(0.0, 12.0))
-    d.delay_cv = draw(st.floats(0.0, 2.0))
-    for f in (cfg.sharing.efa, cfg.sharing.efv):
-        f.decision_months = draw(st.floats(0.0, 24.0))
-        f.contract_months = draw(st.floats(0.0, 12.0))
-        f.tenant_onboarding_months = draw(st.floats(0.0, 6.0))
-        f.propensity = draw(fraction)
-        f.operator_onboarding_slots = draw(st.integers(1, 20))
-        f.common_delay_weight = draw(fraction)
-    m = cfg.municipal
-    m.onboarding_effort_person_days = draw(st.floats(0.0, 40.0))
-    m.external_share_when_funded = draw(fraction)
     for p in cfg.funding.programmes:
         p.amount_eur = draw(st.sampled_from([0.0, 1e6, 1e8, 3e9]))
         p.municipal_share = draw(fraction)
@@ -190,18 +194,6 @@ def _month_keys(obj: Any, prefix: str = "") -> list[str]:
 MONTH_KEYS = _month_keys(to_dict(_full_config()))
 
 
-def _set_raw(cfg: Config, key: str, value: Any) -> None:
-    """Set a dotted key to ``value`` as it is (no coercion: a config file can hold any type)."""
-    *parents, last = key.split(".")
-    obj = get_path(cfg, ".".join(parents)) if parents else cfg
-    if isinstance(obj, list):
-        obj[int(last)] = value
-    elif isinstance(obj, dict):
-        obj[last] = value
-    else:
-        setattr(obj, last, value)
-
-
 def _names_key(msg: str, key: str) -> bool:
     """Whether a one-line message starts with ``key`` (or the list or block holding it)."""
     named = re.sub(r"\[(\d+)\]", r".\1", re.split(r"[=: ]", msg, maxsplit=1)[0])
@@ -225,7 +217,7 @@ bad_numbers = st.one_of(
 @given(key=st.sampled_from(NUMERIC_KEYS), value=bad_numbers)
 def test_every_numeric_key_refuses_an_invalid_value(key: str, value: Any) -> None:
     cfg = copy.deepcopy(_full_config())
-    _set_raw(cfg, key, value)
+    set_path(cfg, key, value, coerce=False)
     _refused(cfg, key)
 
 
@@ -241,7 +233,7 @@ bad_months = st.one_of(
 @given(key=st.sampled_from(MONTH_KEYS), value=bad_months)
 def test_every_month_key_refuses_what_is_not_a_month(key: str, value: str) -> None:
     cfg = copy.deepcopy(_full_config())
-    _set_raw(cfg, key, value)
+    set_path(cfg, key, value, coerce=False)
     _refused(cfg, key)
 
 
