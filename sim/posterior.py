@@ -159,14 +159,16 @@ def draws_record(mode: str, sample: PosteriorSample | None) -> dict[str, object]
     if sample is None:
         return {"mode": "none", "posterior": None,
                 "description": "Calibrated parameters: none drawn (no posterior sample in "
-                               "this configuration); bands show chance alone."}
+                               "this configuration); the spread across replications is "
+                               "chance alone."}
     if mode == "posterior":
         text = (f"Calibrated parameters drawn per replication from the posterior of "
                 f"'{sample.name}' ({sample.n_particles} particles), the same draw for every "
-                "strategy: bands show parameter uncertainty and chance.")
+                "strategy: the spread across replications is parameter uncertainty and chance.")
     else:
         text = (f"Calibrated parameters at the point estimate of '{sample.name}' in every "
-                "replication (calibrated_draws=point): bands show chance alone.")
+                "replication (calibrated_draws=point): the spread across replications is chance "
+                "alone.")
     return {"mode": mode, "posterior": sample.summary(), "description": text}
 
 
