@@ -3,6 +3,16 @@ and read or write the other YAML files (experiment and calibration specs, calibr
 and the posterior sample a calibrated option names (``posterior: NAME_posterior.csv`` in
 ``conf/calibrated/NAME.yaml``, read into ``Config.posterior``; :mod:`sim.posterior`).
 
+Where configs come from: the shipped ``conf/`` (:data:`CONF_DIR`: the checkout's, or the copy
+a wheel installs as ``sim/conf``), then a user folder (``--config-dir DIR``, as Hydra's own
+flag adds it) and ``hydra.searchpath=[...]``, in Hydra's order; pre-flight checks compose
+with the same search path Hydra will (:func:`hydra_session`).
+
+Precedence (README "Running scenarios"): schema defaults < the calibrated option < the
+scenario groups and the primary config's body < the command line. A calibrated key that a
+scenario file or the command line sets keeps that value in every replication: it is
+dropped from the posterior draws (:func:`scenario_keys`).
+
 The only module of ``sim`` that imports Hydra or OmegaConf; the model core takes the plain
 dataclasses it returns. Errors come out as :class:`~sim.errors.ConfigError` with one line
 naming key, value and what is allowed.
@@ -13,13 +23,24 @@ from __future__ import annotations
 import difflib
 import re
 import sys
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import fields, is_dataclass
+from importlib import resources
 from pathlib import Path
 from typing import Any, Union, get_args, get_origin, get_type_hints
 
-from hydra import compose, initialize_config_dir
+# Hydra 1.3's own composition machinery (pinned in pyproject.toml): the search path of
+# --config-dir, and the defaults list that says which file set which key.
+from hydra._internal.defaults_list import create_defaults_list
+from hydra._internal.hydra import Hydra
+from hydra._internal.utils import create_config_search_path
+from hydra.compose import compose
+from hydra.core.config_loader import ConfigLoader
+from hydra.core.config_search_path import SearchPathQuery
 from hydra.core.config_store import ConfigStore
 from hydra.core.global_hydra import GlobalHydra
+from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import ConfigAttributeError, ConfigKeyError, OmegaConfBaseException
 
@@ -27,11 +48,33 @@ from sim.errors import ConfigError
 from sim.params import Config
 from sim.posterior import PosteriorSample, parse_posterior, parse_reference
 
-#: Hydra configs live at the top of the checkout, beside the package.
-CONF_DIR = Path(__file__).resolve().parent.parent / "conf"
+#: The checkout's config folder: ``conf/`` at the top of the checkout, beside the package.
+CHECKOUT_CONF_DIR = Path(__file__).resolve().parent.parent / "conf"
+
+
+def _shipped_conf_dir() -> Path:
+    """The shipped configs: ``sim/conf`` of an installed wheel (pyproject.toml maps the
+    checkout's ``conf/`` there), else the checkout's ``conf/`` (an editable install, or
+    ``PYTHONPATH`` pointing at the checkout)."""
+    packaged = Path(str(resources.files("sim") / "conf"))
+    return packaged if (packaged / "config.yaml").is_file() else CHECKOUT_CONF_DIR
+
+
+#: Hydra configs shipped with the package (:func:`_shipped_conf_dir`).
+CONF_DIR = _shipped_conf_dir()
+#: Whether :data:`CONF_DIR` is the checkout's (writable by ``ozg-sim-calibrate apply=true``),
+#: not a copy inside an installed package.
+CONF_IN_CHECKOUT = CONF_DIR == CHECKOUT_CONF_DIR
 SCHEMA_NAME = "ozg_sim_schema"
+#: The primary config ``ozg-sim`` composes unless ``--config-name`` names another.
+CONFIG_NAME = "config"
+#: The group of calibrated values; it comes first in the defaults list, so every scenario
+#: file overrides it, and keys set by anything else are not drawn from its posterior.
+CALIBRATED_GROUP = "calibrated"
 GROUPS = ("world", "strategy", "funding", "staffing", "operation", "state_programmes",
-          "calibrated")
+          CALIBRATED_GROUP)
+#: The override key of Hydra's extra config folders (``hydra.searchpath=[file:///dir]``).
+SEARCHPATH_KEY = "hydra.searchpath"
 _CONVERT = re.compile(r"Value '(.*)' of type '.*' could not be converted to (\w+)")
 
 
@@ -40,8 +83,115 @@ def register_schema() -> None:
     ConfigStore.instance().store(name=SCHEMA_NAME, node=Config)
 
 
-def group_options(group: str, conf_dir: Path = CONF_DIR) -> list[str]:
-    return sorted(p.stem for p in (conf_dir / group).glob("*.yaml"))
+@contextmanager
+def hydra_session(config_dirs: Sequence[Path] = (),
+                  conf_dir: Path = CONF_DIR) -> Iterator[ConfigLoader]:
+    """Hydra initialised on the search path ``ozg-sim`` runs with: Hydra's own configs,
+    ``conf_dir``, each of ``config_dirs`` where ``--config-dir`` puts it (before the
+    structured schema, hydra/_internal/utils.py), and the schema; cleared on exit.
+    ``hydra.searchpath`` overrides are read by each composition itself."""
+    register_schema()
+    GlobalHydra.instance().clear()
+    csp = create_config_search_path(str(conf_dir))
+    for d in config_dirs:
+        if not Path(d).is_dir():
+            raise ConfigError(f"--config-dir {d} is not allowed: not a folder")
+        csp.prepend(provider="command-line", path=f"file://{Path(d).resolve()}",
+                    anchor=SearchPathQuery(provider="schema"))
+    try:
+        Hydra.create_main_hydra2(task_name="ozg-sim", config_search_path=csp)
+        yield GlobalHydra.instance().config_loader()
+    finally:
+        GlobalHydra.instance().clear()
+
+
+def _key_of(ov: str) -> str:
+    return ov.lstrip("+~").partition("=")[0].strip()
+
+
+def searchpath_overrides(overrides: Iterable[str]) -> list[str]:
+    """The ``hydra.searchpath=[...]`` overrides among ``overrides``."""
+    return [o for o in overrides if _key_of(o) == SEARCHPATH_KEY]
+
+
+def group_options(group: str, conf_dir: Path = CONF_DIR, config_dirs: Sequence[Path] = (),
+                  overrides: Sequence[str] = ()) -> list[str]:
+    """The options of a config group in every folder of the search path (``conf/``,
+    ``--config-dir``, ``hydra.searchpath`` among ``overrides``)."""
+    if GlobalHydra.instance().is_initialized():
+        loader = GlobalHydra.instance().config_loader()
+        return sorted(set(loader.get_group_options(
+            group, overrides=searchpath_overrides(overrides))))
+    with hydra_session(config_dirs, conf_dir):
+        return group_options(group, conf_dir, config_dirs, overrides)
+
+
+def _repository(loader: ConfigLoader, config_name: str, overrides: Sequence[str]) -> Any:
+    """Hydra's parsed overrides and config repository of a composition (its search path
+    with ``hydra.searchpath``), as ``ConfigLoaderImpl.compute_defaults_list`` builds them."""
+    try:
+        return loader._parse_overrides_and_create_caching_repo(  # type: ignore[attr-defined]
+            config_name, list(overrides))
+    except Exception as exc:  # Hydra raises several exception types for bad overrides
+        raise ConfigError(explain(exc)) from exc
+
+
+def search_dirs(loader: ConfigLoader, config_name: str = CONFIG_NAME,
+                overrides: Sequence[str] = ()) -> list[Path]:
+    """The config folders of the search path, in Hydra's order (``file://`` entries and
+    ``pkg://`` ones that are folders on disk)."""
+    _, repo = _repository(loader, config_name, overrides)
+    dirs: list[Path] = []
+    for src in repo.get_sources():
+        if src.scheme() == "file":
+            dirs.append(Path(src.path))
+        elif src.scheme() == "pkg" and src.provider != "hydra":
+            try:
+                dirs.append(Path(str(resources.files(src.path.replace("/", ".")))))
+            except (ModuleNotFoundError, TypeError):
+                continue
+    return dirs
+
+
+def _leaf_keys(node: Any, prefix: str) -> set[str]:
+    """Dotted keys of the values in a mapping (a list is one value)."""
+    if not isinstance(node, dict):
+        return {prefix} if prefix else set()
+    out: set[str] = set()
+    for k, v in node.items():
+        out |= _leaf_keys(v, f"{prefix}.{k}" if prefix else str(k))
+    return out
+
+
+def scenario_keys(loader: ConfigLoader, config_name: str = CONFIG_NAME,
+                  overrides: Sequence[str] = ()) -> set[str]:
+    """Dotted keys the scenario sets itself: those of every file of the composition except
+    the schema and the calibrated option (group files and the primary config, shipped or
+    the user's), and those of the command line's ``key=value`` overrides. A calibrated key
+    among them is not drawn from the posterior (:func:`to_config`)."""
+    parsed, repo = _repository(loader, config_name, overrides)
+    try:
+        defaults = create_defaults_list(repo=repo, config_name=config_name,
+                                        overrides_list=parsed, prepend_hydra=False,
+                                        skip_missing=False)
+    except Exception as exc:
+        raise ConfigError(explain(exc)) from exc
+    keys: set[str] = set()
+    for d in defaults.defaults:
+        path = d.config_path or ""
+        if not path or path.split("/")[0] == CALIBRATED_GROUP:
+            continue
+        loaded = repo.load_config(path)
+        if loaded is None or loaded.is_schema_source:
+            continue
+        node = OmegaConf.to_container(loaded.config, resolve=False)
+        if isinstance(node, dict):
+            node.pop("defaults", None)
+            node.pop("hydra", None)
+        keys |= _leaf_keys(node, d.package or "")
+    keys |= {o.key_or_group for o in defaults.config_overrides
+             if not o.key_or_group.startswith("hydra.")}
+    return keys
 
 
 def explain(exc: BaseException) -> str:
@@ -134,17 +284,19 @@ def check_repeats(overrides: list[str]) -> None:
         seen[key] = value
 
 
-def check_overrides(overrides: list[str], conf_dir: Path = CONF_DIR) -> None:
+def check_overrides(overrides: list[str], conf_dir: Path = CONF_DIR,
+                    config_dirs: Sequence[Path] = ()) -> None:
     """Reject unknown config-group options and unknown keys before composing: plain,
     ``+key=`` (add) and ``++key=`` (add or override) overrides alike, since the schema has
-    every parameter and adding one is always a typo."""
+    every parameter and adding one is always a typo. Group options are those of the whole
+    search path (``conf_dir``, ``config_dirs``, ``hydra.searchpath``)."""
     for ov in overrides:
         key, value = split_override(ov)
         root = key.split(".")[0].split("@")[0]
         if root.split("/")[0] == "hydra":  # Hydra's own settings (hydra.run.dir, hydra/...)
             continue
         if key.split("@")[0] in GROUPS and "." not in key:
-            options = group_options(root, conf_dir)
+            options = group_options(root, conf_dir, config_dirs, overrides)
             for v in value.strip("[]").split(","):
                 v = v.strip()
                 if v not in options:
@@ -158,10 +310,13 @@ def check_overrides(overrides: list[str], conf_dir: Path = CONF_DIR) -> None:
         check_key(key)
 
 
-def to_config(cfg: DictConfig | dict[str, Any], conf_dir: Path = CONF_DIR) -> Config:
+def to_config(cfg: DictConfig | dict[str, Any], conf_dir: Path | Sequence[Path] = CONF_DIR,
+              fixed_keys: Iterable[str] = ()) -> Config:
     """Convert a composed config (without its ``hydra`` node) into a validated ``Config``;
-    a posterior file it names (``posterior: FILE``, beside ``conf/calibrated/``'s options)
-    is read into ``Config.posterior``."""
+    a posterior file it names (``posterior: FILE``, in ``calibrated/`` of the first of
+    ``conf_dir`` that has it) is read into ``Config.posterior``, without the keys among
+    ``fixed_keys`` (or under one of them): those the scenario sets itself
+    (:func:`scenario_keys`) keep their value in every replication."""
     try:
         node = cfg if isinstance(cfg, DictConfig) else OmegaConf.create(cfg)
         merged = OmegaConf.merge(OmegaConf.structured(Config), node)
@@ -171,10 +326,25 @@ def to_config(cfg: DictConfig | dict[str, Any], conf_dir: Path = CONF_DIR) -> Co
     assert isinstance(obj, Config)
     if obj.posterior is not None and not isinstance(obj.posterior, PosteriorSample):
         obj.posterior = load_posterior(str(obj.posterior), conf_dir)
+    fixed = set(fixed_keys)
+    if isinstance(obj.posterior, PosteriorSample) and fixed:
+        obj.posterior = obj.posterior.without(
+            k for k in obj.posterior.keys
+            if k in fixed or any(k.startswith(f"{f}.") for f in fixed))
     return obj.validate()
 
 
-def load_posterior(file: str, conf_dir: Path = CONF_DIR) -> PosteriorSample:
+def job_config(cfg: DictConfig) -> Config:
+    """The ``Config`` of the running Hydra job (``ozg-sim``'s task): :func:`to_config` with
+    the job's search path and the keys its scenario sets (:func:`scenario_keys`)."""
+    hc = HydraConfig.get()
+    loader = GlobalHydra.instance().config_loader()
+    name, overrides = hc.job.config_name or CONFIG_NAME, list(hc.overrides.task)
+    return to_config(cfg, search_dirs(loader, name, overrides),
+                     scenario_keys(loader, name, overrides))
+
+
+def load_posterior(file: str, conf_dir: Path | Sequence[Path] = CONF_DIR) -> PosteriorSample:
     """The posterior sample in ``conf/calibrated/FILE`` (or at an absolute path), or the
     one a configuration written out (a manifest) names by its one-line form
     ``PosteriorSample('NAME', ..., sha256 DIGEST)``: ``NAME_posterior.csv``, refused if its
@@ -188,7 +358,10 @@ def load_posterior(file: str, conf_dir: Path = CONF_DIR) -> PosteriorSample:
                               f"since this configuration was written (sha256 {sample.digest}, "
                               f"recorded {digest}); rerun instead of redrawing")
         return sample
-    path = Path(file) if Path(file).is_absolute() else conf_dir / "calibrated" / file
+    dirs = [conf_dir] if isinstance(conf_dir, Path) else list(conf_dir)
+    candidates = [Path(file)] if Path(file).is_absolute() else \
+        [d / CALIBRATED_GROUP / file for d in dirs]
+    path = next((p for p in candidates if p.is_file()), candidates[0])
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
@@ -197,23 +370,45 @@ def load_posterior(file: str, conf_dir: Path = CONF_DIR) -> PosteriorSample:
     return parse_posterior(text, Path(file).stem.removesuffix("_posterior"))
 
 
-def load_config(overrides: list[str] | None = None, conf_dir: Path = CONF_DIR) -> Config:
-    """Compose ``conf/config.yaml`` with Hydra overrides into a validated ``Config``."""
-    overrides = list(overrides or [])
-    check_overrides(overrides, conf_dir)
-    register_schema()
-    GlobalHydra.instance().clear()
+def _config_overrides(overrides: Sequence[str]) -> list[str]:
+    """What a composition takes of a command line: all but Hydra's own settings, except
+    its search path."""
+    return [o for o in overrides
+            if not o.lstrip("+~").startswith("hydra.") or _key_of(o) == SEARCHPATH_KEY]
+
+
+def load_config(overrides: list[str] | None = None, conf_dir: Path = CONF_DIR,
+                config_dirs: Sequence[Path] = (), config_name: str = CONFIG_NAME) -> Config:
+    """Compose the primary config (``conf/config.yaml`` unless ``config_name`` names
+    another on the search path) with Hydra overrides into a validated ``Config``, as
+    ``ozg-sim`` with ``--config-dir`` (``config_dirs``) and ``--config-name`` would."""
+    overrides = _config_overrides(list(overrides or []))
     try:
-        with initialize_config_dir(str(conf_dir), version_base=None):
-            cfg = compose("config", overrides=[o for o in overrides
-                                               if not o.lstrip("+~").startswith("hydra.")])
+        with hydra_session(config_dirs, conf_dir) as loader:
+            check_overrides(overrides, conf_dir, config_dirs)
+            cfg = compose(config_name, overrides=overrides)
+            dirs = search_dirs(loader, config_name, overrides)
+            fixed = scenario_keys(loader, config_name, overrides)
     except ConfigError:
         raise
     except Exception as exc:  # Hydra raises several exception types for bad overrides
         raise ConfigError(explain(exc)) from exc
-    finally:
-        GlobalHydra.instance().clear()
-    return to_config(cfg, conf_dir)
+    return to_config(cfg, dirs, fixed)
+
+
+def hydra_settings(overrides: list[str], conf_dir: Path = CONF_DIR,
+                   config_dirs: Sequence[Path] = (),
+                   config_name: str = CONFIG_NAME) -> dict[str, Any]:
+    """The composed ``hydra`` node (interpolations unresolved) of a run: where its outputs
+    go (``run.dir``, ``sweep.dir``) as the primary config and the overrides set them."""
+    try:
+        with hydra_session(config_dirs, conf_dir):
+            cfg = compose(config_name, overrides=list(overrides), return_hydra_config=True)
+    except Exception as exc:  # Hydra raises several exception types for bad overrides
+        raise ConfigError(explain(exc)) from exc
+    node = OmegaConf.to_container(cfg.hydra, resolve=False)
+    assert isinstance(node, dict)
+    return {str(k): v for k, v in node.items()}
 
 
 def read_yaml(path: Path) -> Any:

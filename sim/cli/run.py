@@ -16,27 +16,28 @@ with code 3, leaving no run folder.
 
 from __future__ import annotations
 
-import itertools
 import shutil
 import sys
 import time
 from pathlib import Path
 
 import hydra
+from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
 from hydra.core.hydra_config import HydraConfig
 from hydra.core.override_parser.overrides_parser import OverridesParser
-from omegaconf import OmegaConf
 
 from sim.bounds import DEFAULT_MAX_COST_S, check_cost
 from sim.cli.common import EXIT_WORKERS_LOST, Progress, fail, fail_io, log, quiet_libraries
 from sim.config import (
     CONF_DIR,
-    check_overrides,
+    CONFIG_NAME,
     check_repeats,
     explain,
+    hydra_session,
+    hydra_settings,
+    job_config,
     load_config,
     register_schema,
-    to_config,
 )
 from sim.errors import ConfigError, DataError
 from sim.figures.labels import run_title
@@ -56,7 +57,7 @@ def run(cfg_node: object) -> Path:
     """Hydra task: simulate the configuration and write its outputs into the run folder."""
     quiet_libraries()
     try:
-        cfg = to_config(cfg_node)  # type: ignore[arg-type]
+        cfg = job_config(cfg_node)  # type: ignore[arg-type]
         world = build_world(cfg.world)
     except (ConfigError, DataError) as exc:
         fail(TOOL, str(exc))
@@ -97,40 +98,43 @@ def run(cfg_node: object) -> Path:
     return out_dir
 
 
-def expand_multirun(overrides: list[str]) -> list[list[str]]:
-    """The overrides of every job of a Hydra multirun, in Hydra's order: the cartesian
-    product of each sweep override's values (``a=1,2``, ``range(...)``, ``choice(...)``),
-    as Hydra's basic sweeper expands them."""
-    check_overrides(overrides)  # unknown keys and group options, before parsing
-    lists: list[list[str]] = []
-    parsed = OverridesParser.create().parse_overrides(overrides)
+def expand_multirun(overrides: list[str], config_dirs: tuple[Path, ...] = ()) -> list[list[str]]:
+    """The overrides of every job of a Hydra multirun, in Hydra's order: Hydra's basic
+    sweeper expands them (``a=1,2``, ``range(...)``, ``choice(...)``, and ``glob(...)``
+    against the group's options on the whole search path)."""
+    with hydra_session(config_dirs) as loader:
+        try:
+            parsed = OverridesParser.create(config_loader=loader).parse_overrides(overrides)
+        except Exception as exc:  # Hydra's override grammar raises its own exception types
+            raise ConfigError(explain(exc)) from exc
     for text, ov in zip(overrides, parsed, strict=True):
-        if not ov.is_sweep_override():
-            lists.append([text])
-        elif ov.is_discrete_sweep():
-            key = ov.get_key_element()
-            lists.append([f"{key}={v}" for v in ov.sweep_string_iterator()])
-        else:
-            raise ConfigError(f"{text} is not allowed: a multirun sweeps discrete "
-                              "values (a,b,c or range(...) or choice(...))")
-    return [list(job) for job in itertools.product(*lists)]
+        if ov.is_sweep_override() and not ov.is_discrete_sweep():
+            raise ConfigError(f"{text} is not allowed: Hydra's basic sweeper sweeps discrete "
+                              "values only: a,b,c, range(...), choice(...) or glob(...)")
+        if ov.is_discrete_sweep() and not list(ov.sweep_string_iterator()):
+            raise ConfigError(f"{text} is not allowed: it selects no value")
+    (jobs,) = BasicSweeper.split_arguments(parsed, None)
+    return [list(job) for job in jobs]
 
 
-def check_multirun(overrides: list[str]) -> None:
+def check_multirun(overrides: list[str], config_dirs: tuple[Path, ...] = (),
+                   config_name: str = CONFIG_NAME) -> None:
     """Check every job of a multirun before the first starts (its config, world and the
     cost of all jobs together), so a bad value in a later job writes nothing."""
-    jobs = expand_multirun(overrides)
+    jobs = expand_multirun(overrides, config_dirs)
     worlds: set[str] = set()
     total = 0.0
     budget = DEFAULT_MAX_COST_S
     for job in jobs:
-        cfg = load_config(job)
+        cfg = load_config(job, config_dirs=config_dirs, config_name=config_name)
         if repr(cfg.world) not in worlds:  # each distinct world is built once
             build_world(cfg.world)
             worlds.add(repr(cfg.world))
         total += cfg.estimated_cost_s()
         budget = cfg.max_cost_s
     check_cost(total, budget, "this multirun", f"{len(jobs)} jobs")
+
+
 #: What Hydra itself puts in a run folder before the run writes anything.
 _HYDRA_FILES = (".hydra", f"{TOOL}.log")
 
@@ -145,47 +149,86 @@ def _remove_if_only_hydra(out_dir: Path) -> None:
         pass
 
 
-def output_root(args: list[str], multirun: bool) -> tuple[Path, str]:
+def output_root(args: list[str], multirun: bool, config_dirs: tuple[Path, ...] = (),
+                config_name: str = CONFIG_NAME) -> tuple[Path, str]:
     """The folder Hydra will create the run folder in, and its key: the value of
-    ``hydra.run.dir=`` (``hydra.sweep.dir=`` for a multirun) if given, else the default of
-    ``conf/config.yaml``; each cut at its first interpolation (``${now:...}``), since only
-    the part before it is known before Hydra starts."""
+    ``hydra.run.dir=`` (``hydra.sweep.dir=`` for a multirun) if given, else that of the
+    primary config on the search path; each cut at its first interpolation
+    (``${now:...}``), since only the part before it is known before Hydra starts."""
     key = "hydra.sweep.dir" if multirun else "hydra.run.dir"
     given = [a.split("=", 1)[1] for a in args if a.lstrip("+").split("=", 1)[0] == key]
     if given:
         raw = given[-1]
     else:
-        conf = OmegaConf.load(CONF_DIR / "config.yaml")
-        node = OmegaConf.to_container(conf.hydra["sweep" if multirun else "run"],
-                                      resolve=False)
-        raw = str(node["dir"]) if isinstance(node, dict) else ""
+        job = expand_multirun(args, config_dirs)[0] if multirun else args
+        node = hydra_settings(job, config_dirs=config_dirs, config_name=config_name)
+        raw = str(node["sweep" if multirun else "run"]["dir"])
     fixed = raw.split("${", 1)[0]
     if "${" in raw:  # the folder is created under the last complete part
         fixed = fixed.rpartition("/")[0] if "/" in fixed else ""
     return Path(fixed or "."), key
 
 
+#: Hydra's flags that take a value (``--flag VALUE`` or ``--flag=VALUE``); those that choose
+#: the configs are read here too, so the pre-flight composes what Hydra will.
+_CONFIG_DIR_FLAGS = ("--config-dir", "-cd")
+_CONFIG_NAME_FLAGS = ("--config-name", "-cn")
+_CONFIG_PATH_FLAGS = ("--config-path", "-cp")
+_VALUE_FLAGS = (*_CONFIG_DIR_FLAGS, *_CONFIG_NAME_FLAGS, *_CONFIG_PATH_FLAGS,
+                "--experimental-rerun")
+
+
+def split_args(args: list[str]) -> tuple[list[str], dict[str, str]]:
+    """The overrides of a command line and the values of Hydra's flags that take one
+    (``{'--config-dir': DIR, ...}``, short forms under their long name)."""
+    overrides: list[str] = []
+    flags: dict[str, str] = {}
+    it = iter(args)
+    for a in it:
+        name, eq, value = a.partition("=")
+        if name in _VALUE_FLAGS:
+            if not eq:
+                value = next(it, "")
+                if not value:
+                    raise ConfigError(f"{name} is not allowed without a value")
+            long = {"-cd": "--config-dir", "-cn": "--config-name",
+                    "-cp": "--config-path"}.get(name, name)
+            flags[long] = value
+        elif not a.startswith("-"):
+            overrides.append(a)
+    return overrides, flags
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console entry point: pre-flight check of the overrides, then the Hydra run."""
     args = list(sys.argv[1:] if argv is None else argv)
     if not CONF_DIR.is_dir():
-        fail(TOOL, f"config folder {CONF_DIR} not found: install ozg-sim from its checkout "
-              "(pip install -e .)")
+        fail(TOOL, f"config folder {CONF_DIR} not found: reinstall ozg-sim")
     multirun = any(a in ("-m", "--multirun") for a in args)
     passthrough = any(a.split("=")[0] in _PASS_THROUGH for a in args)
+    try:
+        overrides, flags = split_args(args)
+        if "--config-path" in flags:
+            raise ConfigError(f"--config-path {flags['--config-path']} is not allowed: give "
+                              "your config folder with --config-dir DIR (and its primary "
+                              "config with --config-name NAME)")
+    except ConfigError as exc:
+        fail(TOOL, exc)
+    config_dirs = tuple(Path(flags[f]) for f in ("--config-dir",) if f in flags)
+    config_name = flags.get("--config-name", CONFIG_NAME).removesuffix(".yaml")
     if not passthrough:
-        overrides = [a for a in args if not a.startswith("-")]
         try:
             check_repeats(overrides)
             if multirun:
-                check_multirun(overrides)
+                check_multirun(overrides, config_dirs, config_name)
             else:
-                build_world(load_config(overrides).world)
+                build_world(load_config(overrides, config_dirs=config_dirs,
+                                        config_name=config_name).world)
+            root, key = output_root(overrides, multirun, config_dirs, config_name)
         except (ConfigError, DataError) as exc:
             fail(TOOL, explain(exc))
         except Exception as exc:  # Hydra's override grammar raises its own exception types
             fail(TOOL, explain(exc))
-        root, key = output_root(overrides, multirun)
         try:
             check_writable(root, key)
         except ConfigError as exc:
