@@ -339,7 +339,8 @@ def job_config(cfg: DictConfig) -> Config:
     the job's search path and the keys its scenario sets (:func:`scenario_keys`)."""
     hc = HydraConfig.get()
     loader = GlobalHydra.instance().config_loader()
-    name, overrides = hc.job.config_name or CONFIG_NAME, list(hc.overrides.task)
+    name = hc.job.config_name or CONFIG_NAME
+    overrides = [*hc.overrides.task, *searchpath_overrides(hc.overrides.hydra)]
     return to_config(cfg, search_dirs(loader, name, overrides),
                      scenario_keys(loader, name, overrides))
 
@@ -347,16 +348,20 @@ def job_config(cfg: DictConfig) -> Config:
 def load_posterior(file: str, conf_dir: Path | Sequence[Path] = CONF_DIR) -> PosteriorSample:
     """The posterior sample in ``conf/calibrated/FILE`` (or at an absolute path), or the
     one a configuration written out (a manifest) names by its one-line form
-    ``PosteriorSample('NAME', ..., sha256 DIGEST)``: ``NAME_posterior.csv``, refused if its
-    content has changed since."""
+    ``PosteriorSample('NAME', ..., keys K, sha256 DIGEST)``: ``NAME_posterior.csv`` over
+    the keys ``K`` (a scenario that set the others drew only these), refused if its content
+    has changed since."""
     ref = parse_reference(file)
     if ref is not None:
-        name, digest = ref
-        sample = load_posterior(f"{name}_posterior.csv", conf_dir)
-        if sample.digest != digest:
+        name, digest, keys = ref
+        full = load_posterior(f"{name}_posterior.csv", conf_dir)
+        # a run whose scenario set some calibrated keys drew only the others (to_config)
+        sample = full.without(k for k in full.keys if k not in keys)
+        if sample is None or sample.digest != digest:
             raise ConfigError(f"posterior={name}_posterior.csv is not allowed: it changed "
-                              f"since this configuration was written (sha256 {sample.digest}, "
-                              f"recorded {digest}); rerun instead of redrawing")
+                              f"since this configuration was written (sha256 "
+                              f"{sample.digest if sample else full.digest}, recorded "
+                              f"{digest}); rerun instead of redrawing")
         return sample
     dirs = [conf_dir] if isinstance(conf_dir, Path) else list(conf_dir)
     candidates = [Path(file)] if Path(file).is_absolute() else \

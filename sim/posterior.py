@@ -45,13 +45,13 @@ DRAW_MODES = ("posterior", "point")
 
 #: The one-line form of a sample in plain-dict configurations (manifests): its ``repr``.
 _REFERENCE = re.compile(
-    r"^PosteriorSample\('([^']+)', \d+ particles, keys .*, sha256 ([0-9a-f]{16})\)$")
+    r"^PosteriorSample\('([^']+)', \d+ particles, keys (.*), sha256 ([0-9a-f]{16})\)$")
 
 
-def parse_reference(text: str) -> tuple[str, str] | None:
-    """``(name, digest)`` of a sample's one-line form (``repr``), else ``None``."""
+def parse_reference(text: str) -> tuple[str, str, list[str]] | None:
+    """``(name, digest, keys)`` of a sample's one-line form (``repr``), else ``None``."""
     m = _REFERENCE.match(text)
-    return (m.group(1), m.group(2)) if m else None
+    return (m.group(1), m.group(3), m.group(2).split(", ")) if m else None
 
 
 class PosteriorSample:

@@ -16,9 +16,10 @@ overrides the spec; one whose key is an ozg-sim config key or group (``world=toy
 ``scheduler`` (a Dask distributed scheduler that runs every simulation instead of the local
 pool; results do not depend on it either), ``out`` (default ``outputs/calibration``),
 ``apply=true`` (also write ``conf/calibrated/NAME.yaml`` and
-``conf/calibrated/NAME_posterior.csv``; not with ``until``). ``until=YYYY-MM`` makes a
-backtest: only the counts up to that month are fitted, the later ones are forecast and
-compared with naive forecasters.
+``conf/calibrated/NAME_posterior.csv`` of the checkout; not with ``until``, not from an
+installed package, not for a parameter a shipped scenario file sets: :func:`check_apply`).
+``until=YYYY-MM`` makes a backtest: only the counts up to that month are fitted, the later
+ones are forecast and compared with naive forecasters.
 
 Writes ``<out>/<timestamp>_<NAME>/`` only when complete: ``targets.csv``, ``particles.csv``,
 ``posterior.csv`` (the posterior sample in the format of :mod:`sim.posterior`),
@@ -77,7 +78,15 @@ from sim.cli.common import (
     setup_logging,
     split_cli_args,
 )
-from sim.config import CONF_DIR, GROUPS, load_config
+from sim.config import (
+    CONF_DIR,
+    CONF_IN_CHECKOUT,
+    CONFIG_NAME,
+    GROUPS,
+    hydra_session,
+    load_config,
+    scenario_keys,
+)
 from sim.errors import ConfigError, DataError
 from sim.figures.calibration import draw_calibration_figures
 from sim.io import OutputError, check_writable, staged_folder, timestamp
@@ -88,6 +97,8 @@ from sim.provenance import code_version, config_hash, stamp
 from sim.runner import default_workers
 from sim.world import build_world
 
+#: Where ``apply=true`` writes: the checkout's ``conf/calibrated/`` (never an installed
+#: package's copy, :func:`check_apply`).
 CALIBRATED_DIR = CONF_DIR / "calibrated"
 OPTION_KEYS = ("workers", "out", "apply", "scheduler")
 DEFAULT_NAME = "historical"
@@ -255,6 +266,27 @@ def _apply(name: str, yaml_text: str, posterior_text: str) -> None:
         print(f"applied: {target}")
 
 
+def check_apply(name: str, parameters: list[str]) -> None:
+    """Refuse ``apply=true`` when its values could not take effect: ozg-sim installed as a
+    package (its configs are not the user's to change), or a parameter that the default
+    scenario's own files set (they win over a calibrated option, README "Running
+    scenarios")."""
+    if not CONF_IN_CHECKOUT:
+        raise ConfigError(f"apply=true is not allowed: ozg-sim is installed as a package, its "
+                          f"configs ({CONF_DIR}) are not changed; copy the output folder's "
+                          f"calibrated.yaml to DIR/calibrated/my_{name}.yaml, point its "
+                          "posterior: line at the folder's posterior.csv (absolute path) and "
+                          f"run ozg-sim --config-dir DIR calibrated=my_{name}")
+    with hydra_session() as loader:
+        fixed = scenario_keys(loader, CONFIG_NAME, [])
+    clash = [k for k in parameters if k in fixed]
+    if clash:
+        raise ConfigError(f"parameters.{clash[0]} is not allowed with apply=true: a shipped "
+                          "scenario file (conf/config.yaml or a default group option) sets it "
+                          "and would override the calibrated value; move its default to "
+                          "conf/calibrated/none.yaml")
+
+
 def run_calibration(argv: list[str]) -> Path:
     """Parse, calibrate and write; returns the output folder."""
     name, spec_opts, opts, overrides = parse_args(argv)
@@ -268,6 +300,7 @@ def run_calibration(argv: list[str]) -> Path:
     world = build_world(base.world)
     out_root = check_writable(Path(opts.get("out", "outputs/calibration")), "out")
     if apply:
+        check_apply(name, spec.keys)
         check_writable(CALIBRATED_DIR, "apply")
     command = " ".join([TOOL, *argv])
     t0 = time.perf_counter()
