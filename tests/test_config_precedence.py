@@ -231,3 +231,15 @@ def test_ozg_sim_with_a_config_dir_runs_the_users_option(user_dir: Path,
     cp = _ozg_sim("--config-path", str(user_dir), cwd=tmp_path)
     assert cp.returncode == 2 and "--config-dir DIR" in cp.stderr
 
+
+
+def test_calibrate_apply_refuses_a_parameter_a_shipped_scenario_file_sets() -> None:
+    """A calibrated value of a key config.yaml sets would be overridden by it: apply=true
+    refuses such a spec before it computes; the shipped spec passes."""
+    from sim.calibration.spec import load_spec
+    from sim.cli.calibrate import check_apply
+
+    check_apply("historical", load_spec("historical", {}, []).keys)
+    with pytest.raises(ConfigError, match=r"^parameters\.development\.delay_cv is not allowed "
+                                          "with apply=true: a shipped scenario file"):
+        check_apply("historical", ["development.effort_sigma", "development.delay_cv"])
