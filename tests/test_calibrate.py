@@ -570,8 +570,8 @@ def test_cli_bad_options_are_one_line_and_exit_2(args: list[str], needle: str,
 
 
 def _compose_with_calibrated(conf: Path, option: str) -> object:
-    """Compose a copy of conf/ whose defaults end with the ``calibrated`` group (after
-    ``_self_``, so that it overrides the values of config.yaml)."""
+    """Compose a copy of conf/ with the ``calibrated`` option ``option`` (one is added to
+    its defaults list if it has none)."""
     cfg_yaml = conf / "config.yaml"
     text = cfg_yaml.read_text()
     if "calibrated:" not in text:
