@@ -531,8 +531,10 @@ def kpi_definition(name: str) -> str:
         return f"{NATIONAL_TEXT[name.removesuffix(suffix)]}; at {OZG_DEADLINE_DATE.date()}"
     if name.startswith(MONTH_KPI_PREFIX):
         pct, _, col = name.removeprefix(MONTH_KPI_PREFIX).partition("pct_")
-        return (f"first month whose end has `{col}` at least {pct} %; empty (and not "
-                "counted in `n_reached`) where not reached within the horizon")
+        return (f"first month at whose end `{col}` is at least {pct} % (months since "
+                "2018-01; `*_date`: the same as YYYY-MM); a replication that does not reach "
+                "it within the horizon is not in `n_reached`, and a quantile that falls on "
+                "one is empty")
     if name in KPI_TEXT:
         return KPI_TEXT[name]
     for prefix, text in KPI_PREFIX_TEXT.items():
@@ -570,6 +572,36 @@ def summarise_kpis(per_rep: pd.DataFrame) -> pd.DataFrame:
         row["definition"] = kpi_definition(name)
         rows.append(row)
     return pd.DataFrame(rows, columns=KPI_SUMMARY_COLUMNS)
+
+
+#: How the run's closing line names each headline count (:func:`headline`), in its order.
+HEADLINE_WORDS = {
+    "nationwide_reported": "{} services nationwide as the OZG dashboard counts them "
+                           "(nationwide_reported: in every Land's official count)",
+    "online_anywhere": "{} online somewhere (online_anywhere)",
+    "nationwide": "{} nationwide in the model's strict sense (nationwide: every Land and "
+                  "every municipal administration)",
+    "population_coverage": "population coverage {} (share of inhabitant × service pairs "
+                           "usable online)",
+}
+
+
+def headline(summary: pd.DataFrame) -> str:
+    """One line of the headline key figures at the deadline from a ``kpis.csv`` table,
+    the count comparable to the official record first, each with its definition:
+    ``at 2022-12-31 (median of 10 replications): 212 services nationwide as the OZG
+    dashboard counts them (...), 390 online somewhere (...), ...``; ``n/a`` where the
+    horizon ends before the deadline."""
+    k = summary.set_index("kpi")
+    n = int(k["n_replications"].max()) if len(k) else 0
+    parts = []
+    for col, words in HEADLINE_WORDS.items():
+        v = float(k["median"].get(f"{col}_{OZG_DEADLINE_KEY}", np.nan))
+        value = ("n/a" if not np.isfinite(v) else f"{100 * v:.1f} %" if
+                 kpi_unit(f"{col}_{OZG_DEADLINE_KEY}") == "share" else f"{v:g}")
+        parts.append(words.format(value))
+    return (f"at {OZG_DEADLINE_DATE.date()} (median of {n} replication"
+            f"{'s' if n != 1 else ''}): " + ", ".join(parts))
 
 
 def services_table(world: World) -> pd.DataFrame:
