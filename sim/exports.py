@@ -153,12 +153,17 @@ def summary_sheets(folder: Path) -> tuple[dict[str, pd.DataFrame], list[tuple[st
     return sheets, rows
 
 
-def _flat(provenance: Mapping[str, Any]) -> list[tuple[str, str]]:
-    """``(key, value)`` rows of a nested mapping, dotted keys, non-strings as JSON."""
-    out = []
+def _flat(provenance: Mapping[str, Any]) -> list[tuple[str, Any]]:
+    """``(key, value)`` rows of a nested mapping: dotted keys; numbers stay numbers, lists
+    become JSON, a missing value an empty cell."""
+    out: list[tuple[str, Any]] = []
     for key, value in pd.json_normalize(dict(provenance), sep=".").iloc[0].items():
-        out.append((str(key), value if isinstance(value, str)
-                    else json.dumps(value, default=str, ensure_ascii=False)))
+        if isinstance(value, (bool, np.bool_)) or not isinstance(
+                value, (str, int, float, np.integer, np.floating, type(None))):
+            value = json.dumps(value, default=str, ensure_ascii=False)
+        elif isinstance(value, (np.integer, np.floating)):
+            value = value.item()
+        out.append((str(key), value))
     return out
 
 
