@@ -118,29 +118,29 @@ def sheet_name(stem: str, taken: set[str]) -> str:
 def _csv_files(folder: Path) -> list[Path]:
     """The CSVs of ``folder`` and its ``figures/``, German duplicates left out."""
     files = [*sorted(folder.glob("*.csv")), *sorted((folder / "figures").glob("*.csv"))]
-    names = {p.parent / p.name for p in files}
-    return [p for p in files if not (p.stem.endswith(GERMAN_SUFFIX) and p.parent / (
-        p.stem.removesuffix(GERMAN_SUFFIX) + ".csv") in names)]
+    return [p for p in files if not (p.stem.endswith(GERMAN_SUFFIX) and p.with_name(
+        p.stem.removesuffix(GERMAN_SUFFIX) + ".csv") in files)]
 
 
 def summary_sheets(folder: Path) -> tuple[dict[str, pd.DataFrame], list[tuple[str, str]]]:
     """The sheets of a folder's workbook, in order, and the provenance rows that say what
     each sheet holds (module docstring)."""
     folder = Path(folder)
-    keys, tables, figures = [], [], []
+    keys, tables, figures = [], [], []  # (stem, file, data, figure)
     for path in _csv_files(folder):
         meta, df = read_sidecar(path)
         rel = path.relative_to(folder).as_posix()
         if path.parent == folder and path.name in KEY_SHEETS:
-            keys.append((list(KEY_SHEETS).index(path.name), KEY_SHEETS[path.name], rel, df, ""))
+            keys.append((KEY_SHEETS[path.name], rel, df, ""))
         elif SIDECAR_KEY in meta:
-            figures.append((0, path.stem, rel, df, meta[SIDECAR_KEY]))
+            figures.append((path.stem, rel, df, meta[SIDECAR_KEY]))
         else:
-            tables.append((0, path.stem, rel, df, ""))
+            tables.append((path.stem, rel, df, ""))
+    keys.sort(key=lambda x: list(KEY_SHEETS.values()).index(x[0]))
     sheets: dict[str, pd.DataFrame] = {}
     rows: list[tuple[str, str]] = []
     taken = {PROVENANCE_SHEET}
-    for _, stem, rel, df, figure in [*sorted(keys, key=lambda x: x[0]), *tables, *figures]:
+    for stem, rel, df, figure in [*keys, *tables, *figures]:
         name = sheet_name(stem, taken)
         what = f"{rel}: data of the figure {figure}" if figure else rel
         if len(df) > MAX_SHEET_ROWS:
