@@ -205,15 +205,24 @@ def _write_sheet(wb: Workbook, name: str, df: pd.DataFrame) -> None:
     ws.freeze_panes = "A2"
 
 
-def _fixed_zip_times(data: bytes) -> bytes:
-    """The same ZIP archive with every entry dated :data:`FIXED_TIME`."""
+#: The workbook's "last modified" property, which openpyxl sets to "now" when it saves.
+_MODIFIED = re.compile(rb"(<dcterms:modified[^>]*>)[^<]*")
+
+
+def _fixed_times(data: bytes) -> bytes:
+    """The same workbook with every archive entry and its "last modified" property dated
+    :data:`FIXED_TIME`."""
     out = io.BytesIO()
+    stamp = FIXED_TIME.strftime("%Y-%m-%dT%H:%M:%SZ").encode()
     with zipfile.ZipFile(io.BytesIO(data)) as src, \
             zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
         for info in src.infolist():
             fixed = zipfile.ZipInfo(info.filename, FIXED_TIME.timetuple()[:6])
             fixed.compress_type = zipfile.ZIP_DEFLATED
-            dst.writestr(fixed, src.read(info))
+            body = src.read(info)
+            if info.filename == "docProps/core.xml":
+                body = _MODIFIED.sub(lambda m: m.group(1) + stamp, body)
+            dst.writestr(fixed, body)
     return out.getvalue()
 
 
@@ -249,7 +258,7 @@ def write_summary_xlsx(folder: Path, provenance: Mapping[str, Any],
     buffer = io.BytesIO()
     wb.save(buffer)
     path = Path(out if out is not None else folder) / SUMMARY_XLSX
-    path.write_bytes(_fixed_zip_times(buffer.getvalue()))
+    path.write_bytes(_fixed_times(buffer.getvalue()))
     return path
 
 
