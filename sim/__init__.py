@@ -27,7 +27,9 @@ ground floor        ``errors``, ``calendar`` (model time, the OZG deadline), ``d
 above the model     ``metrics`` (a run's raw arrays -> tidy tables, key figures), ``runner``
                     (replications, the one process pool), ``cache`` (the run cache: signed,
                     verified entries), ``sweep`` (designs, runs through the cache),
-                    ``io`` (writing run folders, the one staged-folder writer)
+                    ``io`` (writing run folders, the one staged-folder writer),
+                    ``exports`` (a folder's ``summary.xlsx`` and coverage GeoJSON; the
+                    boundaries through ``figures.geo``)
 ``figures/``        every chart and its words; never imports the model
 ``calibration/``    spec, targets, ABC-SMC (pyabc), method, backtest, report of the
                     calibration to the record

@@ -32,10 +32,11 @@ from typing import Any
 import pandas as pd
 
 from sim.errors import ConfigError
+from sim.exports import write_folder_exports
 from sim.keys import to_dict
 from sim.metrics import services_table
 from sim.params import Config
-from sim.provenance import stamp
+from sim.provenance import config_hash, stamp
 from sim.runner import Results
 from sim.world import World
 
@@ -46,6 +47,7 @@ def build_manifest(cfg: Config, world: World, results: Results, wall_s: float,
     return {
         **stamp("ozg-sim", " ".join([Path(sys.argv[0]).name, *sys.argv[1:]])),
         "config": to_dict(cfg),
+        "config_hash": config_hash(cfg),
         "seed": cfg.seed,
         "replications": cfg.replications,
         "seeds": {"root": cfg.seed, "replications": list(range(cfg.replications)),
@@ -292,7 +294,9 @@ def write_run(out_dir: Path, cfg: Config, world: World, results: Results, wall_s
     """Write tables, KPIs, charts and manifest of a run into ``out_dir`` atomically.
 
     ``figures(staging_dir)`` draws the charts from the tables already written there and
-    returns the file names it created.
+    returns the file names it created; then the exports (``summary.xlsx`` with every CSV
+    and figure sidecar, the coverage GeoJSON: :func:`sim.exports.write_folder_exports`)
+    are written, listed in the manifest under ``exports``.
     """
     out_dir = Path(out_dir)
     with staged_folder(out_dir) as stage:
@@ -310,6 +314,7 @@ def write_run(out_dir: Path, cfg: Config, world: World, results: Results, wall_s
         names = figures(staging) if figures else []
         manifest = build_manifest(cfg, world, results, wall_s, rows,
                                   {"figures": names, **(extra or {})})
+        manifest["exports"] = write_folder_exports(staging, manifest, results.tables)
         (staging / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str))
         written = sorted(staging.iterdir(), key=lambda p: (p.name == "manifest.json", p.name))
     return [out_dir / f.name for f in written]

@@ -24,19 +24,53 @@ import pandas as pd
 from sim import bands
 from sim.calendar import (
     OZG_DEADLINE,
+    OZG_DEADLINE_DATE,
     OZG_DEADLINE_KEY,
     OZG_DEADLINE_MONTH,
     month_end_dates,
     month_index,
+    month_label,
     month_start_dates,
 )
 from sim.model import EVENT_NAMES, RunResult
+from sim.outputs import TABLE_BY_NAME
 from sim.params import ObservationParams
 from sim.world import FEDERAL, MUNICIPAL, SIZE_CLASS_LABELS, World, stable_rank
 
 #: Default months for which Kreis-level coverage is tabulated (for maps), besides the last.
 MAP_MONTHS = (OZG_DEADLINE, "2026-12")
 TARGETS = (0.5, 0.9, 1.0)
+#: Columns of ``national`` taken at the deadline as headline key figures, in the order of
+#: ``kpis.csv``: first the count comparable to the official record (the dashboard's
+#: nationwide count), then online somewhere, nationwide in the model's strict sense, its
+#: share and population coverage.
+HEADLINE_COLUMNS = ("nationwide_reported", "online_anywhere", "nationwide",
+                    "nationwide_share", "population_coverage")
+#: Definitions of the columns of ``national`` (:data:`sim.outputs.OUTPUT_TABLES`).
+NATIONAL_TEXT = {c.name: c.text for c in TABLE_BY_NAME["national"].values}
+#: Definitions of the key figures that are neither deadline counts nor months to a target.
+KPI_TEXT = {
+    "spent_eur_programmes": "money paid by all funding programmes (not own funds, not "
+                            "running costs)",
+    "spent_eur_own_funds": "development money the builders paid from their own funds",
+    "spent_eur_running_costs": "running costs paid, all payers",
+    "cost_per_coverage_point_eur": "`spent_eur_programmes` over the population coverage "
+                                   f"at {OZG_DEADLINE} in percentage points",
+}
+#: Definitions of families of key figures by name prefix (the rest of the name follows).
+KPI_PREFIX_TEXT = {
+    "budget_eur_": "budget of the funding programme",
+    "committed_eur_": "money committed by agreements (called or not) of the programme",
+    "spent_eur_": "money paid by the funding programme",
+    "running_costs_eur_": "running costs paid by the payer",
+}
+#: The quantiles of a month-valued key figure that :func:`summarise_kpis` also gives as a
+#: calendar month (``<stat>_date``, ``YYYY-MM``). Not the mean: a mean of months is a
+#: point between months, not a month anybody can look up.
+DATE_STATS = ("median", "q05", "q95")
+#: Columns of ``kpis.csv`` (:func:`summarise_kpis`), in order.
+KPI_SUMMARY_COLUMNS = ("kpi", "unit", "mean", "median", "q05", "q95", "n_replications",
+                       "n_reached", *(f"{stat}_date" for stat in DATE_STATS), "definition")
 
 
 def _month(t: np.ndarray, horizon: int) -> np.ndarray:
@@ -439,8 +473,9 @@ def kpis_for_replication(national: pd.DataFrame, spending: pd.DataFrame,
     m = OZG_DEADLINE_MONTH
     k: dict[str, float] = {}
     row = national.iloc[m] if m < H else None
-    for col in ("online_anywhere", "nationwide", "nationwide_share", "population_coverage"):
-        k[f"{col}_{OZG_DEADLINE_KEY}"] = float(row[col]) if row is not None else np.nan
+    for col in HEADLINE_COLUMNS:
+        k[f"{col}_{OZG_DEADLINE_KEY}"] = (float(row[col]) if row is not None and col in row
+                                          else np.nan)
     for col in ("population_coverage", "nationwide_share"):
         v = national[col].to_numpy()
         for target in TARGETS:
@@ -467,21 +502,51 @@ def kpis_for_replication(national: pd.DataFrame, spending: pd.DataFrame,
     return k
 
 
-KPI_UNITS = {f"online_anywhere_{OZG_DEADLINE_KEY}": "services",
-             f"nationwide_{OZG_DEADLINE_KEY}": "services",
-             f"nationwide_share_{OZG_DEADLINE_KEY}": "share",
-             f"population_coverage_{OZG_DEADLINE_KEY}": "share",
-             "cost_per_coverage_point_eur": "EUR per percentage point"}
+KPI_UNITS = {f"{c.name}_{OZG_DEADLINE_KEY}": c.unit
+             for c in TABLE_BY_NAME["national"].values if c.name in HEADLINE_COLUMNS}
+KPI_UNITS["cost_per_coverage_point_eur"] = "EUR per percentage point"
+#: Prefix of the key figures valued in months since the origin (when a target was reached).
+MONTH_KPI_PREFIX = "months_to_"
 
 
 def kpi_unit(name: str) -> str:
+    """Unit of the key figure ``name``."""
     if name in KPI_UNITS:
         return KPI_UNITS[name]
-    if name.startswith("months_to_"):
+    if name.startswith(MONTH_KPI_PREFIX):
         return "months since 2018-01"
     if "_eur" in name:
         return "EUR"
     return ""
+
+
+def kpi_definition(name: str) -> str:
+    """What the key figure ``name`` counts, in one sentence (``kpis.csv``'s ``definition``).
+
+    The counts at the deadline take the text of their column in ``national``
+    (:data:`sim.outputs.OUTPUT_TABLES`), so a definition lives in one place.
+    """
+    suffix = f"_{OZG_DEADLINE_KEY}"
+    if name.endswith(suffix) and name.removesuffix(suffix) in NATIONAL_TEXT:
+        return f"{NATIONAL_TEXT[name.removesuffix(suffix)]}; at {OZG_DEADLINE_DATE.date()}"
+    if name.startswith(MONTH_KPI_PREFIX):
+        pct, _, col = name.removeprefix(MONTH_KPI_PREFIX).partition("pct_")
+        return (f"first month at whose end `{col}` is at least {pct} % (months since "
+                "2018-01; `*_date`: the same as YYYY-MM); a replication that does not reach "
+                "it within the horizon is not in `n_reached`, and a quantile that falls on "
+                "one is empty")
+    if name in KPI_TEXT:
+        return KPI_TEXT[name]
+    for prefix, text in KPI_PREFIX_TEXT.items():
+        if name.startswith(prefix):
+            return f"{text} {name.removeprefix(prefix)}"
+    return ""
+
+
+def month_date(months: float) -> str:
+    """``YYYY-MM`` of a month-valued key figure (the month whose end it refers to; a
+    quantile between two months gives the earlier); ``""`` if not reached (NaN)."""
+    return month_label(int(np.floor(months))) if np.isfinite(months) else ""
 
 
 def summarise_kpis(per_rep: pd.DataFrame) -> pd.DataFrame:
@@ -496,12 +561,47 @@ def summarise_kpis(per_rep: pd.DataFrame) -> pd.DataFrame:
         v = per_rep[name].to_numpy(dtype=float)
         ok = v[np.isfinite(v)]
         q05, q95 = bands.quantiles(v, (0.05, 0.95)) if len(v) else (np.nan, np.nan)
-        rows.append({"kpi": name, "unit": kpi_unit(name),
-                     "mean": ok.mean() if len(ok) else np.nan,
-                     "median": float(bands.median(v)) if len(v) else np.nan,
-                     "q05": float(q05), "q95": float(q95),
-                     "n_replications": len(v), "n_reached": len(ok)})
-    return pd.DataFrame(rows)
+        row: dict[str, object] = {
+            "kpi": name, "unit": kpi_unit(name), "mean": ok.mean() if len(ok) else np.nan,
+            "median": float(bands.median(v)) if len(v) else np.nan,
+            "q05": float(q05), "q95": float(q95),
+            "n_replications": len(v), "n_reached": len(ok)}
+        for stat in DATE_STATS:
+            row[f"{stat}_date"] = (month_date(float(row[stat]))  # type: ignore[arg-type]
+                                   if name.startswith(MONTH_KPI_PREFIX) else "")
+        row["definition"] = kpi_definition(name)
+        rows.append(row)
+    return pd.DataFrame(rows, columns=KPI_SUMMARY_COLUMNS)
+
+
+#: How the run's closing line names each headline count (:func:`headline`), in its order.
+HEADLINE_WORDS = {
+    "nationwide_reported": "{} services nationwide as the OZG dashboard counts them "
+                           "(nationwide_reported: in every Land's official count)",
+    "online_anywhere": "{} online somewhere (online_anywhere)",
+    "nationwide": "{} nationwide in the model's strict sense (nationwide: every Land and "
+                  "every municipal administration)",
+    "population_coverage": "population coverage {} (share of inhabitant × service pairs "
+                           "usable online)",
+}
+
+
+def headline(summary: pd.DataFrame) -> str:
+    """One line of the headline key figures at the deadline from a ``kpis.csv`` table,
+    the count comparable to the official record first, each with its definition:
+    ``at 2022-12-31 (median of 10 replications): 212 services nationwide as the OZG
+    dashboard counts them (...), 390 online somewhere (...), ...``; ``n/a`` where the
+    horizon ends before the deadline."""
+    k = summary.set_index("kpi")
+    n = int(k["n_replications"].max()) if len(k) else 0
+    parts = []
+    for col, words in HEADLINE_WORDS.items():
+        v = float(k["median"].get(f"{col}_{OZG_DEADLINE_KEY}", np.nan))
+        value = ("n/a" if not np.isfinite(v) else f"{100 * v:.1f} %" if
+                 kpi_unit(f"{col}_{OZG_DEADLINE_KEY}") == "share" else f"{v:g}")
+        parts.append(words.format(value))
+    return (f"at {OZG_DEADLINE_DATE.date()} (median of {n} replication"
+            f"{'s' if n != 1 else ''}): " + ", ".join(parts))
 
 
 def services_table(world: World) -> pd.DataFrame:

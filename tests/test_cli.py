@@ -44,7 +44,8 @@ COLUMNS = {
 }
 EVENTS = {"online", "published", "reused", "reuse_declined", "funded",
           "municipal_first_onboarded", "municipal_all_onboarded"}
-KPI_COLUMNS = ["kpi", "unit", "mean", "median", "q05", "q95", "n_replications", "n_reached"]
+KPI_COLUMNS = ["kpi", "unit", "mean", "median", "q05", "q95", "n_replications", "n_reached",
+               "median_date", "q05_date", "q95_date", "definition"]
 
 
 def _env() -> dict[str, str]:

@@ -161,7 +161,7 @@ def test_outputs_are_resolved_and_checked(toy_world: World) -> None:
     assert {q.name for q in cal} <= set(series_of(targets, toy_world))
     assert "observable:online_anywhere@2020-09" in {q.output for q in cal}  # 1 Oct 2020
     assert [q.group for q in qs[len(cal):]] == ["key_figures", "key_figures", "observables"]
-    for bad, needle in (("kpi:nonesuch", "kpi: one of online_anywhere_2022_12"),
+    for bad, needle in (("kpi:nonesuch", "kpi: one of nationwide_reported_2022_12"),
                         ("national:nonesuch@2022-12", "national: one of online_anywhere"),
                         ("national:nationwide@2023-01", "its month lies after end=2022-12"),
                         ("observable:reported_in_land:BY@2022-07", "observable: one of"),

@@ -47,6 +47,7 @@ from sim.cli.common import (
 from sim.cli.sensitivity import run_sensitivity
 from sim.config import check_repeats
 from sim.errors import ConfigError, DataError
+from sim.exports import write_folder_exports
 from sim.figures.recipes import draw_experiment_figures
 from sim.figures.tables import MIN_REPLICATIONS_PER_CHART
 from sim.io import OutputError, check_writable, staged_folder, timestamp
@@ -162,7 +163,8 @@ def write_outputs(folder: Path, spec: dict[str, Any], sweep: Sweep,
         "rows": rows, "lang": lang,
     }
     (folder / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str))
-    return draw_experiment_figures(folder, lang)
+    return [*draw_experiment_figures(folder, lang),
+            *write_folder_exports(folder, manifest, tables)]
 
 
 def summarise_points(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:

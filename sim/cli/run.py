@@ -43,6 +43,7 @@ from sim.errors import ConfigError, DataError
 from sim.figures.labels import run_title
 from sim.figures.run import draw_run_figures
 from sim.io import OutputError, check_writable, write_run
+from sim.metrics import headline
 from sim.posterior import draws_record
 from sim.provenance import run_provenance
 from sim.runner import WorkerLostError, run_replications
@@ -87,12 +88,9 @@ def run(cfg_node: object) -> Path:
     except (OutputError, OSError) as exc:
         _remove_if_only_hydra(out_dir)
         fail_io(TOOL, exc)
-    k = results.kpi_summary.set_index("kpi")["median"]
     log.info("done in %.1f s (%.2f s per replication on %s worker(s))", wall,
              sum(results.wall_s) / len(results.wall_s), cfg.workers or "all")
-    log.info("at 2022-12-31 (median): %d services online somewhere, %d nationwide, "
-             "population coverage %.1f %%", k["online_anywhere_2022_12"],
-             k["nationwide_2022_12"], 100 * k["population_coverage_2022_12"])
+    log.info("%s", headline(results.kpi_summary))
     print(f"outputs: {out_dir}")
     print(f"charts:  {out_dir / 'coverage.png'} (and coverage.pdf)")
     return out_dir
