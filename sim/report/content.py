@@ -34,7 +34,7 @@ from sim.figures.labels import label_column, label_metric, label_value, param_la
 from sim.figures.recipes import FACTORS, REFERENCE_DEFAULT, draws_sentence
 from sim.outputs import read_folder, read_manifest
 from sim.report.document import Block, Figure, Lang, Paragraph, Report, Section, Table
-from sim.report.parameters import parameter_info
+from sim.report.parameters import key_pattern, parameter_info
 from sim.report.texts import interval, month_text, number, percent, reached_text, t
 
 #: The three kinds of folder a report is made of.
@@ -279,13 +279,13 @@ def parameter_rows(config: dict[str, Any], calibrated: set[str], mode: str,
             undocumented.append(key)
         else:
             documented += 1
-            if info.basis == "A":
-                assumed.append(key)
+            if info.basis == "A" and key not in calibrated:
+                assumed.append(key_pattern(key))
         basis = t(f"basis_{info.basis}", lang) if info and info.basis else t("none", lang)
         rows.append([key, _value_text(value, lang), info.unit if info else "", basis,
                      cal_word if key in calibrated else t("no", lang),
                      info.source.replace("`", "") if info else ""])
-    return rows, assumed, undocumented, documented
+    return rows, list(dict.fromkeys(assumed)), undocumented, documented
 
 
 def _provenance_table(nb: _Numbers, man: dict[str, Any], lang: Lang,
@@ -384,8 +384,8 @@ def _appendix(man: dict[str, Any], config: dict[str, Any] | None, lang: Lang, nb
             t("params_caption", lang, which=which),
             [t("col_key", lang), t("col_value", lang), "unit" if lang == "en" else "Einheit",
              t("col_basis", lang), t("col_calibrated", lang), t("col_source", lang)],
-            rows, [False, True, False, False, False, False], widths=(3.2, 1.6, 1.3, 1.1, 1.1,
-                                                                     4.7)))
+            rows, [False, True, False, False, False, False],
+            widths=(3.2, 1.5, 1.3, 1.5, 1.4, 4.3)))
     methods.blocks.append(Paragraph(t("sec_provenance", lang) + "."))
     methods.blocks.append(_provenance_table(nb, man, lang, config_hash))
     cal_blocks: list[Block] = []
@@ -501,7 +501,7 @@ def experiment_differences(national: pd.DataFrame, factor: str, reference: Any,
 
 
 def _experiment(folder: Path, lang: Lang, dates: Sequence[str] | None,
-                calibration: Path | None) -> Report:
+                calibration: Path | None, figures: Path | None) -> Report:
     man, tables = read_folder(folder, ("national",))
     nat = tables["national"]
     summary = _read_csv(folder / "summary.csv", SUMMARY_COLUMNS)
@@ -522,12 +522,13 @@ def _experiment(folder: Path, lang: Lang, dates: Sequence[str] | None,
         or man["experiment"]
     design = man.get("design") or {}
     grid = design.get("grid") if isinstance(design, dict) else None
-    design_text = ("; ".join(f"{label_column(k, lang)} ∈ {{{', '.join(map(str, v))}}}"
+    design_text = ("; ".join(f"{label_column(k, lang)} ∈ {{"
+                             + ", ".join(label_value(k, x, lang, short=True) for x in v) + "}"
                              for k, v in grid.items()) if isinstance(grid, dict)
                    else json.dumps(design, ensure_ascii=False))
+    description = str(man.get("description") or "").strip() if lang == "en" else ""
     intro = Section(t("sec_question", lang), [
-        Paragraph(t("exp_question", lang, title=title)),
-        Paragraph(t("exp_design", lang, description=str(man.get("description") or "").strip(),
+        Paragraph(t("exp_design", lang, description=description,
                     design=design_text, factor=label_column(factor, lang),
                     reference=label_value(factor, reference, lang)))])
     findings = Section(t("sec_findings", lang))
@@ -543,8 +544,8 @@ def _experiment(folder: Path, lang: Lang, dates: Sequence[str] | None,
         facet_levels = list(pd.unique(nat[facet])) if facet else [None]
         for fl in facet_levels:
             for lev in [reference, *[x for x in levels if x != reference]]:
-                row = ([label_value(facet, fl, lang)] if facet else [])
-                row.append(label_value(factor, lev, lang))
+                row = ([label_value(facet, fl, lang, short=True)] if facet else [])
+                row.append(label_value(factor, lev, lang, short=True))
                 for m in months:
                     if lev == reference:
                         row.append(t("reference", lang))
@@ -566,15 +567,17 @@ def _experiment(folder: Path, lang: Lang, dates: Sequence[str] | None,
                                if len(s) else "–")
                 rows.append(row)
         k = len(header)
-        numeric = [False] * (2 if facet else 1) + [True] * (k - (2 if facet else 1))
+        lead = 2 if facet else 1
+        numeric = [False] * lead + [True] * (k - lead)
+        widths = [2.0] * lead + [1.8] * len(months) + [1.2] * len(TARGETS_PCT)
         findings.blocks.append(nb.table(
             t("exp_findings_caption", lang, metric=label_metric(value, lang, unit=False),
               factor=label_column(factor, lang), reference=label_value(factor, reference, lang),
               n=n, pct=" / ".join(f"{p} %" if lang == "de" else f"{p}%" for p in TARGETS_PCT)),
-            header, rows, numeric, t("exp_findings_note", lang, end=end)))
+            header, rows, numeric, t("exp_findings_note", lang, end=end), widths))
     figs = Section(t("sec_figures", lang))
     tail = draws_sentence(man, lang)
-    pngs = sorted((folder / "figures").glob("*.png"), key=lambda p: (
+    pngs = sorted((figures or folder / "figures").glob("*.png"), key=lambda p: (
         next((i for i, pre in enumerate(FIGURE_ORDER) if p.stem.startswith(pre)),
              len(FIGURE_ORDER)), p.stem))
     for png in pngs:
@@ -631,7 +634,8 @@ def _calibration(folder: Path, lang: Lang) -> Report:
 
 
 def build_report(folder: str | Path, lang: Lang = "en", dates: Sequence[str] | None = None,
-                 calibration: str | Path | None = None) -> Report:
+                 calibration: str | Path | None = None,
+                 figures: str | Path | None = None) -> Report:
     """The report of a saved run, experiment or calibration folder.
 
     Parameters
@@ -646,6 +650,10 @@ def build_report(folder: str | Path, lang: Lang = "en", dates: Sequence[str] | N
     calibration : path, optional
         A calibration folder whose fit summary and misfits go into the methods appendix of
         a run or experiment report.
+    figures : path, optional
+        Where an experiment's figures are (default ``folder/figures``): e.g. the same
+        figures redrawn in ``lang`` from the saved tables
+        (:func:`sim.figures.recipes.draw_experiment_figures`).
 
     Raises
     ------
@@ -668,7 +676,7 @@ def build_report(folder: str | Path, lang: Lang = "en", dates: Sequence[str] | N
                               "experiment folder")
         return _run(folder, lang, cal)
     if kind == "experiment":
-        return _experiment(folder, lang, dates, cal)
+        return _experiment(folder, lang, dates, cal, None if figures is None else Path(figures))
     return _calibration(folder, lang)
 
 

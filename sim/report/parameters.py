@@ -3,7 +3,8 @@ report's table of parameters in force.
 
 The table is declared once in ``parameters.csv`` beside this module: one row per dotted key
 pattern of MODEL.md §8 (``funding.programmes.amount_eur`` stands for the field of every
-programme), with MODEL.md's unit and its "source / rationale" text; ``tests/test_report.py``
+programme), with MODEL.md's unit and its "source / rationale" text (a Land programme's row of the
+*Land programmes* table as ``state_programmes.<name>``); ``tests/test_report.py``
 keeps it equal to MODEL.md's tables, so the report never says other than the model
 description. Keys MODEL.md does not document are shown without unit and source.
 """
@@ -52,14 +53,16 @@ def key_pattern(key: str) -> str:
 
 
 def parameter_info(key: str) -> ParameterInfo | None:
-    """What MODEL.md says of ``key`` (its pattern, else its first and last part), or None."""
+    """What MODEL.md says of ``key``: of its pattern; for a field of a Land programme's
+    money, of that field of the federal programmes; else of the nearest documented parent
+    (``operation.phases.start`` -> ``operation.phases``); None if nothing is documented."""
     table = parameter_table()
-    pattern = key_pattern(key)
-    parts = pattern.split(".")
-    for candidate in (pattern, f"{parts[0]}.{parts[-1]}", parts[-1]):
-        if candidate in table:
-            return table[candidate]
-    return None
+    parts = key_pattern(key).split(".")
+    candidates = [".".join(parts)]
+    if len(parts) > 2 and parts[0] == "state_programmes" and parts[2] == "funding":
+        candidates.append(f"funding.programmes.{parts[-1]}")
+    candidates += [".".join(parts[:i]) for i in range(len(parts) - 1, 0, -1)]
+    return next((table[c] for c in candidates if c in table), None)
 
 
 __all__ = ["BASIS_PREFIXES", "COLUMNS", "TABLE_FILE", "ParameterInfo", "key_pattern",

@@ -47,7 +47,6 @@ TEXT: dict[Lang, dict[str, str]] = {
                          "90% band (5th to 95th percentile), with the observed official "
                          "counts (markers)."),
         # experiment
-        "exp_question": "{title}",
         "exp_subtitle": "Experiment '{name}' of ozg-sim: {points} design points × {n} "
                         "replications, seed {seed}",
         "exp_design": ("{description} Design: {design}; every level is compared with the "
@@ -200,7 +199,6 @@ TEXT: dict[Lang, dict[str, str]] = {
                          "Bevölkerungsabdeckung im Zeitverlauf: Median aus {n} Replikationen "
                          "(Linien) und ihr mittleres 90-%-Band (5. bis 95. Perzentil), mit "
                          "den beobachteten amtlichen Zählungen (Punkte)."),
-        "exp_question": "{title}",
         "exp_subtitle": "Experiment '{name}' von ozg-sim: {points} Versuchspunkte × {n} "
                         "Replikationen, Seed {seed}",
         "exp_design": ("{description} Versuchsplan: {design}; jede Stufe wird mit der "
@@ -367,7 +365,7 @@ def percent(share: float, lang: Lang) -> str:
 def month_text(months: float) -> str:
     """The month ``months`` (since 2018-01) as ``YYYY-MM``; a median between two months (an
     even number of replications) is the later one, by which half of them had reached it."""
-    return month_label(int(math.ceil(months)))
+    return month_label(math.ceil(months))
 
 
 def reached_text(median: float, n_reached: int, n: int, lang: Lang) -> str:
