@@ -198,8 +198,12 @@ def test_calibration_report(tmp_path: Path) -> None:
     assert r.returncode == 0, r.stderr[-2000:]
     html = (tmp_path / "report_de.html").read_text(encoding="utf-8")
     params = pd.read_csv(folder / "parameters.csv")
-    shown = pd.read_html(io.StringIO(html))[0]
+    shown, fit_shown = pd.read_html(io.StringIO(html))[:2]
     assert len(shown) == len(params)
+    fit = pd.read_csv(folder / "fit_table.csv")
+    assert list(fit_shown.iloc[:, -1] == "ja") == list(fit["in_band"].astype(bool))
+    observed = fit_shown.iloc[:, 2].str.replace("\u00a0%", "").map(_num)
+    assert np.allclose(observed, 100 * fit["observed"], atol=0.05 + 1e-9)
     patterns = pd.read_csv(folder / "patterns.csv")
     missed = patterns[~patterns["met"].astype(bool)]
     assert len(missed) and all(label in html for label in missed["label"])  # known misfits

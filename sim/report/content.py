@@ -56,6 +56,9 @@ RUN_HEADLINE = ("online_anywhere_2022_12", "nationwide_2022_12", "population_cov
                 "spent_eur_running_costs")
 #: EUR figures are shown in millions (the charts' unit).
 EUR_PER_MILLION = 1e6
+#: Whole numbers below this are shown with all their digits (amounts in EUR), larger ones
+#: and fractions with six significant digits.
+LARGEST_EXACT = 1e15
 #: Order of an experiment's figures in the report (by file-name prefix), then the rest.
 FIGURE_ORDER = ("fan_", "difference_", "small_multiples_", "map_", "time_to_target",
                 "cost_coverage")
@@ -76,11 +79,12 @@ KPI_COLUMNS = ("kpi", "unit", "median", "q05", "q95", "n_replications", "n_reach
 
 
 def _read_csv(path: Path, columns: Sequence[str]) -> pd.DataFrame:
-    """A saved CSV (``#`` lines skipped), with ``columns``; a one-line DataError if not."""
+    """A saved CSV (its leading ``# key: value`` lines skipped; a ``#`` inside a field, as
+    in a source "Monitor #6", is kept), with ``columns``; a one-line DataError if not."""
     if not path.is_file():
         raise DataError(f"{path}: missing")
     try:
-        df = pd.read_csv(path, comment="#")
+        df = pd.read_csv(path, skiprows=_comment_lines(path))
     except Exception as exc:  # pandas raises ParserError, UnicodeDecodeError, ... for bad bytes
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
         raise DataError(f"{path}: not a readable CSV file ({first})") from exc
@@ -88,6 +92,17 @@ def _read_csv(path: Path, columns: Sequence[str]) -> pd.DataFrame:
     if missing:
         raise DataError(f"{path}: column(s) {missing} missing: needs {list(columns)}")
     return df
+
+
+def _comment_lines(path: Path) -> int:
+    """Number of leading ``#`` lines (a sidecar's provenance header)."""
+    n = 0
+    with path.open(encoding="utf-8", errors="replace") as f:
+        for line in f:
+            if not line.startswith("#"):
+                break
+            n += 1
+    return n
 
 
 def _raw_manifest(folder: Path) -> dict[str, Any] | None:
@@ -223,7 +238,8 @@ def _fmt_kpi(kpi: str, row: pd.Series, col: str, lang: Lang) -> str:
 def _kpi_label(kpi: str, lang: Lang) -> str:
     if kpi.startswith("months_to_"):
         return target_label(kpi, lang)
-    return label_metric(kpi, lang)
+    label = label_metric(kpi, lang)
+    return t(f"kpi_{kpi}", lang) if label.startswith(kpi) else label
 
 
 # ------------------------------------------------------------------------------ appendix
@@ -249,7 +265,8 @@ def _value_text(v: Any, lang: Lang) -> str:
     if isinstance(v, bool) or v is None:
         return t("none", lang) if v is None else t("yes" if v else "no", lang)
     if isinstance(v, int | float):
-        s = f"{v:,.6g}" if abs(v) < 1e15 else f"{v:.3g}"
+        s = (f"{int(v):,}" if float(v).is_integer() and abs(v) < LARGEST_EXACT
+             else f"{v:,.6g}")
         return s.replace(",", "\0").replace(".", ",").replace("\0", ".") if lang == "de" else s
     if isinstance(v, list):
         return ", ".join(_value_text(x, lang) for x in v) or "[]"
@@ -385,7 +402,7 @@ def _appendix(man: dict[str, Any], config: dict[str, Any] | None, lang: Lang, nb
             [t("col_key", lang), t("col_value", lang), "unit" if lang == "en" else "Einheit",
              t("col_basis", lang), t("col_calibrated", lang), t("col_source", lang)],
             rows, [False, True, False, False, False, False],
-            widths=(3.2, 1.5, 1.3, 1.5, 1.4, 4.3)))
+            widths=(3.6, 1.4, 1.2, 1.3, 1.3, 4.2)))
     methods.blocks.append(Paragraph(t("sec_provenance", lang) + "."))
     methods.blocks.append(_provenance_table(nb, man, lang, config_hash))
     cal_blocks: list[Block] = []
@@ -394,7 +411,8 @@ def _appendix(man: dict[str, Any], config: dict[str, Any] | None, lang: Lang, nb
         post = draws["posterior"]
         cal_blocks.append(Paragraph(t("cal_in_use", lang, name=post.get("name"),
                                       particles=post.get("particles"),
-                                      ess=post.get("effective_sample_size"),
+                                      ess=number(float(post.get("effective_sample_size")
+                                                       or math.nan), lang, 1),
                                       mode=draws_sentence(man, lang))))
     elif man.get("tool") != "ozg-sim-calibrate":
         cal_blocks.append(Paragraph(t("cal_none", lang)))
@@ -610,7 +628,7 @@ def _calibration(folder: Path, lang: Lang) -> Report:
         Paragraph(t("cal_design", lang, k=len(params), targets=len(fit),
                     method_words=t(f"method_{method}" if method in ("emulator", "abc")
                                    else "method_abc", lang),
-                    ess=number(float(ess), lang, 0) if isinstance(ess, int | float)
+                    ess=number(float(ess), lang, 1) if isinstance(ess, int | float)
                     else t("none", lang)))])
     findings = Section(t("sec_findings", lang), _calibration_summary(folder, lang, nb))
     figs = Section(t("sec_figures", lang))

@@ -48,7 +48,7 @@ def _styles() -> dict[str, ParagraphStyle]:
         "title": ParagraphStyle("title", base["Title"], fontName=FONT_BOLD, fontSize=16,
                                 leading=20, alignment=0),
         "h": ParagraphStyle("h", base["Heading2"], fontName=FONT_BOLD, fontSize=12,
-                            leading=15, spaceBefore=10),
+                            leading=15, spaceBefore=10, keepWithNext=1),
         "body": body,
         "small": ParagraphStyle("small", body, fontSize=8, leading=10,
                                 textColor=colors.HexColor("#555555")),

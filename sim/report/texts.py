@@ -40,6 +40,7 @@ TEXT: dict[Lang, dict[str, str]] = {
         "run_kpi_note": ("Times: the month in which the target was first reached; \"not "
                          "reached\": the median replication did not reach it by {end}; "
                          "reached: replications that reached it."),
+        "kpi_spent_eur_running_costs": "Running costs paid, whole horizon (€ million)",
         "col_figure": "figure", "col_median": "median", "col_range": "5–95% range",
         "col_reached": "reached", "col_unit": "unit",
         "cap_coverage": ("Services online somewhere and nationwide and population coverage "
@@ -193,6 +194,7 @@ TEXT: dict[Lang, dict[str, str]] = {
         "run_kpi_note": ("Zeitpunkte: Monat, in dem das Ziel erstmals erreicht wurde; "
                          "„nicht erreicht“: die mittlere Replikation hat es bis {end} nicht "
                          "erreicht; erreicht: Replikationen, die es erreichten."),
+        "kpi_spent_eur_running_costs": "Gezahlte Betriebskosten, ganzer Zeitraum (Mio. €)",
         "col_figure": "Kennzahl", "col_median": "Median", "col_range": "5–95-%-Spanne",
         "col_reached": "erreicht", "col_unit": "Einheit",
         "cap_coverage": ("Leistungen irgendwo online und flächendeckend sowie "
