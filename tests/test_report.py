@@ -21,6 +21,7 @@ from pypdf import PdfReader
 from sim.cli.report import main as report_main
 from sim.report import FORMATS, report_name
 from sim.report.parameters import BASIS_PREFIXES, COLUMNS, TABLE_FILE
+from sim.report.texts import TEXT
 
 ROOT = Path(__file__).resolve().parents[1]
 #: A two-level experiment with the figures that write its paired differences: fast on the
@@ -311,6 +312,10 @@ def model_md_parameters(text: str) -> list[dict[str, str]]:
                     rows.append({"key": k, "unit": cells[unit_col] if unit_col else "",
                                  "basis": basis, "source": source})
     return rows
+
+
+def test_every_phrase_in_both_languages() -> None:
+    assert set(TEXT["en"]) == set(TEXT["de"])
 
 
 def test_parameter_table_equals_model_md() -> None:

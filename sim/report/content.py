@@ -399,7 +399,7 @@ def _appendix(man: dict[str, Any], config: dict[str, Any] | None, lang: Lang, nb
         methods.blocks.append(Paragraph(t("sec_parameters", lang) + "."))
         methods.blocks.append(nb.table(
             t("params_caption", lang, which=which),
-            [t("col_key", lang), t("col_value", lang), "unit" if lang == "en" else "Einheit",
+            [t("col_key", lang), t("col_value", lang), t("col_unit", lang),
              t("col_basis", lang), t("col_calibrated", lang), t("col_source", lang)],
             rows, [False, True, False, False, False, False],
             widths=(3.6, 1.4, 1.2, 1.3, 1.3, 4.2)))
@@ -548,7 +548,7 @@ def _experiment(folder: Path, lang: Lang, dates: Sequence[str] | None,
     intro = Section(t("sec_question", lang), [
         Paragraph(t("exp_design", lang, description=description,
                     design=design_text, factor=label_column(factor, lang),
-                    reference=label_value(factor, reference, lang)))])
+                    reference=label_value(factor, reference, lang)).strip())])
     findings = Section(t("sec_findings", lang))
     for value in FINDING_VALUES:
         if value not in nat.columns:

@@ -16,7 +16,6 @@ from sim.report.document import Lang
 TEXT: dict[Lang, dict[str, str]] = {
     "en": {
         "figure": "Figure", "table": "Table", "appendix": "Appendix",
-        "made": "Report made on {date} from the saved tables of {folder}.",
         "reference": "reference", "not_reached": "not reached",
         "reached_of": "{k} of {n}",
         "yes": "yes", "no": "no", "none": "—",
@@ -62,9 +61,7 @@ TEXT: dict[Lang, dict[str, str]] = {
                               "replications; \"not reached\": the median replication did not "
                               "reach it by {end}; (k of n): only k of n replications reached "
                               "it."),
-        "col_level": "{factor}", "col_diff_at": "Δ {date}", "col_time_to": "{pct} reached",
-        "metric_population_coverage": "Population coverage",
-        "metric_nationwide_share": "Share of services nationwide",
+        "col_diff_at": "Δ {date}", "col_time_to": "{pct} reached",
         "cap_fan": ("{metric} over time by {factor}: median of {n} replications (lines), "
                     "central 50% (dark) and 90% (light) of replications (bands)."),
         "cap_difference": ("Paired difference to {reference} in {metric} over time: mean "
@@ -172,7 +169,6 @@ TEXT: dict[Lang, dict[str, str]] = {
     },
     "de": {
         "figure": "Abbildung", "table": "Tabelle", "appendix": "Anhang",
-        "made": "Bericht vom {date} aus den gespeicherten Tabellen von {folder}.",
         "reference": "Referenz", "not_reached": "nicht erreicht",
         "reached_of": "{k} von {n}",
         "yes": "ja", "no": "nein", "none": "—",
@@ -214,9 +210,7 @@ TEXT: dict[Lang, dict[str, str]] = {
                               "Replikationen; „nicht erreicht“: die mittlere Replikation hat "
                               "es bis {end} nicht erreicht; (k von n): nur k von n "
                               "Replikationen erreichten es."),
-        "col_level": "{factor}", "col_diff_at": "Δ {date}", "col_time_to": "{pct} erreicht",
-        "metric_population_coverage": "Bevölkerungsabdeckung",
-        "metric_nationwide_share": "Anteil flächendeckender Leistungen",
+        "col_diff_at": "Δ {date}", "col_time_to": "{pct} erreicht",
         "cap_fan": ("{metric} im Zeitverlauf nach {factor}: Median aus {n} Replikationen "
                     "(Linien), mittlere 50 % (dunkel) und 90 % (hell) der Replikationen "
                     "(Bänder)."),
