@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import re
 import subprocess
 import sys
@@ -19,7 +20,7 @@ import pytest
 from pypdf import PdfReader
 
 from sim.cli.report import main as report_main
-from sim.report import FORMATS, report_name
+from sim.report import FORMATS, build_report, report_name
 from sim.report.parameters import BASIS_PREFIXES, COLUMNS, TABLE_FILE
 from sim.report.texts import TEXT
 
@@ -216,6 +217,29 @@ def _main(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str
         report_main(args)
     out = capsys.readouterr()
     return int(exc.value.code or 0), out.out, out.err
+
+
+def test_calibration_folder_with_manifest(tmp_path: Path) -> None:
+    """A calibration's own output folder (with its manifest): the calibrated configuration
+    is the parameter table, its estimated keys marked calibrated."""
+    src = ROOT / "experiments" / "calibration_historical"
+    folder = tmp_path / "cal"
+    folder.mkdir()
+    for f in src.iterdir():
+        (folder / f.name).write_bytes(f.read_bytes())
+    config = {"development": {"effort_person_days": 1047.0, "publication_months": 1.0},
+              "seed": 1}
+    (folder / "manifest.json").write_text(json.dumps({
+        "tool": "ozg-sim-calibrate", "calibration": "historical", "method": "emulator",
+        "effective_sample_size": 58.9, "calibrated_config": config,
+        "config_hash_calibrated": "0123456789abcdef", "created_utc": "2026-12-05T11:23:58",
+        "git_commit": "58ac567c"}), encoding="utf-8")
+    report = build_report(folder, "en")
+    assert report.title == "Calibration of the scenario 'historical' to the official counts"
+    params = next(tb for tb in report.tables() if tb.caption.startswith("Every parameter"))
+    calibrated = {r[0]: r[4] for r in params.rows}
+    assert calibrated == {"development.effort_person_days": "point estimate",
+                          "development.publication_months": "no", "seed": "no"}
 
 
 @pytest.mark.parametrize("args, message", [
