@@ -36,6 +36,8 @@ above the model     ``metrics`` (a run's raw arrays -> tidy tables, key figures)
 ``sensitivity/``    global sensitivity screening with SALib (Morris, then Sobol on the
                     survivors) of any output of a sweep's runs, the calibration summaries
                     included
+``report/``         reports of a saved folder (HTML, PDF, DOCX; English and German): the
+                    document built once from the folder's tables, then rendered
 ``cli/``            the console scripts; nothing imports them
 ==================  ==========================================================================
 

@@ -1,0 +1,106 @@
+"""``ozg-sim-report``: a report to drop into a paper, from a saved folder's tables.
+
+    ozg-sim-report FOLDER [lang=de] [out=DIR] [formats=html,pdf,docx] [dates=2022-12,2030-12]
+                   [calibration=DIR]
+
+``FOLDER`` is a run (``ozg-sim``), experiment (``ozg-sim-experiment``) or calibration
+(``ozg-sim-calibrate``) folder. Writes ``report.html``, ``report.pdf`` and ``report.docx``
+(``report_de.*`` with ``lang=de``, never replacing the other language) into ``FOLDER`` or
+``out=DIR``, all at once when complete. An experiment's figures are redrawn in the
+report's language from its saved tables when they were drawn in the other (``figures=saved``
+keeps them). Nothing is simulated again. A folder that is none
+of these, a damaged file or a bad option prints one line and exits with code 2; a failed
+write one line and code 3.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from pathlib import Path
+
+from sim.cli.common import fail, fail_io, split_cli_args
+from sim.errors import ConfigError, DataError
+from sim.figures.recipes import draw_experiment_figures
+from sim.io import OutputError, check_writable, staged_folder
+from sim.outputs import read_manifest
+from sim.report import FORMATS, RENDERERS, build_report, folder_kind, report_name
+from sim.report.document import Lang
+
+TOOL = "ozg-sim-report"
+OPTION_KEYS = ("lang", "out", "formats", "dates", "calibration", "figures")
+#: ``figures=``: ``redraw`` an experiment's figures in the report's language from its saved
+#: tables (the default when they were drawn in the other one), or keep the ``saved`` ones.
+FIGURE_MODES = ("redraw", "saved")
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog=TOOL, description="Write a report (HTML, PDF, DOCX) of a saved run, experiment "
+        "or calibration folder, from its tables only.")
+    p.add_argument("folder", help="a run, experiment or calibration folder")
+    p.add_argument("options", nargs="*", metavar="key=value",
+                   help="lang=en|de; out=DIR (default FOLDER); formats=html,pdf,docx; "
+                        "dates=YYYY-MM,... (experiment key findings; default 2022-12, "
+                        "2026-12 and the last month); calibration=DIR (its fit summary in "
+                        "the methods appendix); figures=redraw|saved (an experiment's "
+                        "figures in the report's language, redrawn from its tables: the "
+                        "default when they were drawn in the other language)")
+    return p
+
+
+def _formats(value: str) -> list[str]:
+    fmts = [f.strip() for f in value.split(",") if f.strip()]
+    bad = [f for f in fmts if f not in FORMATS]
+    if bad or not fmts:
+        raise ConfigError(f"formats={value!r} is not allowed: a comma-separated list of "
+                          + ", ".join(FORMATS))
+    return list(dict.fromkeys(fmts))
+
+
+def _default_mode(folder: Path, lang: str) -> str:
+    """``redraw`` if the experiment's saved figures are in another language."""
+    return "saved" if read_manifest(folder).get("lang", "en") == lang else "redraw"
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``ozg-sim-report FOLDER [key=value ...]``: write the report; print the paths."""
+    args = _parser().parse_args(sys.argv[1:] if argv is None else argv)
+    try:
+        rest, opts = split_cli_args([args.folder, *args.options], OPTION_KEYS)
+        if len(rest) != 1:
+            raise ConfigError(f"{rest[1]!r} is not allowed: one FOLDER, then key=value options")
+        folder = Path(rest[0])
+        lang: Lang = "de" if opts.get("lang") == "de" else "en"
+        fmts = _formats(opts.get("formats", ",".join(FORMATS)))
+        dates = [d.strip() for d in opts["dates"].split(",")] if "dates" in opts else None
+        mode = opts.get("figures")
+        if mode is not None and mode not in FIGURE_MODES:
+            raise ConfigError(f"figures={mode!r} is not allowed: one of "
+                              + ", ".join(FIGURE_MODES))
+        out = Path(opts.get("out", folder))
+        kind = folder_kind(folder)
+        check_writable(out, "out")
+        with tempfile.TemporaryDirectory(prefix="ozg-sim-report-") as tmp:
+            figures = None
+            if kind == "experiment" and (mode or _default_mode(folder, lang)) == "redraw":
+                figures = Path(tmp)
+                draw_experiment_figures(folder, lang, out=figures)
+            report = build_report(folder, lang, dates, opts.get("calibration"), figures)
+            rendered = {report_name(f, lang): RENDERERS[f](report) for f in fmts}
+        with staged_folder(out) as st:
+            for name, data in rendered.items():
+                (st.path / name).write_bytes(data)
+    except (ConfigError, DataError) as exc:
+        fail(TOOL, exc)
+    except ValueError as exc:  # a table the figures cannot draw (e.g. too few replications)
+        fail(TOOL, f"{args.folder}: {exc}")
+    except (OutputError, OSError) as exc:
+        fail_io(TOOL, exc)
+    for name in rendered:
+        print(out / name)
+
+
+if __name__ == "__main__":
+    main()

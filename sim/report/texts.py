@@ -1,0 +1,383 @@
+"""Every fixed phrase of a report, in English and German (one table per language), and
+the formatting of numbers, intervals and months the report's tables share.
+
+Numbers follow the figures' conventions (:mod:`sim.figures.labels`): a decimal comma and a
+non-breaking space before ``%`` in German, a true minus sign.
+"""
+
+from __future__ import annotations
+
+import math
+
+from sim.calendar import month_label
+from sim.figures.labels import format_number, format_percent
+from sim.report.document import Lang
+
+TEXT: dict[Lang, dict[str, str]] = {
+    "en": {
+        "figure": "Figure", "table": "Table", "appendix": "Appendix",
+        "reference": "reference", "not_reached": "not reached",
+        "reached_of": "{k} of {n}",
+        "yes": "yes", "no": "no", "none": "—",
+        "sec_question": "Question and design", "sec_findings": "Key findings",
+        "sec_figures": "Figures", "sec_methods": "Methods",
+        "sec_parameters": "Parameters in force", "sec_provenance": "Reproducibility",
+        "sec_calibration": "Calibration", "sec_limitations": "Limitations",
+        # run
+        "run_title": "OZG rollout under {strategy}, funding {funding}",
+        "run_subtitle": "A run of ozg-sim: world {world}, {n} replications, seed {seed}",
+        "run_question": ("How far does the OZG rollout get by the deadline (31 Dec 2022) and "
+                         "after it under strategy {strategy}, funding {funding}, staffing "
+                         "{staffing} and running-cost rule {operation}?"),
+        "run_design": ("One scenario, simulated {n} times with independent random streams "
+                       "(seed {seed}) from 2018-01 to {end} on the world '{world}' "
+                       "({states} Länder, {services} services, {admins} municipal "
+                       "administrations); every figure shows the median and the spread "
+                       "across the replications."),
+        "run_kpi_caption": ("Headline figures: median over {n} replications and the "
+                            "central 90% range (5th to 95th percentile)."),
+        "run_kpi_note": ("Times: the month in which the target was first reached; \"not "
+                         "reached\": the median replication did not reach it by {end}; "
+                         "reached: replications that reached it."),
+        "kpi_spent_eur_running_costs": "Running costs paid, whole horizon (€ million)",
+        "col_figure": "figure", "col_median": "median", "col_range": "5–95% range",
+        "col_reached": "reached", "col_unit": "unit",
+        "cap_coverage": ("Services online somewhere and nationwide and population coverage "
+                         "over time: median of {n} replications (lines) and their central "
+                         "90% band (5th to 95th percentile), with the observed official "
+                         "counts (markers)."),
+        # experiment
+        "exp_subtitle": "Experiment '{name}' of ozg-sim: {points} design points × {n} "
+                        "replications, seed {seed}",
+        "exp_design": ("{description} Design: {design}; every level is compared with the "
+                       "reference {factor} = {reference} on the same random numbers "
+                       "(replication r of every point uses the same draws)."),
+        "exp_findings_caption": ("{metric}: paired difference of each {factor} to "
+                                 "{reference} in percentage points, mean over {n} "
+                                 "replications with its 95% confidence interval (paired t), "
+                                 "at the end of the month; and the median month in which "
+                                 "{pct} was first reached."),
+        "exp_findings_note": ("Differences: mean [95% interval]. Months: median over the "
+                              "replications; \"not reached\": the median replication did not "
+                              "reach it by {end}; (k of n): only k of n replications reached "
+                              "it."),
+        "col_diff_at": "Δ {date}", "col_time_to": "{pct} reached",
+        "cap_fan": ("{metric} over time by {factor}: median of {n} replications (lines), "
+                    "central 50% (dark) and 90% (light) of replications (bands)."),
+        "cap_difference": ("Paired difference to {reference} in {metric} over time: mean "
+                           "over {n} replications (line) and its 95% confidence interval "
+                           "(band), on common random numbers."),
+        "cap_small_multiples": ("Population coverage by Land: median of {n} replications "
+                                "(lines) and the central 90% of replications (bands)."),
+        "cap_map": "Population coverage by region: median over {n} replications.",
+        "cap_time_to_target": ("Month in which 50% and 90% coverage is first reached: median "
+                               "over {n} replications (bars) and the 5–95% range (whiskers); "
+                               "hatched: not reached in the simulated horizon."),
+        "cap_cost_coverage": ("Programme money spent and population coverage at 31 Dec 2022: "
+                              "median of {n} replications and the 5–95% range."),
+        "cap_other": "{name}: from the experiment's figures, {n} replications.",
+        # calibration
+        "cal_title": "Calibration of the scenario '{name}' to the official counts",
+        "cal_subtitle": "ozg-sim-calibrate, method {method}",
+        "cal_question": ("Which values of the uncertain parameters make the model reproduce "
+                         "the official OZG counts 2020–2022?"),
+        "cal_design": ("{k} parameters with uniform priors are fitted to {targets} official "
+                       "counts by {method_words}; the result is a weighted posterior sample "
+                       "(effective sample size {ess}) that runs draw their parameters from."),
+        "method_emulator": ("Bayesian history matching with Gaussian-process emulators, then "
+                            "ABC-SMC on the emulated likelihood"),
+        "method_abc": "ABC-SMC on the simulator",
+        "cal_params_caption": ("Calibrated parameters: prior range, point estimate (weighted "
+                               "posterior median) and 90% posterior interval."),
+        "col_parameter": "parameter", "col_prior": "prior", "col_estimate": "estimate",
+        "col_interval": "90% interval",
+        "cal_fit_caption": ("Fit: each official count against the posterior predictive "
+                            "median and 90% band of the simulations (shares of the services "
+                            "counted)."),
+        "col_target": "count", "col_date": "month", "col_observed": "observed",
+        "col_predicted": "predicted", "col_band": "90% band", "col_in_band": "in band",
+        "cal_misfits": "Known misfits: {items}.",
+        "cal_no_misfits": "Every count lies in its predictive band and every pattern is met.",
+        "cal_pattern_missed": "pattern \"{label}\" ({median}, required {req})",
+        "cal_target_missed": "{target} {date} outside its band",
+        "cal_acceptance_missed": "acceptance target {target}: {value}",
+        "cal_quality": "Quality checks: {passed} of {total} passed{failed}.",
+        "cap_fit": ("Posterior predictive median and 5–95% band of every observable against "
+                    "the official counts; right of the dashed line a projection."),
+        "cap_residuals": "Standardised residuals of the fitted counts (posterior predictive).",
+        "cap_posterior": ("Posterior marginal of every parameter (weighted histogram) against "
+                          "its uniform prior, with the estimate and the 90% interval."),
+        "cap_backtest": ("Backtest: forecast of the counts after the cut-off against naive "
+                         "forecasters."),
+        # methods appendix
+        "model_summary": (
+            "ozg-sim is a discrete-event simulation (SimPy) of the OZG rollout on real data. "
+            "The Bund builds the federal (Typ 1) services; under EfA a topic field's lead "
+            "state builds a service once and the other Länder reuse it through a "
+            "marketplace, under EfV a group builds and shares, under einzel every Land "
+            "builds its own. Builders have developer staff that is hired slowly and leaves; "
+            "federal and Land programmes buy external capacity for funded projects. Every "
+            "municipal administration (4,396 adopting units covering 10,786 municipalities) "
+            "then connects the municipally executed services with its own staff, after an "
+            "information lag that is longer for small administrations. After 2022 the "
+            "running costs of shared services are paid by the rule in force, and an "
+            "administration or Land that cannot afford them defers reuse. Coverage is "
+            "counted monthly: services online somewhere, services usable everywhere "
+            "(nationwide) and the share of inhabitant × service pairs served. Replications "
+            "differ in their random streams (common random numbers across scenarios) and, "
+            "with calibrated draws, in the calibrated parameters. MODEL.md describes the "
+            "model in full (ODD protocol)."),
+        "params_caption": ("Every parameter in force{which}: value, unit and source as "
+                           "documented in MODEL.md §8 (S: from a source, A: assumption with "
+                           "rationale); calibrated: estimated by the calibration."),
+        "params_first_point": " (values of the first design point; the design varies {varies})",
+        "col_key": "key", "col_value": "value", "col_basis": "basis",
+        "col_calibrated": "calibrated", "col_source": "source / rationale",
+        "calibrated_posterior": "posterior draw", "calibrated_point": "point estimate",
+        "basis_S": "source", "basis_A": "assumption", "basis_A/S": "assumption, source",
+        "basis_S/A": "source, assumption", "basis_lever": "lever",
+        "prov_caption": "Provenance of the results.",
+        "prov_command": "command", "prov_created": "created (UTC)",
+        "prov_seed": "root seed", "prov_replications": "replications",
+        "prov_seeds": "random streams", "prov_config_hash": "config hash",
+        "prov_git": "git commit", "prov_code": "code version",
+        "prov_draws": "calibrated parameters", "prov_packages": "package versions",
+        "prov_machine": "machine",
+        "cal_in_use": ("The calibrated parameters come from the posterior '{name}' "
+                       "({particles} particles, effective sample size {ess}); {mode}"),
+        "cal_none": ("No calibrated parameters are in force: the documented defaults of "
+                     "MODEL.md hold in every replication."),
+        "cal_give_folder": ("Its fit report is the calibration folder (the default's is "
+                            "experiments/calibration_historical/); give calibration=DIR to "
+                            "include its fit summary here."),
+        "cal_from_folder": "Fit summary of the calibration in {folder}:",
+        "limitations": (
+            "The model does not capture maturity levels (a service is online or not), "
+            "withdrawal of services for unpaid running costs, the IT-Planungsrat's decisions "
+            "as separate events, or differences between the Länder's own dashboard counts. "
+            "Municipalities connect every municipal service eventually unless its running "
+            "costs stay unaffordable. Land programmes act through the same few levers "
+            "(money, lag, effort, staff); their factors are assumptions, not measured "
+            "effects. Less of the 2020 stimulus is committed than the record says, so money "
+            "moves coverage less than it could have moved the real rollout (MODEL.md §10)."),
+        "assumed": ("Assumed rather than sourced ({k} of the {n} documented parameters in "
+                    "force): {keys}."),
+        "undocumented": "Not documented in MODEL.md §8 (labels and run control): {keys}.",
+        "bands_note": ("Bands and intervals show the spread across replications: chance "
+                       "and, with posterior draws, parameter uncertainty; they do not "
+                       "contain the uncertainty of the assumptions above."),
+    },
+    "de": {
+        "figure": "Abbildung", "table": "Tabelle", "appendix": "Anhang",
+        "reference": "Referenz", "not_reached": "nicht erreicht",
+        "reached_of": "{k} von {n}",
+        "yes": "ja", "no": "nein", "none": "—",
+        "sec_question": "Frage und Versuchsplan", "sec_findings": "Wichtigste Ergebnisse",
+        "sec_figures": "Abbildungen", "sec_methods": "Methoden",
+        "sec_parameters": "Geltende Parameter", "sec_provenance": "Reproduzierbarkeit",
+        "sec_calibration": "Kalibrierung", "sec_limitations": "Grenzen",
+        "run_title": "OZG-Umsetzung mit {strategy}, Förderung {funding}",
+        "run_subtitle": "Ein Lauf von ozg-sim: Welt {world}, {n} Replikationen, Seed {seed}",
+        "run_question": ("Wie weit kommt die OZG-Umsetzung bis zur Frist (31.12.2022) und "
+                         "danach mit Strategie {strategy}, Förderung {funding}, Personal "
+                         "{staffing} und Betriebskostenregel {operation}?"),
+        "run_design": ("Ein Szenario, {n}-mal mit unabhängigen Zufallsströmen (Seed {seed}) "
+                       "von 2018-01 bis {end} simuliert, Welt '{world}' ({states} Länder, "
+                       "{services} Leistungen, {admins} kommunale Verwaltungen); jede "
+                       "Abbildung zeigt den Median und die Streuung über die Replikationen."),
+        "run_kpi_caption": ("Kennzahlen: Median aus {n} Replikationen und die mittleren "
+                            "90 % (5. bis 95. Perzentil)."),
+        "run_kpi_note": ("Zeitpunkte: Monat, in dem das Ziel erstmals erreicht wurde; "
+                         "„nicht erreicht“: die mittlere Replikation hat es bis {end} nicht "
+                         "erreicht; erreicht: Replikationen, die es erreichten."),
+        "kpi_spent_eur_running_costs": "Gezahlte Betriebskosten, ganzer Zeitraum (Mio. €)",
+        "col_figure": "Kennzahl", "col_median": "Median", "col_range": "5–95-%-Spanne",
+        "col_reached": "erreicht", "col_unit": "Einheit",
+        "cap_coverage": ("Leistungen irgendwo online und flächendeckend sowie "
+                         "Bevölkerungsabdeckung im Zeitverlauf: Median aus {n} Replikationen "
+                         "(Linien) und ihr mittleres 90-%-Band (5. bis 95. Perzentil), mit "
+                         "den beobachteten amtlichen Zählungen (Punkte)."),
+        "exp_subtitle": "Experiment '{name}' von ozg-sim: {points} Versuchspunkte × {n} "
+                        "Replikationen, Seed {seed}",
+        "exp_design": ("{description} Versuchsplan: {design}; jede Stufe wird mit der "
+                       "Referenz {factor} = {reference} auf denselben Zufallszahlen "
+                       "verglichen (Replikation r jedes Punkts nutzt dieselben Ziehungen)."),
+        "exp_findings_caption": ("{metric}: gepaarte Differenz jeder Stufe von {factor} zu "
+                                 "{reference} in Prozentpunkten, Mittel aus {n} Replikationen "
+                                 "mit 95-%-Konfidenzintervall (gepaartes t), zum Monatsende; "
+                                 "und der Median-Monat, in dem {pct} erstmals erreicht wurden."),
+        "exp_findings_note": ("Differenzen: Mittel [95-%-Intervall]. Monate: Median über die "
+                              "Replikationen; „nicht erreicht“: die mittlere Replikation hat "
+                              "es bis {end} nicht erreicht; (k von n): nur k von n "
+                              "Replikationen erreichten es."),
+        "col_diff_at": "Δ {date}", "col_time_to": "{pct} erreicht",
+        "cap_fan": ("{metric} im Zeitverlauf nach {factor}: Median aus {n} Replikationen "
+                    "(Linien), mittlere 50 % (dunkel) und 90 % (hell) der Replikationen "
+                    "(Bänder)."),
+        "cap_difference": ("Gepaarte Differenz zu {reference} in {metric} im Zeitverlauf: "
+                           "Mittel aus {n} Replikationen (Linie) und sein "
+                           "95-%-Konfidenzintervall (Band), auf gemeinsamen Zufallszahlen."),
+        "cap_small_multiples": ("Bevölkerungsabdeckung je Land: Median aus {n} Replikationen "
+                                "(Linien) und die mittleren 90 % der Replikationen (Bänder)."),
+        "cap_map": "Bevölkerungsabdeckung je Gebiet: Median aus {n} Replikationen.",
+        "cap_time_to_target": ("Monat, in dem 50 % und 90 % Abdeckung erstmals erreicht "
+                               "werden: Median aus {n} Replikationen (Balken) und die "
+                               "5–95-%-Spanne (Fehlerbalken); schraffiert: im simulierten "
+                               "Zeitraum nicht erreicht."),
+        "cap_cost_coverage": ("Ausgegebene Programmmittel und Bevölkerungsabdeckung zum "
+                              "31.12.2022: Median aus {n} Replikationen und die "
+                              "5–95-%-Spanne."),
+        "cap_other": "{name}: aus den Abbildungen des Experiments, {n} Replikationen.",
+        "cal_title": "Kalibrierung des Szenarios '{name}' an die amtlichen Zählungen",
+        "cal_subtitle": "ozg-sim-calibrate, Methode {method}",
+        "cal_question": ("Welche Werte der unsicheren Parameter lassen das Modell die "
+                         "amtlichen OZG-Zählungen 2020–2022 wiedergeben?"),
+        "cal_design": ("{k} Parameter mit gleichverteilten Priors werden an {targets} "
+                       "amtliche Zählungen angepasst, mit {method_words}; Ergebnis ist eine "
+                       "gewichtete A-posteriori-Stichprobe (effektiver Umfang {ess}), aus "
+                       "der die Läufe ihre Parameter ziehen."),
+        "method_emulator": ("bayesianischem History Matching mit Gauß-Prozess-Emulatoren, "
+                            "danach ABC-SMC auf der emulierten Likelihood"),
+        "method_abc": "ABC-SMC auf dem Simulator",
+        "cal_params_caption": ("Kalibrierte Parameter: Prior-Bereich, Punktschätzer "
+                               "(gewichteter A-posteriori-Median) und 90-%-Intervall."),
+        "col_parameter": "Parameter", "col_prior": "Prior", "col_estimate": "Schätzer",
+        "col_interval": "90-%-Intervall",
+        "cal_fit_caption": ("Anpassung: jede amtliche Zählung gegen Median und 90-%-Band der "
+                            "A-posteriori-prädiktiven Simulationen (Anteile der gezählten "
+                            "Leistungen)."),
+        "col_target": "Zählung", "col_date": "Monat", "col_observed": "beobachtet",
+        "col_predicted": "vorhergesagt", "col_band": "90-%-Band", "col_in_band": "im Band",
+        "cal_misfits": "Bekannte Abweichungen: {items}.",
+        "cal_no_misfits": ("Jede Zählung liegt in ihrem prädiktiven Band, jedes Muster ist "
+                           "erfüllt."),
+        "cal_pattern_missed": "Muster „{label}“ ({median}, verlangt {req})",
+        "cal_target_missed": "{target} {date} außerhalb seines Bands",
+        "cal_acceptance_missed": "Akzeptanzziel {target}: {value}",
+        "cal_quality": "Qualitätsprüfungen: {passed} von {total} bestanden{failed}.",
+        "cap_fit": ("A-posteriori-prädiktiver Median und 5–95-%-Band jeder Beobachtungsgröße "
+                    "gegen die amtlichen Zählungen; rechts der gestrichelten Linie eine "
+                    "Projektion."),
+        "cap_residuals": ("Standardisierte Residuen der angepassten Zählungen "
+                          "(A-posteriori-prädiktiv)."),
+        "cap_posterior": ("A-posteriori-Randverteilung jedes Parameters (gewichtetes "
+                          "Histogramm) gegen seinen gleichverteilten Prior, mit Schätzer und "
+                          "90-%-Intervall."),
+        "cap_backtest": "Backtest: Prognose der Zählungen nach dem Stichtag gegen naive "
+                        "Prognosen.",
+        "model_summary": (
+            "ozg-sim ist eine ereignisdiskrete Simulation (SimPy) der OZG-Umsetzung auf "
+            "realen Daten. Der Bund baut die Bundesleistungen (Typ 1); bei EfA baut das "
+            "federführende Land eines Themenfelds eine Leistung einmal und die anderen "
+            "Länder nutzen sie über einen Marktplatz nach, bei EfV baut eine Gruppe und "
+            "teilt, bei einzel baut jedes Land selbst. Die Bauenden haben Entwicklungspersonal, "
+            "das langsam eingestellt wird und abwandert; Programme von Bund und Ländern "
+            "kaufen externe Kapazität für geförderte Projekte. Jede kommunale Verwaltung "
+            "(4.396 Einheiten für 10.786 Gemeinden) bindet danach die kommunal vollzogenen "
+            "Leistungen mit eigenem Personal an, nach einer Informationsverzögerung, die "
+            "bei kleinen Verwaltungen länger ist. Nach 2022 zahlt die geltende Regel die "
+            "Betriebskosten geteilter Leistungen; wer sie nicht tragen kann, schiebt die "
+            "Nachnutzung auf. Gezählt wird monatlich: Leistungen irgendwo online, überall "
+            "nutzbare (flächendeckende) Leistungen und der Anteil der versorgten Einwohner × "
+            "Leistung-Paare. Replikationen unterscheiden sich in ihren Zufallsströmen "
+            "(gemeinsame Zufallszahlen über Szenarien) und, mit kalibrierten Ziehungen, in "
+            "den kalibrierten Parametern. MODEL.md beschreibt das Modell vollständig "
+            "(ODD-Protokoll)."),
+        "params_caption": ("Alle geltenden Parameter{which}: Wert, Einheit und Quelle wie in "
+                           "MODEL.md §8 dokumentiert (S: aus einer Quelle, A: Annahme mit "
+                           "Begründung; Texte auf Englisch); kalibriert: von der "
+                           "Kalibrierung geschätzt."),
+        "params_first_point": (" (Werte des ersten Versuchspunkts; der Versuchsplan variiert "
+                               "{varies})"),
+        "col_key": "Schlüssel", "col_value": "Wert", "col_basis": "Grundlage",
+        "col_calibrated": "kalibriert", "col_source": "Quelle / Begründung",
+        "calibrated_posterior": "A-posteriori-Ziehung", "calibrated_point": "Punktschätzer",
+        "basis_S": "Quelle", "basis_A": "Annahme", "basis_A/S": "Annahme, Quelle",
+        "basis_S/A": "Quelle, Annahme", "basis_lever": "Hebel",
+        "prov_caption": "Herkunft der Ergebnisse.",
+        "prov_command": "Befehl", "prov_created": "erstellt (UTC)",
+        "prov_seed": "Wurzel-Seed", "prov_replications": "Replikationen",
+        "prov_seeds": "Zufallsströme", "prov_config_hash": "Konfigurations-Hash",
+        "prov_git": "Git-Commit", "prov_code": "Code-Version",
+        "prov_draws": "kalibrierte Parameter", "prov_packages": "Paketversionen",
+        "prov_machine": "Rechner",
+        "cal_in_use": ("Die kalibrierten Parameter stammen aus der A-posteriori-Stichprobe "
+                       "'{name}' ({particles} Partikel, effektiver Umfang {ess}); {mode}"),
+        "cal_none": ("Keine kalibrierten Parameter in Kraft: in jeder Replikation gelten "
+                     "die dokumentierten Standardwerte aus MODEL.md."),
+        "cal_give_folder": ("Ihr Anpassungsbericht ist der Kalibrierungsordner (der des "
+                            "Standards: experiments/calibration_historical/); mit "
+                            "calibration=DIR steht seine Zusammenfassung hier."),
+        "cal_from_folder": "Zusammenfassung der Kalibrierung in {folder}:",
+        "limitations": (
+            "Nicht abgebildet sind Reifegrade (eine Leistung ist online oder nicht), das "
+            "Abschalten von Leistungen bei unbezahlten Betriebskosten, die Beschlüsse des "
+            "IT-Planungsrats als eigene Ereignisse und Unterschiede zwischen den eigenen "
+            "Dashboard-Zählungen der Länder. Kommunen binden jede kommunale Leistung "
+            "irgendwann an, solange ihre Betriebskosten nicht dauerhaft untragbar sind. "
+            "Landesprogramme wirken über dieselben wenigen Hebel (Geld, Verzögerung, "
+            "Aufwand, Personal); ihre Faktoren sind Annahmen, keine gemessenen Wirkungen. "
+            "Vom Konjunkturpaket 2020 wird weniger gebunden, als die Akten sagen; Geld "
+            "bewegt die Abdeckung daher weniger, als es die reale Umsetzung bewegen konnte "
+            "(MODEL.md §10)."),
+        "assumed": ("Angenommen statt belegt ({k} der {n} dokumentierten geltenden "
+                    "Parameter): {keys}."),
+        "undocumented": ("Nicht in MODEL.md §8 dokumentiert (Bezeichnungen und "
+                         "Laufsteuerung): {keys}."),
+        "bands_note": ("Bänder und Intervalle zeigen die Streuung über die Replikationen: "
+                       "Zufall und, mit A-posteriori-Ziehungen, Parameterunsicherheit; die "
+                       "Unsicherheit der Annahmen oben enthalten sie nicht."),
+    },
+}
+
+
+def t(key: str, lang: Lang, **fields: object) -> str:
+    """The phrase ``key`` in ``lang`` with ``{fields}`` filled in."""
+    return TEXT[lang][key].format(**fields)
+
+
+#: Decimals of a difference in percentage points (a tenth of a point is below any
+#: difference a policy reader acts on and above the noise of the shown rounding).
+PP_DECIMALS = 1
+
+
+def pp(share: float, lang: Lang, sign: bool = True) -> str:
+    """A share difference in percentage points, one decimal: ``+1.2`` / ``+1,2``."""
+    return format_number(share * 100, lang, PP_DECIMALS, sign=sign)
+
+
+def interval(mean: float, lo: float, hi: float, lang: Lang) -> str:
+    """``+1.2 [−0.5; 2.9]`` (percentage points of shares); en dash if the mean is missing."""
+    if mean is None or not math.isfinite(mean):
+        return "–"
+    return f"{pp(mean, lang)} [{pp(lo, lang, False)}; {pp(hi, lang, False)}]"
+
+
+def percent(share: float, lang: Lang) -> str:
+    """A share in per cent with one decimal."""
+    return format_percent(share, lang, 1)
+
+
+def month_text(months: float) -> str:
+    """The month ``months`` (since 2018-01) as ``YYYY-MM``; a median between two months (an
+    even number of replications) is the later one, by which half of them had reached it."""
+    return month_label(math.ceil(months))
+
+
+def reached_text(median: float, n_reached: int, n: int, lang: Lang) -> str:
+    """Month of a median first passage, ``not reached`` if the median replication did not
+    reach it, and ``(k of n)`` when only some replications did."""
+    finite = median is not None and math.isfinite(median)
+    base = month_text(median) if finite else t("not_reached", lang)
+    if 0 < n_reached < n:
+        return f"{base} ({t('reached_of', lang, k=n_reached, n=n)})"
+    return base
+
+
+def number(x: float, lang: Lang, decimals: int = 0) -> str:
+    """A plain number in ``lang``."""
+    return format_number(x, lang, decimals)
+
+
+__all__ = ["PP_DECIMALS", "TEXT", "interval", "month_text", "number", "percent", "pp",
+           "reached_text", "t"]
