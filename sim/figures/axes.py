@@ -237,10 +237,11 @@ def difference_band(ax: Axes, diff_df: pd.DataFrame, label: str | None = None,
 def small_multiples(fig: Figure | SubFigure, by_state: pd.DataFrame,
                     by: str | Sequence[str] = "strategy", value: str = "available_share",
                     lang: Lang = "en", table: pd.DataFrame | None = None) -> np.ndarray:
-    """4 × 4 grid, one panel per Land (official key order), shared axes; per group the
+    """Grid of up to 4 × 4 panels, one per simulated Land (official key order; a reduced
+    world gets panels only for its Länder, never empty ones), shared axes; per group the
     median over replications and a light central 90 % band.
 
-    Returns the 4 × 4 array of Axes (this chart needs a whole figure or subfigure).
+    Returns the array of Axes (this chart needs a whole figure or subfigure).
     ``table`` may pass a precomputed :func:`state_table`.
     """
     check_lang(lang)
@@ -249,9 +250,13 @@ def small_multiples(fig: Figure | SubFigure, by_state: pd.DataFrame,
     keys = groups_of(t, by_cols)
     styles = group_styles(by_cols, keys)
     names = geo.region_names("land")
-    axes = fig.subplots(4, 4, sharex=True, sharey=True)
+    states = [k for k in geo.region_keys("land") if k in set(t["state"])]
+    nrow, ncol = small_multiples_grid(len(states))
+    axes = fig.subplots(nrow, ncol, sharex=True, sharey=True, squeeze=False)
+    for ax in axes.flat[len(states):]:
+        ax.set_visible(False)
     share = metric_unit(value) == "share"
-    for ax, state in zip(axes.flat, geo.region_keys("land"), strict=True):
+    for ax, state in zip(axes.flat, states, strict=False):
         st_rows = t[t["state"] == state]
         for i, key in enumerate(keys):
             sub = select_group(st_rows, by_cols, key).sort_values("date")
@@ -275,6 +280,16 @@ def small_multiples(fig: Figure | SubFigure, by_state: pd.DataFrame,
             ax.yaxis.set_major_formatter(number_formatter(lang))
     fig.supylabel(label_metric(value, lang), fontsize=8)
     return axes
+
+
+#: Panels per row of the per-Land small multiples (16 Länder in a 4 × 4 grid).
+SMALL_MULTIPLES_COLUMNS = 4
+
+
+def small_multiples_grid(n_states: int) -> tuple[int, int]:
+    """Rows and columns of the small multiples of ``n_states`` Länder."""
+    ncol = max(1, min(SMALL_MULTIPLES_COLUMNS, n_states))
+    return math.ceil(n_states / ncol), ncol
 
 
 def coverage_map(ax: Axes, values_by_region: Mapping[str, float] | pd.Series,

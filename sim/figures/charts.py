@@ -55,6 +55,7 @@ from sim.figures.axes import (
     panel_letter,
     share_axis,
     small_multiples,
+    small_multiples_grid,
     text_color,
     time_to_target_bars,
     use_short,
@@ -138,6 +139,10 @@ def with_tail(note: str) -> str:
     return f"{note} {tail}" if tail and note else (tail or note)
 
 
+#: Characters of a 10 pt bold title per inch of figure width (titles wrap at it).
+TITLE_CHARS_PER_INCH = 11
+
+
 def new_figure(width: float, height: float, note: str, title: str | None = None
                ) -> tuple[Figure, SubFigure]:
     """Figure of ``width`` inches with a body of ``height`` inches and a footer holding
@@ -156,7 +161,8 @@ def new_figure(width: float, height: float, note: str, title: str | None = None
     foot.text(0.01, 0.5, "\n".join(lines), ha="left", va="center", fontsize=6.5,
               color="0.3", linespacing=1.25)
     if title:
-        fig.suptitle(title, x=0.01, ha="left", fontsize=10, fontweight="bold")
+        fig.suptitle(wrap(title, int(width * TITLE_CHARS_PER_INCH)), x=0.01, ha="left",
+                     fontsize=10, fontweight="bold")
     return fig, body
 
 
@@ -291,6 +297,10 @@ def difference_figure(diffs: pd.DataFrame | Mapping[str, pd.DataFrame], lang: La
     return fig, data
 
 
+#: Height (inches) of one row of Land panels.
+SMALL_MULTIPLES_ROW_IN = 1.4
+
+
 def small_multiples_figure(by_state: pd.DataFrame, by: str | Sequence[str] = "strategy",
                            value: str = "available_share", lang: Lang = "en",
                            title: str | None = None) -> tuple[Figure, pd.DataFrame]:
@@ -299,8 +309,9 @@ def small_multiples_figure(by_state: pd.DataFrame, by: str | Sequence[str] = "st
     table = state_table(by_state, by_cols, value)
     keys = groups_of(table, by_cols)
     note = text("note_small", lang, n=n_text(table["n_replications"]))
+    nrow, _ = small_multiples_grid(table["state"].nunique())
     with styled():
-        fig, body = new_figure(WIDTH_FULL, 6.6, note, title)
+        fig, body = new_figure(WIDTH_FULL, SMALL_MULTIPLES_ROW_IN * nrow + 1.0, note, title)
         small_multiples(body, by_state, by_cols, value, lang, table=table)
         body.legend(handles=group_handles(by_cols, keys, lang), loc="outside lower center",
                     ncol=min(len(keys), 4), fontsize=7)

@@ -74,6 +74,35 @@ def _stable_svg_ids(path: Path) -> None:
     path.write_bytes(data)
 
 
+#: File-name suffix of each figure language: English keeps the plain names, so a German
+#: drawing (``lang=de``) never overwrites the English files, nor they the German ones.
+LANG_SUFFIX: dict[str, str] = {"en": "", "de": "_de"}
+
+
+def figure_stem(name: str, lang: str) -> str:
+    """File stem of figure ``name`` drawn in ``lang`` (``coverage`` -> ``coverage_de``)."""
+    if lang not in LANG_SUFFIX:
+        raise ValueError(f"lang(={lang!r}) must be one of {sorted(LANG_SUFFIX)}")
+    return name + LANG_SUFFIX[lang]
+
+
+def other_language_files(folder: Path, lang: str) -> list[Path]:
+    """Files of ``folder`` drawn in a language other than ``lang`` (by their suffix), which
+    a redraw in ``lang`` keeps."""
+    if not folder.is_dir():
+        return []
+    own = LANG_SUFFIX[lang]
+    others = [s for s in LANG_SUFFIX.values() if s and s != own]
+    out = []
+    for p in sorted(folder.iterdir()):
+        if not p.is_file():
+            continue
+        suffix = next((s for s in others if p.stem.endswith(s)), None)
+        if suffix is not None or (own and not p.stem.endswith(own)):
+            out.append(p)
+    return out
+
+
 def save_figure(fig: Figure, out_dir: str | Path, name: str, data: pd.DataFrame,
                 provenance: Mapping[str, Any]) -> list[Path]:
     """Write ``name.png`` (300 dpi), ``name.svg``, ``name.pdf`` and ``name.csv``; close
@@ -122,4 +151,5 @@ def save_figure(fig: Figure, out_dir: str | Path, name: str, data: pd.DataFrame,
     return paths
 
 
-__all__ = ["provenance_lines", "save_figure"]
+__all__ = ["LANG_SUFFIX", "figure_stem", "other_language_files", "provenance_lines",
+           "save_figure"]
