@@ -137,7 +137,8 @@ def save_figure(fig: Figure, out_dir: str | Path, name: str, data: pd.DataFrame,
     out.mkdir(parents=True, exist_ok=True)
     paths = [out / f"{name}.{ext}" for ext in ("png", "svg", "pdf", "csv")]
     try:
-        with plt.rc_context({"svg.hashsalt": "ozg-sim", "pdf.fonttype": 42}):
+        with plt.rc_context({"svg.hashsalt": "ozg-sim", "pdf.fonttype": 42,
+                             "svg.fonttype": "none"}):  # SVG text stays editable text
             fig.savefig(paths[0], dpi=PNG_DPI, metadata={"Software": None})
             fig.savefig(paths[1], metadata={"Date": None, "Creator": None})
             _stable_svg_ids(paths[1])
