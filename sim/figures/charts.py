@@ -331,8 +331,8 @@ def map_figure(regions: pd.DataFrame, level: geo.RegionLevel = "land",
                dates: Sequence[object] | None = None, lang: Lang = "en",
                title: str | None = None, vmin: float = 0.0, vmax: float = 1.0
                ) -> tuple[Figure, pd.DataFrame]:
-    """Maps of the median share per Land or Kreis: one row per date, one column per group,
-    one shared colour scale.
+    """Maps of the median share per Land or Kreis: one row per date, one column per group
+    (a single group: the dates side by side), one shared colour scale.
 
     ``regions`` is ``by_state`` (``level="land"``) or ``by_kreis`` (``level="kreis"``);
     ``dates`` picks the map dates by month (default: Dec 2022 and the last date, or all
@@ -343,7 +343,9 @@ def map_figure(regions: pd.DataFrame, level: geo.RegionLevel = "land",
     table = map_table(regions, level, by_cols, value, dates)
     keys = groups_of(table, by_cols)
     map_dates = sorted(pd.to_datetime(table["date"].unique()))
-    nrow, ncol = len(map_dates), len(keys)
+    # One group (a run): the map months side by side, each titled by its month.
+    across = len(keys) == 1 and len(map_dates) > 1
+    nrow, ncol = (1, len(map_dates)) if across else (len(map_dates), len(keys))
     all_regions = set(geo.region_keys(level))
     missing = any(set(select_group(table[pd.to_datetime(table["date"]) == d], by_cols, k)
                       ["region"]) != all_regions for d in map_dates for k in keys)
@@ -357,10 +359,13 @@ def map_figure(regions: pd.DataFrame, level: geo.RegionLevel = "land",
         axes = body.subplots(nrow, ncol, squeeze=False)
         for r, d in enumerate(map_dates):
             for c, key in enumerate(keys):
-                ax = axes[r, c]
+                ax = axes[0, r] if across else axes[r, c]
                 sub = select_group(table[pd.to_datetime(table["date"]) == d], by_cols, key)
                 coverage_map(ax, dict(zip(sub["region"], sub["median"], strict=True)), level,
                              lang, vmin, vmax)
+                if across:
+                    ax.set_title(format_month(d, lang), fontsize=8, loc="center")
+                    continue
                 if r == 0:
                     ax.set_title(wrap(group_label(by_cols, key, lang, use_short(by_cols)), 22),
                                  fontsize=SMALL_PT, loc="center")

@@ -130,6 +130,7 @@ def draw_experiment_figures(folder: Path, lang: str = "en",
     ctx = _Ctx(folder, out, tables, prov, lang, ref, manifest)
     draws = draws_sentence(manifest, ctx.lang)
     fixed = fixed_axes_sentence(manifest, tables, ctx.lang, calibration=not draws)
+    prov["scenario_fixed"] = fixed_axes_sentence(manifest, tables, ctx.lang)
     tail = " ".join(t for t in (fixed, draws) if t)
     with level_order(design_orders(manifest.get("design"))):
         for name in names:

@@ -127,8 +127,8 @@ def coverage_figure(national: pd.DataFrame, title: str, subtitle: str = "",
         plot_band(a2, national, "population_coverage", scale=100, lang=lang)
         a2.set_ylim(0, 100)
         a2.set_ylabel("Bevölkerungsabdeckung (%)" if de else "population coverage (%)")
-        a2.set_title("b  Einwohner × Leistungen online nutzbar" if de
-                     else "b  Inhabitants × services usable online", loc="left",
+        a2.set_title("b  Einwohner × Leistungen online" if de
+                     else "b  Inhabitants × services online", loc="left",
                      fontweight="bold")
         _deadline(a2, y=0.45, left=False, lang=lang)
         _dates(a2)
@@ -210,7 +210,7 @@ def draw_run_figures(run_dir: Path, title: str, subtitle: str = "",
     lg: Lang = "de" if lang == "de" else "en"
     run_dir = Path(run_dir)
     target = run_dir if out is None else out
-    prov = provenance or {}
+    prov = {**(provenance or {}), "scenario": title}  # the sidecars name every axis too
     national = read_table(run_dir / "national.parquet")
     by_state_path = run_dir / "by_state.parquet"
     by_state = read_table(by_state_path) if by_state_path.is_file() else None
