@@ -86,9 +86,8 @@ def redraw(folder: Path, lang: str = "en") -> list[str]:
                           else _figures_of(manifest))
     with staged_folder(folder, "figures", replace=True) as st:
         written = draw_experiment_figures(folder, lang, recipes, reference, out=st.path)
-        for kept in other_language_files(folder / "figures", lang):  # the other language
-            if not (st.path / kept.name).exists():
-                shutil.copy2(kept, st.path / kept.name)
+        for kept in other_language_files(folder / "figures", lang, written):
+            shutil.copy2(kept, st.path / kept.name)  # the other language's drawing
         return written
 
 

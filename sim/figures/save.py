@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -86,20 +86,25 @@ def figure_stem(name: str, lang: str) -> str:
     return name + LANG_SUFFIX[lang]
 
 
-def other_language_files(folder: Path, lang: str) -> list[Path]:
-    """Files of ``folder`` drawn in a language other than ``lang`` (by their suffix), which
-    a redraw in ``lang`` keeps."""
+def other_language_files(folder: Path, lang: str, written: Iterable[str]) -> list[Path]:
+    """Files of ``folder`` that are another language's drawing of a figure just ``written``
+    in ``lang`` (``coverage.png`` beside a new ``coverage_de.png``, and the reverse): a
+    redraw in one language keeps them, and drops files of figures it no longer draws."""
     if not folder.is_dir():
         return []
+    new = set(written)
     own = LANG_SUFFIX[lang]
-    others = [s for s in LANG_SUFFIX.values() if s and s != own]
     out = []
     for p in sorted(folder.iterdir()):
-        if not p.is_file():
+        if not p.is_file() or p.name in new:
             continue
-        suffix = next((s for s in others if p.stem.endswith(s)), None)
-        if suffix is not None or (own and not p.stem.endswith(own)):
-            out.append(p)
+        for suffix in LANG_SUFFIX.values():
+            if suffix == own or (suffix and not p.stem.endswith(suffix)):
+                continue
+            base = p.stem[:len(p.stem) - len(suffix)] if suffix else p.stem
+            if f"{base}{own}{p.suffix}" in new:
+                out.append(p)
+                break
     return out
 
 
