@@ -93,6 +93,8 @@ def _share(x: float, lang: Lang) -> str:
 #: narrower, beside the parameter names).
 TITLE_WIDTH = 20
 SOBOL_TITLE_WIDTH = 19
+#: Height (inches) of one parameter's bars in the Sobol chart: room for its 8 pt label.
+SOBOL_ROW_IN = 0.2
 
 
 def _panel_title(i: int, output: str, lang: Lang, width: int = TITLE_WIDTH) -> str:
@@ -290,7 +292,7 @@ def sobol_figure(sobol: pd.DataFrame, st_threshold: float, lang: Lang = "en",
     nrow, ncol = _grid(len(outputs))
     fields = {"n_base": "?", "points": "?", "n": "?", **(note_fields or {}),
               "st": format_number(st_threshold, lang, decimals_for(np.array([st_threshold])))}
-    row_h = 0.14 * len(order) + 0.55
+    row_h = SOBOL_ROW_IN * len(order) + 0.8  # parameters' rows and a panel title
     xmin, xmax = _index_range(data)
     y = np.arange(len(order))
     labels = [param_label(p, lang, sentence=True, short=True, items=items) for p in order]
