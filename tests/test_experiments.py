@@ -48,11 +48,11 @@ def test_efa_vs_efv_end_to_end(efa_vs_efv: Path) -> None:
     out = efa_vs_efv
     man = json.loads((out / "manifest.json").read_text())
     assert man["experiment"] == "efa_vs_efv" and man["failures"] == []
-    assert len(man["points"]) == 8 and man["replications"] == 3
+    assert len(man["points"]) == 12 and man["replications"] == 3
     nat = pd.read_parquet(out / "national.parquet")
     assert set(nat["strategy"]) == {"efa", "efv", "einzel", "mixed"}
-    assert set(nat["funding"]) == {"none", "konjunkturpaket"}
-    assert len(nat) == 8 * 3 * nat["month"].nunique()
+    assert set(nat["funding"]) == {"none", "konjunkturpaket", "competitive"}
+    assert len(nat) == 12 * 3 * nat["month"].nunique()
     for t in ("by_state", "by_kreis", "kpis", "runs", "points"):
         assert (out / f"{t}.parquet").is_file()
     assert (out / "summary.csv").is_file()
@@ -88,8 +88,9 @@ def test_redraw_in_german_from_the_saved_folder(efa_vs_efv: Path, tmp_path: Path
     r = subprocess.run([*SIM, "sim.cli.figures", str(copy), "lang=de"],
                        capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr
-    assert "fan_population_coverage.png" in _figures(copy)
-    sidecar = pd.read_csv(copy / "figures" / "fan_population_coverage.csv", comment="#")
+    assert "fan_population_coverage_de.png" in _figures(copy)
+    assert "fan_population_coverage.png" not in _figures(copy)  # German files only
+    sidecar = pd.read_csv(copy / "figures" / "fan_population_coverage_de.csv", comment="#")
     nat = pd.read_parquet(copy / "national.parquet")
     assert sidecar["strategy"].nunique() == nat["strategy"].nunique()
 
@@ -105,11 +106,13 @@ def test_compare_puts_runs_and_sweeps_side_by_side(efa_vs_efv: Path, tmp_path: P
                        capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr
     summary = pd.read_csv(out / "summary.csv")
-    assert summary["source"].nunique() == 9  # one run + eight design points
-    # The single run and the sweep's efv/konjunkturpaket cell are the same configuration.
+    assert summary["source"].nunique() == 13  # one run + twelve design points
+    # The single run and the sweep's efv/konjunkturpaket cell are the same configuration:
+    # the same readable label, told apart by the folder.
     cov = summary[summary["kpi"] == "population_coverage_2022_12"].set_index("source")["mean"]
-    single = cov[next(s for s in cov.index if s.startswith("run:"))]
-    assert single == pytest.approx(cov["efa_vs_efv: efv, konjunkturpaket"], abs=1e-12)
+    same = [s for s in cov.index if s.startswith("EfV; stimulus for EfA only")]
+    assert len(same) == 2, list(cov.index)
+    assert cov[same[0]] == pytest.approx(cov[same[1]], abs=1e-12)
     assert (out / "figures" / "fan_population_coverage.png").is_file()
 
 
@@ -139,7 +142,7 @@ def test_dry_run_counts_and_estimates_without_writing(tmp_path: Path) -> None:
                         f"out={tmp_path / 'exp'}", f"cache={tmp_path / 'cache'}", "--dry-run"],
                        capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr
-    assert "8 points x 5 replications = 40 runs" in r.stdout
+    assert "12 points x 5 replications = 60 runs" in r.stdout
     assert "estimated" in r.stdout
     assert not (tmp_path / "exp").exists()
 

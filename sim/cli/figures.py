@@ -6,14 +6,19 @@
 (``figure_list`` in its ``manifest.json``, from ``figures:`` of
 ``conf/experiment/*.yaml``) is redrawn into ``FOLDER/figures``
 (:func:`sim.figures.recipes.draw_experiment_figures`). An ``ozg-sim`` run folder gets its
-coverage chart redrawn (:func:`sim.figures.run.draw_run_figures`). The new figures replace
-the old ones whole, so a killed redraw leaves the old set, never a mix of languages. A
+charts redrawn (:func:`sim.figures.run.draw_run_figures`: coverage, per-Land small
+multiples, Land and Kreis maps), titled by every scenario axis of its configuration.
+``lang=de`` writes German charts with the suffix ``_de`` (``coverage_de.png``) beside the
+English ones, which keep the plain names; a redraw in one language keeps the other's
+files. The new figures replace the old ones of their language whole, so a killed redraw
+leaves the old set, never a mix. A
 damaged folder (manifest, table) or a bad option prints one line naming the file or option
 and exits with code 2; a failed write (full disk, read-only) one line and exit code 3.
 """
 
 from __future__ import annotations
 
+import shutil
 import sys
 from pathlib import Path
 from typing import Any
@@ -21,9 +26,10 @@ from typing import Any
 from sim.cli.common import fail, fail_io, split_cli_args
 from sim.config import to_config
 from sim.errors import ConfigError, DataError
-from sim.figures.labels import run_title
+from sim.figures.labels import Lang, run_title, scenario_of
 from sim.figures.recipes import draw_experiment_figures
 from sim.figures.run import draw_run_figures
+from sim.figures.save import other_language_files
 from sim.io import OutputError, check_writable, staged_folder
 from sim.outputs import read_folder, read_manifest
 from sim.provenance import run_provenance
@@ -32,14 +38,21 @@ from sim.sweep import load_spec
 TOOL = "ozg-sim-figures"
 
 
-def redraw_run(folder: Path, manifest: dict[str, Any], out: Path | None = None) -> list[str]:
-    """Redraw the chart of an ``ozg-sim`` run folder from its saved tables (into ``out``,
-    a staging folder, if given)."""
+def redraw_run(folder: Path, manifest: dict[str, Any], out: Path | None = None,
+               lang: str = "en") -> list[str]:
+    """Redraw the charts of an ``ozg-sim`` run folder from its saved tables (into ``out``,
+    a staging folder, if given), titled by every scenario axis of its configuration."""
     cfg = manifest["config"]
+    lg: Lang = "de" if lang == "de" else "en"
+    draws = manifest.get("calibrated_draws") or {}
     title = run_title(cfg["strategy"]["name"], cfg["funding"]["name"],
-                      cfg["staffing"]["name"], cfg["world"]["name"])
-    return draw_run_figures(folder, title, f"Seed {cfg['seed']}.",
-                            run_provenance(to_config(cfg)), out)
+                      cfg["staffing"]["name"], cfg["world"]["name"],
+                      scenario_of(cfg, draws), lg)
+    subtitle = f"Seed {cfg['seed']}."
+    if lg == "en" and draws.get("description"):
+        subtitle += f" {draws['description']}"
+    return draw_run_figures(folder, title, subtitle, run_provenance(to_config(cfg)), out,
+                            lang, cfg["strategy"]["name"])
 
 
 def _figures_of(manifest: dict[str, Any]) -> tuple[list[str], dict[str, Any] | None]:
@@ -68,11 +81,14 @@ def redraw(folder: Path, lang: str = "en") -> list[str]:
     check_writable(folder, "FOLDER")
     if manifest["tool"] == "ozg-sim":  # an experiment's tables are read by its recipes
         with staged_folder(folder) as st:
-            return redraw_run(folder, manifest, st.path)
+            return redraw_run(folder, manifest, st.path, lang)
     recipes, reference = ((None, None) if manifest.get("figure_list")
                           else _figures_of(manifest))
     with staged_folder(folder, "figures", replace=True) as st:
-        return draw_experiment_figures(folder, lang, recipes, reference, out=st.path)
+        written = draw_experiment_figures(folder, lang, recipes, reference, out=st.path)
+        for kept in other_language_files(folder / "figures", lang, written):
+            shutil.copy2(kept, st.path / kept.name)  # the other language's drawing
+        return written
 
 
 def main(argv: list[str] | None = None) -> None:

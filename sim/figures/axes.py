@@ -25,6 +25,7 @@ from matplotlib.legend import Legend
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Rectangle
 from matplotlib.ticker import FixedLocator, FuncFormatter, MaxNLocator, MultipleLocator
+from matplotlib.transforms import ScaledTranslation
 
 from sim.calendar import ORIGIN_YEAR, OZG_DEADLINE_DATE, OZG_DEADLINE_TIME, month_end_date
 from sim.figures import geo
@@ -49,6 +50,7 @@ from sim.figures.labels import (
 from sim.figures.style import (
     OKABE_ITO,
     SEQUENTIAL_CMAP,
+    SMALL_PT,
     group_styles,
     groups_of,
     ordered_levels,
@@ -163,7 +165,7 @@ def draw_fan(ax: Axes, table: pd.DataFrame, by: list[str], value: str, lang: Lan
     if legend:
         ax.legend(handles=[*group_handles(by, keys, lang), *band_handles(lang),
                            *([deadline_handle(lang)] if deadline else [])],
-                  loc="upper center", bbox_to_anchor=(0.5, -0.1), ncol=2, fontsize=7)
+                  loc="upper center", bbox_to_anchor=(0.5, -0.1), ncol=2, fontsize=SMALL_PT)
     return ax
 
 
@@ -230,17 +232,18 @@ def difference_band(ax: Axes, diff_df: pd.DataFrame, label: str | None = None,
     deadline_line(ax)
     if legend:
         handles, _ = ax.get_legend_handles_labels()
-        ax.legend(handles=[*handles, deadline_handle(lang)], loc="best", fontsize=7)
+        ax.legend(handles=[*handles, deadline_handle(lang)], loc="best", fontsize=SMALL_PT)
     return ax
 
 
 def small_multiples(fig: Figure | SubFigure, by_state: pd.DataFrame,
                     by: str | Sequence[str] = "strategy", value: str = "available_share",
                     lang: Lang = "en", table: pd.DataFrame | None = None) -> np.ndarray:
-    """4 × 4 grid, one panel per Land (official key order), shared axes; per group the
+    """Grid of up to 4 × 4 panels, one per simulated Land (official key order; a reduced
+    world gets panels only for its Länder, never empty ones), shared axes; per group the
     median over replications and a light central 90 % band.
 
-    Returns the 4 × 4 array of Axes (this chart needs a whole figure or subfigure).
+    Returns the array of Axes (this chart needs a whole figure or subfigure).
     ``table`` may pass a precomputed :func:`state_table`.
     """
     check_lang(lang)
@@ -249,9 +252,13 @@ def small_multiples(fig: Figure | SubFigure, by_state: pd.DataFrame,
     keys = groups_of(t, by_cols)
     styles = group_styles(by_cols, keys)
     names = geo.region_names("land")
-    axes = fig.subplots(4, 4, sharex=True, sharey=True)
+    states = [k for k in geo.region_keys("land") if k in set(t["state"])]
+    nrow, ncol = small_multiples_grid(len(states))
+    axes = fig.subplots(nrow, ncol, sharex=True, sharey=True, squeeze=False)
+    for ax in axes.flat[len(states):]:
+        ax.set_visible(False)
     share = metric_unit(value) == "share"
-    for ax, state in zip(axes.flat, geo.region_keys("land"), strict=True):
+    for ax, state in zip(axes.flat, states, strict=False):
         st_rows = t[t["state"] == state]
         for i, key in enumerate(keys):
             sub = select_group(st_rows, by_cols, key).sort_values("date")
@@ -261,10 +268,10 @@ def small_multiples(fig: Figure | SubFigure, by_state: pd.DataFrame,
             ax.plot(sub["date"], sub["median"], color=s["color"], ls=s["linestyle"],
                     marker=s["marker"], ms=2.6, mfc="white", mew=0.8, lw=1.1,
                     markevery=((5 * i) % 24 + 6, 24))
-        ax.set_title(names[state], fontsize=7.5, pad=2)
+        ax.set_title(names[state], fontsize=SMALL_PT, pad=2)
         deadline_line(ax, lw=0.6)
         date_axis(ax, t["date"], 4)
-        ax.tick_params(labelsize=6.5, length=2.5)
+        ax.tick_params(labelsize=SMALL_PT, length=2.5)
         ax.tick_params(which="minor", length=1.5)
         if share:
             share_axis(ax, lang, None)
@@ -275,6 +282,16 @@ def small_multiples(fig: Figure | SubFigure, by_state: pd.DataFrame,
             ax.yaxis.set_major_formatter(number_formatter(lang))
     fig.supylabel(label_metric(value, lang), fontsize=8)
     return axes
+
+
+#: Panels per row of the per-Land small multiples (16 Länder in a 4 × 4 grid).
+SMALL_MULTIPLES_COLUMNS = 4
+
+
+def small_multiples_grid(n_states: int) -> tuple[int, int]:
+    """Rows and columns of the small multiples of ``n_states`` Länder."""
+    ncol = max(1, min(SMALL_MULTIPLES_COLUMNS, n_states))
+    return math.ceil(n_states / ncol), ncol
 
 
 def coverage_map(ax: Axes, values_by_region: Mapping[str, float] | pd.Series,
@@ -316,7 +333,7 @@ def map_colorbar(fig: Figure | SubFigure, axes: Axes | Sequence[Axes] | np.ndarr
     else:
         axis.set_major_formatter(number_formatter(lang))
     cb.outline.set_visible(False)  # type: ignore[operator]
-    cb.ax.tick_params(labelsize=7)
+    cb.ax.tick_params(labelsize=SMALL_PT)
     if label:
         cb.set_label(label, fontsize=8)
     return cb
@@ -387,7 +404,7 @@ def heatmap(ax: Axes, df: pd.DataFrame, x: str, y: str, value: str = "median",
             ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, hatch="////",
                                    edgecolor="0.75", lw=0))
             color, s = "0.15", missing_text or "–"
-        ax.text(j, i, s, ha="center", va="center", fontsize=6.5, color=color,
+        ax.text(j, i, s, ha="center", va="center", fontsize=SMALL_PT, color=color,
                 linespacing=1.1)
     ax.set_xticks(range(len(xs)), [label_value(x, v, lang, short=True) for v in xs])
     ax.set_yticks(range(len(ys)), [label_value(y, v, lang, short=True) for v in ys])
@@ -416,6 +433,10 @@ def default_horizon(table: pd.DataFrame) -> int:
     finite = finite[np.isfinite(finite)]
     top = float(finite.max()) if len(finite) else 60.0
     return 12 * math.ceil((top + 6) / 12)
+
+
+#: A bar shorter than this share of the horizon gets its month beside it, not inside.
+BAR_LABEL_MIN_SHARE = 0.16
 
 
 def time_to_target_bars(ax: Axes, kpis_summary: pd.DataFrame, lang: Lang = "en", *,
@@ -463,13 +484,17 @@ def time_to_target_bars(ax: Axes, kpis_summary: pd.DataFrame, lang: Lang = "en",
             if not np.isfinite(hi):
                 ax.plot([horizon], [i], marker=">", color="0.1", ms=4, clip_on=False,
                         zorder=3)
-            ax.text(min(med, lo_draw) / 2, i, format_month(month_end_date(med), lang, short=True),
-                    ha="center", va="center", fontsize=6.5, zorder=4,
-                    color=text_color(mcolors.to_rgba(color)))
+            month = format_month(month_end_date(med), lang, short=True)
+            if min(med, lo_draw) >= BAR_LABEL_MIN_SHARE * horizon:  # inside the bar
+                ax.text(min(med, lo_draw) / 2, i, month, ha="center", va="center",
+                        fontsize=SMALL_PT, zorder=4, color=text_color(mcolors.to_rgba(color)))
+            else:  # a short bar: after its upper whisker
+                ax.text(hi_draw + horizon * 0.015, i, month, ha="left", va="center",
+                        fontsize=SMALL_PT, zorder=4, color="0.1")
             if reached:  # below the upper whisker, right of the bar if there is room
                 late = med > 0.55 * horizon
                 ax.text(horizon * 0.99 if late else med + horizon * 0.015, i + 0.07, reached,
-                        ha="right" if late else "left", va="top", fontsize=6, color="0.2",
+                        ha="right" if late else "left", va="top", fontsize=SMALL_PT, color="0.2",
                         style="italic", zorder=4,
                         bbox={"facecolor": "white", "alpha": 0.8, "edgecolor": "none",
                               "pad": 0.5} if late else None)
@@ -477,7 +502,7 @@ def time_to_target_bars(ax: Axes, kpis_summary: pd.DataFrame, lang: Lang = "en",
             ax.barh(i, horizon, height=0.62, color="none", edgecolor=color, hatch="////",
                     lw=0.8, zorder=2)
             label = text("not_reached", lang, end=end) + (f"\n({reached})" if reached else "")
-            ax.text(horizon * 0.02, i, label, ha="left", va="center", fontsize=6.5,
+            ax.text(horizon * 0.02, i, label, ha="left", va="center", fontsize=SMALL_PT,
                     color="0.1", zorder=4,
                     bbox={"facecolor": "white", "edgecolor": "none", "pad": 1.2})
     ax.set_yticks(range(len(keys)),
@@ -495,11 +520,18 @@ def time_to_target_bars(ax: Axes, kpis_summary: pd.DataFrame, lang: Lang = "en",
     return ax
 
 
+#: Horizontal offset (points) between the markers of neighbouring groups in point-and-
+#: whisker charts (under half a marker: markers at the same medians stay visible).
+DODGE_PT = 3.0
+POINTS_PER_INCH = 72.0
+
+
 def cost_vs_coverage(ax: Axes, kpis: pd.DataFrame, lang: Lang = "en", *,
                      by: str | Sequence[str] = "strategy", x: str = "spent_eur_programmes",
                      y: str = COVERAGE_AT_DEADLINE,
                      table: pd.DataFrame | None = None, legend: bool = True) -> Axes:
-    """Cost against coverage: per group the median with 5-95 % whiskers in both directions.
+    """Cost against coverage: per group the median with 5-95 % whiskers in both directions,
+    each group dodged sideways by :data:`DODGE_PT` from the previous one.
 
     ``kpis`` holds one row per design point and replication; money is in EUR (shown in
     € million), coverage a share (shown in per cent). ``table`` may pass a precomputed
@@ -511,10 +543,15 @@ def cost_vs_coverage(ax: Axes, kpis: pd.DataFrame, lang: Lang = "en", *,
     keys = groups_of(t, by_cols)
     styles = group_styles(by_cols, keys)
     hollow = _hollow(by_cols, keys)
-    for key in keys:
+    for i, key in enumerate(keys):
         r = select_group(t, by_cols, key).iloc[0]
         st = styles[key]
+        # Dodge each group sideways, so equal medians (e.g. no money spent) never hide one
+        # another; the offset is in points, the data stay where they are.
+        shift = (i - (len(keys) - 1) / 2) * DODGE_PT
         ax.errorbar(r["x_median"], r["y_median"],
+                    transform=ax.transData + ScaledTranslation(
+                        shift / POINTS_PER_INCH, 0, ax.figure.dpi_scale_trans),
                     xerr=[[r["x_median"] - r["x_lo"]], [r["x_hi"] - r["x_median"]]],
                     yerr=[[r["y_median"] - r["y_lo"]], [r["y_hi"] - r["y_median"]]],
                     fmt=st["marker"], color=st["color"],
@@ -523,6 +560,10 @@ def cost_vs_coverage(ax: Axes, kpis: pd.DataFrame, lang: Lang = "en", *,
                     ms=7, mew=1.4 if hollow else 0.8, elinewidth=1.0, capsize=2.5,
                     alpha=0.95,
                     label=group_label(by_cols, key, lang, use_short(by_cols)))
+    # The shifted transform keeps autoscaling from seeing the data: give it the whiskers.
+    corners = t[["x_lo", "y_lo", "x_hi", "y_hi"]].to_numpy(dtype=float)
+    ax.update_datalim(np.vstack([corners[:, :2], corners[:, 2:]]))
+    ax.autoscale_view()
     for axis, col in ((ax.xaxis, x), (ax.yaxis, y)):
         kind = metric_unit(col)
         axis.set_major_formatter(percent_formatter(lang) if kind == "share" else
@@ -531,10 +572,10 @@ def cost_vs_coverage(ax: Axes, kpis: pd.DataFrame, lang: Lang = "en", *,
     ax.set_xlabel(label_metric(x, lang))
     ax.set_ylabel(label_metric(y, lang))
     ax.grid(color="0.92", lw=0.6)
-    ax.margins(0.08)
+    ax.margins(x=0.14, y=0.08)  # x: room for the dodged outer markers
     if legend:
         handles, labels = legend_entries(by_cols, keys, lang)
-        bold_headers(ax.legend(handles, labels, loc="best", fontsize=7), labels, by_cols,
+        bold_headers(ax.legend(handles, labels, loc="best", fontsize=SMALL_PT), labels, by_cols,
                      lang)
     return ax
 

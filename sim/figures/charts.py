@@ -55,6 +55,7 @@ from sim.figures.axes import (
     panel_letter,
     share_axis,
     small_multiples,
+    small_multiples_grid,
     text_color,
     time_to_target_bars,
     use_short,
@@ -83,6 +84,7 @@ from sim.figures.labels import (
     target_label,
     text,
     wrap,
+    wrap_unit,
 )
 from sim.figures.levels import PAYER_PARTIES
 from sim.figures.style import (
@@ -90,6 +92,7 @@ from sim.figures.style import (
     LEVEL_STYLES,
     OKABE_ITO,
     SEQUENTIAL_CMAP,
+    SMALL_PT,
     WIDTH_FULL,
     group_styles,
     groups_of,
@@ -138,6 +141,12 @@ def with_tail(note: str) -> str:
     return f"{note} {tail}" if tail and note else (tail or note)
 
 
+#: Characters of a note in :data:`SMALL_PT` per inch of figure width (notes wrap at it).
+NOTE_CHARS_PER_INCH = 16
+#: Characters of a 10 pt bold title per inch of figure width (titles wrap at it).
+TITLE_CHARS_PER_INCH = 11
+
+
 def new_figure(width: float, height: float, note: str, title: str | None = None
                ) -> tuple[Figure, SubFigure]:
     """Figure of ``width`` inches with a body of ``height`` inches and a footer holding
@@ -147,16 +156,17 @@ def new_figure(width: float, height: float, note: str, title: str | None = None
     The note has its own subfigure, so figure legends below the axes never overlap it.
     """
     note = with_tail(note)
-    lines = textwrap.wrap(note, max(40, int(width * 19)))
-    foot_h = 0.115 * len(lines) + 0.08
+    lines = textwrap.wrap(note, max(40, int(width * NOTE_CHARS_PER_INCH)))
+    foot_h = 0.14 * len(lines) + 0.08
     fig = plt.figure(figsize=(width, height + foot_h), layout="constrained")
     parts = np.ravel(np.asarray(fig.subfigures(2, 1, height_ratios=[height, foot_h]),
                                 dtype=object))
     body, foot = parts[0], parts[1]
-    foot.text(0.01, 0.5, "\n".join(lines), ha="left", va="center", fontsize=6.5,
+    foot.text(0.01, 0.5, "\n".join(lines), ha="left", va="center", fontsize=SMALL_PT,
               color="0.3", linespacing=1.25)
     if title:
-        fig.suptitle(title, x=0.01, ha="left", fontsize=10, fontweight="bold")
+        fig.suptitle(wrap(title, int(width * TITLE_CHARS_PER_INCH)), x=0.01, ha="left",
+                     fontsize=10, fontweight="bold")
     return fig, body
 
 
@@ -187,17 +197,21 @@ def fan_figure(national: pd.DataFrame, by: str | Sequence[str] = "strategy",
             sub = select_group(table, [facet], fk) if facet else table
             draw_fan(ax, sub, by_cols, value, lang, legend=False,
                      year_step=2 if len(facets) < 3 else 4)
-            if facet:
-                ax.set_title(f"{panel_letter(i)}  {label_value(facet, fk[0], lang)}")
+            if facet:  # short level words, wrapped to the panel's width
+                ax.set_title(wrap(f"{panel_letter(i)}  "
+                                  f"{label_value(facet, fk[0], lang, short=True)}",
+                                  max(20, int(PANEL_TITLE_CHARS / len(facets)))))
             if i:
                 ax.set_ylabel("")
         body.legend(handles=[*group_handles(by_cols, keys, lang), *band_handles(lang),
                              deadline_handle(lang)],
                     loc="outside lower center", ncol=2 if len(keys) > 2 else 3,
-                    fontsize=7)
+                    fontsize=SMALL_PT)
     return fig, table
 
 
+#: Characters of a bold panel title across a full-width figure (divided among its panels).
+PANEL_TITLE_CHARS = 84
 #: At most this many panels side by side; more comparisons wrap into further rows.
 MAX_PANELS_PER_ROW = 4
 
@@ -287,8 +301,12 @@ def difference_figure(diffs: pd.DataFrame | Mapping[str, pd.DataFrame], lang: La
                    Patch(facecolor="0.25", alpha=0.22, lw=0,
                          label=text("ci", lang, ci=format_percent(ci_level, lang))),
                    deadline_handle(lang)]
-        body.legend(handles=handles, loc="outside lower center", ncol=3, fontsize=7)
+        body.legend(handles=handles, loc="outside lower center", ncol=3, fontsize=SMALL_PT)
     return fig, data
+
+
+#: Height (inches) of one row of Land panels.
+SMALL_MULTIPLES_ROW_IN = 1.4
 
 
 def small_multiples_figure(by_state: pd.DataFrame, by: str | Sequence[str] = "strategy",
@@ -299,11 +317,12 @@ def small_multiples_figure(by_state: pd.DataFrame, by: str | Sequence[str] = "st
     table = state_table(by_state, by_cols, value)
     keys = groups_of(table, by_cols)
     note = text("note_small", lang, n=n_text(table["n_replications"]))
+    nrow, _ = small_multiples_grid(table["state"].nunique())
     with styled():
-        fig, body = new_figure(WIDTH_FULL, 6.6, note, title)
+        fig, body = new_figure(WIDTH_FULL, SMALL_MULTIPLES_ROW_IN * nrow + 1.0, note, title)
         small_multiples(body, by_state, by_cols, value, lang, table=table)
         body.legend(handles=group_handles(by_cols, keys, lang), loc="outside lower center",
-                    ncol=min(len(keys), 4), fontsize=7)
+                    ncol=min(len(keys), 4), fontsize=SMALL_PT)
     return fig, table
 
 
@@ -312,8 +331,8 @@ def map_figure(regions: pd.DataFrame, level: geo.RegionLevel = "land",
                dates: Sequence[object] | None = None, lang: Lang = "en",
                title: str | None = None, vmin: float = 0.0, vmax: float = 1.0
                ) -> tuple[Figure, pd.DataFrame]:
-    """Maps of the median share per Land or Kreis: one row per date, one column per group,
-    one shared colour scale.
+    """Maps of the median share per Land or Kreis: one row per date, one column per group
+    (a single group: the dates side by side), one shared colour scale.
 
     ``regions`` is ``by_state`` (``level="land"``) or ``by_kreis`` (``level="kreis"``);
     ``dates`` picks the map dates by month (default: Dec 2022 and the last date, or all
@@ -324,7 +343,9 @@ def map_figure(regions: pd.DataFrame, level: geo.RegionLevel = "land",
     table = map_table(regions, level, by_cols, value, dates)
     keys = groups_of(table, by_cols)
     map_dates = sorted(pd.to_datetime(table["date"].unique()))
-    nrow, ncol = len(map_dates), len(keys)
+    # One group (a run): the map months side by side, each titled by its month.
+    across = len(keys) == 1 and len(map_dates) > 1
+    nrow, ncol = (1, len(map_dates)) if across else (len(map_dates), len(keys))
     all_regions = set(geo.region_keys(level))
     missing = any(set(select_group(table[pd.to_datetime(table["date"]) == d], by_cols, k)
                       ["region"]) != all_regions for d in map_dates for k in keys)
@@ -338,13 +359,16 @@ def map_figure(regions: pd.DataFrame, level: geo.RegionLevel = "land",
         axes = body.subplots(nrow, ncol, squeeze=False)
         for r, d in enumerate(map_dates):
             for c, key in enumerate(keys):
-                ax = axes[r, c]
+                ax = axes[0, r] if across else axes[r, c]
                 sub = select_group(table[pd.to_datetime(table["date"]) == d], by_cols, key)
                 coverage_map(ax, dict(zip(sub["region"], sub["median"], strict=True)), level,
                              lang, vmin, vmax)
+                if across:
+                    ax.set_title(format_month(d, lang), fontsize=8, loc="center")
+                    continue
                 if r == 0:
                     ax.set_title(wrap(group_label(by_cols, key, lang, use_short(by_cols)), 22),
-                                 fontsize=7.5, loc="center")
+                                 fontsize=SMALL_PT, loc="center")
                 if c == 0:
                     ax.text(-0.04, 0.5, format_month(d, lang), transform=ax.transAxes,
                             rotation=90, ha="right", va="center", fontsize=8,
@@ -390,8 +414,10 @@ def heatmap_figure(df: pd.DataFrame, x: str, y: str, value: str, facet: str | No
             sub = select_group(table, [facet], fk) if facet else table
             heatmap(ax, sub, x, y, "median", fmt, lang, cmap, lo, hi,
                     missing_text=text("not_reached_cell", lang) if months else None)
-            if facet:
-                ax.set_title(f"{panel_letter(i)}  {label_value(facet, fk[0], lang)}")
+            if facet:  # short level words, wrapped to the panel's width
+                ax.set_title(wrap(f"{panel_letter(i)}  "
+                                  f"{label_value(facet, fk[0], lang, short=True)}",
+                                  max(20, int(PANEL_TITLE_CHARS / len(facets)))))
             if i:
                 ax.set_ylabel("")
         label = (text("month_reached_of", lang, target=target_label(value, lang))
@@ -452,7 +478,7 @@ def cost_coverage_figure(kpis: pd.DataFrame, by: str | Sequence[str] = "strategy
         ax = body.subplots()
         cost_vs_coverage(ax, kpis, lang, by=by_cols, x=x, y=y, table=table, legend=False)
         handles, labels = legend_entries(by_cols, keys, lang)
-        leg = body.legend(handles, labels, loc="outside right center", fontsize=7)
+        leg = body.legend(handles, labels, loc="outside right center", fontsize=SMALL_PT)
         bold_headers(leg, labels, by_cols, lang)
     return fig, table
 
@@ -534,13 +560,13 @@ def state_difference_figure(by_state: pd.DataFrame, factor: str, reference: obje
                     continue
                 sure = bool(lo[r, c] > 0 or hi[r, c] < 0)
                 ax.text(c, r, _pp_cell(v, lang), ha="center",
-                        va="center", fontsize=6, fontweight="bold" if sure else "normal",
+                        va="center", fontsize=SMALL_PT, fontweight="bold" if sure else "normal",
                         color=text_color(cmap(norm(v))))
             ax.set_xticks(range(n_lv), _level_ticks(factor, levels, lang, label_width),
-                          fontsize=6.5, rotation=90 if rotate else 0,
+                          fontsize=SMALL_PT, rotation=90 if rotate else 0,
                           linespacing=1.0 if rotate else 1.1)
             ax.xaxis.tick_top()
-            ax.set_yticks(range(len(states)), [names[s] for s in states], fontsize=7)
+            ax.set_yticks(range(len(states)), [names[s] for s in states], fontsize=SMALL_PT)
             ax.tick_params(length=0)
             for spine in ax.spines.values():
                 spine.set_visible(False)
@@ -600,7 +626,7 @@ def running_costs_figure(costs: pd.DataFrame, factor: str, years: tuple[int, int
             med, q05, q95 = (float(t[c]) * mio for c in ("median", "q05", "q95"))
             ax.errorbar(med, i, xerr=[[med - q05], [q95 - med]], fmt="o", color="black",
                         ms=3.5, mfc="white", mew=0.9, elinewidth=0.9, capsize=2.5, zorder=3)
-        ax.set_yticks(range(len(levels)), _level_ticks(factor, levels, lang, 26), fontsize=7)
+        ax.set_yticks(range(len(levels)), _level_ticks(factor, levels, lang, 26), fontsize=SMALL_PT)
         ax.set_ylim(len(levels) - 0.5, -0.5)
         ax.xaxis.set_major_formatter(number_formatter(lang))
         ax.set_xlabel(text("costs_total", lang, y0=y0, y1=y1) if with_year
@@ -636,11 +662,11 @@ def running_costs_figure(costs: pd.DataFrame, factor: str, years: tuple[int, int
             h2, l2 = ax2.get_legend_handles_labels()
             h2.append(Line2D([], [], color="0.35", lw=0.8, ls=":"))
             l2.append(text("phases_start", lang))
-            leg = ax2.legend(h2, l2, loc="lower right", fontsize=6.5, handlelength=2.6,
-                             title=label_column(factor, lang), title_fontsize=6.5,
+            leg = ax2.legend(h2, l2, loc="lower right", fontsize=SMALL_PT, handlelength=2.6,
+                             title=label_column(factor, lang), title_fontsize=SMALL_PT,
                              alignment="left")
             leg.get_title().set_fontweight("bold")
-        body.legend(handles, labels, loc="outside lower center", ncol=3, fontsize=7)
+        body.legend(handles, labels, loc="outside lower center", ncol=3, fontsize=SMALL_PT)
     return fig, table
 
 
@@ -700,7 +726,7 @@ def size_class_figure(by_size: pd.DataFrame, by: str | Sequence[str] = "strategy
                                      LEGEND_WIDTH))
                    for k in keys]
         body.legend(handles=handles, loc="outside lower center",
-                    ncol=min(len(keys), 2 if len(keys) > 4 else 4), fontsize=7,
+                    ncol=min(len(keys), 2 if len(keys) > 4 else 4), fontsize=SMALL_PT,
                     handlelength=3)
     return fig, table
 
@@ -708,6 +734,10 @@ def size_class_figure(by_size: pd.DataFrame, by: str | Sequence[str] = "strategy
 # --------------------------------------------------------------------------------------
 # Robustness across a Latin hypercube
 # --------------------------------------------------------------------------------------
+
+#: Parameter panels per row of the robustness figure (at full page width).
+ROBUSTNESS_COLUMNS = 3
+
 
 def robustness_figure(long: pd.DataFrame, params: list[str], factor: str, ref: str,
                       lang: Lang, title: str) -> tuple[Figure, pd.DataFrame]:
@@ -721,11 +751,11 @@ def robustness_figure(long: pd.DataFrame, params: list[str], factor: str, ref: s
     levels = list(dict.fromkeys(long[factor]))
     styles = group_styles([factor], [(lv,) for lv in levels])
     n_p = len(params)
-    ncol = min(4, n_p)
+    ncol = min(ROBUSTNESS_COLUMNS, n_p)
     nrow = int(np.ceil(n_p / ncol))
     with styled():
-        fig = plt.figure(figsize=(12, 3.2 + 2.2 * nrow), layout="constrained")
-        sub_l, sub_r = fig.subfigures(1, 2, width_ratios=[1, 2.6])  # type: ignore[misc]
+        fig = plt.figure(figsize=(WIDTH_FULL, 2.6 + 1.7 * nrow), layout="constrained")
+        sub_l, sub_r = fig.subfigures(1, 2, width_ratios=[1, 1.9])  # type: ignore[misc]
         ax = sub_l.subplots()
         data = [long.loc[long[factor] == lv, "mean_diff"].to_numpy() * 100 for lv in levels]
         positions = list(range(len(levels), 0, -1))  # first level on top, as in the legends
@@ -738,11 +768,11 @@ def robustness_figure(long: pd.DataFrame, params: list[str], factor: str, ref: s
             patch.set_alpha(0.35)
             patch.set_edgecolor(st.get("color", "0.2"))
         ax.set_yticks(positions,
-                      [label_value(factor, lv, lang, short=True) for lv in levels])
+                      [wrap(label_value(factor, lv, lang, short=True), 12) for lv in levels])
         ax.axvline(0, color="0.3", lw=0.8)
         ax.xaxis.set_major_formatter(number_formatter(lang))
         ref_label = label_value(factor, ref, lang, short=True)
-        ax.set_xlabel(text("robust_diff_deadline", lang, ref=ref_label))
+        ax.set_xlabel(wrap(text("robust_diff_deadline", lang, ref=ref_label), 30))
         axes = np.atleast_1d(sub_r.subplots(nrow, ncol, sharey=True)).ravel()
         for i, p in enumerate(params):
             a = axes[i]
@@ -753,7 +783,7 @@ def robustness_figure(long: pd.DataFrame, params: list[str], factor: str, ref: s
                        ms=3.5, color=st.get("color", "0.3"), alpha=0.8,
                        label=label_value(factor, lv, lang, short=True))
             a.axhline(0, color="0.3", lw=0.6)
-            a.set_xlabel(param_label(p, lang, short=True), fontsize=7)
+            a.set_xlabel(wrap_unit(param_label(p, lang, short=True), 20), fontsize=SMALL_PT)
             a.xaxis.set_major_formatter(number_formatter(lang))
             a.yaxis.set_major_formatter(number_formatter(lang))
         for a in axes[n_p:]:
@@ -762,9 +792,11 @@ def robustness_figure(long: pd.DataFrame, params: list[str], factor: str, ref: s
         handles, labels = axes[0].get_legend_handles_labels()
         sub_r.legend(handles, labels, loc="outside lower center", ncol=len(labels),
                      frameon=False, fontsize=8)
-        fig.supxlabel(textwrap.fill(with_tail(text("note_robust", lang, ref=ref_label)), 150),
-                      x=0.01, ha="left", fontsize=7, color="0.3")
-        fig.suptitle(title, x=0.01, ha="left", fontweight="bold")
+        fig.supxlabel(textwrap.fill(with_tail(text("note_robust", lang, ref=ref_label)),
+                                    int(WIDTH_FULL * NOTE_CHARS_PER_INCH)),
+                      x=0.01, ha="left", fontsize=SMALL_PT, color="0.3")
+        fig.suptitle(wrap(title, int(WIDTH_FULL * TITLE_CHARS_PER_INCH)), x=0.01, ha="left",
+                     fontweight="bold")
     return fig, long
 
 

@@ -55,8 +55,8 @@ STRATEGY_LEVELS: dict[str, Level] = {
     "efa": Level("blue", "-", "o", "EfA (one for all)", "EfA (Einer für Alle)", "EfA", "EfA"),
     "efv": Level("orange", "--", "s", "EfV (groups share)", "EfV (Einer für Viele)", "EfV",
                  "EfV"),
-    "einzel": Level("green", "-.", "^", "each Land for itself", "jedes Land für sich",
-                    "each Land alone", "jedes Land allein"),
+    "einzel": Level("green", "-.", "^", "each Land alone", "jedes Land für sich",
+                    "each Land alone", "jedes Land für sich"),
     "mixed": Level("purple", ":", "D", "mixed (EfA for Typ 2/3, EfV for 4/5)",
                    "gemischt (EfA für Typ 2/3, EfV für 4/5)", "mixed", "gemischt"),
 }
@@ -68,9 +68,9 @@ STRATEGY_LEVELS: dict[str, Level] = {
 #: on white) goes to ``historical``, the one level that no experiment sets beside the eight
 #: others; a neutral grey to "no programme".
 FUNDING_LEVELS: dict[str, Level] = {
-    "konjunkturpaket": Level("sky", "--", "s", "2020 stimulus, project by project",
-                             "Konjunkturpaket 2020, projektweise", "stimulus by project",
-                             "Konjunkturpaket projektweise"),
+    "konjunkturpaket": Level("sky", "--", "s", "2020 stimulus, EfA only, project by project",
+                             "Konjunkturpaket 2020, nur EfA, projektweise",
+                             "stimulus for EfA only", "Konjunkturpaket nur für EfA"),
     "koenigstein": Level("red", "-.", "^", "2020 stimulus by Königsteiner Schlüssel",
                          "Konjunkturpaket 2020 nach Königsteiner Schlüssel",
                          "stimulus by Königstein key",
@@ -87,11 +87,11 @@ FUNDING_LEVELS: dict[str, Level] = {
                   "stimulus by need (inverse of staff)",
                   "Konjunkturpaket nach Bedarf (umgekehrt zum Personal)"),
     "competitive": Level("purple", (0, (1, 1)), "X",
-                         "2020 stimulus, competitive (first ready, first paid)",
-                         "Konjunkturpaket 2020 im Wettbewerb (wer zuerst fertig ist, wird "
-                         "zuerst bezahlt)",
-                         "stimulus competitive (first ready, first paid)",
-                         "Konjunkturpaket im Wettbewerb (zuerst fertig, zuerst bezahlt)"),
+                         "2020 stimulus open to every strategy (first ready, first paid)",
+                         "Konjunkturpaket 2020 für jede Strategie offen (wer zuerst fertig "
+                         "ist, wird zuerst bezahlt)",
+                         "stimulus open to every strategy",
+                         "Konjunkturpaket für jede Strategie"),
     "municipal_share": Level("black", (0, (8, 2, 2, 2)), "*",
                              "2020 stimulus with 20% for municipalities",
                              f"Konjunkturpaket 2020 mit 20{_NBSP}% für Kommunen",

@@ -24,9 +24,18 @@ from sim import stats
 from sim.calendar import OZG_DEADLINE, OZG_DEADLINE_KEY
 from sim.errors import ConfigError
 from sim.figures import charts, sensitivity
-from sim.figures.labels import COVERAGE_AT_DEADLINE, Lang, label_value, programme_label, text
+from sim.figures.labels import (
+    COVERAGE_AT_DEADLINE,
+    SCENARIO_AXES,
+    Lang,
+    label_value,
+    programme_label,
+    scenario_of,
+    scenario_sentence,
+    text,
+)
 from sim.figures.levels import PAYER_PARTIES
-from sim.figures.save import save_figure
+from sim.figures.save import figure_stem, save_figure
 from sim.figures.style import groups_of, level_order
 from sim.figures.tables import state_difference_table
 from sim.outputs import read_folder
@@ -119,7 +128,10 @@ def draw_experiment_figures(folder: Path, lang: str = "en",
     ref = dict(reference or manifest.get("reference") or REFERENCE_DEFAULT)
     written: list[str] = []
     ctx = _Ctx(folder, out, tables, prov, lang, ref, manifest)
-    tail = draws_sentence(manifest, ctx.lang)
+    draws = draws_sentence(manifest, ctx.lang)
+    fixed = fixed_axes_sentence(manifest, tables, ctx.lang, calibration=not draws)
+    prov["scenario_fixed"] = fixed_axes_sentence(manifest, tables, ctx.lang)
+    tail = " ".join(t for t in (fixed, draws) if t)
     with level_order(design_orders(manifest.get("design"))):
         for name in names:
             # the sensitivity charts show indices, not bands across replications
@@ -127,6 +139,23 @@ def draw_experiment_figures(folder: Path, lang: str = "en",
                 written += RECIPES[name](ctx)
     plt.close("all")
     return written
+
+
+def fixed_axes_sentence(manifest: dict[str, Any], tables: Mapping[str, pd.DataFrame],
+                        lang: Lang, calibration: bool = True) -> str:
+    """The scenario axes that the design does not vary, in words, for every caption (the
+    varying ones are in the legends and panel titles): ``Same in every scenario: historical
+    staffing; ...``. ``calibration``: name the calibration too (when no sentence on the
+    calibrated draws says it)."""
+    cfg = manifest.get("config_of_first_point")
+    if not isinstance(cfg, dict):
+        return ""
+    pts = tables.get("points")
+    design = set(pts.columns) if pts is not None else set()
+    scenario = scenario_of(cfg, manifest.get("calibrated_draws"))
+    axes = [a for a in SCENARIO_AXES if a not in design
+            and (calibration or a != "calibration")]
+    return scenario_sentence(scenario, axes, lang)
 
 
 def draws_sentence(manifest: dict[str, Any], lang: Lang) -> str:
@@ -176,7 +205,9 @@ class _Ctx:
         return df[df[facet] == level], facet, level
 
     def save(self, fig: Figure, name: str, data: pd.DataFrame) -> list[str]:
-        return [p.name for p in save_figure(fig, self.out, name, data, self.prov)]
+        """Save a figure as ``name`` (``name_de`` in German, :func:`figure_stem`)."""
+        return [p.name for p in save_figure(fig, self.out, figure_stem(name, self.lang), data,
+                                            self.prov)]
 
     def table(self, name: str, df: pd.DataFrame) -> list[str]:
         self.out.mkdir(parents=True, exist_ok=True)
@@ -421,7 +452,8 @@ def _sensitivity_charts(c: _Ctx, kind: str, threshold_key: str,
         fig, data = figure(df[df["group"] == group], float(sens[threshold_key]), c.lang,
                            title, caption, items)
         files += [p.name for p in save_figure(
-            fig, c.out, f"{kind}_{sensitivity.group_slug(group)}", data, prov)]
+            fig, c.out, figure_stem(f"{kind}_{sensitivity.group_slug(group)}", c.lang), data,
+            prov)]
     return files
 
 
@@ -455,4 +487,5 @@ RECIPES: dict[str, Callable[[_Ctx], list[str]]] = {
 
 __all__ = ["FACTORS", "FIRST_TARGETS", "MAIN_LEVEL", "RECIPES", "REFERENCE_DEFAULT",
            "SUFFICIENT_HALF_WIDTH", "design_orders", "draw_experiment_figures",
+           "fixed_axes_sentence",
            "read_experiment"]

@@ -1,11 +1,16 @@
-"""The chart of one run (``ozg-sim``), drawn only from its saved tables (never from a live
+"""The charts of one run (``ozg-sim``), drawn only from its saved tables (never from a live
 run): services online somewhere and nationwide, and population coverage, each as the median
-and 5-95 % band over the run's replications, with the observed national counts.
+and 5-95 % band over the run's replications, with the observed national counts (full
+Germany only: they count the whole catalogue in all 16 Länder); per Land, population
+coverage and available services as small multiples; maps by Land and by Kreis at the map
+months.
 
 Plot functions take an ``Axes`` and return it; :func:`coverage_figure` assembles the
-standard figure of a run and :func:`draw_run_figures` saves it with its sidecar
-(:func:`sim.figures.tables.coverage_table`). Colours are the Okabe-Ito palette (colour-blind
-safe); series also differ by line style so the figure reads in black and white.
+standard figure of a run and :func:`draw_run_figures` saves every chart with its sidecar
+(:func:`sim.figures.tables.coverage_table`; the small multiples and maps are the
+experiment charts of :mod:`sim.figures.charts` with the run as their one group). Colours
+are the Okabe-Ito palette (colour-blind safe); series also differ by line style so the
+figure reads in black and white.
 """
 
 from __future__ import annotations
@@ -20,31 +25,40 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from sim.calendar import OZG_DEADLINE_DATE
-from sim.data_io import load_history
-from sim.figures.labels import text
-from sim.figures.save import save_figure
-from sim.figures.style import OKABE_ITO, OUTER_BAND, base_style
-from sim.figures.tables import coverage_table, quantile_bands
+from sim.data_io import load_catalogue, load_history, load_states
+from sim.figures import charts
+from sim.figures.labels import Lang, check_lang, text
+from sim.figures.save import figure_stem, save_figure
+from sim.figures.style import OKABE_ITO, OUTER_BAND, WIDTH_FULL, base_style
+from sim.figures.tables import MIN_REPLICATIONS_PER_CHART, coverage_table, quantile_bands
 from sim.outputs import read_table
 
 #: Style and legend label of each series of the run chart.
 SERIES_STYLE = {
-    "online_anywhere": dict(color=OKABE_ITO["blue"], ls="-", label="online somewhere"),
-    "nationwide": dict(color=OKABE_ITO["red"], ls="--",
-                       label="nationwide: all types, every administration"),
-    "nationwide_reported": dict(color=OKABE_ITO["orange"], ls=":",
-                                label="nationwide as the dashboard counts"),
-    "population_coverage": dict(color=OKABE_ITO["green"], ls="-", label="population coverage"),
+    "online_anywhere": dict(color=OKABE_ITO["blue"], ls="-"),
+    "nationwide": dict(color=OKABE_ITO["red"], ls="--"),
+    "nationwide_reported": dict(color=OKABE_ITO["orange"], ls=":"),
+    "population_coverage": dict(color=OKABE_ITO["green"], ls="-"),
+}
+#: Legend label of each series of the run chart (en, de).
+SERIES_LABELS = {
+    "online_anywhere": ("online somewhere", "irgendwo online"),
+    "nationwide": ("nationwide: all types, every administration",
+                   "flächendeckend: alle Typen, jede Verwaltung"),
+    "nationwide_reported": ("nationwide as the dashboard counts",
+                            "flächendeckend laut Dashboard-Zählung"),
+    "population_coverage": ("population coverage", "Bevölkerungsabdeckung"),
 }
 
 
 def plot_band(ax: Axes, df: pd.DataFrame, col: str, scale: float = 1.0,
-              style: dict | None = None) -> Axes:
+              style: dict | None = None, lang: Lang = "en") -> Axes:
     """Median line and 5-95 % band across replications of one column over time."""
     st = dict(SERIES_STYLE.get(col, {}), **(style or {}))
     q = quantile_bands(df, col)
     color = st.pop("color", OKABE_ITO["black"])
-    label = st.pop("label", col)
+    words = SERIES_LABELS.get(col)
+    label = st.pop("label", (words[0] if lang == "en" else words[1]) if words else col)
     ax.fill_between(q["date"], q["lo"] * scale, q["hi"] * scale, color=color, alpha=0.18,
                     lw=0)
     ax.plot(q["date"], q["median"] * scale, color=color, label=label, lw=1.6, **st)
@@ -64,13 +78,13 @@ def plot_observed(ax: Axes, history: pd.DataFrame, metric: str, marker: str, col
     return ax
 
 
-def _deadline(ax: Axes, y: float = 0.5, left: bool = True) -> None:
+def _deadline(ax: Axes, y: float = 0.5, left: bool = True, lang: Lang = "en") -> None:
     """Dotted line at the OZG deadline, labelled along the line at height ``y``."""
     ax.axvline(OZG_DEADLINE_DATE, color="0.4", lw=0.8, ls=":")
-    ax.annotate(text("deadline", "en"), xy=(OZG_DEADLINE_DATE, y),
+    ax.annotate(text("deadline", lang), xy=(OZG_DEADLINE_DATE, y),
                 xycoords=("data", "axes fraction"),
                 xytext=(-3 if left else 3, 0), textcoords="offset points",
-                ha="right" if left else "left", va="center", rotation=90, fontsize=7,
+                ha="right" if left else "left", va="center", rotation=90, fontsize=8,
                 color="0.3")
 
 
@@ -82,67 +96,150 @@ def _dates(ax: Axes) -> None:
 
 
 def coverage_figure(national: pd.DataFrame, title: str, subtitle: str = "",
-                    history: pd.DataFrame | None = None) -> Figure:
+                    history: pd.DataFrame | None = None, lang: Lang = "en") -> Figure:
     """Two panels: services online somewhere and nationwide; population coverage."""
+    check_lang(lang)
     n_services = int(national["n_services"].iloc[0])
     n_rep = national["replication"].nunique()
+    de = lang == "de"
     with plt.rc_context(base_style()):  # type: ignore[arg-type]
-        fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 4.2), constrained_layout=True)
-        plot_band(a1, national, "online_anywhere")
-        plot_band(a1, national, "nationwide")
+        fig, (a1, a2) = plt.subplots(1, 2, figsize=(WIDTH_FULL, 3.9), constrained_layout=True)
+        plot_band(a1, national, "online_anywhere", lang=lang)
+        plot_band(a1, national, "nationwide", lang=lang)
         reported = "nationwide_reported" in national.columns
         if reported:
-            plot_band(a1, national, "nationwide_reported")
+            plot_band(a1, national, "nationwide_reported", lang=lang)
         if history is not None:
             plot_observed(a1, history, "ozg_leistungen_online_min1", "o", OKABE_ITO["blue"],
-                          "observed: online somewhere")
+                          OBSERVED_LABELS["online"][lang])
             plot_observed(a1, history, "ozg_leistungen_flaechendeckend", "s",
                           OKABE_ITO["orange"] if reported else OKABE_ITO["red"],
-                          "observed: nationwide (dashboard)", source_kind="dashboard")
+                          OBSERVED_LABELS["nationwide"][lang], source_kind="dashboard")
         a1.set_ylim(0, n_services * 1.05)
         a1.axhline(n_services, color="0.6", lw=0.6)
-        a1.set_ylabel(f"OZG services (of {n_services} simulated)")
-        a1.set_title("a  Services online", loc="left", fontweight="bold")
-        _deadline(a1)
+        a1.set_ylabel(f"OZG-Leistungen (von {n_services} simulierten)" if de
+                      else f"OZG services (of {n_services} simulated)")
+        a1.set_title("a  Leistungen online" if de else "a  Services online", loc="left",
+                     fontweight="bold")
+        _deadline(a1, lang=lang)
         _dates(a1)
 
-        plot_band(a2, national, "population_coverage", scale=100)
+        plot_band(a2, national, "population_coverage", scale=100, lang=lang)
         a2.set_ylim(0, 100)
-        a2.set_ylabel("population coverage (%)")
-        a2.set_title("b  Share of inhabitants × services usable online", loc="left",
+        a2.set_ylabel("Bevölkerungsabdeckung (%)" if de else "population coverage (%)")
+        a2.set_title("b  Einwohner × Leistungen online" if de
+                     else "b  Inhabitants × services online", loc="left",
                      fontweight="bold")
-        _deadline(a2, y=0.22, left=False)
+        _deadline(a2, y=0.45, left=False, lang=lang)
         _dates(a2)
         for ax in (a1, a2):
-            ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.09), ncol=2, frameon=False)
-        fig.suptitle(title, x=0.01, ha="left", fontsize=11, fontweight="bold")
-        note = ((f"Lines: median of {n_rep} replications; bands: {int(OUTER_BAND[0] * 100)}–"
-                 f"{int(OUTER_BAND[1] * 100)} % range." if n_rep > 1 else
-                 "Lines: a single replication (replications=1), so no band: one draw of "
-                 "chance, not an interval.")
-                + (" Observed counts refer to the official catalogue of 575 services."
-                   if history is not None else "")
-                + (" Dashboard count: services counted flächendeckend in every Land (listed "
-                   "federal services online, state services available, municipal services "
-                   "in every administration; MODEL.md 7.10)." if reported else "")
+            ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.09), ncol=1, frameon=False)
+        fig.suptitle(textwrap.fill(title, TITLE_CHARS), x=0.01, ha="left", fontsize=10,
+                     fontweight="bold")
+        notes = RUN_NOTES[lang]
+        note = ((notes["band"].format(n=n_rep, lo=int(OUTER_BAND[0] * 100),
+                                      hi=int(OUTER_BAND[1] * 100)) if n_rep > 1
+                 else notes["single"])
+                + (notes["observed"] if history is not None else notes["no_observed"])
+                + (notes["reported"] if reported else "")
                 + (f" {subtitle}" if subtitle else ""))
-        fig.supxlabel(textwrap.fill(note, 170), x=0.01, ha="left", fontsize=7, color="0.3")
+        fig.supxlabel(textwrap.fill(note, 125), x=0.01, ha="left", fontsize=8, color="0.3")
     return fig
+
+
+#: Characters per line of a run chart's title (10 pt bold across the figure's width).
+TITLE_CHARS = 80
+#: Legend labels of the observed national counts.
+OBSERVED_LABELS = {"online": {"en": "observed: online somewhere",
+                              "de": "beobachtet: irgendwo online"},
+                   "nationwide": {"en": "observed: nationwide (dashboard)",
+                                  "de": "beobachtet: flächendeckend (Dashboard)"}}
+#: Sentences of the run chart's note.
+RUN_NOTES = {
+    "en": {"band": "Lines: median of {n} replications; bands: {lo}–{hi} % range.",
+           "single": ("Lines: a single replication (replications=1), so no band: one draw of "
+                      "chance, not an interval."),
+           "observed": " Observed counts refer to the official catalogue.",
+           "no_observed": (" No observed counts: this world simulates part of the catalogue "
+                           "or of the Länder, the official counts all of them."),
+           "reported": (" Dashboard count: services counted flächendeckend in every Land "
+                        "(listed federal services online, state services available, municipal "
+                        "services in every administration; MODEL.md 7.10).")},
+    "de": {"band": "Linien: Median aus {n} Replikationen; Bänder: {lo}–{hi}-%-Spanne.",
+           "single": ("Linien: eine einzige Replikation (replications=1), daher kein Band: "
+                      "eine Ziehung des Zufalls, kein Intervall."),
+           "observed": " Beobachtete Zahlen beziehen sich auf den amtlichen Katalog.",
+           "no_observed": (" Keine beobachteten Zahlen: Diese Welt simuliert einen Teil des "
+                           "Katalogs oder der Länder, die amtlichen Zahlen alle."),
+           "reported": (" Dashboard-Zählung: in jedem Land flächendeckend gezählte Leistungen "
+                        "(gelistete Bundesleistungen online, Landesleistungen verfügbar, "
+                        "kommunale Leistungen in jeder Verwaltung; MODEL.md 7.10).")},
+}
+#: Group column of the per-Land charts of a run: the run is their one group.
+RUN_GROUP = "strategy"
+
+
+def is_full_world(national: pd.DataFrame, by_state: pd.DataFrame | None) -> bool:
+    """Whether a run simulated the whole catalogue in all 16 Länder, so that the official
+    national counts are on its scale (a reduced world, e.g. ``world=toy``, is not)."""
+    services = int(national["n_services"].iloc[0])
+    states = by_state["state"].nunique() if by_state is not None else 0
+    return services == len(load_catalogue()) and states == len(load_states())
 
 
 def draw_run_figures(run_dir: Path, title: str, subtitle: str = "",
                      provenance: dict[str, object] | None = None,
-                     out: Path | None = None) -> list[str]:
-    """Draw the standard charts of a run folder from its saved ``national.parquet``:
-    ``coverage.png/.svg/.pdf`` and the sidecar ``coverage.csv`` of the plotted data, into
-    the run folder (or ``out``, a staging folder a redraw moves in)."""
+                     out: Path | None = None, lang: str = "en",
+                     strategy: str | None = None) -> list[str]:
+    """Draw the charts of a run folder from its saved tables into the run folder (or
+    ``out``, a staging folder a redraw moves in); returns the written file names.
+
+    - ``coverage``: :func:`coverage_figure` from ``national.parquet``;
+    - ``small_multiples_population_coverage``, ``small_multiples_available_share``: per
+      simulated Land (``by_state.parquet``), median and 5-95 % band;
+    - ``map_land``, ``map_kreis``: median population coverage at the map months
+      (``by_kreis.parquet`` holds them).
+
+    The per-Land charts need :data:`~sim.figures.tables.MIN_REPLICATIONS_PER_CHART`
+    replications (bands across replications); a run with fewer gets the coverage chart
+    only. Each chart gets ``.png/.svg/.pdf`` and its sidecar ``.csv``; ``lang="de"``
+    writes the German charts beside the English ones (``coverage_de.png``, ...).
+    ``strategy`` names the run's group in the per-Land legends.
+    """
+    check_lang(lang)
+    lg: Lang = "de" if lang == "de" else "en"
     run_dir = Path(run_dir)
+    target = run_dir if out is None else out
+    prov = {**(provenance or {}), "scenario": title}  # the sidecars name every axis too
     national = read_table(run_dir / "national.parquet")
-    history = load_history()
-    fig = coverage_figure(national, title, subtitle, history)
+    by_state_path = run_dir / "by_state.parquet"
+    by_state = read_table(by_state_path) if by_state_path.is_file() else None
+    history = load_history() if is_full_world(national, by_state) else None
+    fig = coverage_figure(national, title, subtitle, history, lg)
     data = coverage_table(national, history)
-    return [p.name for p in save_figure(fig, run_dir if out is None else out, "coverage",
-                                        data, provenance or {})]
+    written = [p.name for p in save_figure(fig, target, figure_stem("coverage", lang), data,
+                                           prov)]
+    if by_state is None or national["replication"].nunique() < MIN_REPLICATIONS_PER_CHART:
+        return written
+    group = str(strategy or prov.get("strategy") or "run")
+    by_state = by_state.assign(**{RUN_GROUP: group})
+    for value in ("population_coverage", "available_share"):
+        fig, data = charts.small_multiples_figure(by_state, by=RUN_GROUP, value=value,
+                                                  lang=lg, title=title)
+        written += [p.name for p in save_figure(
+            fig, target, figure_stem(f"small_multiples_{value}", lang), data, prov)]
+    by_kreis_path = run_dir / "by_kreis.parquet"
+    if by_kreis_path.is_file():
+        by_kreis = read_table(by_kreis_path).assign(**{RUN_GROUP: group})
+        dates = sorted(by_kreis["date"].unique())  # the configured map months
+        for table, level in ((by_state, "land"), (by_kreis, "kreis")):
+            fig, data = charts.map_figure(table, level=level, by=RUN_GROUP,  # type: ignore[arg-type]
+                                          value="population_coverage", lang=lg,
+                                          dates=dates, title=title)
+            written += [p.name for p in save_figure(
+                fig, target, figure_stem(f"map_{level}", lang), data, prov)]
+    return written
 
 
-__all__ = ["SERIES_STYLE", "coverage_figure", "draw_run_figures", "plot_band", "plot_observed"]
+__all__ = ["OBSERVED_LABELS", "RUN_GROUP", "RUN_NOTES", "SERIES_LABELS", "SERIES_STYLE",
+           "coverage_figure", "draw_run_figures", "is_full_world", "plot_band", "plot_observed"]

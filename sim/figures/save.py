@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -74,6 +74,40 @@ def _stable_svg_ids(path: Path) -> None:
     path.write_bytes(data)
 
 
+#: File-name suffix of each figure language: English keeps the plain names, so a German
+#: drawing (``lang=de``) never overwrites the English files, nor they the German ones.
+LANG_SUFFIX: dict[str, str] = {"en": "", "de": "_de"}
+
+
+def figure_stem(name: str, lang: str) -> str:
+    """File stem of figure ``name`` drawn in ``lang`` (``coverage`` -> ``coverage_de``)."""
+    if lang not in LANG_SUFFIX:
+        raise ValueError(f"lang(={lang!r}) must be one of {sorted(LANG_SUFFIX)}")
+    return name + LANG_SUFFIX[lang]
+
+
+def other_language_files(folder: Path, lang: str, written: Iterable[str]) -> list[Path]:
+    """Files of ``folder`` that are another language's drawing of a figure just ``written``
+    in ``lang`` (``coverage.png`` beside a new ``coverage_de.png``, and the reverse): a
+    redraw in one language keeps them, and drops files of figures it no longer draws."""
+    if not folder.is_dir():
+        return []
+    new = set(written)
+    own = LANG_SUFFIX[lang]
+    out = []
+    for p in sorted(folder.iterdir()):
+        if not p.is_file() or p.name in new:
+            continue
+        for suffix in LANG_SUFFIX.values():
+            if suffix == own or (suffix and not p.stem.endswith(suffix)):
+                continue
+            base = p.stem[:len(p.stem) - len(suffix)] if suffix else p.stem
+            if f"{base}{own}{p.suffix}" in new:
+                out.append(p)
+                break
+    return out
+
+
 def save_figure(fig: Figure, out_dir: str | Path, name: str, data: pd.DataFrame,
                 provenance: Mapping[str, Any]) -> list[Path]:
     """Write ``name.png`` (300 dpi), ``name.svg``, ``name.pdf`` and ``name.csv``; close
@@ -108,7 +142,8 @@ def save_figure(fig: Figure, out_dir: str | Path, name: str, data: pd.DataFrame,
     out.mkdir(parents=True, exist_ok=True)
     paths = [out / f"{name}.{ext}" for ext in ("png", "svg", "pdf", "csv")]
     try:
-        with plt.rc_context({"svg.hashsalt": "ozg-sim", "pdf.fonttype": 42}):
+        with plt.rc_context({"svg.hashsalt": "ozg-sim", "pdf.fonttype": 42,
+                             "svg.fonttype": "none"}):  # SVG text stays editable text
             fig.savefig(paths[0], dpi=PNG_DPI, metadata={"Software": None})
             fig.savefig(paths[1], metadata={"Date": None, "Creator": None})
             _stable_svg_ids(paths[1])
@@ -122,4 +157,5 @@ def save_figure(fig: Figure, out_dir: str | Path, name: str, data: pd.DataFrame,
     return paths
 
 
-__all__ = ["provenance_lines", "save_figure"]
+__all__ = ["LANG_SUFFIX", "figure_stem", "other_language_files", "provenance_lines",
+           "save_figure"]

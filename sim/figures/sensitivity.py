@@ -39,7 +39,7 @@ from sim.figures.labels import (
     param_label,
     text,
 )
-from sim.figures.style import GREY, OKABE_ITO, WIDTH_FULL, styled
+from sim.figures.style import GREY, OKABE_ITO, SMALL_PT, WIDTH_FULL, styled
 from sim.outputs import output_parts
 
 #: Panels per row.
@@ -93,6 +93,8 @@ def _share(x: float, lang: Lang) -> str:
 #: narrower, beside the parameter names).
 TITLE_WIDTH = 20
 SOBOL_TITLE_WIDTH = 19
+#: Height (inches) of one parameter's bars in the Sobol chart: room for its 8 pt label.
+SOBOL_ROW_IN = 0.2
 
 
 def _panel_title(i: int, output: str, lang: Lang, width: int = TITLE_WIDTH) -> str:
@@ -148,7 +150,7 @@ def _overlaps(box: Bbox, others: Sequence[Bbox]) -> float:
 
 
 def place_numbers(ax: Axes, xs: np.ndarray, ys: np.ndarray, labels: Sequence[str],
-                  fontsize: float = 6.5) -> None:
+                  fontsize: float = SMALL_PT) -> None:
     """Write each label next to its point where it overlaps no other label or marker
     (the layout must be final: call after ``fig.canvas.draw()``); a label pushed away
     from its point gets a thin leader line. Labels stay out of the layout."""
@@ -232,10 +234,10 @@ def morris_figure(morris: pd.DataFrame, threshold: float, lang: Lang = "en",
             ax.plot([0, ymax], [0, ymax], ls=":", lw=0.7, color="0.55", zorder=1)
             ax.set_xlim(-0.04, 1.1)
             ax.set_ylim(-0.04 * ymax, ymax)
-            ax.set_title(_panel_title(i, out, lang), fontsize=7.5)
+            ax.set_title(_panel_title(i, out, lang), fontsize=SMALL_PT)
             ax.xaxis.set_major_formatter(number_formatter(lang))
             ax.yaxis.set_major_formatter(number_formatter(lang))
-            ax.tick_params(labelsize=7)
+            ax.tick_params(labelsize=SMALL_PT)
             if i % ncol:
                 ax.tick_params(axis="y", labelleft=False)
             if i < len(outputs) - ncol:
@@ -250,10 +252,10 @@ def morris_figure(morris: pd.DataFrame, threshold: float, lang: Lang = "en",
         keys = [f"{n}   {param_label(p, lang, sentence=True, items=items)}"
                 for p, n in numbers.items()]
         if keys:
-            foot.legend(handles, keys, loc="upper center", ncol=2, fontsize=6.5,
+            foot.legend(handles, keys, loc="upper center", ncol=2, fontsize=SMALL_PT,
                         handlelength=0, handletextpad=0, columnspacing=2.5,
                         title=text("morris_key", lang, thr=fields["thr"]),
-                        title_fontsize=7, alignment="left", frameon=False,
+                        title_fontsize=SMALL_PT, alignment="left", frameon=False,
                         borderaxespad=0.2)
         fig.canvas.draw()  # final layout, so the numbers can be placed without overlaps
         for i, out in enumerate(outputs):
@@ -290,7 +292,7 @@ def sobol_figure(sobol: pd.DataFrame, st_threshold: float, lang: Lang = "en",
     nrow, ncol = _grid(len(outputs))
     fields = {"n_base": "?", "points": "?", "n": "?", **(note_fields or {}),
               "st": format_number(st_threshold, lang, decimals_for(np.array([st_threshold])))}
-    row_h = 0.14 * len(order) + 0.55
+    row_h = SOBOL_ROW_IN * len(order) + 0.8  # parameters' rows and a panel title
     xmin, xmax = _index_range(data)
     y = np.arange(len(order))
     labels = [param_label(p, lang, sentence=True, short=True, items=items) for p in order]
@@ -314,8 +316,8 @@ def sobol_figure(sobol: pd.DataFrame, st_threshold: float, lang: Lang = "en",
             if len(noise) and np.isfinite(noise.iloc[0]):
                 ax.axvline(float(noise.iloc[0]), ls=":", lw=0.8, color="0.4", zorder=3)
             ax.axvline(0, lw=0.6, color="0.3")
-            ax.set_title(_panel_title(i, out, lang, SOBOL_TITLE_WIDTH), fontsize=6.5)
-            ax.tick_params(labelsize=6.5)
+            ax.set_title(_panel_title(i, out, lang, SOBOL_TITLE_WIDTH), fontsize=SMALL_PT)
+            ax.tick_params(labelsize=SMALL_PT)
             ax.xaxis.set_major_formatter(number_formatter(lang))
             ax.grid(axis="x", lw=0.3, color="0.88")
         for ax in axes[len(outputs):]:
@@ -331,7 +333,7 @@ def sobol_figure(sobol: pd.DataFrame, st_threshold: float, lang: Lang = "en",
                    Line2D([], [], ls="--", lw=0.8, color=THRESHOLD_COLOR)]
         foot.legend(handles, [text("legend_st", lang), text("legend_s1", lang),
                               f"ST = {fields['st']}"],
-                    loc="center", ncol=3, fontsize=7, frameon=False)
+                    loc="center", ncol=3, fontsize=SMALL_PT, frameon=False)
     return fig, data
 
 

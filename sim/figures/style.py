@@ -35,8 +35,23 @@ SEQUENTIAL_CMAP = "viridis"
 DIVERGING_CMAP = "RdBu"
 #: Resolution of the PNG files (journals ask for at least 300 dpi for line art).
 PNG_DPI = 300
-#: Figure widths (inches): one journal column and the full page width.
-WIDTH_SINGLE, WIDTH_FULL = 3.5, 7.2
+#: Figure widths (inches): one journal column and the full page width (17.8 cm, a little
+#: more than the text width of an A4 page, so a figure placed there shrinks slightly).
+WIDTH_SINGLE, WIDTH_FULL = 3.5, 7.0
+#: Text width of an A4 page (cm; 21 cm less 2.5 cm margins) at which a figure may be placed.
+A4_TEXT_WIDTH_CM = 16.0
+#: Smallest font size (pt) a printed figure may show (journals ask for 6-8 pt; we take 7).
+MIN_PRINTED_PT = 7.0
+CM_PER_INCH = 2.54
+#: Smallest font size of the charts (notes, ticks of small panels, cell labels): at
+#: :data:`WIDTH_FULL` scaled to :data:`A4_TEXT_WIDTH_CM` it prints at 7.2 pt.
+SMALL_PT = 8.0
+
+
+def printed_pt(fontsize: float, width_in: float) -> float:
+    """Size (pt) at which text of ``fontsize`` prints when its figure of ``width_in`` inches
+    is scaled to the A4 text width (:data:`A4_TEXT_WIDTH_CM`)."""
+    return fontsize * A4_TEXT_WIDTH_CM / (width_in * CM_PER_INCH)
 #: Central intervals across replications: inner (dark) and outer (light) band.
 INNER_BAND, OUTER_BAND = (0.25, 0.75), (0.05, 0.95)
 
@@ -50,7 +65,9 @@ def base_style() -> dict[str, Any]:
     """rcParams of the run chart, and the base of :func:`chart_style`."""
     return {"font.size": 9, "axes.titlesize": 10, "axes.labelsize": 9, "legend.fontsize": 8,
             "axes.spines.top": False, "axes.spines.right": False, "figure.dpi": 100,
-            "savefig.dpi": 200, "font.family": "DejaVu Sans"}
+            "savefig.dpi": 200, "font.family": "DejaVu Sans",
+            # SVG text stays text (editable, searchable), not glyph outlines.
+            "svg.fonttype": "none"}
 
 
 def chart_style() -> dict[str, Any]:
@@ -175,17 +192,21 @@ def group_styles(by: Sequence[str], keys: Sequence[tuple]) -> dict[tuple, dict[s
 
 
 __all__ = [
+    "A4_TEXT_WIDTH_CM",
+    "CM_PER_INCH",
     "DIVERGING_CMAP",
     "FUNDING_STYLES",
     "GREY",
     "INNER_BAND",
     "LEVEL_STYLES",
+    "MIN_PRINTED_PT",
     "OKABE_ITO",
     "OPERATION_STYLES",
     "OUTER_BAND",
     "PALETTE",
     "PNG_DPI",
     "SEQUENTIAL_CMAP",
+    "SMALL_PT",
     "STRATEGY_STYLES",
     "WIDTH_FULL",
     "WIDTH_SINGLE",
@@ -196,6 +217,7 @@ __all__ = [
     "level_order",
     "ordered_levels",
     "palette_color",
+    "printed_pt",
     "select_group",
     "styled",
 ]
