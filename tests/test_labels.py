@@ -15,7 +15,7 @@ from omegaconf import OmegaConf
 from sim.cli.compare import source_labels
 from sim.config import CONF_DIR
 from sim.errors import ConfigError
-from sim.figures import labels
+from sim.figures import scenarios
 from sim.figures.levels import LEVELS
 
 
@@ -23,22 +23,22 @@ def _config(**axes: object) -> dict[str, object]:
     cfg: dict[str, object] = {
         "strategy": {"name": "efa"}, "funding": {"name": "historical"},
         "staffing": {"name": "historical"}, "operation": {"name": "historical"},
-        "state_programmes": {k: {} for k in labels.ALL_STATE_PROGRAMMES},
+        "state_programmes": {k: {} for k in scenarios.ALL_STATE_PROGRAMMES},
         "calibrated_draws": "posterior", "posterior": "PosteriorSample('historical')"}
     cfg.update(axes)
     return cfg
 
 
 def test_every_axis_of_the_default_scenario_is_named() -> None:
-    sc = labels.scenario_of(_config())
+    sc = scenarios.scenario_of(_config())
     assert sc == {"strategy": "efa", "funding": "historical", "staffing": "historical",
                   "operation": "historical", "state_programmes": "all",
                   "calibration": "posterior"}
-    en = labels.scenario_label(sc, "en")
+    en = scenarios.scenario_label(sc, "en")
     assert en == ("EfA (one for all); historical programmes; historical staffing; running "
                   "costs after 2022: as it happened (2023 reusers, from 2024 the split); "
                   "all Land programmes; calibrated, posterior draws")
-    de = labels.scenario_label(sc, "de")
+    de = scenarios.scenario_label(sc, "de")
     assert "historisches Personal" in de and "alle Landesprogramme" in de
 
 
@@ -49,32 +49,32 @@ def test_every_axis_of_the_default_scenario_is_named() -> None:
     ({"calibrated_draws": "point"}, "point"),
 ])
 def test_programmes_and_calibration_levels(axes: dict[str, object], level: str) -> None:
-    sc = labels.scenario_of(_config(**axes))
+    sc = scenarios.scenario_of(_config(**axes))
     axis = "state_programmes" if "state_programmes" in axes else "calibration"
     assert sc[axis] == level
-    assert labels.level_label(axis, level, "en") != level
+    assert scenarios.level_label(axis, level, "en") != level
 
 
 def test_short_labels_name_only_the_axes_that_differ() -> None:
-    a = labels.scenario_of(_config())
-    b = labels.scenario_of(_config(operation={"name": "reusers"}, strategy={"name": "efv"}))
-    assert labels.differing_axes([a, b]) == ["strategy", "operation"]
-    assert labels.scenario_labels([a, b], "en") == ["EfA; as it happened", "EfV; reusers pay"]
-    assert labels.scenario_labels([a, b], "de") == ["EfA; wie geschehen",
+    a = scenarios.scenario_of(_config())
+    b = scenarios.scenario_of(_config(operation={"name": "reusers"}, strategy={"name": "efv"}))
+    assert scenarios.differing_axes([a, b]) == ["strategy", "operation"]
+    assert scenarios.scenario_labels([a, b], "en") == ["EfA; as it happened", "EfV; reusers pay"]
+    assert scenarios.scenario_labels([a, b], "de") == ["EfA; wie geschehen",
                                                     "EfV; Nachnutzer zahlen"]
 
 
 def test_every_option_file_of_every_axis_has_words() -> None:
     for axis in ("staffing", "state_programmes"):
         for f in (CONF_DIR / axis).glob("*.yaml"):
-            assert f.stem in labels.AXIS_LEVELS[axis], f
+            assert f.stem in scenarios.AXIS_LEVELS[axis], f
     for axis in LEVELS:
         for f in (CONF_DIR / axis).glob("*.yaml"):
             for lang in ("en", "de"):
-                assert labels.level_label(axis, f.stem, lang) != f.stem, (axis, f.stem)
+                assert scenarios.level_label(axis, f.stem, lang) != f.stem, (axis, f.stem)
     progs = OmegaConf.load(CONF_DIR / "state_programmes" / "all.yaml")
     named = {str(d) for d in progs["defaults"] if str(d) != "_self_"}
-    assert named <= labels.ALL_STATE_PROGRAMMES
+    assert named <= scenarios.ALL_STATE_PROGRAMMES
 
 
 def test_one_wording_per_level_for_each_land_alone() -> None:
@@ -84,8 +84,8 @@ def test_one_wording_per_level_for_each_land_alone() -> None:
 
 
 def test_compare_labels_must_match_the_configurations() -> None:
-    sc = {"a": labels.scenario_of(_config()),
-          "b": labels.scenario_of(_config(funding={"name": "none"}))}
+    sc = {"a": scenarios.scenario_of(_config()),
+          "b": scenarios.scenario_of(_config(funding={"name": "none"}))}
     assert source_labels(sc, "en", ["Baseline", "Länder pay"]) == {"a": "Baseline",
                                                                    "b": "Länder pay"}
     assert source_labels(sc, "en") == {"a": "historical programmes", "b": "no programme"}

@@ -5,7 +5,7 @@
 Each folder is an ``ozg-sim`` run (one configuration) or an ``ozg-sim-experiment`` folder
 (one design point per configuration). Every configuration becomes one ``source``, labelled
 by the scenario axes that differ between the configurations compared (strategy, funding,
-staffing, operation, Land programmes, calibration: :func:`sim.figures.labels.scenario_labels`,
+staffing, operation, Land programmes, calibration: :func:`sim.figures.scenarios.scenario_labels`,
 in the words of ``lang``), or by ``labels=`` (one per configuration, comma-separated, in
 order; the count must match). The output folder (default ``outputs/compare/<timestamp>``)
 gets ``national.parquet`` and ``kpis.parquet`` with a ``source`` column, ``summary.csv``
@@ -30,17 +30,16 @@ from sim import stats
 from sim.cli.common import fail, fail_io, split_cli_args
 from sim.errors import ConfigError, DataError
 from sim.figures.charts import caption_tail, fan_figure
-from sim.figures.labels import (
+from sim.figures.labels import Lang, check_lang
+from sim.figures.save import figure_stem, save_figure
+from sim.figures.scenarios import (
     SCENARIO_AXES,
-    Lang,
-    check_lang,
     differing_axes,
     scenario_label,
     scenario_labels,
     scenario_of,
     scenario_sentence,
 )
-from sim.figures.save import figure_stem, save_figure
 from sim.figures.style import level_order
 from sim.figures.tables import MIN_REPLICATIONS_PER_CHART
 from sim.io import OutputError, check_writable, staged_folder, timestamp
@@ -58,7 +57,7 @@ COMPARE_TITLE = {"en": "Comparison", "de": "Vergleich"}
 
 def load_folder(folder: Path) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, dict[str, str]]]:
     """``national`` and ``kpis`` of one folder with a ``source`` key per configuration, and
-    each source's scenario (axis -> level, :func:`sim.figures.labels.scenario_of`).
+    each source's scenario (axis -> level, :func:`sim.figures.scenarios.scenario_of`).
 
     Raises
     ------

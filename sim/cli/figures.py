@@ -26,10 +26,11 @@ from typing import Any
 from sim.cli.common import fail, fail_io, split_cli_args
 from sim.config import to_config
 from sim.errors import ConfigError, DataError
-from sim.figures.labels import Lang, run_title, scenario_of
+from sim.figures.labels import Lang
 from sim.figures.recipes import draw_experiment_figures
 from sim.figures.run import draw_run_figures
 from sim.figures.save import other_language_files
+from sim.figures.scenarios import run_title, scenario_of
 from sim.io import OutputError, check_writable, staged_folder
 from sim.outputs import read_folder, read_manifest
 from sim.provenance import run_provenance

@@ -40,8 +40,8 @@ from sim.config import (
     register_schema,
 )
 from sim.errors import ConfigError, DataError
-from sim.figures.labels import run_title
 from sim.figures.run import draw_run_figures
+from sim.figures.scenarios import run_title
 from sim.io import OutputError, check_writable, write_run
 from sim.metrics import headline
 from sim.posterior import draws_record

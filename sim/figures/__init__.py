@@ -13,6 +13,8 @@ imports the model, SimPy, Hydra, the runner, the sweep, the writer or the comman
                     :func:`~sim.figures.style.level_order`)
 ``labels``          every word in English and German, parameter and metric names, number
                     and month formats
+``scenarios``       a configuration named by all its scenario axes, one wording per level
+                    (titles, legends, compare labels, folder labels)
 ``geo``             boundaries of the Länder and Kreise and the choropleth
 ``tables``          exactly the numbers a chart draws (``fan_table`` ... ``size_class_table``,
                     the run chart's ``coverage_table``), all bands through

@@ -772,146 +772,6 @@ def pct_range(lang: Lang, band: tuple[float, float] = OUTER_BAND) -> tuple[str, 
     return format_percent(band[0], lang), format_percent(band[1], lang)
 
 
-# --------------------------------------------------------------------------------------
-# Scenarios: a configuration named by all its axes
-# --------------------------------------------------------------------------------------
-
-#: The scenario axes of a configuration, in the order names and titles list them.
-SCENARIO_AXES: tuple[str, ...] = ("strategy", "funding", "staffing", "operation",
-                                  "state_programmes", "calibration")
-#: Name of each scenario axis (en, de), for "axis: level" where a level alone is unclear.
-AXIS_NAMES: dict[str, tuple[str, str]] = {
-    "strategy": ("strategy", "Strategie"), "funding": ("funding", "Förderung"),
-    "staffing": ("staffing", "Personal"),
-    "operation": ("running costs after 2022", "Betriebskosten ab 2023"),
-    "state_programmes": ("Land programmes", "Landesprogramme"),
-    "calibration": ("calibration", "Kalibrierung"), "world": ("world", "Welt"),
-}
-#: Words of the levels of the axes that :data:`sim.figures.levels.LEVELS` does not style
-#: (en, de): staffing options, Land programmes (``conf/state_programmes/``) and how the
-#: calibrated parameters were drawn (:func:`scenario_of`). One wording per level: every
-#: title, legend, folder label and sidecar takes it from here or from ``LEVELS``.
-AXIS_LEVELS: dict[str, dict[str, tuple[str, str]]] = {
-    "staffing": {"historical": ("historical staffing", "historisches Personal"),
-                 "baseline": ("baseline staffing", "Basispersonal")},
-    "state_programmes": {"all": ("all Land programmes", "alle Landesprogramme"),
-                         "none": ("no Land programmes", "keine Landesprogramme"),
-                         "hessen": ("Hessen", "Hessen"), "nrw": ("NRW", "NRW"),
-                         "bw": ("Baden-Württemberg", "Baden-Württemberg"),
-                         "bayern": ("Bayern", "Bayern")},
-    "calibration": {"posterior": ("calibrated, posterior draws",
-                                  "kalibriert, Ziehungen aus der A-posteriori-Verteilung"),
-                    "point": ("calibrated, point estimate", "kalibriert, Punktschätzer"),
-                    "none": ("not calibrated (documented defaults)",
-                             "nicht kalibriert (dokumentierte Standardwerte)")},
-}
-#: Land programmes of ``conf/state_programmes/all.yaml`` (the programme keys of the
-#: ``state_programmes`` block): a run with all of them is named ``all``.
-ALL_STATE_PROGRAMMES = frozenset({"hessen", "nrw", "bw", "bayern"})
-
-
-def scenario_of(config: Mapping[str, object],
-                draws: Mapping[str, object] | None = None) -> dict[str, str]:
-    """Axis -> level key of a run's configuration (a manifest's ``config``).
-
-    ``state_programmes`` is ``all``, ``none`` or the programme keys joined by ``+``;
-    ``calibration`` is ``posterior``, ``point`` or ``none``, from ``draws`` (a manifest's
-    ``calibrated_draws`` record) if given, else from the configuration's
-    ``calibrated_draws`` and ``posterior``.
-    """
-    def name(axis: str) -> str:
-        block = config.get(axis)
-        return str(block.get("name")) if isinstance(block, Mapping) else str(block)
-
-    progs = config.get("state_programmes")
-    keys = sorted(progs) if isinstance(progs, Mapping) else []
-    programmes = ("all" if set(keys) == ALL_STATE_PROGRAMMES else
-                  "+".join(keys) if keys else "none")
-    if draws:
-        mode = str(draws.get("mode") or "none")
-    else:
-        mode = (str(config.get("calibrated_draws") or "none")
-                if config.get("posterior") else "none")
-    if mode not in AXIS_LEVELS["calibration"]:
-        mode = "none"
-    return {"strategy": name("strategy"), "funding": name("funding"),
-            "staffing": name("staffing"), "operation": name("operation"),
-            "state_programmes": programmes, "calibration": mode}
-
-
-def level_label(axis: str, level: str, lang: Lang = "en", short: bool = False) -> str:
-    """Readable label of one level of a scenario axis (its key if unknown); the levels of
-    Land programmes joined by ``+`` are named one by one."""
-    check_lang(lang)
-    if axis in VALUE_LABELS:
-        return label_value(axis, level, lang, short)
-    words = AXIS_LEVELS.get(axis, {})
-    i = 0 if lang == "en" else 1
-    if level in words:
-        return words[level][i]
-    if axis == "state_programmes" and "+" in level:
-        joined = " + ".join(words.get(k, (k, k))[i] for k in level.split("+"))
-        return f"Land programmes {joined}" if lang == "en" else f"Landesprogramme {joined}"
-    return level
-
-
-def scenario_label(scenario: Mapping[str, str], lang: Lang = "en",
-                   axes: Sequence[str] | None = None, short: bool = False) -> str:
-    """The levels of ``axes`` (default: all :data:`SCENARIO_AXES` in ``scenario``) in
-    words, joined by ``; `` (the long form names the running-cost payer's axis too)."""
-    use = [a for a in (axes if axes is not None else SCENARIO_AXES) if a in scenario]
-    i = 0 if lang == "en" else 1
-    return "; ".join(level_label(a, scenario[a], lang, short) if short or a != "operation"
-                     else f"{AXIS_NAMES[a][i]}: {level_label(a, scenario[a], lang)}"
-                     for a in use)
-
-
-def differing_axes(scenarios: Sequence[Mapping[str, str]]) -> list[str]:
-    """The :data:`SCENARIO_AXES` whose level differs between ``scenarios``."""
-    return [a for a in SCENARIO_AXES
-            if len({s.get(a) for s in scenarios}) > 1]
-
-
-def scenario_labels(scenarios: Sequence[Mapping[str, str]], lang: Lang = "en") -> list[str]:
-    """One short label per scenario naming only the axes that differ between them (all
-    axes if they do not differ: then the labels are equal and the caller must tell them
-    apart, e.g. by folder)."""
-    axes = differing_axes(scenarios) or list(SCENARIO_AXES)
-    return [scenario_label(s, lang, axes, short=True) for s in scenarios]
-
-
-#: Axes whose level words name the axis too ("historical staffing"); the others are
-#: prefixed by their axis name in sentences ("running costs after 2022: as it happened").
-SELF_NAMED_AXES = ("staffing", "state_programmes", "calibration")
-
-
-def scenario_sentence(scenario: Mapping[str, str], axes: Sequence[str],
-                      lang: Lang = "en") -> str:
-    """A caption sentence naming the levels of ``axes`` that every chart of a design
-    shares: ``Same in every scenario: funding: historical programmes; historical staffing.``
-    (empty without axes)."""
-    use = [a for a in axes if a in scenario]
-    if not use:
-        return ""
-    i = 0 if lang == "en" else 1
-    parts = [level_label(a, scenario[a], lang) if a in SELF_NAMED_AXES
-             else f"{AXIS_NAMES[a][i]}: {level_label(a, scenario[a], lang)}" for a in use]
-    head = "Same in every scenario" if lang == "en" else "In jedem Szenario gleich"
-    return f"{head}: {'; '.join(parts)}."
-
-
-def run_title(strategy: str, funding: str, staffing: str, world: str,
-              scenario: Mapping[str, str] | None = None, lang: Lang = "en") -> str:
-    """Chart title of a run: every scenario axis in words (:func:`scenario_label`) and the
-    world. ``scenario`` (:func:`scenario_of`) names all axes; without it only strategy,
-    funding and staffing are known."""
-    known = dict(scenario or {"strategy": strategy, "funding": funding,
-                              "staffing": staffing})
-    head = "OZG rollout" if lang == "en" else "OZG-Umsetzung"
-    world_words = (f"world {world}" if lang == "en" else f"Welt {world}")
-    return f"{head}: {scenario_label(known, lang)}; {world_words}"
-
-
 def series_short(series: str) -> str:
     """Short name of a calibration series ``kind`` or ``kind:XX`` (residual rows)."""
     kind, _, geo = series.partition(":")
@@ -919,9 +779,6 @@ def series_short(series: str) -> str:
 
 
 __all__ = [
-    "ALL_STATE_PROGRAMMES",
-    "AXIS_LEVELS",
-    "AXIS_NAMES",
     "COVERAGE_AT_DEADLINE",
     "LANGS",
     "METRIC_LABELS",
@@ -931,9 +788,7 @@ __all__ = [
     "NBSP",
     "PARAM_LABELS",
     "PROGRAMME_LABELS",
-    "SCENARIO_AXES",
     "SCOPE_LABELS",
-    "SELF_NAMED_AXES",
     "SERIES_LABELS",
     "SERIES_OUTPUT_LABELS",
     "SERIES_PANEL_TITLES",
@@ -949,7 +804,6 @@ __all__ = [
     "comparison_label",
     "comparison_parts",
     "decimals_for",
-    "differing_axes",
     "format_month",
     "format_number",
     "format_percent",
@@ -957,7 +811,6 @@ __all__ = [
     "label_column",
     "label_metric",
     "label_value",
-    "level_label",
     "metric_unit",
     "n_text",
     "number_formatter",
@@ -965,11 +818,6 @@ __all__ = [
     "pct_range",
     "percent_formatter",
     "programme_label",
-    "run_title",
-    "scenario_label",
-    "scenario_labels",
-    "scenario_of",
-    "scenario_sentence",
     "series_short",
     "target_label",
     "text",

@@ -24,18 +24,10 @@ from sim import stats
 from sim.calendar import OZG_DEADLINE, OZG_DEADLINE_KEY
 from sim.errors import ConfigError
 from sim.figures import charts, sensitivity
-from sim.figures.labels import (
-    COVERAGE_AT_DEADLINE,
-    SCENARIO_AXES,
-    Lang,
-    label_value,
-    programme_label,
-    scenario_of,
-    scenario_sentence,
-    text,
-)
+from sim.figures.labels import COVERAGE_AT_DEADLINE, Lang, label_value, programme_label, text
 from sim.figures.levels import PAYER_PARTIES
 from sim.figures.save import figure_stem, save_figure
+from sim.figures.scenarios import SCENARIO_AXES, scenario_of, scenario_sentence
 from sim.figures.style import groups_of, level_order
 from sim.figures.tables import state_difference_table
 from sim.outputs import read_folder
