@@ -108,7 +108,8 @@ COMMAND_LINE = CommandLine(
         "scheduler": Option("tcp://HOST:PORT", "a Dask scheduler that runs the simulations "
                                                "(default: the local pool)")},
     notes=("A key=value whose key is an ozg-sim config key or group (world=toy, "
-           "funding=none) is added to the spec's overrides; until=YYYY-MM makes a backtest.",))
+           "funding=none) is added to the spec's overrides; until=YYYY-MM makes a backtest.",),
+    pool=True)
 
 
 class _PhaseProgress:

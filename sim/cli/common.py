@@ -5,6 +5,7 @@ parser of the small commands (:class:`CommandLine`: ``key=value`` options, ``--h
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import time
 from collections.abc import Mapping
@@ -33,10 +34,13 @@ EXIT_WORKERS_LOST = 4
 #: Exit code after Ctrl-C (SIGINT): 128 + the signal's number, the shells' convention, so a
 #: script can tell an interrupted command from a failed one.
 EXIT_INTERRUPTED = 130
-#: The exit codes as every ``--help`` lists them.
-EXIT_CODES_HELP = (f"exit codes: 0 done, {EXIT_BAD_INPUT} bad input (nothing written), "
-                   f"3 a write failed (nothing half-written), {EXIT_WORKERS_LOST} worker "
-                   f"processes kept dying, {EXIT_INTERRUPTED} interrupted (Ctrl-C)")
+def exit_codes_help(pool: bool) -> str:
+    """The exit codes as a ``--help`` lists them (:data:`EXIT_WORKERS_LOST` only for a
+    command with a process pool)."""
+    lost = f"{EXIT_WORKERS_LOST} worker processes kept dying, " if pool else ""
+    return (f"exit codes: 0 done, {EXIT_BAD_INPUT} bad input (nothing written), "
+            f"{EXIT_IO_ERROR} a write failed (nothing half-written), {lost}"
+            f"{EXIT_INTERRUPTED} interrupted (Ctrl-C)")
 
 
 def _one_line(msg: object) -> str:
@@ -56,7 +60,13 @@ def interrupted(tool: str, note: str = "nothing was written") -> NoReturn:
     removes its folder however its block ends) and so are the pool's workers
     (:func:`sim.runner.pool_starmap`)."""
     print(f"{tool}: interrupted; {note}", file=sys.stderr)
-    sys.exit(EXIT_INTERRUPTED)
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # Not sys.exit: the exit handlers of concurrent.futures and multiprocessing join the
+    # threads of an interrupted pool, and one of them may wait forever for a result its
+    # killed worker was sending (sim.runner._map_once); every ``finally`` has run by now.
+    os._exit(EXIT_INTERRUPTED)
 
 
 #: What an interrupted sweep command says: its finished runs are kept.
@@ -170,7 +180,8 @@ class CommandLine:
     config overrides instead.
 
     ``positional`` is ``(NAME, help)`` of the positional arguments; how many are allowed is
-    the command's own check.
+    the command's own check. ``pool``: the command runs a process pool (its help lists
+    :data:`EXIT_WORKERS_LOST`).
     """
 
     tool: str
@@ -181,6 +192,7 @@ class CommandLine:
     flags: Mapping[str, str] = field(default_factory=dict)
     overrides: str | None = None
     notes: tuple[str, ...] = ()
+    pool: bool = False
 
     def help(self) -> str:
         """The ``--help`` text: usage, one line per argument, option and flag, the exit
@@ -198,7 +210,7 @@ class CommandLine:
         lines = [f"usage: {self.usage}", "", self.summary, "",
                  "arguments and options (key=value, also --key=value or --key value):"]
         lines += [f"  {name.ljust(width)}{text}" for name, text in rows]
-        lines += ["", *self.notes, EXIT_CODES_HELP, f"{self.version()}"]
+        lines += ["", *self.notes, exit_codes_help(self.pool), self.version()]
         return "\n".join(lines)
 
     def version(self) -> str:

@@ -99,7 +99,7 @@ COMMAND_LINE = CommandLine(
     overrides="any other key=value is a config override for every design point "
               "(world=toy); one that a design factor sets is refused",
     notes=("an interrupted experiment (Ctrl-C) resumes from the run cache when started "
-           "again.",))
+           "again.",), pool=True)
 
 
 def parse_args(argv: list[str]) -> tuple[str, dict[str, str], list[str], set[str]]:
@@ -139,7 +139,7 @@ def _levels(values: list[Any]) -> str:
     distinct = list(dict.fromkeys(values))
     numbers = all(isinstance(v, int | float) and not isinstance(v, bool) for v in distinct)
     if numbers and len(distinct) > MAX_LISTED_LEVELS:
-        return (f"{len(distinct)} values from {min(distinct):.6g} to {max(distinct):.6g}")
+        return f"to {len(distinct)} values from {min(distinct):.3g} to {max(distinct):.3g}"
     return "to " + ", ".join(str(v) for v in distinct)
 
 

@@ -245,7 +245,7 @@ def main(argv: list[str] | None = None) -> None:
     try:
         _hydra_main()
     except KeyboardInterrupt:
-        interrupted(TOOL, "no run folder was written")
+        interrupted(TOOL, "no outputs were written")
 
 
 if __name__ == "__main__":
