@@ -454,8 +454,10 @@ def test_a_redraw_swaps_the_figures_whole(sweep_folder: Path, copy_of: Callable[
         return real(*a, **k)  # type: ignore[arg-type]
 
     monkeypatch.setattr(recipes, "save_figure", dies_second)
-    with pytest.raises(KeyboardInterrupt):
-        figures.main([str(folder), "lang=de"])
+    monkeypatch.setattr(common.os, "_exit", sys.exit)  # never end pytest itself
+    code, err = _call(figures.main, [str(folder), "lang=de"], capsys)
+    _one_line(code, err, common.EXIT_INTERRUPTED,
+              "ozg-sim-figures: interrupted; the old figures are kept")
     assert {f.name: f.read_bytes() for f in figs.iterdir()} == before
     assert _leftovers(folder) == []
     monkeypatch.setattr(recipes, "save_figure", real)
@@ -750,15 +752,21 @@ def test_output_folders_follow_the_umask(tmp_path: Path) -> None:
     assert "fontTools" not in log + run.stdout + run.stderr  # 206 of 221 lines before
 
 
+@pytest.mark.parametrize("threads", [1, 2])
 def test_interrupted_prints_one_line_and_ends_with_130(
-        capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
-    codes: list[int] = []
+        threads: int, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """With a pool's threads left it ends the process at once (os._exit), else by
+    SystemExit."""
+    hard: list[int] = []
 
     def fake_exit(code: int) -> None:
-        codes.append(code)
+        hard.append(code)
         raise SystemExit(code)
 
     monkeypatch.setattr(common.os, "_exit", fake_exit)
-    with pytest.raises(SystemExit):
+    monkeypatch.setattr(common.threading, "active_count", lambda: threads)
+    with pytest.raises(SystemExit) as exc:
         common.interrupted("tool", "why")
-    assert codes == [130] and capsys.readouterr().err == "tool: interrupted; why\n"
+    assert exc.value.code == 130 and hard == ([130] if threads > 1 else [])
+    assert capsys.readouterr().err == "tool: interrupted; why\n"

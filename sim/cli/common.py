@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -60,13 +61,15 @@ def interrupted(tool: str, note: str = "nothing was written") -> NoReturn:
     removes its folder however its block ends) and so are the pool's workers
     (:func:`sim.runner.pool_starmap`)."""
     print(f"{tool}: interrupted; {note}", file=sys.stderr)
-    logging.shutdown()
-    sys.stdout.flush()
-    sys.stderr.flush()
-    # Not sys.exit: the exit handlers of concurrent.futures and multiprocessing join the
-    # threads of an interrupted pool, and one of them may wait forever for a result its
-    # killed worker was sending (sim.runner._map_once); every ``finally`` has run by now.
-    os._exit(EXIT_INTERRUPTED)
+    if threading.active_count() > 1:
+        # An interrupted pool's threads are left: the exit handlers of concurrent.futures
+        # and multiprocessing would join them, and one may wait forever for a result its
+        # killed worker was sending (sim.runner._map_once). Every ``finally`` has run.
+        logging.shutdown()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(EXIT_INTERRUPTED)
+    sys.exit(EXIT_INTERRUPTED)
 
 
 #: What an interrupted sweep command says: its finished runs are kept.
