@@ -106,6 +106,8 @@ def test_a_word_with_equals_is_a_folder_if_it_exists_or_after_double_dash(
     parsed = LINE.parse(["0_strategy=efa", "lang=de"])
     assert (parsed.positionals, parsed.options) == (["0_strategy=efa"], {"lang": "de"})
     assert LINE.parse(["--", "out=x", "--dry-run"]).positionals == ["out=x", "--dry-run"]
+    long = "9" * 400  # longer than a file name may be: no path, an option
+    assert LINE.parse([f"out={long}"]).options == {"out": long}
     with pytest.raises(ConfigError, match=r"^1_strategy= is not allowed: options are out=, "
                                           r"lang=, --dry-run \(see tool --help\)$"):
         LINE.parse(["1_strategy=efv"])  # no such folder: an unknown option

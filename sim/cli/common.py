@@ -148,6 +148,15 @@ def parse_int(key: str, value: str, minimum: int) -> int:
     return int(value)
 
 
+def _exists(word: str) -> bool:
+    """Whether a command-line word names an existing file or folder (a word too long for a
+    file name, or with a NUL, names none)."""
+    try:
+        return Path(word).exists()
+    except (OSError, ValueError):
+        return False
+
+
 @dataclass(frozen=True)
 class Option:
     """A ``key=value`` option of a small command: the form of its value (``DIR``, ``N``,
@@ -247,7 +256,7 @@ class CommandLine:
                 if a not in self.flags:
                     raise ConfigError(f"{a} is not allowed: {self._allowed()}")
                 flags.add(a)
-            elif "=" in a and not Path(a).exists():
+            elif "=" in a and not _exists(a):
                 key, _, value = a.partition("=")
                 if key in self.options:
                     pairs.append((key, value))

@@ -49,7 +49,7 @@ from sim.cli.common import (
     setup_logging,
 )
 from sim.cli.sensitivity import run_sensitivity
-from sim.config import GROUPS, check_repeats
+from sim.config import GROUPS, check_overrides, check_repeats
 from sim.errors import ConfigError, DataError
 from sim.figures.recipes import draw_experiment_figures
 from sim.figures.tables import MIN_REPLICATIONS_PER_CHART
@@ -129,6 +129,7 @@ def build(name: str, opts: dict[str, str], overrides: list[str]) -> tuple[dict[s
                           "tables show medians, bands and intervals across replications "
                           "(one run has none); for a single run use ozg-sim replications=1")
     seed = int(opts.get("seed", spec.get("seed", 1)))
+    check_overrides(overrides)  # an unknown key is named as such before any conflict
     check_conflicts(spec["name"], expand_design(dict(spec["design"]), seed), overrides)
     base = [*map(str, spec.get("base") or []), *overrides]
     return spec, make_sweep(spec["name"], dict(spec["design"]), base, reps, seed)
