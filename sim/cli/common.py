@@ -35,6 +35,8 @@ EXIT_WORKERS_LOST = 4
 #: Exit code after Ctrl-C (SIGINT): 128 + the signal's number, the shells' convention, so a
 #: script can tell an interrupted command from a failed one.
 EXIT_INTERRUPTED = 130
+
+
 def exit_codes_help(pool: bool) -> str:
     """The exit codes as a ``--help`` lists them (:data:`EXIT_WORKERS_LOST` only for a
     command with a process pool)."""
