@@ -48,13 +48,21 @@ Hydra; the entry points above load on first use.
 from __future__ import annotations
 
 import importlib
+from importlib.metadata import PackageNotFoundError, version
 from typing import Any
+
+try:
+    #: The version of the installed package (``pyproject.toml``'s ``version``; the one
+    #: CITATION.cff and CHANGELOG.md give, a test checks they agree).
+    __version__ = version("ozg-sim")
+except PackageNotFoundError:  # pragma: no cover - the source tree without pip install
+    __version__ = "unknown (not installed: pip install -e .)"
 
 #: The library's entry points and the modules that define them.
 _ENTRY_POINTS = {"load_config": "sim.config", "build_world": "sim.world",
                  "run_replications": "sim.runner", "simulate": "sim.model"}
 
-__all__ = sorted(_ENTRY_POINTS)
+__all__ = ["__version__", *sorted(_ENTRY_POINTS)]
 
 
 def __getattr__(name: str) -> Any:

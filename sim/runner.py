@@ -155,7 +155,9 @@ def process_pool(workers: int, initializer: Callable[..., None] | None = None,
 def _init_pool_worker(parent_pid: int, initializer: Callable[..., None] | None,
                       initargs: tuple[Any, ...]) -> None:
     """Initializer of every pool worker: tie its life to the parent's, then run the
-    caller's own initializer."""
+    caller's own initializer. Ctrl-C is the parent's to handle (it ends the workers,
+    :func:`_map_once`): a worker that took it too would print a traceback of its own."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     _die_with_parent(parent_pid)
     if initializer is not None:
         initializer(*initargs)
@@ -235,6 +237,7 @@ def _map_once(fn: Callable[..., R], left: dict[int, tuple[Any, ...]], workers: i
     from it as its result is yielded; raises ``BrokenProcessPool`` (after yielding every
     result that finished) if a worker dies."""
     pool = process_pool(workers, initializer, initargs)
+    interrupted = False
     try:
         todo = iter(list(left.items()))
         pending: dict[Future[R], int] = {}
@@ -259,8 +262,17 @@ def _map_once(fn: Callable[..., R], left: dict[int, tuple[Any, ...]], workers: i
             if broken is not None:
                 raise broken
             submit(len(done))
+    except KeyboardInterrupt:
+        # Ctrl-C: end the tasks in flight instead of waiting for them (no public API for
+        # this), and do not join the pool's threads: one may wait forever for the rest of a
+        # result its killed worker was sending (see pool_starmap). The command ends the
+        # process (sim.cli.common.interrupted).
+        interrupted = True
+        for proc in list((pool._processes or {}).values()):
+            proc.terminate()
+        raise
     finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+        pool.shutdown(wait=not interrupted, cancel_futures=True)
 
 
 def can_fork() -> bool:

@@ -454,8 +454,10 @@ def test_a_redraw_swaps_the_figures_whole(sweep_folder: Path, copy_of: Callable[
         return real(*a, **k)  # type: ignore[arg-type]
 
     monkeypatch.setattr(recipes, "save_figure", dies_second)
-    with pytest.raises(KeyboardInterrupt):
-        figures.main([str(folder), "lang=de"])
+    monkeypatch.setattr(common.os, "_exit", sys.exit)  # never end pytest itself
+    code, err = _call(figures.main, [str(folder), "lang=de"], capsys)
+    _one_line(code, err, common.EXIT_INTERRUPTED,
+              "ozg-sim-figures: interrupted; the old figures are kept")
     assert {f.name: f.read_bytes() for f in figs.iterdir()} == before
     assert _leftovers(folder) == []
     monkeypatch.setattr(recipes, "save_figure", real)
@@ -609,3 +611,164 @@ def test_ozg_sim_on_a_full_disk_leaves_no_run_folder(tmp_path: Path) -> None:
     assert p.returncode == common.EXIT_IO_ERROR, p.stderr[-2000:]
     assert len(err) == 1 and "File too large" in err[0], p.stderr[-2000:]
     assert not out.exists()
+
+
+# --------------------------------------------------------------------------- issue 13
+
+
+def _interrupt(args: list[str], needle: str, stream: str,
+               cwd: Path) -> tuple[int, str, str]:
+    """Run a command in its own process group, press Ctrl-C (SIGINT to the whole group, as
+    a terminal does) once ``needle`` appears on ``stream``; exit code, stdout, stderr."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONDONTWRITEBYTECODE": "1"}
+    p = subprocess.Popen([sys.executable, "-m", *args], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True, env=env, cwd=cwd,
+                         start_new_session=True)
+    seen = []
+    assert p.stdout is not None and p.stderr is not None
+    for line in (p.stdout if stream == "stdout" else p.stderr):
+        seen.append(line)
+        if needle in line:
+            os.killpg(p.pid, signal.SIGINT)
+            break
+    out, err = p.communicate(timeout=60)
+    return p.returncode, "".join(seen) + out, err if stream == "stdout" else "".join(seen) + err
+
+
+@pytest.mark.parametrize(("args", "needle", "stream", "message"), [
+    (["sim.cli.experiment", "efa_vs_efv", "world=toy", "replications=6", "workers=2",
+      "out=exp", "cache=cache"], "runs 5/48 done", "stderr",
+     "ozg-sim-experiment: interrupted; finished runs are in the run cache, start the same "
+     "command to resume (nothing else was written)"),
+    (["sim", "world=toy", "replications=40", "workers=2", "hydra.run.dir=run"],
+     "replications 1/40 done", "stdout", "ozg-sim: interrupted; no outputs were written"),
+], ids=["experiment", "ozg-sim"])
+def test_ctrl_c_is_one_line_exit_130_no_output_no_workers(
+        tmp_path: Path, args: list[str], needle: str, stream: str, message: str) -> None:
+    import psutil
+    code, _out, err = _interrupt(args, needle, stream, tmp_path)
+    lines = [ln for ln in err.splitlines() if not ln.startswith("[20")]
+    assert (code, lines) == (common.EXIT_INTERRUPTED, [message]), err[-2000:]
+    assert not (tmp_path / "run").exists()
+    assert [p for p in (tmp_path / "exp").rglob("*") if p.is_file()] == []
+    assert _leftovers(tmp_path) == []
+    time.sleep(0.5)  # workers end with the parent; give the kernel a moment to reap
+    ours = [p for p in psutil.process_iter(["cwd"]) if p.info["cwd"] == str(tmp_path)]
+    assert ours == [], "pool workers outlived the interrupted command"
+
+
+def test_ctrl_c_while_figures_are_drawn_keeps_the_old_figures(
+        sweep_folder: Path, copy_of: Callable[[Path], Path], tmp_path: Path) -> None:
+    folder = copy_of(sweep_folder)
+    before = sorted(p.name for p in (folder / "figures").iterdir())
+    code, _out, err = _interrupt(["sim.cli.figures", str(folder), "lang=de"], "drawn",
+                                 "stderr", tmp_path)
+    assert code in (0, common.EXIT_INTERRUPTED), err  # the tiny folder has one recipe
+    if code:
+        assert err.splitlines()[-1] == ("ozg-sim-figures: interrupted; the old figures are "
+                                        "kept")
+    assert sorted(p.name for p in (folder / "figures").iterdir()) == before
+    assert _leftovers(folder) == []
+
+
+@pytest.mark.parametrize(("override", "message"), [
+    ("end=2021-06", "end='2021-06' is not allowed: a month from 2022-12 on (ozg-sim reads "
+                    "its key figures at the OZG deadline)"),
+    ("end=2024-12", "map_months=['2022-12', '2026-12'] is not allowed: months not after "
+                    "end=2024-12 (2026-12 is; e.g. map_months=[2022-12])"),
+])
+@pytest.mark.parametrize("multirun", [False, True])
+def test_ozg_sim_refuses_an_end_before_the_kpi_month_or_a_map_month_after_it(
+        tmp_path: Path, override: str, message: str, multirun: bool) -> None:
+    args = ["-m", "seed=1,2"] if multirun else []
+    p = _run(["sim", "world=toy", "replications=2", override, *args,
+              f"hydra.run.dir={tmp_path / 'run'}", f"hydra.sweep.dir={tmp_path / 'multi'}"],
+             cwd=tmp_path)
+    assert (p.returncode, p.stderr.splitlines(), p.stdout) == (2, [f"ozg-sim: error: {message}"],
+                                                              "")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_the_run_checks_its_dates_too() -> None:
+    """A shorter horizon is still a valid configuration (a calibration backtest ends
+    earlier); only the command refuses it."""
+    cfg = make_config(world=TOY, end="2021-06", map_months=["2020-12"])
+    assert cfg.end == "2021-06"
+    with pytest.raises(ConfigError, match=r"^end=.2021-06. is not allowed"):
+        run_cli.check_run_dates(cfg)
+    run_cli.check_run_dates(make_config(world=TOY, end="2022-12", map_months=["2022-12"]))
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["efa_vs_efv", "funding=competitive"],
+     "funding=competitive conflicts with the design of efa_vs_efv, which sets funding to "
+     "none, konjunkturpaket; drop it or edit the spec (base:)"),
+    (["efa_vs_efv", "strategy=efv"], "strategy=efv conflicts with the design of efa_vs_efv, "
+                                     "which sets strategy to efa, efv, einzel, mixed"),
+    (["efa_vs_efv", "funding.programmes.0.amount_eur=1e9"],
+     "funding.programmes.0.amount_eur=1e9 conflicts with the design of efa_vs_efv, which "
+     "sets funding to none, konjunkturpaket"),
+    (["exploration", "sharing.efa.propensity=0.7"],
+     "sharing.efa.propensity=0.7 conflicts with the design of exploration, which sets "
+     "sharing.efa.propensity to 40 values from 0.604 to 0.998"),
+    (["exploration", "+strategy=efa"], "+strategy=efa conflicts with the design of "
+                                       "exploration, which sets strategy to efa, efv"),
+])
+def test_an_override_that_the_design_sets_is_refused(
+        args: list[str], message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    ran: list[object] = []
+    monkeypatch.setattr("sim.sweep.execute_run", lambda *a: ran.append(a))
+    code, err = _call(experiment.main, [*args, "world=toy", f"out={tmp_path}", "--no-cache"],
+                      capsys)
+    _one_line(code, err, 2, f"ozg-sim-experiment: error: {message}")
+    assert ran == [] and list(tmp_path.iterdir()) == []
+
+
+def test_an_override_beside_the_design_still_applies() -> None:
+    _spec, sweep = experiment.build("efa_vs_efv", {"replications": "2"},
+                                   ["world=toy", "staffing.team_fte=4"])
+    assert {c.staffing.team_fte for c in sweep.configs} == {4.0}
+
+
+@pytest.mark.slow
+def test_output_folders_follow_the_umask(tmp_path: Path) -> None:
+    """Run and experiment folders are as readable as the user's umask allows (the run cache
+    stays private: sim/cache.py makes its folders 0700 on purpose)."""
+    umask = 0o002  # not the usual 022, so that following it shows
+
+    def preexec() -> None:
+        os.umask(umask)
+
+    run = _run(["sim", "world=toy", "replications=2", "workers=1", "hydra.run.dir=run"],
+               preexec, cwd=tmp_path)
+    exp = _run(["sim.cli.experiment", str(ROOT / "conf/experiment/efa_vs_efv.yaml"),
+                "world=toy", "replications=2", "workers=1", "out=exp", "--no-cache"],
+               preexec, cwd=tmp_path)
+    assert run.returncode == 0 and exp.returncode == 0, run.stderr[-2000:] + exp.stderr[-2000:]
+    paths = [p for root in ("run", "exp") for p in (tmp_path / root).rglob("*")]
+    assert len(paths) > 20
+    modes = {(p.is_dir(), p.stat().st_mode & 0o777) for p in paths}
+    assert modes == {(True, 0o777 & ~umask), (False, 0o666 & ~umask)}, sorted(modes)
+    log = (tmp_path / "run" / "ozg-sim.log").read_text(encoding="utf-8")
+    assert "fontTools" not in log + run.stdout + run.stderr  # 206 of 221 lines before
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_interrupted_prints_one_line_and_ends_with_130(
+        threads: int, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """With a pool's threads left it ends the process at once (os._exit), else by
+    SystemExit."""
+    hard: list[int] = []
+
+    def fake_exit(code: int) -> None:
+        hard.append(code)
+        raise SystemExit(code)
+
+    monkeypatch.setattr(common.os, "_exit", fake_exit)
+    monkeypatch.setattr(common.threading, "active_count", lambda: threads)
+    with pytest.raises(SystemExit) as exc:
+        common.interrupted("tool", "why")
+    assert exc.value.code == 130 and hard == ([130] if threads > 1 else [])
+    assert capsys.readouterr().err == "tool: interrupted; why\n"

@@ -19,7 +19,14 @@ import sys
 from pathlib import Path
 
 from sim import cache as run_cache
-from sim.cli.common import fail, log, setup_logging, split_cli_args
+from sim.cli.common import (
+    CommandLine,
+    Option,
+    fail,
+    interrupted,
+    log,
+    setup_logging,
+)
 from sim.errors import ConfigError
 
 TOOL = "ozg-sim-cache"
@@ -32,6 +39,19 @@ OPTIONS = {"info": ("cache",), "prune": ("cache", "older_than_days", "max_gb")}
 _DECIMAL = re.compile(r"\d+(\.\d+)?", re.ASCII)
 #: Bytes of the gigabyte of ``max_gb``: the decimal one, as disks are sold and ``du --si``.
 BYTES_PER_GB = 10**9
+COMMAND_LINE = CommandLine(
+    TOOL, f"{TOOL} [info|prune] [cache=DIR] [older_than_days=N] [max_gb=X]",
+    "Show where the run cache of the sweep commands is and how big (info), or trim it "
+    "(prune).",
+    positional=("info|prune", "info (default): folder, entries, size, key file; prune: "
+                              "remove old entries, then the least recently used"),
+    options={"cache": Option("DIR", "the cache folder (default: $OZG_SIM_CACHE, else the "
+                                    "user cache folder)"),
+             "older_than_days": Option("N", "prune: remove entries unused for more than N "
+                                            "days (default: no age limit)"),
+             "max_gb": Option("X", "prune: then keep at most X gigabytes (10^9 bytes; "
+                                   "default: no size limit)")},
+    notes=("prune without limits removes only the temporary folders of killed commands.",))
 
 
 def open_cache(option: str | None) -> Path:
@@ -80,7 +100,8 @@ def _amount(key: str, text: str) -> float:
 
 def cache_command(argv: list[str]) -> str:
     """Run the command; returns what it prints."""
-    actions, opts = split_cli_args(argv, OPTIONS["prune"])
+    cmd = COMMAND_LINE.parse(argv)
+    actions, opts = cmd.positionals, cmd.options
     if len(actions) > 1 or (actions and actions[0] not in ACTIONS):
         raise ConfigError(f"{' '.join(actions)!r} is not allowed: one of " + ", ".join(ACTIONS))
     action = actions[0] if actions else ACTIONS[0]
@@ -105,6 +126,8 @@ def main(argv: list[str] | None = None) -> None:
     setup_logging()
     try:
         text = cache_command(list(sys.argv[1:] if argv is None else argv))
+    except KeyboardInterrupt:
+        interrupted(TOOL, "entries removed so far stay removed")
     except ConfigError as exc:
         fail(TOOL, exc)
     print(text)

@@ -70,13 +70,15 @@ from sim.calibration.spec import (
 )
 from sim.cli.common import (
     EXIT_WORKERS_LOST,
+    CommandLine,
+    Option,
     Progress,
     fail,
     fail_io,
+    interrupted,
     log,
     parse_int,
     setup_logging,
-    split_cli_args,
 )
 from sim.config import (
     CONF_DIR,
@@ -102,6 +104,23 @@ from sim.world import build_world
 CALIBRATED_DIR = CONF_DIR / "calibrated"
 OPTION_KEYS = ("workers", "out", "apply", "scheduler")
 DEFAULT_NAME = "historical"
+COMMAND_LINE = CommandLine(
+    TOOL, f"{TOOL} [NAME] [key=value ...]",
+    "Calibrate the uncertain parameters against the official OZG counts (ABC-SMC or "
+    "history matching); writes the posterior, fit, report and figures under out=.",
+    positional=("NAME", f"conf/calibration/NAME.yaml (default: {DEFAULT_NAME})"),
+    options={
+        **{k: Option("VALUE", "overrides this key of the spec file") for k in SPEC_OPTION_KEYS},
+        "workers": Option("N", "local worker processes (default: all cores; results do not "
+                               "depend on it)"),
+        "out": Option("DIR", "root of the output folders (default: outputs/calibration)"),
+        "apply": Option("true|false", "also write conf/calibrated/NAME.yaml and its "
+                                      "posterior (default: false; not with until)"),
+        "scheduler": Option("tcp://HOST:PORT", "a Dask scheduler that runs the simulations "
+                                               "(default: the local pool)")},
+    notes=("A key=value whose key is an ozg-sim config key or group (world=toy, "
+           "funding=none) is added to the spec's overrides; until=YYYY-MM makes a backtest.",),
+    pool=True)
 
 
 class _PhaseProgress:
@@ -139,7 +158,8 @@ def parse_args(argv: list[str]) -> tuple[str, dict[str, str], dict[str, str], li
             overrides.append(a)
         else:
             rest.append(a)
-    names, opts = split_cli_args(rest, (*SPEC_OPTION_KEYS, *OPTION_KEYS))
+    cmd = COMMAND_LINE.parse(rest)
+    names, opts = cmd.positionals, cmd.options
     if len(names) > 1:
         raise ConfigError(f"{names[1]!r} is not allowed: one spec name, then key=value "
                           f"options (usage: {TOOL} [NAME] [key=value ...])")
@@ -363,11 +383,10 @@ def run_calibration(argv: list[str]) -> Path:
 def main(argv: list[str] | None = None) -> None:
     setup_logging()
     args = list(sys.argv[1:] if argv is None else argv)
-    if any(a in ("-h", "--help") for a in args):
-        print(__doc__)
-        return
     try:
         run_calibration(args)
+    except KeyboardInterrupt:
+        interrupted(TOOL, "no output folder was written")
     except (ConfigError, DataError) as exc:
         fail(TOOL, exc)
     except (OutputError, OSError) as exc:

@@ -1,15 +1,22 @@
-"""What every command shares: the one-line errors and their exit codes, the ``key=value``
-option parser of the small commands, and the progress display."""
+"""What every command shares: the one-line errors and their exit codes, the command-line
+parser of the small commands (:class:`CommandLine`: ``key=value`` options, ``--help``,
+``--version``), Ctrl-C, the logging setup and the progress display."""
 
 from __future__ import annotations
 
 import logging
+import os
 import sys
+import threading
 import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import NoReturn
 
 from tqdm import tqdm
 
+from sim import __version__
 from sim.errors import ConfigError
 from sim.io import OutputError, describe_os_error
 
@@ -25,6 +32,18 @@ EXIT_IO_ERROR = 3
 #: often than :data:`sim.runner.MAX_POOL_RESTARTS` allows: the input was fine and the runs
 #: finished so far are in the run cache, so the command can simply be started again.
 EXIT_WORKERS_LOST = 4
+#: Exit code after Ctrl-C (SIGINT): 128 + the signal's number, the shells' convention, so a
+#: script can tell an interrupted command from a failed one.
+EXIT_INTERRUPTED = 130
+
+
+def exit_codes_help(pool: bool) -> str:
+    """The exit codes as a ``--help`` lists them (:data:`EXIT_WORKERS_LOST` only for a
+    command with a process pool)."""
+    lost = f"{EXIT_WORKERS_LOST} worker processes kept dying, " if pool else ""
+    return (f"exit codes: 0 done, {EXIT_BAD_INPUT} bad input (nothing written), "
+            f"{EXIT_IO_ERROR} a write failed (nothing half-written), {lost}"
+            f"{EXIT_INTERRUPTED} interrupted (Ctrl-C)")
 
 
 def _one_line(msg: object) -> str:
@@ -38,6 +57,28 @@ def fail(tool: str, msg: object, code: int = EXIT_BAD_INPUT) -> NoReturn:
     sys.exit(code)
 
 
+def interrupted(tool: str, note: str = "nothing was written") -> NoReturn:
+    """After Ctrl-C: ``<tool>: interrupted; <note>`` (one line) on stderr, exit
+    :data:`EXIT_INTERRUPTED`. The staging folders are gone by then (:func:`sim.io.staged_folder`
+    removes its folder however its block ends) and so are the pool's workers
+    (:func:`sim.runner.pool_starmap`)."""
+    print(f"{tool}: interrupted; {note}", file=sys.stderr)
+    if threading.active_count() > 1:
+        # An interrupted pool's threads are left: the exit handlers of concurrent.futures
+        # and multiprocessing would join them, and one may wait forever for a result its
+        # killed worker was sending (sim.runner._map_once). Every ``finally`` has run.
+        logging.shutdown()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(EXIT_INTERRUPTED)
+    sys.exit(EXIT_INTERRUPTED)
+
+
+#: What an interrupted sweep command says: its finished runs are kept.
+RESUME_NOTE = ("finished runs are in the run cache, start the same command to resume "
+               "(nothing else was written)")
+
+
 def fail_io(tool: str, exc: BaseException) -> NoReturn:
     """One line naming the path and the operating system's reason of a failed write, exit
     :data:`EXIT_IO_ERROR`."""
@@ -46,9 +87,11 @@ def fail_io(tool: str, exc: BaseException) -> NoReturn:
     fail(tool, exc, EXIT_IO_ERROR)
 
 
-#: Libraries whose INFO lines are noise to an analyst (fontTools logs every font subset
-#: matplotlib embeds in a PDF: about 200 lines per run).
-QUIET_LOGGERS = ("fontTools",)
+#: Libraries whose INFO lines are noise to an analyst: fontTools logs every font subset
+#: matplotlib embeds in a PDF (about 200 lines per run, under the names ``fontTools.subset``
+#: and ``fontTools.ttLib...``, children of ``fontTools``); matplotlib's font manager logs
+#: its font cache rebuild.
+QUIET_LOGGERS = ("fontTools", "matplotlib.font_manager")
 
 
 def quiet_libraries() -> None:
@@ -61,6 +104,12 @@ def setup_logging() -> None:
     """Log lines ``[time][ozg-sim] message`` on stderr (library noise kept quiet)."""
     logging.basicConfig(level=logging.INFO, format="[%(asctime)s][%(name)s] %(message)s")
     quiet_libraries()
+
+
+def log_figure(done: int, total: int, name: str) -> None:
+    """Progress while figures are drawn: one log line per figure (the ``progress`` callback
+    of :func:`sim.figures.recipes.draw_experiment_figures`)."""
+    log.info("figures %d/%d drawn (%s)", done, total, name)
 
 
 #: Options whose values are paths (any characters a file name may hold); the values of all
@@ -101,18 +150,133 @@ def parse_int(key: str, value: str, minimum: int) -> int:
     return int(value)
 
 
-def split_cli_args(args: list[str], options: tuple[str, ...]) -> tuple[list[str], dict[str, str]]:
-    """Positional arguments and ``key=value`` options of a small command; rejects unknown
-    options, an option given twice with different values, and a ``lang`` other than
-    ``en``/``de``."""
-    opts = collect_options([(k, v) for k, _, v in (a.partition("=") for a in args if "=" in a)])
-    bad = set(opts) - set(options)
-    if bad:
-        raise ConfigError(f"{sorted(bad)[0]}= is not allowed: options are "
-                          + ", ".join(f"{o}=" for o in options))
-    if opts.get("lang", "en") not in ("en", "de"):
-        raise ConfigError(f"lang={opts['lang']!r} is not allowed: one of en, de")
-    return [a for a in args if "=" not in a], opts
+def _exists(word: str) -> bool:
+    """Whether a command-line word names an existing file or folder (a word too long for a
+    file name, or with a NUL, names none)."""
+    try:
+        return Path(word).exists()
+    except (OSError, ValueError):
+        return False
+
+
+@dataclass(frozen=True)
+class Option:
+    """A ``key=value`` option of a small command: the form of its value (``DIR``, ``N``,
+    ``en|de``) and one line of help that names its default."""
+
+    value: str
+    help: str
+
+
+@dataclass
+class Parsed:
+    """A parsed command line: positional arguments, options (as given, checked by
+    :func:`collect_options`), flags given (``--dry-run``) and ``key=value`` config
+    overrides (commands that take them)."""
+
+    positionals: list[str]
+    options: dict[str, str]
+    flags: set[str] = field(default_factory=set)
+    overrides: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class CommandLine:
+    """The command line of a small command, one rule for all of them.
+
+    Options are ``key=value`` (also ``--key=value`` or ``--key value``); flags are
+    ``--name``; ``-h``/``--help`` prints :meth:`help` and ``--version`` the version, both
+    exit 0. Any other word is positional, and so is a word with ``=`` that exists as a
+    path (a Hydra multirun folder ``0_strategy=efa``) or that follows ``--``. An unknown
+    option, a key given twice with different values, a non-ASCII digit and a ``lang``
+    other than ``en``/``de`` are refused with :class:`ConfigError` (one line, naming the
+    allowed options). With ``overrides`` (its help line), unknown ``key=value`` words are
+    config overrides instead.
+
+    ``positional`` is ``(NAME, help)`` of the positional arguments; how many are allowed is
+    the command's own check. ``pool``: the command runs a process pool (its help lists
+    :data:`EXIT_WORKERS_LOST`).
+    """
+
+    tool: str
+    usage: str
+    summary: str
+    positional: tuple[str, str] | None = None
+    options: Mapping[str, Option] = field(default_factory=dict)
+    flags: Mapping[str, str] = field(default_factory=dict)
+    overrides: str | None = None
+    notes: tuple[str, ...] = ()
+    pool: bool = False
+
+    def help(self) -> str:
+        """The ``--help`` text: usage, one line per argument, option and flag, the exit
+        codes and the version."""
+        rows: list[tuple[str, str]] = []
+        if self.positional:
+            rows.append(self.positional)
+        rows += [(f"{k}={o.value}", o.help) for k, o in self.options.items()]
+        if self.overrides:
+            rows.append(("key=value", self.overrides))
+        rows += list(self.flags.items())
+        rows += [("-h, --help", "show this help and exit"),
+                 ("--version", "show the version and exit")]
+        width = max(len(r[0]) for r in rows) + 2
+        lines = [f"usage: {self.usage}", "", self.summary, "",
+                 "arguments and options (key=value, also --key=value or --key value):"]
+        lines += [f"  {name.ljust(width)}{text}" for name, text in rows]
+        lines += ["", *self.notes, exit_codes_help(self.pool), self.version()]
+        return "\n".join(lines)
+
+    def version(self) -> str:
+        return f"{self.tool} (ozg-sim {__version__})"
+
+    def parse(self, argv: list[str]) -> Parsed:
+        """Split ``argv``; ``--help`` and ``--version`` print and exit 0 here."""
+        if any(a in ("-h", "--help") for a in argv):
+            print(self.help())
+            sys.exit(0)
+        if "--version" in argv:
+            print(self.version())
+            sys.exit(0)
+        positionals: list[str] = []
+        pairs: list[tuple[str, str]] = []
+        flags: set[str] = set()
+        overrides: list[str] = []
+        words = iter(argv)
+        for a in words:
+            if a == "--":
+                positionals += list(words)
+            elif a.startswith("--") and a[2:].partition("=")[0] in self.options:
+                key, sep, value = a[2:].partition("=")
+                if not sep:
+                    value = next(words, None)  # type: ignore[assignment]
+                    if value is None:
+                        raise ConfigError(f"{a} is not allowed without a value: {a} "
+                                          f"{self.options[key].value}")
+                pairs.append((key, value))
+            elif a.startswith("-"):
+                if a not in self.flags:
+                    raise ConfigError(f"{a} is not allowed: {self._allowed()}")
+                flags.add(a)
+            elif "=" in a and not _exists(a):
+                key, _, value = a.partition("=")
+                if key in self.options:
+                    pairs.append((key, value))
+                elif self.overrides:
+                    overrides.append(a)
+                else:
+                    raise ConfigError(f"{key}= is not allowed: {self._allowed()}")
+            else:
+                positionals.append(a)
+        opts = collect_options(pairs)
+        if "lang" in self.options and opts.get("lang", "en") not in ("en", "de"):
+            raise ConfigError(f"lang={opts['lang']!r} is not allowed: one of en, de")
+        return Parsed(positionals, opts, flags, overrides)
+
+    def _allowed(self) -> str:
+        names = [f"{k}=" for k in self.options] + list(self.flags)
+        return (f"options are {', '.join(names)}" if names else "no options") + \
+            f" (see {self.tool} --help)"
 
 
 class Progress:

@@ -27,7 +27,7 @@ from pathlib import Path
 import pandas as pd
 
 from sim import stats
-from sim.cli.common import fail, fail_io, split_cli_args
+from sim.cli.common import CommandLine, Option, fail, fail_io, interrupted
 from sim.errors import ConfigError, DataError
 from sim.figures.charts import caption_tail, fan_figure
 from sim.figures.labels import Lang, check_lang
@@ -49,6 +49,14 @@ TOOL = "ozg-sim-compare"
 KEY_KPIS = ("population_coverage_2022_12", "nationwide_share_2022_12",
             "months_to_50pct_population_coverage", "months_to_90pct_population_coverage",
             "spent_eur_programmes")
+COMMAND_LINE = CommandLine(
+    TOOL, f"{TOOL} FOLDER [FOLDER ...] [out=DIR] [lang=en|de] [labels=A,B,...]",
+    "Put run and experiment folders side by side: tables with a source column, KPI "
+    "intervals per source, fan charts.",
+    positional=("FOLDER ...", "ozg-sim run or ozg-sim-experiment folders (a name with = is "
+                              "a folder if it exists, or after --)"),
+    options={"out": Option("DIR", "output folder (default: outputs/compare/<timestamp>)"),
+             "lang": Option("en|de", "language of the charts (default: en)")})
 
 
 #: Title of the comparison's fan charts (en, de).
@@ -194,17 +202,17 @@ def compare(folders: list[Path], out: Path, lang: str = "en",
 def main(argv: list[str] | None = None) -> None:
     args = list(sys.argv[1:] if argv is None else argv)
     try:
-        names, opts = split_cli_args(args, ("out", "lang", "labels"))
-        folders = [Path(a) for a in names]
+        cmd = COMMAND_LINE.parse(args)
+        folders, opts = [Path(a) for a in cmd.positionals], cmd.options
         if not folders:
-            raise ConfigError("usage: ozg-sim-compare FOLDER [FOLDER ...] [out=DIR] [lang=de] "
-                              "[labels=\"A,B,...\"]")
-        lang = opts.get("lang", "en")
+            raise ConfigError(f"usage: {COMMAND_LINE.usage} (see --help)")
         labels = ([x.strip() for x in opts["labels"].split(",")] if opts.get("labels")
                   else None)
         out = Path(opts.get("out") or Path("outputs/compare") / timestamp())
         check_writable(out, "out")
-        done = compare(folders, out, lang, labels)
+        done = compare(folders, out, opts.get("lang", "en"), labels)
+    except KeyboardInterrupt:
+        interrupted(TOOL)
     except (ConfigError, DataError) as exc:
         fail(TOOL, exc)
     except (OutputError, OSError) as exc:

@@ -36,16 +36,20 @@ from sim.cache import is_cached
 from sim.cli.cache import log_cache, open_cache
 from sim.cli.common import (
     EXIT_WORKERS_LOST,
+    RESUME_NOTE,
+    CommandLine,
+    Option,
     Progress,
-    collect_options,
     fail,
     fail_io,
+    interrupted,
     log,
+    log_figure,
     parse_int,
     setup_logging,
 )
 from sim.cli.sensitivity import run_sensitivity
-from sim.config import check_repeats
+from sim.config import GROUPS, check_overrides, check_repeats
 from sim.errors import ConfigError, DataError
 from sim.exports import write_folder_exports
 from sim.figures.recipes import draw_experiment_figures
@@ -61,6 +65,7 @@ from sim.sweep import (
     Sweep,
     assemble,
     execute_run,
+    expand_design,
     experiment_names,
     load_spec,
     make_sweep,
@@ -69,30 +74,44 @@ from sim.sweep import (
 
 TOOL = "ozg-sim-experiment"
 OPTION_KEYS = ("replications", "seed", "workers", "lang", "out", "cache")
+#: Most values of a design factor that a conflict message lists one by one.
+MAX_LISTED_LEVELS = 8
+COMMAND_LINE = CommandLine(
+    TOOL, f"{TOOL} NAME [key=value ...] [--dry-run] [--no-cache]",
+    "Run a named experiment (a sweep of design points x replications) end to end: tables, "
+    "summary, figures under out=.",
+    positional=("NAME", "conf/experiment/NAME.yaml (" + ", ".join(experiment_names())
+                + ") or the path of a spec file"),
+    options={
+        "replications": Option("N", "replications per design point, >= 2 (default: the "
+                                    "spec's)"),
+        "seed": Option("N", "root seed (default: the spec's)"),
+        "workers": Option("N", "worker processes (default: all cores; results do not "
+                               "depend on it)"),
+        "lang": Option("en|de", "language of the figures (default: en)"),
+        "out": Option("DIR", "root of the output folders (default: outputs/experiments)"),
+        "cache": Option("DIR", "run cache (default: $OZG_SIM_CACHE or the user cache "
+                               "folder; see ozg-sim-cache)"),
+        **{k: Option("VALUE", "sensitivity experiments only (see README, Sensitivity)")
+           for k in SENSITIVITY_OPTIONS}},
+    flags={"--dry-run": "count the runs and the cached ones, estimate the time from a "
+                        "pilot of 2 runs; write no output folder",
+           "--no-cache": "run without the run cache (nothing is resumed or kept)"},
+    overrides="any other key=value is a config override for every design point "
+              "(world=toy); one that a design factor sets is refused",
+    notes=("an interrupted experiment (Ctrl-C) resumes from the run cache when started "
+           "again.",), pool=True)
 
 
 def parse_args(argv: list[str]) -> tuple[str, dict[str, str], list[str], set[str]]:
     """Split the command line into name, options, config overrides and flags."""
-    flags = {a for a in argv if a.startswith("--")}
-    rest = [a for a in argv if not a.startswith("--")]
-    bad = flags - {"--dry-run", "--no-cache"}
-    if bad:
-        raise ConfigError(f"{sorted(bad)[0]} is not allowed: flags are --dry-run, --no-cache")
-    if not rest or "=" in rest[0]:
+    cmd = COMMAND_LINE.parse(argv)
+    if not cmd.positionals:
         raise ConfigError("experiment name missing: allowed " + ", ".join(experiment_names()))
-    name, pairs, overrides = rest[0], [], []
-    for a in rest[1:]:
-        key, sep, value = a.partition("=")
-        if not sep:
-            raise ConfigError(f"{a!r} is not an override: allowed key=value")
-        if key in OPTION_KEYS or key in SENSITIVITY_OPTIONS:
-            pairs.append((key, value))
-        else:
-            overrides.append(a)
-    opts = collect_options(pairs)
+    if len(cmd.positionals) > 1:
+        raise ConfigError(f"{cmd.positionals[1]!r} is not an override: allowed key=value")
+    name, opts, overrides, flags = cmd.positionals[0], cmd.options, cmd.overrides, cmd.flags
     check_repeats(overrides)  # what the user typed; it may still override the spec's base
-    if opts.get("lang", "en") not in ("en", "de"):
-        raise ConfigError(f"lang={opts['lang']!r} is not allowed: one of en, de")
     for k in ("replications", "seed", "workers"):
         if k in opts:
             parse_int(k, opts[k], 0 if k == "seed" else 1)
@@ -111,8 +130,41 @@ def build(name: str, opts: dict[str, str], overrides: list[str]) -> tuple[dict[s
                           "tables show medians, bands and intervals across replications "
                           "(one run has none); for a single run use ozg-sim replications=1")
     seed = int(opts.get("seed", spec.get("seed", 1)))
+    check_overrides(overrides)  # an unknown key is named as such before any conflict
+    check_conflicts(spec["name"], expand_design(dict(spec["design"]), seed), overrides)
     base = [*map(str, spec.get("base") or []), *overrides]
     return spec, make_sweep(spec["name"], dict(spec["design"]), base, reps, seed)
+
+
+def _levels(values: list[Any]) -> str:
+    """The values a design gives a factor, for a message: listed, or their range."""
+    distinct = list(dict.fromkeys(values))
+    numbers = all(isinstance(v, int | float) and not isinstance(v, bool) for v in distinct)
+    if numbers and len(distinct) > MAX_LISTED_LEVELS:
+        return f"to {len(distinct)} values from {min(distinct):.3g} to {max(distinct):.3g}"
+    return "to " + ", ".join(str(v) for v in distinct)
+
+
+def check_conflicts(name: str, points: list[dict[str, Any]], overrides: list[str]) -> None:
+    """Refuse a config override that a design factor sets at every point (it would be
+    silently replaced): the same key, or a key inside a config group the design picks
+    (``funding.programmes...`` when the design sets ``funding``).
+
+    Raises
+    ------
+    ConfigError
+        Naming the override, the experiment and the values its design gives the key.
+    """
+    factors: dict[str, list[Any]] = {}
+    for point in points:
+        for key, value in point.items():
+            factors.setdefault(key, []).append(value)
+    for text in overrides:
+        key = text.partition("=")[0].lstrip("+~")
+        hit = key if key in factors else key.split(".")[0]
+        if hit in factors and (hit == key or hit in GROUPS):
+            raise ConfigError(f"{text} conflicts with the design of {name}, which sets {hit} "
+                              f"{_levels(factors[hit])}; drop it or edit the spec (base:)")
 
 
 def dry_run(sweep: Sweep, workers: int, cache_dir: Path | None, pilot_runs: int = 2) -> str:
@@ -163,7 +215,7 @@ def write_outputs(folder: Path, spec: dict[str, Any], sweep: Sweep,
         "rows": rows, "lang": lang,
     }
     (folder / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str))
-    return [*draw_experiment_figures(folder, lang),
+    return [*draw_experiment_figures(folder, lang, progress=log_figure),
             *write_folder_exports(folder, manifest, tables)]
 
 
@@ -232,6 +284,8 @@ def main(argv: list[str] | None = None) -> None:
     setup_logging()
     try:
         run_experiment(list(sys.argv[1:] if argv is None else argv))
+    except KeyboardInterrupt:
+        interrupted(TOOL, RESUME_NOTE)
     except (ConfigError, DataError) as exc:
         fail(TOOL, exc)
     except (OutputError, OSError) as exc:

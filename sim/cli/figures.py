@@ -23,7 +23,15 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from sim.cli.common import fail, fail_io, split_cli_args
+from sim.cli.common import (
+    CommandLine,
+    Option,
+    fail,
+    fail_io,
+    interrupted,
+    log_figure,
+    setup_logging,
+)
 from sim.config import to_config
 from sim.errors import ConfigError, DataError
 from sim.figures.labels import Lang
@@ -37,6 +45,14 @@ from sim.provenance import run_provenance
 from sim.sweep import load_spec
 
 TOOL = "ozg-sim-figures"
+COMMAND_LINE = CommandLine(
+    TOOL, f"{TOOL} FOLDER [lang=en|de]",
+    "Redraw the figures of a run or experiment folder from its saved tables, without "
+    "rerunning the model.",
+    positional=("FOLDER", "an ozg-sim run folder or an ozg-sim-experiment folder (a name "
+                          "with = is a folder if it exists, or after --)"),
+    options={"lang": Option("en|de", "language of titles, labels and captions "
+                                     "(default: en)")})
 
 
 def redraw_run(folder: Path, manifest: dict[str, Any], out: Path | None = None,
@@ -86,7 +102,8 @@ def redraw(folder: Path, lang: str = "en") -> list[str]:
     recipes, reference = ((None, None) if manifest.get("figure_list")
                           else _figures_of(manifest))
     with staged_folder(folder, "figures", replace=True) as st:
-        written = draw_experiment_figures(folder, lang, recipes, reference, out=st.path)
+        written = draw_experiment_figures(folder, lang, recipes, reference, out=st.path,
+                                          progress=log_figure)
         for kept in other_language_files(folder / "figures", lang, written):
             shutil.copy2(kept, st.path / kept.name)  # the other language's drawing
         return written
@@ -95,12 +112,15 @@ def redraw(folder: Path, lang: str = "en") -> list[str]:
 def main(argv: list[str] | None = None) -> None:
     """``ozg-sim-figures FOLDER [lang=de]``: redraw a folder's figures."""
     args = list(sys.argv[1:] if argv is None else argv)
+    setup_logging()
     try:
-        folders, opts = split_cli_args(args, ("lang",))
-        lang = opts.get("lang", "en")
+        cmd = COMMAND_LINE.parse(args)
+        folders, lang = cmd.positionals, cmd.options.get("lang", "en")
         if len(folders) != 1:
-            raise ConfigError("usage: ozg-sim-figures FOLDER [lang=de]")
+            raise ConfigError(f"usage: {COMMAND_LINE.usage} (one FOLDER; see --help)")
         files = redraw(Path(folders[0]), lang)
+    except KeyboardInterrupt:
+        interrupted(TOOL, "the old figures are kept")
     except (ConfigError, DataError) as exc:
         fail(TOOL, exc)
     except ValueError as exc:  # a table the figures cannot draw (e.g. too few replications)

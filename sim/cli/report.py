@@ -15,12 +15,11 @@ write one line and code 3.
 
 from __future__ import annotations
 
-import argparse
 import sys
 import tempfile
 from pathlib import Path
 
-from sim.cli.common import fail, fail_io, split_cli_args
+from sim.cli.common import CommandLine, Option, fail, fail_io, interrupted
 from sim.errors import ConfigError, DataError
 from sim.figures.recipes import draw_experiment_figures
 from sim.io import OutputError, check_writable, staged_folder
@@ -29,25 +28,30 @@ from sim.report import FORMATS, RENDERERS, build_report, folder_kind, report_nam
 from sim.report.document import Lang
 
 TOOL = "ozg-sim-report"
-OPTION_KEYS = ("lang", "out", "formats", "dates", "calibration", "figures")
 #: ``figures=``: ``redraw`` an experiment's figures in the report's language from its saved
 #: tables (the default when they were drawn in the other one), or keep the ``saved`` ones.
 FIGURE_MODES = ("redraw", "saved")
 
 
-def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog=TOOL, description="Write a report (HTML, PDF, DOCX) of a saved run, experiment "
-        "or calibration folder, from its tables only.")
-    p.add_argument("folder", help="a run, experiment or calibration folder")
-    p.add_argument("options", nargs="*", metavar="key=value",
-                   help="lang=en|de; out=DIR (default FOLDER); formats=html,pdf,docx; "
-                        "dates=YYYY-MM,... (experiment key findings; default 2022-12, "
-                        "2026-12 and the last month); calibration=DIR (its fit summary in "
-                        "the methods appendix); figures=redraw|saved (an experiment's "
-                        "figures in the report's language, redrawn from its tables: the "
-                        "default when they were drawn in the other language)")
-    return p
+COMMAND_LINE = CommandLine(
+    TOOL, f"{TOOL} FOLDER [lang=en|de] [out=DIR] [formats=html,pdf,docx] [dates=YYYY-MM,...] "
+    "[calibration=DIR] [figures=redraw|saved]",
+    "Write a report (HTML, PDF, DOCX) of a saved run, experiment or calibration folder, from "
+    "its tables only.",
+    positional=("FOLDER", "a run, experiment or calibration folder"),
+    options={
+        "lang": Option("en|de", "language of the report (default: en; German files are "
+                                "report_de.*)"),
+        "out": Option("DIR", "where the report files go (default: FOLDER)"),
+        "formats": Option("html,pdf,docx", "comma-separated formats (default: all three)"),
+        "dates": Option("YYYY-MM,...", "months of an experiment's key findings (default: "
+                                       "2022-12, 2026-12 and the last month)"),
+        "calibration": Option("DIR", "a calibration folder whose fit summary goes into the "
+                                     "methods appendix"),
+        "figures": Option("redraw|saved", "an experiment's figures redrawn in the report's "
+                                          "language from its tables (default when they were "
+                                          "drawn in the other language) or kept as saved"),
+    })
 
 
 def _formats(value: str) -> list[str]:
@@ -66,11 +70,14 @@ def _default_mode(folder: Path, lang: str) -> str:
 
 def main(argv: list[str] | None = None) -> None:
     """``ozg-sim-report FOLDER [key=value ...]``: write the report; print the paths."""
-    args = _parser().parse_args(sys.argv[1:] if argv is None else argv)
+    args = list(sys.argv[1:] if argv is None else argv)
+    rendered: dict[str, bytes] = {}
     try:
-        rest, opts = split_cli_args([args.folder, *args.options], OPTION_KEYS)
+        cmd = COMMAND_LINE.parse(args)
+        rest, opts = cmd.positionals, cmd.options
         if len(rest) != 1:
-            raise ConfigError(f"{rest[1]!r} is not allowed: one FOLDER, then key=value options")
+            raise ConfigError(f"{(rest[1:] or ['nothing'])[0]!r} is not allowed: one FOLDER, "
+                              f"then key=value options (usage: {COMMAND_LINE.usage})")
         folder = Path(rest[0])
         lang: Lang = "de" if opts.get("lang") == "de" else "en"
         fmts = _formats(opts.get("formats", ",".join(FORMATS)))
@@ -95,7 +102,9 @@ def main(argv: list[str] | None = None) -> None:
     except (ConfigError, DataError) as exc:
         fail(TOOL, exc)
     except ValueError as exc:  # a table the figures cannot draw (e.g. too few replications)
-        fail(TOOL, f"{args.folder}: {exc}")
+        fail(TOOL, f"{rest[0]}: {exc}")
+    except KeyboardInterrupt:
+        interrupted(TOOL, "no report was written")
     except (OutputError, OSError) as exc:
         fail_io(TOOL, exc)
     for name in rendered:

@@ -26,8 +26,18 @@ from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
 from hydra.core.hydra_config import HydraConfig
 from hydra.core.override_parser.overrides_parser import OverridesParser
 
+from sim import __version__
 from sim.bounds import DEFAULT_MAX_COST_S, check_cost
-from sim.cli.common import EXIT_WORKERS_LOST, Progress, fail, fail_io, log, quiet_libraries
+from sim.calendar import OZG_DEADLINE, OZG_DEADLINE_MONTH, month_index
+from sim.cli.common import (
+    EXIT_WORKERS_LOST,
+    Progress,
+    fail,
+    fail_io,
+    interrupted,
+    log,
+    quiet_libraries,
+)
 from sim.config import (
     CONF_DIR,
     CONFIG_NAME,
@@ -44,6 +54,7 @@ from sim.figures.run import draw_run_figures
 from sim.figures.scenarios import run_title
 from sim.io import OutputError, check_writable, write_run
 from sim.metrics import headline
+from sim.params import Config
 from sim.posterior import draws_record
 from sim.provenance import run_provenance
 from sim.runner import WorkerLostError, run_replications
@@ -54,11 +65,32 @@ _PASS_THROUGH = ("-h", "--help", "--hydra-help", "--info", "-i", "--cfg", "-c", 
                  "--package", "-p", "--version", "--shell-completion", "-sc")
 
 
+def check_run_dates(cfg: Config) -> None:
+    """The dates a run's outputs need: ``end`` not before the OZG deadline (the key figures
+    and the closing lines are read there) and no ``map_months`` after ``end`` (it would have
+    no map). The library simulates shorter horizons (a calibration backtest ends earlier),
+    so this is the command's check, not :meth:`Config.validate`'s.
+
+    Raises
+    ------
+    ConfigError
+        Naming the key, its value and what is allowed.
+    """
+    if month_index(cfg.end, "end") < OZG_DEADLINE_MONTH:
+        raise ConfigError(f"end={cfg.end!r} is not allowed: a month from {OZG_DEADLINE} on "
+                          "(ozg-sim reads its key figures at the OZG deadline)")
+    late = [m for m in cfg.map_months if month_index(m, "map_months") > cfg.horizon_months - 1]
+    if late:
+        raise ConfigError(f"map_months={list(cfg.map_months)!r} is not allowed: months not "
+                          f"after end={cfg.end} ({late[0]} is; e.g. map_months=[{OZG_DEADLINE}])")
+
+
 def run(cfg_node: object) -> Path:
     """Hydra task: simulate the configuration and write its outputs into the run folder."""
     quiet_libraries()
     try:
         cfg = job_config(cfg_node)  # type: ignore[arg-type]
+        check_run_dates(cfg)
         world = build_world(cfg.world)
     except (ConfigError, DataError) as exc:
         fail(TOOL, str(exc))
@@ -75,6 +107,9 @@ def run(cfg_node: object) -> Path:
     except WorkerLostError as exc:
         _remove_if_only_hydra(out_dir)
         fail(TOOL, exc, EXIT_WORKERS_LOST)
+    except KeyboardInterrupt:
+        _remove_if_only_hydra(out_dir)
+        raise
     finally:
         progress.close()
     wall = time.perf_counter() - t0
@@ -88,6 +123,9 @@ def run(cfg_node: object) -> Path:
     except (OutputError, OSError) as exc:
         _remove_if_only_hydra(out_dir)
         fail_io(TOOL, exc)
+    except KeyboardInterrupt:  # while writing: the staging folder is gone already
+        _remove_if_only_hydra(out_dir)
+        raise
     log.info("done in %.1f s (%.2f s per replication on %s worker(s))", wall,
              sum(results.wall_s) / len(results.wall_s), cfg.workers or "all")
     log.info("%s", headline(results.kpi_summary))
@@ -125,6 +163,7 @@ def check_multirun(overrides: list[str], config_dirs: tuple[Path, ...] = (),
     budget = DEFAULT_MAX_COST_S
     for job in jobs:
         cfg = load_config(job, config_dirs=config_dirs, config_name=config_name)
+        check_run_dates(cfg)
         if repr(cfg.world) not in worlds:  # each distinct world is built once
             build_world(cfg.world)
             worlds.add(repr(cfg.world))
@@ -200,6 +239,9 @@ def split_args(args: list[str]) -> tuple[list[str], dict[str, str]]:
 def main(argv: list[str] | None = None) -> None:
     """Console entry point: pre-flight check of the overrides, then the Hydra run."""
     args = list(sys.argv[1:] if argv is None else argv)
+    if "--version" in args:  # Hydra's own flag would print Hydra's version
+        print(f"{TOOL} {__version__} (Hydra {hydra.__version__})")
+        return
     if not CONF_DIR.is_dir():
         fail(TOOL, f"config folder {CONF_DIR} not found: reinstall ozg-sim")
     multirun = any(a in ("-m", "--multirun") for a in args)
@@ -220,8 +262,9 @@ def main(argv: list[str] | None = None) -> None:
             if multirun:
                 check_multirun(overrides, config_dirs, config_name)
             else:
-                build_world(load_config(overrides, config_dirs=config_dirs,
-                                        config_name=config_name).world)
+                cfg = load_config(overrides, config_dirs=config_dirs, config_name=config_name)
+                check_run_dates(cfg)
+                build_world(cfg.world)
             root, key = output_root(overrides, multirun, config_dirs, config_name)
         except (ConfigError, DataError) as exc:
             fail(TOOL, explain(exc))
@@ -239,7 +282,10 @@ def main(argv: list[str] | None = None) -> None:
         run(cfg)
 
     sys.argv = [sys.argv[0] if sys.argv else TOOL, *args]
-    _hydra_main()
+    try:
+        _hydra_main()
+    except KeyboardInterrupt:
+        interrupted(TOOL, "no outputs were written")
 
 
 if __name__ == "__main__":

@@ -26,7 +26,7 @@ import pandas as pd
 
 from sim.cache import is_cached
 from sim.cli.cache import log_cache, open_cache
-from sim.cli.common import Progress, log
+from sim.cli.common import Progress, log, log_figure
 from sim.config import load_config
 from sim.figures.recipes import draw_experiment_figures
 from sim.io import check_writable, staged_folder, timestamp
@@ -179,7 +179,7 @@ def run_sensitivity(spec: dict[str, Any], opts: dict[str, str], overrides: list[
             "rows": rows, "lang": lang,
         }
         (folder / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str))
-        draw_experiment_figures(folder, lang)
+        draw_experiment_figures(folder, lang, progress=log_figure)
     final = stage.final
     log.info("done in %.1f s: %d runs (%d from the cache), %d failed", wall, len(runs),
              int(runs["cached"].sum()), len(failures))

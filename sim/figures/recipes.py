@@ -92,9 +92,12 @@ def design_orders(design: dict[str, Any] | None) -> dict[str, list[Any]]:
 def draw_experiment_figures(folder: Path, lang: str = "en",
                             recipes: Sequence[str] | None = None,
                             reference: Mapping[str, Any] | None = None,
-                            out: Path | None = None) -> list[str]:
+                            out: Path | None = None,
+                            progress: Callable[[int, int, str], None] | None = None,
+                            ) -> list[str]:
     """Draw the figures of an experiment folder into ``folder/figures`` (or ``out``: a
     staging folder that a redraw swaps in whole); returns the written file names.
+    ``progress(done, total, recipe)`` is called after each recipe (the commands log it).
 
     ``recipes`` (names in :data:`RECIPES`) and ``reference`` (``factor`` and ``level``)
     default to the manifest's ``figure_list`` and ``reference`` (``["fan"]`` and
@@ -125,10 +128,12 @@ def draw_experiment_figures(folder: Path, lang: str = "en",
     prov["scenario_fixed"] = fixed_axes_sentence(manifest, tables, ctx.lang)
     tail = " ".join(t for t in (fixed, draws) if t)
     with level_order(design_orders(manifest.get("design"))):
-        for name in names:
+        for done, name in enumerate(names, 1):
             # the sensitivity charts show indices, not bands across replications
             with charts.caption_tail("" if name in SENSITIVITY_RECIPES else tail):
                 written += RECIPES[name](ctx)
+            if progress is not None:
+                progress(done, len(names), name)
     plt.close("all")
     return written
 
