@@ -172,14 +172,15 @@ def scenario_keys(loader: ConfigLoader, config_name: str = CONFIG_NAME,
     parsed, repo = _repository(loader, config_name, overrides)
     try:
         defaults = create_defaults_list(repo=repo, config_name=config_name,
-                                        overrides_list=parsed, prepend_hydra=False,
+                                        overrides_list=parsed, prepend_hydra=True,
                                         skip_missing=False)
     except Exception as exc:
         raise ConfigError(explain(exc)) from exc
     keys: set[str] = set()
     for d in defaults.defaults:
         path = d.config_path or ""
-        if not path or path.split("/")[0] == CALIBRATED_GROUP:
+        if (not path or path.split("/")[0] == CALIBRATED_GROUP
+                or (d.package or "").split(".")[0] == "hydra"):  # Hydra's own settings
             continue
         loaded = repo.load_config(path)
         if loaded is None or loaded.is_schema_source:
