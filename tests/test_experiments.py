@@ -220,14 +220,15 @@ def test_cliff_end_to_end_in_german(cliff: Path) -> None:
     for stem in ("fan_population_coverage", "fan_nationwide_share",
                  "difference_population_coverage", "difference_nationwide_share",
                  "state_differences", "time_to_target", "running_costs", "size_classes"):
+        stem = f"{stem}_de"  # a German drawing: its own files beside any English ones
         assert {f"{stem}.png", f"{stem}.svg", f"{stem}.pdf", f"{stem}.csv"} <= figs, stem
         _provenance_ok(out / "figures" / f"{stem}.csv")
     for table in ("paired_differences", "prob_reaches_first", "state_paired_differences",
                   "replication_sufficiency", "kpi_intervals"):
         assert f"{table}.csv" in figs
     # one series per payer rule, against central payment, in the order of the yaml file
-    assert set(_side(out, "fan_population_coverage")["operation"]) == set(OPERATIONS)
-    diff = _side(out, "difference_population_coverage")
+    assert set(_side(out, "fan_population_coverage_de")["operation"]) == set(OPERATIONS)
+    diff = _side(out, "difference_population_coverage_de")
     assert list(diff["comparison"].unique()) == [f"{o} - central" for o in OPERATIONS[1:]]
     # the sweep keeps running costs per year and payer; they add up to the KPIs
     rc = pd.read_parquet(out / "running_costs.parquet")
@@ -238,7 +239,7 @@ def test_cliff_end_to_end_in_german(cliff: Path) -> None:
         np.testing.assert_allclose(got.to_numpy(),
                                    kp.loc[got.index, f"running_costs_eur_{payer}"], rtol=1e-9)
     # running-cost sidecar: median over replications of each payer's sum 2023-2030
-    side = _side(out, "running_costs")
+    side = _side(out, "running_costs_de")
     tot = side[side["panel"] == "total"].set_index(["operation", "payer"])["median"]
     window = rc[rc["year"].between(2023, 2030)]
     per_run = (window.groupby(["operation", "replication", "payer"])["eur"].sum()
@@ -249,7 +250,7 @@ def test_cliff_end_to_end_in_german(cliff: Path) -> None:
         np.testing.assert_allclose(tot.xs(payer, level="payer").loc[hand.index], hand,
                                    rtol=1e-9, atol=1e-6)
     # per-Land sidecar: mean paired difference to central, at Dec 2022 and Dec 2026
-    sd = _side(out, "state_differences", parse_dates=["date"])
+    sd = _side(out, "state_differences_de", parse_dates=["date"])
     assert sorted(sd["date"].dt.strftime("%Y-%m").unique()) == ["2022-12", "2026-12"]
     bs = pd.read_parquet(out / "by_state.parquet")
     bs = bs[bs["date"].isin(sd["date"].unique())]

@@ -103,7 +103,11 @@ def test_headline_leads_with_the_reported_count(run_folder: Path) -> None:
 def test_run_workbook_holds_the_csvs_as_numbers(run_folder: Path) -> None:
     path = run_folder / SUMMARY_XLSX
     wb = load_workbook(path)
-    assert wb.sheetnames == ["key_figures", "services", "coverage", "provenance"]
+    taken: set[str] = {"key_figures", "services"}
+    figures = [sheet_name(p.stem, taken) for p in sorted(run_folder.glob("*.csv"))
+               if p.stem not in ("kpis", "services") and not p.stem.endswith("_de")]
+    assert wb.sheetnames == ["key_figures", "services", *figures, "provenance"]
+    assert "coverage" in figures and "map_kreis" in figures
     for ws in wb.worksheets:
         assert ws.freeze_panes == "A2" and ws.cell(1, 1).font.bold
         for row in ws.iter_rows(values_only=True):

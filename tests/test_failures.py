@@ -637,7 +637,7 @@ def _interrupt(args: list[str], needle: str, stream: str,
 
 @pytest.mark.parametrize(("args", "needle", "stream", "message"), [
     (["sim.cli.experiment", "efa_vs_efv", "world=toy", "replications=6", "workers=2",
-      "out=exp", "cache=cache"], "runs 5/48 done", "stderr",
+      "out=exp", "cache=cache"], "/72 done (", "stderr",
      "ozg-sim-experiment: interrupted; finished runs are in the run cache, start the same "
      "command to resume (nothing else was written)"),
     (["sim", "world=toy", "replications=40", "workers=2", "hydra.run.dir=run"],
@@ -702,7 +702,7 @@ def test_the_run_checks_its_dates_too() -> None:
 @pytest.mark.parametrize(("args", "message"), [
     (["efa_vs_efv", "funding=competitive"],
      "funding=competitive conflicts with the design of efa_vs_efv, which sets funding to "
-     "none, konjunkturpaket; drop it or edit the spec (base:)"),
+     "none, konjunkturpaket, competitive; drop it or edit the spec (base:)"),
     (["efa_vs_efv", "strategy=efv"], "strategy=efv conflicts with the design of efa_vs_efv, "
                                      "which sets strategy to efa, efv, einzel, mixed"),
     (["efa_vs_efv", "funding.programmes.0.amount_eur=1e9"],

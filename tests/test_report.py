@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import shutil
 import re
 import subprocess
 import sys
@@ -224,9 +225,7 @@ def test_calibration_folder_with_manifest(tmp_path: Path) -> None:
     is the parameter table, its estimated keys marked calibrated."""
     src = ROOT / "experiments" / "calibration_historical"
     folder = tmp_path / "cal"
-    folder.mkdir()
-    for f in src.iterdir():
-        (folder / f.name).write_bytes(f.read_bytes())
+    shutil.copytree(src, folder)
     config = {"development": {"effort_person_days": 1047.0, "publication_months": 1.0},
               "seed": 1}
     (folder / "manifest.json").write_text(json.dumps({

@@ -56,7 +56,11 @@ COMMAND_LINE = CommandLine(
     positional=("FOLDER ...", "ozg-sim run or ozg-sim-experiment folders (a name with = is "
                               "a folder if it exists, or after --)"),
     options={"out": Option("DIR", "output folder (default: outputs/compare/<timestamp>)"),
-             "lang": Option("en|de", "language of the charts (default: en)")})
+             "lang": Option("en|de", "language of the charts (default: en; German files "
+                                     "end in _de)"),
+             "labels": Option("A,B,...", "one label per configuration, comma-separated, in "
+                                         "the order of the sources (default: the scenario "
+                                         "axes that differ)")})
 
 
 #: Title of the comparison's fan charts (en, de).
