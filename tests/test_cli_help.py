@@ -139,7 +139,7 @@ def test_an_unknown_option_is_one_line_naming_the_allowed_ones() -> None:
     proc = _run(_module("ozg-sim-compare"), "a", "colour=red")
     assert proc.returncode == 2
     assert proc.stderr.splitlines() == [
-        "ozg-sim-compare: error: colour= is not allowed: options are out=, lang= "
+        "ozg-sim-compare: error: colour= is not allowed: options are out=, lang=, labels= "
         "(see ozg-sim-compare --help)"]
 
 
