@@ -69,7 +69,7 @@ def redraw_run(folder: Path, manifest: dict[str, Any], out: Path | None = None,
     if lg == "en" and draws.get("description"):
         subtitle += f" {draws['description']}"
     return draw_run_figures(folder, title, subtitle, run_provenance(to_config(cfg)), out,
-                            lang, cfg["strategy"]["name"])
+                            lang, cfg["strategy"]["name"], progress=log_figure)
 
 
 def _figures_of(manifest: dict[str, Any]) -> tuple[list[str], dict[str, Any] | None]:

@@ -38,6 +38,7 @@ from sim.cli.common import (
     log,
     quiet_libraries,
 )
+from sim.cli.figures import redraw_run
 from sim.config import (
     CONF_DIR,
     CONFIG_NAME,
@@ -50,13 +51,11 @@ from sim.config import (
     register_schema,
 )
 from sim.errors import ConfigError, DataError
-from sim.figures.run import draw_run_figures
-from sim.figures.scenarios import run_title
 from sim.io import OutputError, check_writable, write_run
+from sim.keys import to_dict
 from sim.metrics import headline
 from sim.params import Config
 from sim.posterior import draws_record
-from sim.provenance import run_provenance
 from sim.runner import WorkerLostError, run_replications
 from sim.world import build_world
 
@@ -113,12 +112,11 @@ def run(cfg_node: object) -> Path:
     finally:
         progress.close()
     wall = time.perf_counter() - t0
-    title = run_title(cfg.strategy.name, cfg.funding.name, cfg.staffing.name, cfg.world.name)
     draws = draws_record(cfg.calibrated_draws, cfg.posterior)
-    subtitle = f"Seed {cfg.seed}. {draws['description']}"
-    try:
+    try:  # the charts exactly as ozg-sim-figures redraws them, from the tables just written
         write_run(out_dir, cfg, world, results, wall,
-                  figures=lambda d: draw_run_figures(d, title, subtitle, run_provenance(cfg)),
+                  figures=lambda d: redraw_run(d, {"config": to_dict(cfg),
+                                                   "calibrated_draws": draws}),
                   extra={"calibrated_draws": draws})
     except (OutputError, OSError) as exc:
         _remove_if_only_hydra(out_dir)

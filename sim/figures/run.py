@@ -16,6 +16,7 @@ figure reads in black and white.
 from __future__ import annotations
 
 import textwrap
+from collections.abc import Callable
 from pathlib import Path
 
 import matplotlib.dates as mdates
@@ -190,7 +191,8 @@ def is_full_world(national: pd.DataFrame, by_state: pd.DataFrame | None) -> bool
 def draw_run_figures(run_dir: Path, title: str, subtitle: str = "",
                      provenance: dict[str, object] | None = None,
                      out: Path | None = None, lang: str = "en",
-                     strategy: str | None = None) -> list[str]:
+                     strategy: str | None = None,
+                     progress: Callable[[int, int, str], None] | None = None) -> list[str]:
     """Draw the charts of a run folder from its saved tables into the run folder (or
     ``out``, a staging folder a redraw moves in); returns the written file names.
 
@@ -204,7 +206,8 @@ def draw_run_figures(run_dir: Path, title: str, subtitle: str = "",
     replications (bands across replications); a run with fewer gets the coverage chart
     only. Each chart gets ``.png/.svg/.pdf`` and its sidecar ``.csv``; ``lang="de"``
     writes the German charts beside the English ones (``coverage_de.png``, ...).
-    ``strategy`` names the run's group in the per-Land legends.
+    ``strategy`` names the run's group in the per-Land legends; ``progress(done, total,
+    chart)`` is called after each chart (the commands log it).
     """
     check_lang(lang)
     lg: Lang = "de" if lang == "de" else "en"
@@ -215,20 +218,30 @@ def draw_run_figures(run_dir: Path, title: str, subtitle: str = "",
     by_state_path = run_dir / "by_state.parquet"
     by_state = read_table(by_state_path) if by_state_path.is_file() else None
     history = load_history() if is_full_world(national, by_state) else None
-    fig = coverage_figure(national, title, subtitle, history, lg)
-    data = coverage_table(national, history)
-    written = [p.name for p in save_figure(fig, target, figure_stem("coverage", lang), data,
-                                           prov)]
-    if by_state is None or national["replication"].nunique() < MIN_REPLICATIONS_PER_CHART:
+    per_land = (by_state is not None
+                and national["replication"].nunique() >= MIN_REPLICATIONS_PER_CHART)
+    by_kreis_path = run_dir / "by_kreis.parquet"
+    total = 1 + (2 + 2 * by_kreis_path.is_file() if per_land else 0)
+    written: list[str] = []
+    drawn: list[str] = []
+
+    def save(fig: Figure, stem: str, data: pd.DataFrame) -> None:
+        written.extend(p.name for p in save_figure(fig, target, figure_stem(stem, lang), data,
+                                                   prov))
+        drawn.append(stem)
+        if progress is not None:
+            progress(len(drawn), total, stem)
+
+    save(coverage_figure(national, title, subtitle, history, lg), "coverage",
+         coverage_table(national, history))
+    if not per_land or by_state is None:
         return written
     group = str(strategy or prov.get("strategy") or "run")
     by_state = by_state.assign(**{RUN_GROUP: group})
     for value in ("population_coverage", "available_share"):
         fig, data = charts.small_multiples_figure(by_state, by=RUN_GROUP, value=value,
                                                   lang=lg, title=title)
-        written += [p.name for p in save_figure(
-            fig, target, figure_stem(f"small_multiples_{value}", lang), data, prov)]
-    by_kreis_path = run_dir / "by_kreis.parquet"
+        save(fig, f"small_multiples_{value}", data)
     if by_kreis_path.is_file():
         by_kreis = read_table(by_kreis_path).assign(**{RUN_GROUP: group})
         dates = sorted(by_kreis["date"].unique())  # the configured map months
@@ -236,8 +249,7 @@ def draw_run_figures(run_dir: Path, title: str, subtitle: str = "",
             fig, data = charts.map_figure(table, level=level, by=RUN_GROUP,  # type: ignore[arg-type]
                                           value="population_coverage", lang=lg,
                                           dates=dates, title=title)
-            written += [p.name for p in save_figure(
-                fig, target, figure_stem(f"map_{level}", lang), data, prov)]
+            save(fig, f"map_{level}", data)
     return written
 
 
