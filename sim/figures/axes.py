@@ -268,7 +268,7 @@ def small_multiples(fig: Figure | SubFigure, by_state: pd.DataFrame,
             ax.plot(sub["date"], sub["median"], color=s["color"], ls=s["linestyle"],
                     marker=s["marker"], ms=2.6, mfc="white", mew=0.8, lw=1.1,
                     markevery=((5 * i) % 24 + 6, 24))
-        ax.set_title(names[state], fontsize=SMALL_PT, pad=2)
+        ax.set_title(panel_name(names[state]), fontsize=SMALL_PT, pad=2)
         deadline_line(ax, lw=0.6)
         date_axis(ax, t["date"], 4)
         ax.tick_params(labelsize=SMALL_PT, length=2.5)
@@ -282,6 +282,20 @@ def small_multiples(fig: Figure | SubFigure, by_state: pd.DataFrame,
             ax.yaxis.set_major_formatter(number_formatter(lang))
     fig.supylabel(label_metric(value, lang), fontsize=8)
     return axes
+
+
+#: Longest Land name a small-multiples panel title shows on one line: a quarter of the full
+#: text width at 8 pt holds about 20 characters ("Mecklenburg-Vorpommern" ran into its
+#: neighbour's title).
+PANEL_NAME_CHARS = 20
+
+
+def panel_name(name: str) -> str:
+    """A Land name as a panel title: broken after its hyphen if it is too long for one line."""
+    if len(name) <= PANEL_NAME_CHARS or "-" not in name:
+        return name
+    head, _, tail = name.partition("-")
+    return f"{head}-\n{tail}"
 
 
 #: Panels per row of the per-Land small multiples (16 Länder in a 4 × 4 grid).

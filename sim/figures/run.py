@@ -79,13 +79,19 @@ def plot_observed(ax: Axes, history: pd.DataFrame, metric: str, marker: str, col
     return ax
 
 
-def _deadline(ax: Axes, y: float = 0.5, left: bool = True, lang: Lang = "en") -> None:
-    """Dotted line at the OZG deadline, labelled along the line at height ``y``."""
+#: Height (axes fraction) of the deadline's label: at the foot of the line, right of it,
+#: where the run chart's curves have not yet risen (they start near zero in 2018 and stay
+#: above the label's top after 2022).
+DEADLINE_LABEL_Y = 0.03
+
+
+def _deadline(ax: Axes, lang: Lang = "en") -> None:
+    """Dotted line at the OZG deadline, labelled horizontally at its foot, right of it (a
+    label along the line crossed the curves)."""
     ax.axvline(OZG_DEADLINE_DATE, color="0.4", lw=0.8, ls=":")
-    ax.annotate(text("deadline", lang), xy=(OZG_DEADLINE_DATE, y),
-                xycoords=("data", "axes fraction"),
-                xytext=(-3 if left else 3, 0), textcoords="offset points",
-                ha="right" if left else "left", va="center", rotation=90, fontsize=8,
+    ax.annotate(text("deadline", lang), xy=(OZG_DEADLINE_DATE, DEADLINE_LABEL_Y),
+                xycoords=("data", "axes fraction"), xytext=(3, 0),
+                textcoords="offset points", ha="left", va="bottom", fontsize=8,
                 color="0.3")
 
 
@@ -118,8 +124,8 @@ def coverage_figure(national: pd.DataFrame, title: str, subtitle: str = "",
                           OBSERVED_LABELS["nationwide"][lang], source_kind="dashboard")
         a1.set_ylim(0, n_services * 1.05)
         a1.axhline(n_services, color="0.6", lw=0.6)
-        a1.set_ylabel(f"OZG-Leistungen (von {n_services} simulierten)" if de
-                      else f"OZG services (of {n_services} simulated)")
+        a1.set_ylabel(f"OZG-Leistungen\n(von {n_services} simulierten)" if de
+                      else f"OZG services\n(of {n_services} simulated)")
         a1.set_title("a  Leistungen online" if de else "a  Services online", loc="left",
                      fontweight="bold")
         _deadline(a1, lang=lang)
@@ -131,7 +137,7 @@ def coverage_figure(national: pd.DataFrame, title: str, subtitle: str = "",
         a2.set_title("b  Einwohner × Leistungen online" if de
                      else "b  Inhabitants × services online", loc="left",
                      fontweight="bold")
-        _deadline(a2, y=0.45, left=False, lang=lang)
+        _deadline(a2, lang=lang)
         _dates(a2)
         for ax in (a1, a2):
             ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.09), ncol=1, frameon=False)
