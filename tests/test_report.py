@@ -193,6 +193,16 @@ def test_run_report(tmp_path: Path) -> None:
     params = pd.read_html(io.StringIO(html), match="Every parameter in force")[0]
     effort = params[params.iloc[:, 0] == "development.effort_person_days"].iloc[0]
     assert effort.iloc[2] == "person-days" and effort.iloc[4] == "posterior draw"
+    # every chart of the run, in order, and the dashboard-comparable count first
+    charts = [p.stem for p in run.glob("*.png")]
+    assert html.count("<img") == len(charts) == 5
+    assert head.iloc[0, 0].startswith("Services nationwide as the dashboard counts")
+    # in German: the run's charts are redrawn in German for the report, the folder untouched
+    r = _cli("sim.cli.report", str(run), "lang=de", "formats=html", f"out={tmp_path / 'o'}")
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert sorted(p.stem for p in run.glob("*.png")) == sorted(charts)
+    html_de = (tmp_path / "o" / "report_de.html").read_text(encoding="utf-8")
+    assert html_de.count("<img") == 5 and "Leistungen irgendwo online" in html_de
 
 
 def test_calibration_report(tmp_path: Path) -> None:

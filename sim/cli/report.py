@@ -6,8 +6,8 @@
 ``FOLDER`` is a run (``ozg-sim``), experiment (``ozg-sim-experiment``) or calibration
 (``ozg-sim-calibrate``) folder. Writes ``report.html``, ``report.pdf`` and ``report.docx``
 (``report_de.*`` with ``lang=de``, never replacing the other language) into ``FOLDER`` or
-``out=DIR``, all at once when complete. An experiment's figures are redrawn in the
-report's language from its saved tables when they were drawn in the other (``figures=saved``
+``out=DIR``, all at once when complete. The charts of a run or an experiment are redrawn in
+the report's language from its saved tables when it has none in that language (``figures=saved``
 keeps them). Nothing is simulated again. A folder that is none
 of these, a damaged file or a bad option prints one line and exits with code 2; a failed
 write one line and code 3.
@@ -20,15 +20,17 @@ import tempfile
 from pathlib import Path
 
 from sim.cli.common import CommandLine, Option, fail, fail_io, interrupted
+from sim.cli.figures import redraw_run
 from sim.errors import ConfigError, DataError
 from sim.figures.recipes import draw_experiment_figures
 from sim.io import OutputError, check_writable, staged_folder
 from sim.outputs import read_manifest
 from sim.report import FORMATS, RENDERERS, build_report, folder_kind, report_name
+from sim.report.content import FIGURE_ORDER, RUN_FIGURE_ORDER, language_pngs
 from sim.report.document import Lang
 
 TOOL = "ozg-sim-report"
-#: ``figures=``: ``redraw`` an experiment's figures in the report's language from its saved
+#: ``figures=``: ``redraw`` the charts in the report's language from the saved
 #: tables (the default when they were drawn in the other one), or keep the ``saved`` ones.
 FIGURE_MODES = ("redraw", "saved")
 
@@ -48,9 +50,9 @@ COMMAND_LINE = CommandLine(
                                        "2022-12, 2026-12 and the last month)"),
         "calibration": Option("DIR", "a calibration folder whose fit summary goes into the "
                                      "methods appendix"),
-        "figures": Option("redraw|saved", "an experiment's figures redrawn in the report's "
-                                          "language from its tables (default when they were "
-                                          "drawn in the other language) or kept as saved"),
+        "figures": Option("redraw|saved", "the charts redrawn in the report's language from "
+                                          "the saved tables (default when the folder has none "
+                                          "in that language) or kept as saved"),
     })
 
 
@@ -63,9 +65,12 @@ def _formats(value: str) -> list[str]:
     return list(dict.fromkeys(fmts))
 
 
-def _default_mode(folder: Path, lang: str) -> str:
-    """``redraw`` if the experiment's saved figures are in another language."""
-    return "saved" if read_manifest(folder).get("lang", "en") == lang else "redraw"
+def _default_mode(folder: Path, kind: str, lang: Lang) -> str:
+    """``redraw`` if the folder holds no charts drawn in ``lang`` (a run or experiment
+    drawn in the other language only), else ``saved``."""
+    where = folder / "figures" if kind == "experiment" else folder
+    order = FIGURE_ORDER if kind == "experiment" else RUN_FIGURE_ORDER
+    return "saved" if language_pngs(where, lang, order, strict=True) else "redraw"
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -91,9 +96,13 @@ def main(argv: list[str] | None = None) -> None:
         check_writable(out, "out")
         with tempfile.TemporaryDirectory(prefix="ozg-sim-report-") as tmp:
             figures = None
-            if kind == "experiment" and (mode or _default_mode(folder, lang)) == "redraw":
+            if kind in ("run", "experiment") and (
+                    mode or _default_mode(folder, kind, lang)) == "redraw":
                 figures = Path(tmp)
-                draw_experiment_figures(folder, lang, out=figures)
+                if kind == "run":
+                    redraw_run(folder, read_manifest(folder), out=figures, lang=lang)
+                else:
+                    draw_experiment_figures(folder, lang, out=figures)
             report = build_report(folder, lang, dates, opts.get("calibration"), figures)
             rendered = {report_name(f, lang): RENDERERS[f](report) for f in fmts}
         with staged_folder(out) as st:

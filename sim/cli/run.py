@@ -128,7 +128,8 @@ def run(cfg_node: object) -> Path:
              sum(results.wall_s) / len(results.wall_s), cfg.workers or "all")
     log.info("%s", headline(results.kpi_summary))
     print(f"outputs: {out_dir}")
-    print(f"charts:  {out_dir / 'coverage.png'} (and coverage.pdf)")
+    print(f"charts:  {out_dir / 'coverage.png'} (also .pdf/.svg; per-Land small multiples "
+          "and maps beside it; summary.xlsx for Excel; ozg-sim-report FOLDER for a report)")
     return out_dir
 
 

@@ -238,6 +238,9 @@ METRIC_LABELS: dict[str, tuple[str, str, str]] = {
                                              "share"),
     f"online_anywhere_{OZG_DEADLINE_KEY}": ("Services online somewhere, end of 2022",
                                             "Leistungen irgendwo online Ende 2022", "count"),
+    f"nationwide_reported_{OZG_DEADLINE_KEY}": (
+        "Services nationwide as the dashboard counts, end of 2022",
+        "Flächendeckende Leistungen laut Dashboard Ende 2022", "count"),
     f"nationwide_{OZG_DEADLINE_KEY}": ("Services online nationwide, end of 2022",
                                        "Leistungen flächendeckend online Ende 2022", "count"),
     "spent_eur_programmes": ("Programme spending", "Ausgaben der Förderprogramme", "eur"),

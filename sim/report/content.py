@@ -30,8 +30,16 @@ import pandas as pd
 from sim import stats
 from sim.calendar import month_index, month_label
 from sim.errors import ConfigError, DataError
-from sim.figures.labels import label_column, label_metric, label_value, param_label, target_label
+from sim.figures.labels import (
+    LANGS,
+    label_column,
+    label_metric,
+    label_value,
+    param_label,
+    target_label,
+)
 from sim.figures.recipes import FACTORS, REFERENCE_DEFAULT, draws_sentence
+from sim.figures.save import figure_stem
 from sim.outputs import read_folder, read_manifest
 from sim.report.document import Block, Figure, Lang, Paragraph, Report, Section, Table
 from sim.report.parameters import key_pattern, parameter_info
@@ -49,8 +57,9 @@ FINDING_VALUES = ("population_coverage", "nationwide_share")
 #: Targets of the times to a share (the experiment's ``months_to_*`` KPIs).
 TARGETS_PCT = (50, 90)
 #: A run's headline figures (``kpis.csv``), in the order a reader asks for them.
-RUN_HEADLINE = ("online_anywhere_2022_12", "nationwide_2022_12", "population_coverage_2022_12",
-                "nationwide_share_2022_12", "months_to_50pct_population_coverage",
+RUN_HEADLINE = ("nationwide_reported_2022_12", "online_anywhere_2022_12", "nationwide_2022_12",
+                "population_coverage_2022_12", "nationwide_share_2022_12",
+                "months_to_50pct_population_coverage",
                 "months_to_90pct_population_coverage", "months_to_50pct_nationwide_share",
                 "months_to_90pct_nationwide_share", "spent_eur_programmes",
                 "spent_eur_running_costs")
@@ -64,10 +73,14 @@ FIGURE_ORDER = ("fan_", "difference_", "small_multiples_", "map_", "time_to_targ
                 "cost_coverage")
 #: Caption key of a figure, by file-name prefix.
 FIGURE_CAPTIONS = {"fan_": "cap_fan", "difference_": "cap_difference",
+                   "small_multiples_available_share": "cap_small_multiples_available",
                    "small_multiples_": "cap_small_multiples", "map_": "cap_map",
                    "time_to_target": "cap_time_to_target", "cost_coverage": "cap_cost_coverage",
                    "coverage": "cap_coverage", "fit": "cap_fit", "residuals": "cap_residuals",
                    "posterior": "cap_posterior", "backtest": "cap_backtest"}
+#: Order of a run's figures in the report (by file-name prefix).
+RUN_FIGURE_ORDER = ("coverage", "small_multiples_population_coverage",
+                    "small_multiples_available_share", "map_land", "map_kreis")
 #: A sidecar line that carries a figure's own caption (used when present).
 CAPTION_LINE = "# caption:"
 #: Columns of the experiment tables the report reads besides the declared ones.
@@ -195,6 +208,29 @@ def _caption(png: Path, lang: Lang, tail: str, **fields: Any) -> str:
         own = (t(key, lang, **fields) if key else
                t("cap_other", lang, name=stem.replace("_", " "), n=fields.get("n", "")))
     return f"{own} {tail}".strip()
+
+
+def language_pngs(folder: Path, lang: Lang, order: Sequence[str],
+                  strict: bool = False) -> list[Path]:
+    """The charts (PNG) of ``folder`` drawn in ``lang`` (German ones end in ``_de``: see
+    :func:`sim.figures.save.figure_stem`), in the order of the file-name prefixes
+    ``order``, then the rest. If none is in ``lang``, those of the other language as saved
+    (``figures=saved``), or ``[]`` if ``strict``."""
+    def drawn_in(lg: Lang) -> list[Path]:
+        suffix = figure_stem("", lg)
+        return [p for p in folder.glob("*.png")
+                if (p.stem.endswith(suffix) if suffix else not _has_language_suffix(p.stem))]
+
+    pngs = drawn_in(lang)
+    if not pngs and not strict:
+        pngs = [p for lg in LANGS if lg != lang for p in drawn_in(lg)]  # type: ignore[arg-type]
+    return sorted(pngs, key=lambda p: (
+        next((i for i, pre in enumerate(order) if p.stem.startswith(pre)), len(order)),
+        p.stem))
+
+
+def _has_language_suffix(stem: str) -> bool:
+    return any(stem.endswith(figure_stem("", lg)) for lg in LANGS if figure_stem("", lg))
 
 
 def _month_of(ym: str, key: str, months: pd.Series) -> int:
@@ -448,7 +484,8 @@ def _today(man: dict[str, Any] | None) -> str:
     return datetime.now(UTC).date().isoformat()
 
 
-def _run(folder: Path, lang: Lang, calibration: Path | None) -> Report:
+def _run(folder: Path, lang: Lang, calibration: Path | None,
+         figures: Path | None = None) -> Report:
     man, tables = read_folder(folder, ("national",))
     cfg = man["config"]
     nat = tables["national"]
@@ -480,9 +517,8 @@ def _run(folder: Path, lang: Lang, calibration: Path | None) -> Report:
         [t("col_figure", lang), t("col_median", lang), t("col_range", lang),
          t("col_reached", lang)], rows, [False, True, True, True],
         t("run_kpi_note", lang, end=end), widths=(4, 1.4, 2.2, 1.2))])
-    png = folder / "coverage.png"
     figs = Section(t("sec_figures", lang), [])
-    if png.is_file():
+    for png in language_pngs(figures or folder, lang, RUN_FIGURE_ORDER):
         figs.blocks.append(nb.figure(png, _caption(png, lang, draws_sentence(man, lang), n=n)))
     config_hash = _sidecar_value(folder / "coverage.csv", "config_hash")
     title = t("run_title", lang, strategy=strategy, funding=funding)
@@ -595,10 +631,7 @@ def _experiment(folder: Path, lang: Lang, dates: Sequence[str] | None,
             header, rows, numeric, t("exp_findings_note", lang, end=end), widths))
     figs = Section(t("sec_figures", lang))
     tail = draws_sentence(man, lang)
-    pngs = sorted((figures or folder / "figures").glob("*.png"), key=lambda p: (
-        next((i for i, pre in enumerate(FIGURE_ORDER) if p.stem.startswith(pre)),
-             len(FIGURE_ORDER)), p.stem))
-    for png in pngs:
+    for png in language_pngs(figures or folder / "figures", lang, FIGURE_ORDER):
         figs.blocks.append(nb.figure(png, _caption(
             png, lang, tail, n=n, factor=label_column(factor, lang),
             reference=label_value(factor, reference, lang))))
@@ -669,9 +702,10 @@ def build_report(folder: str | Path, lang: Lang = "en", dates: Sequence[str] | N
         A calibration folder whose fit summary and misfits go into the methods appendix of
         a run or experiment report.
     figures : path, optional
-        Where an experiment's figures are (default ``folder/figures``): e.g. the same
-        figures redrawn in ``lang`` from the saved tables
-        (:func:`sim.figures.recipes.draw_experiment_figures`).
+        Where the charts are (default ``folder/figures`` of an experiment, ``folder`` of a
+        run): e.g. the same charts redrawn in ``lang`` from the saved tables
+        (:func:`sim.figures.recipes.draw_experiment_figures`,
+        :func:`sim.cli.figures.redraw_run`). Only the charts drawn in ``lang`` are shown.
 
     Raises
     ------
@@ -692,7 +726,7 @@ def build_report(folder: str | Path, lang: Lang = "en", dates: Sequence[str] | N
         if dates:
             raise ConfigError("dates= is not allowed for a run folder: only for an "
                               "experiment folder")
-        return _run(folder, lang, cal)
+        return _run(folder, lang, cal, None if figures is None else Path(figures))
     if kind == "experiment":
         return _experiment(folder, lang, dates, cal, None if figures is None else Path(figures))
     return _calibration(folder, lang)

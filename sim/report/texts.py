@@ -69,6 +69,9 @@ TEXT: dict[Lang, dict[str, str]] = {
                            "(band), on common random numbers."),
         "cap_small_multiples": ("Population coverage by Land: median of {n} replications "
                                 "(lines) and the central 90% of replications (bands)."),
+        "cap_small_multiples_available": (
+            "Services available everywhere in the Land, by Land: median of {n} replications "
+            "(lines) and the central 90% of replications (bands)."),
         "cap_map": "Population coverage by region: median over {n} replications.",
         "cap_time_to_target": ("Month in which 50% and 90% coverage is first reached: median "
                                "over {n} replications (bars) and the 5–95% range (whiskers); "
@@ -219,6 +222,9 @@ TEXT: dict[Lang, dict[str, str]] = {
                            "95-%-Konfidenzintervall (Band), auf gemeinsamen Zufallszahlen."),
         "cap_small_multiples": ("Bevölkerungsabdeckung je Land: Median aus {n} Replikationen "
                                 "(Linien) und die mittleren 90 % der Replikationen (Bänder)."),
+        "cap_small_multiples_available": (
+            "Im ganzen Land verfügbare Leistungen je Land: Median aus {n} Replikationen "
+            "(Linien) und die mittleren 90 % der Replikationen (Bänder)."),
         "cap_map": "Bevölkerungsabdeckung je Gebiet: Median aus {n} Replikationen.",
         "cap_time_to_target": ("Monat, in dem 50 % und 90 % Abdeckung erstmals erreicht "
                                "werden: Median aus {n} Replikationen (Balken) und die "
