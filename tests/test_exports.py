@@ -4,6 +4,7 @@ folders, the YYYY-MM columns of the key figures and the run's headline line."""
 from __future__ import annotations
 
 import json
+import shutil
 import time
 from datetime import datetime
 from pathlib import Path
@@ -16,6 +17,7 @@ from openpyxl import load_workbook
 
 from sim.calendar import month_index, month_label
 from sim.cli import experiment
+from sim.cli.figures import redraw
 from sim.exports import (
     GEOJSON_NAMES,
     MAX_SHEET_NAME,
@@ -235,3 +237,15 @@ def test_sheet_names_are_excel_safe() -> None:
     assert sheet_name("A/B:C", taken) == "A_B_C~2"  # Excel compares without case
     long = [sheet_name("x" * 40, taken) for _ in range(3)]
     assert long == ["x" * 31, "x" * 29 + "~2", "x" * 29 + "~3"]
+
+
+def test_a_redraw_writes_the_workbook_again_with_the_new_figures(
+        experiment_folder: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "copy"
+    shutil.copytree(experiment_folder, folder)
+    (folder / SUMMARY_XLSX).unlink()
+    redraw(folder, "de")
+    wb = load_workbook(folder / SUMMARY_XLSX)
+    assert "fan_population_coverage" in wb.sheetnames  # the English data, not both languages
+    assert not any(name.endswith("_de") for name in wb.sheetnames)
+    assert (folder / "figures" / "fan_population_coverage_de.png").is_file()

@@ -34,6 +34,7 @@ from sim.cli.common import (
 )
 from sim.config import to_config
 from sim.errors import ConfigError, DataError
+from sim.exports import write_folder_exports
 from sim.figures.labels import Lang
 from sim.figures.recipes import draw_experiment_figures
 from sim.figures.run import draw_run_figures
@@ -89,7 +90,8 @@ def redraw(folder: Path, lang: str = "en") -> list[str]:
     an experiment folder). The new figures are
     drawn into a staging folder and swapped in whole (an experiment's ``figures/``) or moved
     in file by file (a run's chart), so a killed redraw leaves the old figures, never a mix
-    of old and new (or of two languages).
+    of old and new (or of two languages). Then ``summary.xlsx`` is written again with the
+    new figures' data (:func:`sim.exports.write_folder_exports`).
     """
     folder = Path(folder)
     manifest = read_manifest(folder)
@@ -98,15 +100,18 @@ def redraw(folder: Path, lang: str = "en") -> list[str]:
     check_writable(folder, "FOLDER")
     if manifest["tool"] == "ozg-sim":  # an experiment's tables are read by its recipes
         with staged_folder(folder) as st:
-            return redraw_run(folder, manifest, st.path, lang)
-    recipes, reference = ((None, None) if manifest.get("figure_list")
-                          else _figures_of(manifest))
-    with staged_folder(folder, "figures", replace=True) as st:
-        written = draw_experiment_figures(folder, lang, recipes, reference, out=st.path,
-                                          progress=log_figure)
-        for kept in other_language_files(folder / "figures", lang, written):
-            shutil.copy2(kept, st.path / kept.name)  # the other language's drawing
-        return written
+            written = redraw_run(folder, manifest, st.path, lang)
+    else:
+        recipes, reference = ((None, None) if manifest.get("figure_list")
+                              else _figures_of(manifest))
+        with staged_folder(folder, "figures", replace=True) as st:
+            written = draw_experiment_figures(folder, lang, recipes, reference, out=st.path,
+                                              progress=log_figure)
+            for kept in other_language_files(folder / "figures", lang, written):
+                shutil.copy2(kept, st.path / kept.name)  # the other language's drawing
+    with staged_folder(folder) as st:  # the workbook holds the new figures' data
+        written += write_folder_exports(folder, manifest, out=st.path)
+    return written
 
 
 def main(argv: list[str] | None = None) -> None:
