@@ -47,6 +47,7 @@ from omegaconf.errors import ConfigAttributeError, ConfigKeyError, OmegaConfBase
 from sim.errors import ConfigError
 from sim.params import Config
 from sim.posterior import PosteriorSample, parse_posterior, parse_reference
+from sim.scenario import folder_label, scenario_of
 
 #: The checkout's config folder: ``conf/`` at the top of the checkout, beside the package.
 CHECKOUT_CONF_DIR = Path(__file__).resolve().parent.parent / "conf"
@@ -78,9 +79,21 @@ SEARCHPATH_KEY = "hydra.searchpath"
 _CONVERT = re.compile(r"Value '(.*)' of type '.*' could not be converted to (\w+)")
 
 
+#: Resolver of the scenario part of the run folder's name (``hydra.run.dir``).
+SCENARIO_RESOLVER = "ozg_scenario"
+
+
+def _scenario_label(*, _root_: DictConfig) -> str:
+    """``${ozg_scenario:}``: the scenario axes of the composed config that a run folder
+    names (:func:`sim.scenario.folder_label`)."""
+    return folder_label(scenario_of(_root_))
+
+
 def register_schema() -> None:
-    """Register :class:`Config` as the structured schema ``conf/config.yaml`` builds on."""
+    """Register :class:`Config` as the structured schema ``conf/config.yaml`` builds on, and
+    the resolver ``${ozg_scenario:}`` its run folder's name uses."""
     ConfigStore.instance().store(name=SCHEMA_NAME, node=Config)
+    OmegaConf.register_new_resolver(SCENARIO_RESOLVER, _scenario_label, replace=True)
 
 
 @contextmanager

@@ -12,8 +12,9 @@ import pandas as pd
 import pytest
 from omegaconf import OmegaConf
 
+from sim import scenario
 from sim.cli.compare import source_labels
-from sim.config import CONF_DIR
+from sim.config import CONF_DIR, register_schema
 from sim.errors import ConfigError
 from sim.figures import scenarios
 from sim.figures.levels import LEVELS
@@ -23,14 +24,14 @@ def _config(**axes: object) -> dict[str, object]:
     cfg: dict[str, object] = {
         "strategy": {"name": "efa"}, "funding": {"name": "historical"},
         "staffing": {"name": "historical"}, "operation": {"name": "historical"},
-        "state_programmes": {k: {} for k in scenarios.ALL_STATE_PROGRAMMES},
+        "state_programmes": {k: {} for k in scenario.ALL_STATE_PROGRAMMES},
         "calibrated_draws": "posterior", "posterior": "PosteriorSample('historical')"}
     cfg.update(axes)
     return cfg
 
 
 def test_every_axis_of_the_default_scenario_is_named() -> None:
-    sc = scenarios.scenario_of(_config())
+    sc = scenario.scenario_of(_config())
     assert sc == {"strategy": "efa", "funding": "historical", "staffing": "historical",
                   "operation": "historical", "state_programmes": "all",
                   "calibration": "posterior"}
@@ -49,15 +50,15 @@ def test_every_axis_of_the_default_scenario_is_named() -> None:
     ({"calibrated_draws": "point"}, "point"),
 ])
 def test_programmes_and_calibration_levels(axes: dict[str, object], level: str) -> None:
-    sc = scenarios.scenario_of(_config(**axes))
+    sc = scenario.scenario_of(_config(**axes))
     axis = "state_programmes" if "state_programmes" in axes else "calibration"
     assert sc[axis] == level
     assert scenarios.level_label(axis, level, "en") != level
 
 
 def test_short_labels_name_only_the_axes_that_differ() -> None:
-    a = scenarios.scenario_of(_config())
-    b = scenarios.scenario_of(_config(operation={"name": "reusers"}, strategy={"name": "efv"}))
+    a = scenario.scenario_of(_config())
+    b = scenario.scenario_of(_config(operation={"name": "reusers"}, strategy={"name": "efv"}))
     assert scenarios.differing_axes([a, b]) == ["strategy", "operation"]
     assert scenarios.scenario_labels([a, b], "en") == ["EfA; as it happened", "EfV; reusers pay"]
     assert scenarios.scenario_labels([a, b], "de") == ["EfA; wie geschehen",
@@ -74,7 +75,7 @@ def test_every_option_file_of_every_axis_has_words() -> None:
                 assert scenarios.level_label(axis, f.stem, lang) != f.stem, (axis, f.stem)
     progs = OmegaConf.load(CONF_DIR / "state_programmes" / "all.yaml")
     named = {str(d) for d in progs["defaults"] if str(d) != "_self_"}
-    assert named <= scenarios.ALL_STATE_PROGRAMMES
+    assert named <= scenario.ALL_STATE_PROGRAMMES
 
 
 def test_one_wording_per_level_for_each_land_alone() -> None:
@@ -84,8 +85,8 @@ def test_one_wording_per_level_for_each_land_alone() -> None:
 
 
 def test_compare_labels_must_match_the_configurations() -> None:
-    sc = {"a": scenarios.scenario_of(_config()),
-          "b": scenarios.scenario_of(_config(funding={"name": "none"}))}
+    sc = {"a": scenario.scenario_of(_config()),
+          "b": scenario.scenario_of(_config(funding={"name": "none"}))}
     assert source_labels(sc, "en", ["Baseline", "Länder pay"]) == {"a": "Baseline",
                                                                    "b": "Länder pay"}
     assert source_labels(sc, "en") == {"a": "historical programmes", "b": "no programme"}
@@ -122,3 +123,19 @@ def test_compare_takes_labels_and_refuses_a_wrong_count(tmp_path: Path) -> None:
     assert not (good / "figures" / "fan_population_coverage.csv").exists()
     summary = pd.read_csv(good / "summary.csv")
     assert summary["scenario"].str.contains("kein Förderprogramm").all()
+
+
+def test_the_run_folder_names_strategy_funding_and_every_other_axis_that_differs() -> None:
+    assert scenario.folder_label(scenario.scenario_of(_config())) == "efa_historical"
+    other = scenario.scenario_of(_config(
+        operation={"name": "reusers"}, staffing={"name": "baseline"},
+        state_programmes={"hessen": {}, "bw": {}}, calibrated_draws="point"))
+    assert scenario.folder_label(other) == (
+        "efa_historical_staff-baseline_payer-reusers_lp-bw+hessen_cal-point")
+    # the resolver conf/config.yaml's hydra.run.dir uses reads the composed config
+    register_schema()
+    node = OmegaConf.create({**_config(strategy={"name": "efv"}, state_programmes={}),
+                             "dir": "${ozg_scenario:}"})
+    assert node.dir == "efv_historical_lp-none"
+    shipped = OmegaConf.to_container(OmegaConf.load(CONF_DIR / "config.yaml"), resolve=False)
+    assert "_${ozg_scenario:}_" in shipped["hydra"]["run"]["dir"]  # type: ignore[index]

@@ -305,7 +305,7 @@ def test_same_seed_gives_the_same_tables_with_one_and_two_workers(toy_sensitivit
                                                                   tmp_path: Path) -> None:
     one = _run(tmp_path, 1, "lang=de")  # its own cache: every run again, in one process
     assert not pd.read_parquet(one / "runs.parquet")["cached"].any()
-    assert (one / "figures" / "sobol_calibration_historical.png").is_file()  # in German
+    assert (one / "figures" / "sobol_calibration_historical_de.png").is_file()  # in German
     for name in ("morris.csv", "sobol.csv"):
         assert (one / name).read_bytes() == (toy_sensitivity / name).read_bytes(), name
     pd.testing.assert_frame_equal(pd.read_parquet(one / "evaluations.parquet"),

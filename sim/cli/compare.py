@@ -32,18 +32,12 @@ from sim.errors import ConfigError, DataError
 from sim.figures.charts import caption_tail, fan_figure
 from sim.figures.labels import Lang, check_lang
 from sim.figures.save import figure_stem, save_figure
-from sim.figures.scenarios import (
-    SCENARIO_AXES,
-    differing_axes,
-    scenario_label,
-    scenario_labels,
-    scenario_of,
-    scenario_sentence,
-)
+from sim.figures.scenarios import differing_axes, scenario_label, scenario_labels, scenario_sentence
 from sim.figures.style import level_order
 from sim.figures.tables import MIN_REPLICATIONS_PER_CHART
 from sim.io import OutputError, check_writable, staged_folder, timestamp
 from sim.outputs import read_folder
+from sim.scenario import SCENARIO_AXES, scenario_of
 
 TOOL = "ozg-sim-compare"
 KEY_KPIS = ("population_coverage_2022_12", "nationwide_share_2022_12",

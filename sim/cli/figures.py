@@ -39,10 +39,11 @@ from sim.figures.labels import Lang
 from sim.figures.recipes import draw_experiment_figures
 from sim.figures.run import draw_run_figures
 from sim.figures.save import other_language_files
-from sim.figures.scenarios import run_title, scenario_of
+from sim.figures.scenarios import run_title
 from sim.io import OutputError, check_writable, staged_folder
 from sim.outputs import read_folder, read_manifest
 from sim.provenance import run_provenance
+from sim.scenario import scenario_of
 from sim.sweep import load_spec
 
 TOOL = "ozg-sim-figures"

@@ -27,10 +27,11 @@ from sim.figures import charts, sensitivity
 from sim.figures.labels import COVERAGE_AT_DEADLINE, Lang, label_value, programme_label, text
 from sim.figures.levels import PAYER_PARTIES
 from sim.figures.save import figure_stem, save_figure
-from sim.figures.scenarios import SCENARIO_AXES, scenario_of, scenario_sentence
+from sim.figures.scenarios import scenario_sentence
 from sim.figures.style import groups_of, level_order
 from sim.figures.tables import state_difference_table
 from sim.outputs import read_folder
+from sim.scenario import SCENARIO_AXES, scenario_of
 
 #: Grouping factor and reference level of an experiment that names none.
 REFERENCE_DEFAULT = {"factor": "strategy", "level": "efa"}

@@ -8,10 +8,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from sim.figures.labels import VALUE_LABELS, Lang, check_lang, label_value
+from sim.scenario import SCENARIO_AXES
 
-#: The scenario axes of a configuration, in the order names and titles list them.
-SCENARIO_AXES: tuple[str, ...] = ("strategy", "funding", "staffing", "operation",
-                                  "state_programmes", "calibration")
 #: Name of each scenario axis (en, de), for "axis: level" where a level alone is unclear.
 AXIS_NAMES: dict[str, tuple[str, str]] = {
     "strategy": ("strategy", "Strategie"), "funding": ("funding", "Förderung"),
@@ -38,40 +36,6 @@ AXIS_LEVELS: dict[str, dict[str, tuple[str, str]]] = {
                     "none": ("not calibrated (documented defaults)",
                              "nicht kalibriert (dokumentierte Standardwerte)")},
 }
-#: Land programmes of ``conf/state_programmes/all.yaml`` (the programme keys of the
-#: ``state_programmes`` block): a run with all of them is named ``all``.
-ALL_STATE_PROGRAMMES = frozenset({"hessen", "nrw", "bw", "bayern"})
-
-
-def scenario_of(config: Mapping[str, object],
-                draws: Mapping[str, object] | None = None) -> dict[str, str]:
-    """Axis -> level key of a run's configuration (a manifest's ``config``).
-
-    ``state_programmes`` is ``all``, ``none`` or the programme keys joined by ``+``;
-    ``calibration`` is ``posterior``, ``point`` or ``none``, from ``draws`` (a manifest's
-    ``calibrated_draws`` record) if given, else from the configuration's
-    ``calibrated_draws`` and ``posterior``.
-    """
-    def name(axis: str) -> str:
-        block = config.get(axis)
-        return str(block.get("name")) if isinstance(block, Mapping) else str(block)
-
-    progs = config.get("state_programmes")
-    keys = sorted(progs) if isinstance(progs, Mapping) else []
-    programmes = ("all" if set(keys) == ALL_STATE_PROGRAMMES else
-                  "+".join(keys) if keys else "none")
-    if draws:
-        mode = str(draws.get("mode") or "none")
-    else:
-        mode = (str(config.get("calibrated_draws") or "none")
-                if config.get("posterior") else "none")
-    if mode not in AXIS_LEVELS["calibration"]:
-        mode = "none"
-    return {"strategy": name("strategy"), "funding": name("funding"),
-            "staffing": name("staffing"), "operation": name("operation"),
-            "state_programmes": programmes, "calibration": mode}
-
-
 def level_label(axis: str, level: str, lang: Lang = "en", short: bool = False) -> str:
     """Readable label of one level of a scenario axis (its key if unknown); the levels of
     Land programmes joined by ``+`` are named one by one."""
