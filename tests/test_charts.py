@@ -608,3 +608,12 @@ def test_size_class_sidecar_is_the_median_per_class(tmp_path: Path) -> None:
     np.testing.assert_allclose(got["q95"], hand.quantile(0.95).loc[got.index], atol=1e-12)
     row = got.loc[("reusers", pd.Timestamp("2022-12-31"), "<5k")]
     assert row["median"] == pytest.approx(0.02 - 0.05) and row["n_replications"] == 5
+
+
+def test_only_coinciding_markers_are_dodged_the_others_stay_at_their_medians() -> None:
+    from sim.figures.axes import DODGE_PT, _dodge_coinciding
+    table = pd.DataFrame({"x_lo": [0.0, 0.0], "x_hi": [3e9, 3e9], "y_lo": [0.3, 0.3],
+                          "y_hi": [0.6, 0.6]})
+    shifts = _dodge_coinciding({"a": (1.5e8, 0.45), "b": (1.5e8, 0.45), "c": (8e8, 0.37),
+                                "d": (1.6e8, 0.35)}, table)
+    assert shifts == {"a": -DODGE_PT / 2, "b": DODGE_PT / 2, "c": 0.0, "d": 0.0}

@@ -540,12 +540,36 @@ DODGE_PT = 3.0
 POINTS_PER_INCH = 72.0
 
 
+#: Two markers closer than this share of the plotted range (in x and in y) coincide and
+#: are dodged apart; others stay exactly at their medians.
+COINCIDE_SHARE = 0.015
+
+
+def _dodge_coinciding(points: Mapping[Any, tuple[float, float]],
+                      table: pd.DataFrame) -> dict[Any, float]:
+    """Sideways offset (points) of each marker: 0 unless it coincides with others (within
+    :data:`COINCIDE_SHARE` of the whiskers' range in both directions); a cluster of ``n``
+    coinciding markers is spread by :data:`DODGE_PT` around its centre."""
+    span_x = float(np.ptp(table[["x_lo", "x_hi"]].to_numpy(dtype=float))) or 1.0
+    span_y = float(np.ptp(table[["y_lo", "y_hi"]].to_numpy(dtype=float))) or 1.0
+    clusters: list[list[Any]] = []
+    for key, (x, y) in points.items():
+        for cluster in clusters:
+            x0, y0 = points[cluster[0]]
+            if abs(x - x0) <= COINCIDE_SHARE * span_x and abs(y - y0) <= COINCIDE_SHARE * span_y:
+                cluster.append(key)
+                break
+        else:
+            clusters.append([key])
+    return {key: (i - (len(c) - 1) / 2) * DODGE_PT for c in clusters for i, key in enumerate(c)}
+
+
 def cost_vs_coverage(ax: Axes, kpis: pd.DataFrame, lang: Lang = "en", *,
                      by: str | Sequence[str] = "strategy", x: str = "spent_eur_programmes",
                      y: str = COVERAGE_AT_DEADLINE,
                      table: pd.DataFrame | None = None, legend: bool = True) -> Axes:
     """Cost against coverage: per group the median with 5-95 % whiskers in both directions,
-    each group dodged sideways by :data:`DODGE_PT` from the previous one.
+    markers at the same medians dodged sideways by :data:`DODGE_PT` (:func:`_dodge_coinciding`).
 
     ``kpis`` holds one row per design point and replication; money is in EUR (shown in
     € million), coverage a share (shown in per cent). ``table`` may pass a precomputed
@@ -557,12 +581,15 @@ def cost_vs_coverage(ax: Axes, kpis: pd.DataFrame, lang: Lang = "en", *,
     keys = groups_of(t, by_cols)
     styles = group_styles(by_cols, keys)
     hollow = _hollow(by_cols, keys)
-    for i, key in enumerate(keys):
-        r = select_group(t, by_cols, key).iloc[0]
+    rows = {key: select_group(t, by_cols, key).iloc[0] for key in keys}
+    shifts = _dodge_coinciding({k: (float(r["x_median"]), float(r["y_median"]))
+                                for k, r in rows.items()}, t)
+    for key in keys:
+        r = rows[key]
         st = styles[key]
-        # Dodge each group sideways, so equal medians (e.g. no money spent) never hide one
-        # another; the offset is in points, the data stay where they are.
-        shift = (i - (len(keys) - 1) / 2) * DODGE_PT
+        # Markers at (nearly) the same medians (e.g. no money spent) are dodged sideways so
+        # none hides another; the offset is in points, the data stay where they are.
+        shift = shifts[key]
         ax.errorbar(r["x_median"], r["y_median"],
                     transform=ax.transData + ScaledTranslation(
                         shift / POINTS_PER_INCH, 0, ax.figure.dpi_scale_trans),
@@ -586,7 +613,7 @@ def cost_vs_coverage(ax: Axes, kpis: pd.DataFrame, lang: Lang = "en", *,
     ax.set_xlabel(label_metric(x, lang))
     ax.set_ylabel(label_metric(y, lang))
     ax.grid(color="0.92", lw=0.6)
-    ax.margins(x=0.14, y=0.08)  # x: room for the dodged outer markers
+    ax.margins(x=0.08, y=0.08)
     if legend:
         handles, labels = legend_entries(by_cols, keys, lang)
         bold_headers(ax.legend(handles, labels, loc="best", fontsize=SMALL_PT), labels, by_cols,
