@@ -49,6 +49,14 @@ def month_label(m: int) -> str:
     return f"{ORIGIN_YEAR + y:04d}-{mo + 1:02d}"
 
 
+def month_date(months: float) -> str:
+    """``YYYY-MM`` of a month-valued figure such as a median first-passage month (the month
+    whose end it refers to; a median between two months, from an even number of
+    replications, gives the earlier); ``""`` if not reached (NaN). The one rule for
+    ``kpis.csv``, ``summary.csv``, the charts and the report."""
+    return month_label(int(np.floor(months))) if np.isfinite(months) else ""
+
+
 def month_end_dates(n_months: int) -> pd.DatetimeIndex:
     """Last calendar day of months ``0 .. n_months-1`` (the date a monthly state refers to)."""
     return pd.date_range(ORIGIN, periods=n_months, freq="ME")

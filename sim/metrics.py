@@ -27,9 +27,9 @@ from sim.calendar import (
     OZG_DEADLINE_DATE,
     OZG_DEADLINE_KEY,
     OZG_DEADLINE_MONTH,
+    month_date,
     month_end_dates,
     month_index,
-    month_label,
     month_start_dates,
 )
 from sim.model import EVENT_NAMES, RunResult
@@ -541,12 +541,6 @@ def kpi_definition(name: str) -> str:
         if name.startswith(prefix):
             return f"{text} {name.removeprefix(prefix)}"
     return ""
-
-
-def month_date(months: float) -> str:
-    """``YYYY-MM`` of a month-valued key figure (the month whose end it refers to; a
-    quantile between two months gives the earlier); ``""`` if not reached (NaN)."""
-    return month_label(int(np.floor(months))) if np.isfinite(months) else ""
 
 
 def summarise_kpis(per_rep: pd.DataFrame) -> pd.DataFrame:

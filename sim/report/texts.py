@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 
-from sim.calendar import month_label
+from sim.calendar import month_date
 from sim.figures.labels import format_number, format_percent
 from sim.report.document import Lang
 
@@ -365,9 +365,9 @@ def percent(share: float, lang: Lang) -> str:
 
 
 def month_text(months: float) -> str:
-    """The month ``months`` (since 2018-01) as ``YYYY-MM``; a median between two months (an
-    even number of replications) is the later one, by which half of them had reached it."""
-    return month_label(math.ceil(months))
+    """The month ``months`` (since 2018-01) as ``YYYY-MM``, by the rule of ``kpis.csv`` and
+    the charts (:func:`sim.calendar.month_date`)."""
+    return month_date(months)
 
 
 def reached_text(median: float, n_reached: int, n: int, lang: Lang) -> str:
