@@ -79,6 +79,8 @@ def test_ozg_sim_help_lists_groups_keys_examples_and_exit_codes() -> None:
     assert "ozg-sim world=toy replications=3" in out
     assert "Exit codes: 0 done, 2 bad input" in out and "130 interrupted" in out
     assert "Powered by Hydra" not in out  # our template, not Hydra's default
+    for script in PYPROJECT["project"]["scripts"]:  # it points to every other command
+        assert script in out, script
 
 
 def test_ozg_sim_version() -> None:
