@@ -632,3 +632,134 @@ def replication_sufficiency(kpis: pd.DataFrame, by: list[str], kpi_cols: list[st
         out["n_needed"] = out["n_needed"].astype("Int64")
         out["sufficient"] = out["sufficient"].astype(bool)
     return out
+
+
+# --------------------------------------------------------------------------- regret
+
+#: Lower-tail quantile of an outcome across scenarios in :func:`regret_table` (``q10``): the
+#: "10th percentile" of robust-decision tables, a bad-but-not-worst scenario.
+REGRET_OUTCOME_LOW_Q = 0.10
+#: Upper-tail quantile of an outcome and of the regret across scenarios (``q90``): for an
+#: outcome where lower is better (months to a target) its bad tail, and the regret's.
+REGRET_HIGH_Q = 0.90
+
+
+def scenario_regret(runs: pd.DataFrame, value: str, levers: Sequence[str],
+                    scenario: Sequence[str], higher_is_better: bool = True,
+                    censor_at: float | None = None) -> pd.DataFrame:
+    """Regret of every lever setting in every scenario: how much worse it does there than the
+    setting that does best there.
+
+    A *scenario* is one combination of the uncertain ``scenario`` columns (a point of a Latin
+    hypercube); a *lever setting* one combination of the ``levers`` columns (a strategy, or a
+    strategy and a funding level). Each setting's outcome in a scenario is the mean of
+    ``value`` over its replications there (paired on common random numbers across the
+    settings, so the comparison is not noise between settings); the regret is the best
+    setting's mean minus this one's (``higher_is_better``) or this one's minus the best's, so
+    0 for the best and positive otherwise. Scenarios that lack a setting (a failed run) are
+    left out, so every setting is compared in the same scenarios.
+
+    Parameters
+    ----------
+    runs : DataFrame
+        One row per lever setting, scenario and replication.
+    value : str
+        The outcome column, e.g. ``"population_coverage"`` at one month or
+        ``"months_to_90pct_population_coverage"``.
+    levers, scenario : sequence of str
+        Columns identifying a lever setting and a scenario.
+    higher_is_better : bool
+        Direction of ``value``.
+    censor_at : float, optional
+        Value given to a run that did not reach what ``value`` measures (non-finite), e.g. the
+        horizon's last month + 1 for a ``months_to_*`` figure: a lower bound for that run, so
+        its mean is one too. Required if ``value`` has non-finite values.
+
+    Returns
+    -------
+    DataFrame
+        One row per lever setting and scenario (settings in order of first appearance):
+        ``levers``, ``scenario``, ``n_replications``, ``n_censored`` (runs at ``censor_at``),
+        ``mean`` and ``regret`` (in the unit of ``value``).
+
+    Raises
+    ------
+    ValueError
+        If a column is missing, a not-reached value has no ``censor_at``, or no scenario has
+        every lever setting.
+    """
+    levers, scenario = list(levers), list(scenario)
+    _check_columns(runs, [value, *levers, *scenario], "scenario_regret")
+    if not levers or not scenario:
+        raise ValueError(f"scenario_regret: levers(={levers}) and scenario(={scenario}) must "
+                         "name at least one column each")
+    x = runs[value].to_numpy(dtype=float)
+    censored = ~np.isfinite(x)
+    if censored.any() and censor_at is None:
+        raise ValueError(f"scenario_regret: {int(censored.sum())} runs did not reach "
+                         f"{value!r}; pass censor_at (e.g. the horizon's last month + 1)")
+    df = runs[[*levers, *scenario]].assign(
+        __value__=np.where(censored, censor_at if censor_at is not None else np.nan, x),
+        __censored__=censored)
+    out = (df.groupby([*levers, *scenario], sort=False, dropna=False)
+           .agg(n_replications=("__value__", "size"), n_censored=("__censored__", "sum"),
+                mean=("__value__", "mean")).reset_index())
+    n_settings = len(out[levers].drop_duplicates())
+    complete = out.groupby(scenario, sort=False)["mean"].transform("size") == n_settings
+    out = out[complete].reset_index(drop=True)
+    if out.empty:
+        raise ValueError(f"scenario_regret: no scenario has all {n_settings} lever settings")
+    best = out.groupby(scenario, sort=False)["mean"].transform(
+        "max" if higher_is_better else "min")
+    out["regret"] = best - out["mean"] if higher_is_better else out["mean"] - best
+    out["n_censored"] = out["n_censored"].astype(int)
+    return out
+
+
+def regret_table(runs: pd.DataFrame, value: str, levers: Sequence[str],
+                 scenario: Sequence[str], higher_is_better: bool = True,
+                 censor_at: float | None = None) -> pd.DataFrame:
+    """Robustness of each lever setting across scenarios: its outcome and its regret
+    (:func:`scenario_regret`) summarised over the scenarios, ranked by maximum regret
+    (minimax regret) with the rank by median regret beside it, so a setting that is best on
+    the median but fragile in some scenarios shows.
+
+    Parameters are those of :func:`scenario_regret`.
+
+    Returns
+    -------
+    DataFrame
+        One row per lever setting, the minimax-regret choice first (ties by median regret):
+        ``levers``; ``n_scenarios``; ``n_censored_scenarios`` (scenarios where at least one
+        of its replications did not reach the target and counts at ``censor_at``: its mean
+        there is a lower bound); the outcome's ``outcome_median``, ``outcome_q10``
+        (:data:`REGRET_OUTCOME_LOW_Q`) and ``outcome_q90`` (:data:`REGRET_HIGH_Q`) across
+        scenarios (the bad tail is ``q10`` where higher is better, ``q90`` where lower is);
+        the regret's ``regret_median``, ``regret_q90`` and ``regret_max``; and
+        ``rank_max_regret`` and ``rank_median_regret`` (1 = best; ties share the lower
+        rank). Quantiles as :func:`sim.bands.quantiles` (linear interpolation).
+    """
+    levers = list(levers)
+    per = scenario_regret(runs, value, levers, scenario, higher_is_better, censor_at)
+    qs = (REGRET_OUTCOME_LOW_Q, REGRET_HIGH_Q)
+    rows: list[dict[str, object]] = []
+    for key, sub in per.groupby(levers, sort=False, dropna=False):
+        keys = key if isinstance(key, tuple) else (key,)
+        mean = sub["mean"].to_numpy(dtype=float)
+        regret = sub["regret"].to_numpy(dtype=float)
+        lo, hi = quantiles(mean, qs)
+        row: dict[str, object] = dict(zip(levers, keys, strict=True))
+        row["n_scenarios"] = len(sub)
+        row["n_censored_scenarios"] = int((sub["n_censored"] > 0).sum())
+        row["outcome_median"] = float(median(mean))
+        row[f"outcome_{q_name(REGRET_OUTCOME_LOW_Q)}"] = float(lo)
+        row[f"outcome_{q_name(REGRET_HIGH_Q)}"] = float(hi)
+        row["regret_median"] = float(median(regret))
+        row[f"regret_{q_name(REGRET_HIGH_Q)}"] = float(quantiles(regret, [REGRET_HIGH_Q])[0])
+        row["regret_max"] = float(regret.max())
+        rows.append(row)
+    out = pd.DataFrame(rows)
+    out["rank_max_regret"] = out["regret_max"].rank(method="min").astype(int)
+    out["rank_median_regret"] = out["regret_median"].rank(method="min").astype(int)
+    return out.sort_values(["rank_max_regret", "regret_median"], kind="stable",
+                           ignore_index=True)

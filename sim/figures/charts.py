@@ -35,6 +35,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter, MultipleLocator
 
+from sim.calendar import month_end_date
 from sim.figures import geo
 from sim.figures.axes import (
     LEGEND_WIDTH,
@@ -800,8 +801,84 @@ def robustness_figure(long: pd.DataFrame, params: list[str], factor: str, ref: s
     return fig, long
 
 
+
+#: Marker of each regret statistic in :func:`regret_figure` (open: median, bar: 90th
+#: percentile, filled: maximum, the ranking statistic).
+REGRET_MARKERS = {"regret_median": ("o", "none"), "regret_q90": ("|", None),
+                  "regret_max": ("D", None)}
+#: Share of the largest regret left free on either side of a regret panel's x axis.
+REGRET_X_MARGIN = 0.05
+
+
+def regret_figure(table: pd.DataFrame, levers: Sequence[str], lang: Lang, title: str,
+                  coverage_month: str, n_replications: int | None = None,
+                  ) -> tuple[Figure, pd.DataFrame]:
+    """Dot chart of the regret of each lever setting across scenarios, one panel per outcome
+    (coverage at ``coverage_month``, months to a target): per setting its median, 90th
+    percentile and maximum regret, rows ranked by maximum regret (minimax, best on top) with
+    the rank by median regret to the right.
+
+    ``table``: :func:`sim.stats.regret_table` per outcome, with ``outcome`` and ``better``
+    columns and ``censored_at`` (the month a run that never reached the target counts at).
+    Shares are drawn in percentage points. Plotted data: ``table``.
+    """
+    check_lang(lang)
+    levers = list(levers)
+    outcomes = list(dict.fromkeys(table["outcome"]))
+    keys = groups_of(table, levers)
+    styles = group_styles(levers, keys)
+    months = table[table["better"] == "lower"]
+    censored = int(months["n_censored_scenarios"].sum())
+    end = months["censored_at"].dropna()
+    note = text("note_regret", lang, n=int(table["n_scenarios"].max()),
+                r=n_replications if n_replications else "")
+    if censored and len(end):
+        note += " " + text("note_regret_censored", lang, k=censored,
+                           end=format_month(month_end_date(float(end.iloc[0])), lang,
+                                            short=True))
+    with styled():
+        fig, body = new_figure(WIDTH_FULL, 1.2 + 0.32 * len(keys), note, title)
+        axes = body.subplots(1, len(outcomes), squeeze=False)[0]
+        for ax, outcome in zip(axes, outcomes, strict=True):
+            sub = table[table["outcome"] == outcome]
+            scale = 100.0 if metric_unit(outcome) == "share" else 1.0
+            ys = np.arange(len(sub), 0, -1)
+            for y, (_, row) in zip(ys, sub.iterrows(), strict=True):
+                st = styles[tuple(row[c] for c in levers)]
+                color = st.get("color", "0.3")
+                ax.plot([row["regret_median"] * scale, row["regret_max"] * scale], [y, y],
+                        color=color, lw=1.2, alpha=0.6)
+                for col, (marker, face) in REGRET_MARKERS.items():
+                    ax.plot(row[col] * scale, y, ls="none", marker=marker, ms=5,
+                            color=color, markerfacecolor=face or color, mew=1.2)
+                ax.annotate(str(int(row["rank_median_regret"])), (1.0, y),
+                            xycoords=("axes fraction", "data"), xytext=(6, 0),
+                            textcoords="offset points", va="center", fontsize=SMALL_PT)
+            ax.annotate(text("regret_rank_median", lang), (1.0, 1.0),
+                        xycoords="axes fraction", xytext=(6, 2), textcoords="offset points",
+                        ha="right", va="bottom", fontsize=SMALL_PT, color="0.3")
+            ax.set_yticks(ys, [f"{int(r)}. " + group_label(levers, tuple(k), lang, short=True)
+                               for r, k in zip(sub["rank_max_regret"],
+                                               sub[levers].itertuples(index=False),
+                                               strict=True)])
+            ax.set_ylim(0.4, len(sub) + 0.6)
+            # a little room left of 0, so a zero regret's marker is not cut in half
+            top = float(sub["regret_max"].max() * scale) or 1.0
+            ax.set_xlim(-REGRET_X_MARGIN * top, (1 + REGRET_X_MARGIN) * top)
+            ax.xaxis.set_major_formatter(number_formatter(lang))
+            key = "regret_coverage" if scale != 1.0 else "regret_months"
+            ax.set_xlabel(wrap(text(key, lang, month=format_month(
+                pd.Timestamp(coverage_month), lang, short=True),
+                target=target_label(outcome, lang)), 42))
+        handles = [Line2D([], [], ls="none", marker=m, color="0.3",
+                          markerfacecolor=f or "0.3", label=text(col, lang))
+                   for col, (m, f) in REGRET_MARKERS.items()]
+        body.legend(handles=handles, loc="outside lower center", ncol=len(handles),
+                    frameon=False, fontsize=SMALL_PT)
+    return fig, table
+
 __all__ = ["MAX_PANELS_PER_ROW", "caption_tail", "cost_coverage_figure", "difference_figure",
            "fan_figure",
-           "heatmap_figure", "map_figure", "new_figure", "robustness_figure",
+           "heatmap_figure", "map_figure", "new_figure", "regret_figure", "robustness_figure",
            "running_costs_figure", "size_class_figure", "small_multiples_figure",
            "state_difference_figure", "time_to_target_figure"]

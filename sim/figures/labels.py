@@ -362,6 +362,24 @@ TEXT: dict[str, dict[str, str]] = {
         "legend_st": "total order ST",
         "legend_s1": "first order S1",
         "sobol_x": "share of variance",
+        # regret (recipe ``regret``)
+        "title_regret": "Which choice is robust? Regret of each choice across the explored "
+                        "uncertainty",
+        "regret_coverage": "Regret in population coverage at {month} (percentage points)",
+        "regret_months": "Regret in months to {target} (months later than the best)",
+        "regret_median": "median regret",
+        "regret_q90": "90th percentile",
+        "regret_max": "maximum regret (ranks the rows)",
+        "regret_rank_median": "rank by median",
+        "note_regret": ("Regret of a choice in one of {n} hypercube points (scenarios): the "
+                        "best choice's outcome there minus its own, each the mean over {r} "
+                        "replications on common random numbers. Rows ranked by maximum regret "
+                        "(minimax regret, number before the name); number to the right: rank "
+                        "by median regret. A choice ranked higher by its maximum than by its "
+                        "median is robust, not only good on the median."),
+        "note_regret_censored": ("Runs that never reached the target count at {end} "
+                                 "({k} scenario-choice pairs): their regret is a lower "
+                                 "bound."),
     },
     "de": {
         "deadline": "OZG-Frist 31.12.2022",
@@ -456,6 +474,25 @@ TEXT: dict[str, dict[str, str]] = {
         "legend_st": "Totalindex ST",
         "legend_s1": "Haupteffekt S1",
         "sobol_x": "Anteil der Varianz",
+        # regret (recipe ``regret``)
+        "title_regret": "Welche Wahl ist robust? Bedauern (Regret) jeder Wahl über die "
+                        "untersuchte Unsicherheit",
+        "regret_coverage": "Regret der Bevölkerungsabdeckung {month} (Prozentpunkte)",
+        "regret_months": "Regret der Monate bis {target} (Monate später als die beste Wahl)",
+        "regret_median": "Median-Regret",
+        "regret_q90": "90. Perzentil",
+        "regret_max": "maximaler Regret (ordnet die Zeilen)",
+        "regret_rank_median": "Rang nach Median",
+        "note_regret": ("Regret einer Wahl in einem von {n} Punkten des Latin Hypercube "
+                        "(Szenarien): das Ergebnis der dort besten Wahl minus ihr eigenes, je "
+                        "das Mittel über {r} Replikationen mit gemeinsamen Zufallszahlen. "
+                        "Zeilen nach maximalem Regret geordnet (Minimax-Regret, Zahl vor dem "
+                        "Namen); Zahl rechts: Rang nach Median-Regret. Eine Wahl, die nach "
+                        "ihrem Maximum besser rangiert als nach ihrem Median, ist robust, "
+                        "nicht nur im Median gut."),
+        "note_regret_censored": ("Läufe, die das Ziel nie erreichten, zählen mit {end} ({k} "
+                                 "Paare aus Szenario und Wahl): Ihr Regret ist eine untere "
+                                 "Schranke."),
     },
 }
 MONTHS = {"en": ["January", "February", "March", "April", "May", "June", "July", "August",
