@@ -102,7 +102,7 @@ def test_every_recipe_prints_at_least_7_pt_at_a4_width(checked) -> None:
     assert not too_small, too_small
 
 
-def test_heatmap_and_robustness_print_at_least_7_pt() -> None:
+def test_heatmap_robustness_and_regret_print_at_least_7_pt() -> None:
     rng = np.random.default_rng(1)
     rows = [{"replication": r, "strategy": s, "staffing.dev_fte_factor": d,
              "staffing.municipal_fte_factor": m,
@@ -118,7 +118,17 @@ def test_heatmap_and_robustness_print_at_least_7_pt() -> None:
                           "mean_diff": float(rng.normal())}
                          for s in ("efv", "einzel") for _ in range(10)])
     fig2, _ = charts.robustness_figure(long, params, "strategy", "efa", "en", "Robustness")
-    for f in (fig, fig2):
+    regret = pd.DataFrame([{"outcome": o, "better": b, "strategy": s, "n_scenarios": 10,
+                            "n_censored_scenarios": 1 if b == "lower" else 0,
+                            "regret_median": m, "regret_q90": 2 * m, "regret_max": 3 * m,
+                            "rank_max_regret": i + 1, "rank_median_regret": i + 1,
+                            "censored_at": 156.0 if b == "lower" else np.nan}
+                           for o, b, k in (("population_coverage_2026_12", "higher", 0.01),
+                                           ("months_to_90pct_population_coverage", "lower",
+                                            4.0))
+                           for i, (s, m) in enumerate((("efa", 0.0), ("mixed", k)))])
+    fig3, _ = charts.regret_figure(regret, ["strategy"], "de", "Regret", "2026-12", 4)
+    for f in (fig, fig2, fig3):
         sizes = [printed_pt(float(t.get_fontsize()), float(f.get_figwidth()))
                  for t in _texts(f)]
         assert min(sizes) >= MIN_PRINTED_PT - 1e-9

@@ -467,11 +467,11 @@ def _regret(c: _Ctx) -> list[str]:
     table = pd.concat(parts, ignore_index=True)
     table = table[["outcome", "better", *[k for k in table.columns
                                           if k not in ("outcome", "better")]]]
-    files = c.table("regret", table)
+    # the figure's sidecar ``regret.csv`` (``regret_de.csv``) is the table, with provenance
     fig, data = charts.regret_figure(table, levers, c.lang, text("title_regret", c.lang),
                                      REGRET_COVERAGE_MONTH,
                                      int(c.manifest.get("replications") or 0) or None)
-    return files + c.save(fig, "regret", data)
+    return c.save(fig, "regret", data)
 
 
 def _sensitivity_inputs(c: _Ctx, name: str) -> tuple[pd.DataFrame, dict[str, Any],
