@@ -867,9 +867,9 @@ def regret_figure(table: pd.DataFrame, levers: Sequence[str], lang: Lang, title:
             ax.set_xlim(-REGRET_X_MARGIN * top, (1 + REGRET_X_MARGIN) * top)
             ax.xaxis.set_major_formatter(number_formatter(lang))
             key = "regret_coverage" if scale != 1.0 else "regret_months"
-            ax.set_xlabel(wrap(text(key, lang, month=format_month(
+            ax.set_xlabel(wrap_unit(text(key, lang, month=format_month(
                 pd.Timestamp(coverage_month), lang, short=True),
-                target=target_label(outcome, lang)), 42))
+                target=target_label(outcome, lang)), 36))
         handles = [Line2D([], [], ls="none", marker=m, color="0.3",
                           markerfacecolor=f or "0.3", label=text(col, lang))
                    for col, (m, f) in REGRET_MARKERS.items()]

@@ -477,8 +477,8 @@ TEXT: dict[str, dict[str, str]] = {
         # regret (recipe ``regret``)
         "title_regret": "Welche Wahl ist robust? Bedauern (Regret) jeder Wahl über die "
                         "untersuchte Unsicherheit",
-        "regret_coverage": "Regret der Bevölkerungsabdeckung {month} (Prozentpunkte)",
-        "regret_months": "Regret der Monate bis {target} (Monate später als die beste Wahl)",
+        "regret_coverage": "Regret der Bevölkerungsabdeckung im {month} (Prozentpunkte)",
+        "regret_months": "Regret der Monate bis {target} (Monate nach der besten Wahl)",
         "regret_median": "Median-Regret",
         "regret_q90": "90. Perzentil",
         "regret_max": "maximaler Regret (ordnet die Zeilen)",
