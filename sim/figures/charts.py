@@ -104,6 +104,8 @@ from sim.figures.style import (
     styled,
 )
 from sim.figures.tables import (
+    TIMELINE_COLUMNS,
+    TOPIC_COVERAGE_MILESTONES,
     as_list,
     cost_coverage_table,
     fan_table,
@@ -118,7 +120,6 @@ from sim.figures.tables import (
     topic_timeline_table,
     with_date,
 )
-from sim.figures.tables import TIMELINE_COLUMNS, TOPIC_COVERAGE_MILESTONES
 
 # --------------------------------------------------------------------------------------
 # Figures: (fig, plotted_data)

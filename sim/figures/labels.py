@@ -325,7 +325,6 @@ TEXT: dict[str, dict[str, str]] = {
         "diff_of": "Difference in {metric}",
         "month_reached": "Month in which the target was first reached",
         # the rollout timeline (run: events; experiment: by_topic)
-        "title_timeline": "When the services of each topic field and Land reached each step",
         "title_timeline_experiment": "When half of each topic field's services were online",
         "tl_panel_topic": "a  Topic fields: month by which half of the services reached a step",
         "tl_panel_state": ("b  Länder: month by which half of the municipal services reached "
@@ -448,7 +447,6 @@ TEXT: dict[str, dict[str, str]] = {
         "ci": "{ci}-Konfidenzintervall",
         "diff_of": "Differenz der {metric}",
         "month_reached": "Monat, in dem das Ziel erstmals erreicht wurde",
-        "title_timeline": "Wann die Leistungen jedes Themenfelds und Landes jeden Schritt erreichten",
         "title_timeline_experiment": "Wann die Hälfte der Leistungen jedes Themenfelds online war",
         "tl_panel_topic": ("a  Themenfelder: Monat, bis zu dem die Hälfte der Leistungen einen "
                            "Schritt erreichte"),
