@@ -662,8 +662,69 @@ def bold_headers(leg: Legend, labels: list[str], by: Sequence[str], lang: Lang) 
             t.set_fontweight("bold")
 
 
+#: Vertical room of one lane of a timeline taken by its series (the rest separates lanes).
+TIMELINE_LANE_FILL = 0.7
+
+
+def timeline_lanes(ax: Axes, table: pd.DataFrame, series: Sequence[tuple[str, str,
+                                                                         dict[str, Any]]],
+                   lane_labels: Mapping[str, str], horizon: float) -> Axes:
+    """Swim lanes: one row per lane (in ``lane_labels`` order), in it one marker per series
+    at the median month and a thin line over the 5-95 % band across replications.
+
+    Parameters
+    ----------
+    table
+        Rows of :func:`~sim.figures.tables.timeline_table` (or its experiment variant)
+        for this panel: ``lane, series, median, q05, q95`` in months since 2018-01.
+    series
+        ``(key, label, style)`` per series, top to bottom within a lane; ``style`` holds
+        ``color`` and ``marker``.
+    horizon
+        Simulated months (the x range). A median not reached is left out (the note says
+        so); an upper bound not reached ends in an arrow at the edge.
+    """
+    lanes = list(lane_labels)
+    n = len(series)
+    offsets = (np.linspace(-TIMELINE_LANE_FILL / 2, TIMELINE_LANE_FILL / 2, n) if n > 1
+               else np.zeros(1))
+    for i, lane in enumerate(lanes):
+        if i % 2:
+            ax.axhspan(i - 0.5, i + 0.5, color="0.96", lw=0, zorder=0)
+        for (key, _label, st), dy in zip(series, offsets, strict=True):
+            rows = table[(table["lane"] == lane) & (table["series"] == key)]
+            if rows.empty:
+                continue
+            med, lo, hi = (float(rows.iloc[0][c]) for c in ("median", "q05", "q95"))
+            if not np.isfinite(med):
+                continue
+            y = i + dy
+            ax.hlines(y, lo if np.isfinite(lo) else med, hi if np.isfinite(hi) else horizon,
+                      color=st["color"], lw=1.0, zorder=2)
+            if not np.isfinite(hi):
+                ax.plot([horizon], [y], marker=">", color=st["color"], ms=3.5, clip_on=False,
+                        zorder=3)
+            ax.plot([med], [y], ls="none", marker=st["marker"], color=st["color"], ms=4.2,
+                    mec="white", mew=0.5, zorder=4)
+    ax.set_yticks(range(len(lanes)), [lane_labels[k] for k in lanes])
+    ax.set_ylim(len(lanes) - 0.5, -0.5)
+    _month_axis(ax, horizon)
+    ax.grid(axis="y", visible=False)
+    if horizon > OZG_DEADLINE_TIME:
+        deadline_line(ax, OZG_DEADLINE_TIME, lw=1.0)
+    ax.tick_params(axis="y", length=0)
+    return ax
+
+
+def timeline_handles(series: Sequence[tuple[str, str, dict[str, Any]]]) -> list[Line2D]:
+    """Legend entries of :func:`timeline_lanes`: marker and band line per series."""
+    return [Line2D([], [], color=st["color"], marker=st["marker"], lw=1.0, ms=4.2,
+                   label=label) for _key, label, st in series]
+
+
 __all__ = ["LEGEND_WIDTH", "CellFormat", "band_handles", "bold_headers", "cost_vs_coverage",
            "coverage_map", "date_axis", "deadline_handle", "deadline_line", "default_horizon",
            "diff_unit", "difference_band", "draw_fan", "fan", "group_handles", "heatmap",
            "legend_entries", "map_colorbar", "panel_letter", "share_axis", "small_multiples",
-           "text_color", "time_to_target_bars", "use_short", "value_axis"]
+           "text_color", "time_to_target_bars", "timeline_handles", "timeline_lanes", "use_short",
+           "value_axis"]

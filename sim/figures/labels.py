@@ -324,6 +324,33 @@ TEXT: dict[str, dict[str, str]] = {
         "ci": "{ci} confidence interval",
         "diff_of": "Difference in {metric}",
         "month_reached": "Month in which the target was first reached",
+        # the rollout timeline (run: events; experiment: by_topic)
+        "title_timeline_experiment": "When half of each topic field's services were online",
+        "tl_panel_topic": "a  Topic fields: month by which half of the services reached a step",
+        "tl_panel_state": ("b  Länder: month by which half of the municipal services reached "
+                           "a step"),
+        "tl_built": "built: online somewhere",
+        "tl_published": "published for reuse (EfA)",
+        "tl_reused": "reused by another Land",
+        "tl_connected": "a first municipality connected",
+        "tl_connected_first": "a first municipality of the Land connected",
+        "tl_connected_all": "all municipalities of the Land connected",
+        "tl_online_anywhere": "a  Online somewhere",
+        "tl_nationwide": "b  Nationwide",
+        "note_timeline": ("Markers: median over {n} replications of the month by which half "
+                          "of a lane's services had reached the step; lines: {lo}–{hi} range "
+                          "(arrow: not reached by the horizon in the upper runs); no marker: "
+                          "the median run did not get half there. Published and reused count "
+                          "the state and municipal services (a federal one is built once for "
+                          "all), connected the municipal ones. Dotted line: OZG deadline."),
+        "note_timeline_experiment": (
+            "Markers: median over {n} replications of the month by whose end half of a "
+            "topic field's services were online somewhere (a) or nationwide (b); lines: "
+            "{lo}–{hi} range (arrow: not reached by the horizon in the upper runs); no "
+            "marker: the median run did not get half there. Experiment folders keep counts "
+            "per topic field, not the events: publishing, reuse and connection steps are in "
+            "a run's timeline. Dotted line: OZG deadline."),
+        "month_of_step": "Month (ticks at January)",
         "not_reached": "median not reached by {end}",
         "not_reached_cell": "not\nreached",
         "reached_in": "reached in {k} of {n} replications",
@@ -438,6 +465,35 @@ TEXT: dict[str, dict[str, str]] = {
         "ci": "{ci}-Konfidenzintervall",
         "diff_of": "Differenz der {metric}",
         "month_reached": "Monat, in dem das Ziel erstmals erreicht wurde",
+        "title_timeline_experiment": "Wann die Hälfte der Leistungen jedes Themenfelds online war",
+        "tl_panel_topic": ("a  Themenfelder: Monat, bis zu dem die Hälfte der Leistungen einen "
+                           "Schritt erreichte"),
+        "tl_panel_state": ("b  Länder: Monat, bis zu dem die Hälfte der kommunalen Leistungen "
+                           "einen Schritt erreichte"),
+        "tl_built": "gebaut: irgendwo online",
+        "tl_published": "zur Nachnutzung bereitgestellt (EfA)",
+        "tl_reused": "von einem anderen Land nachgenutzt",
+        "tl_connected": "eine erste Kommune angebunden",
+        "tl_connected_first": "eine erste Kommune des Landes angebunden",
+        "tl_connected_all": "alle Kommunen des Landes angebunden",
+        "tl_online_anywhere": "a  Irgendwo online",
+        "tl_nationwide": "b  Flächendeckend",
+        "note_timeline": ("Punkte: Median aus {n} Replikationen des Monats, bis zu dem die "
+                          "Hälfte der Leistungen einer Zeile den Schritt erreicht hatte; "
+                          "Linien: {lo}–{hi}-Spanne (Pfeil: in den oberen Läufen bis zum "
+                          "Horizont nicht erreicht); kein Punkt: der Median-Lauf kam nicht auf "
+                          "die Hälfte. Bereitgestellt und nachgenutzt zählen die Landes- und "
+                          "kommunalen Leistungen (eine Bundesleistung wird einmal für alle "
+                          "gebaut), angebunden die kommunalen. Gepunktete Linie: OZG-Frist."),
+        "note_timeline_experiment": (
+            "Punkte: Median aus {n} Replikationen des Monats, an dessen Ende die Hälfte der "
+            "Leistungen eines Themenfelds irgendwo (a) bzw. flächendeckend (b) online war; "
+            "Linien: {lo}–{hi}-Spanne (Pfeil: in den oberen Läufen bis zum Horizont nicht "
+            "erreicht); kein Punkt: der Median-Lauf kam nicht auf die Hälfte. "
+            "Experimentordner halten Zählungen je Themenfeld, nicht die Ereignisse: "
+            "Bereitstellung, Nachnutzung und Anbindung zeigt die Zeitleiste eines Laufs. "
+            "Gepunktete Linie: OZG-Frist."),
+        "month_of_step": "Monat (Striche im Januar)",
         "not_reached": "Median bis {end} nicht erreicht",
         "not_reached_cell": "nicht\nerreicht",
         "reached_in": "in {k} von {n} Replikationen erreicht",

@@ -530,13 +530,25 @@ def _sobol(c: _Ctx) -> list[str]:
         sensitivity.sobol_figure)
 
 
+def _timeline(c: _Ctx) -> list[str]:
+    """When half of each topic field's services were online somewhere and nationwide, per
+    level (from ``by_topic``: sweeps keep no events, so publishing, reuse and connection
+    are in a run's timeline only)."""
+    bt, facet, lev = c.main(c.t["by_topic"])
+    title = text("title_timeline_experiment", c.lang)
+    if facet is not None:
+        title += f" ({label_value(facet, lev, c.lang, short=True)})"
+    fig, data = charts.topic_timeline_figure(bt, by=c.factor, lang=c.lang, title=title)
+    return c.save(fig, "timeline", data)
+
+
 RECIPES: dict[str, Callable[[_Ctx], list[str]]] = {
     "fan": _fan, "difference": _difference, "small_multiples": _small_multiples,
     "maps": _maps, "time_to_target": _time_to_target, "cost_coverage": _cost_coverage,
     "sufficiency": _sufficiency, "heatmaps": _heatmaps, "robustness": _robustness,
     "state_differences": _state_differences, "running_costs": _running_costs,
     "size_classes": _size_classes, "morris": _morris, "sobol": _sobol,
-    "regret": _regret,
+    "regret": _regret, "timeline": _timeline,
 }
 
 

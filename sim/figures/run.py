@@ -31,7 +31,12 @@ from sim.figures import charts
 from sim.figures.labels import Lang, check_lang, text
 from sim.figures.save import figure_stem, save_figure
 from sim.figures.style import OKABE_ITO, OUTER_BAND, WIDTH_FULL, base_style
-from sim.figures.tables import MIN_REPLICATIONS_PER_CHART, coverage_table, quantile_bands
+from sim.figures.tables import (
+    MIN_REPLICATIONS_PER_CHART,
+    coverage_table,
+    quantile_bands,
+    timeline_table,
+)
 from sim.outputs import read_table
 
 #: Style and legend label of each series of the run chart.
@@ -206,7 +211,9 @@ def draw_run_figures(run_dir: Path, title: str, subtitle: str = "",
     - ``small_multiples_population_coverage``, ``small_multiples_available_share``: per
       simulated Land (``by_state.parquet``), median and 5-95 % band;
     - ``map_land``, ``map_kreis``: median population coverage at the map months
-      (``by_kreis.parquet`` holds them).
+      (``by_kreis.parquet`` holds them);
+    - ``timeline``: :func:`sim.figures.charts.timeline_figure` from ``events.parquet`` and
+      ``services.csv`` (when the run has both).
 
     The per-Land charts need :data:`~sim.figures.tables.MIN_REPLICATIONS_PER_CHART`
     replications (bands across replications); a run with fewer gets the coverage chart
@@ -227,7 +234,10 @@ def draw_run_figures(run_dir: Path, title: str, subtitle: str = "",
     per_land = (by_state is not None
                 and national["replication"].nunique() >= MIN_REPLICATIONS_PER_CHART)
     by_kreis_path = run_dir / "by_kreis.parquet"
-    total = 1 + (2 + 2 * by_kreis_path.is_file() if per_land else 0)
+    events_path, services_path = run_dir / "events.parquet", run_dir / "services.csv"
+    timeline = (events_path.is_file() and services_path.is_file()
+                and national["replication"].nunique() >= MIN_REPLICATIONS_PER_CHART)
+    total = 1 + (2 + 2 * by_kreis_path.is_file() if per_land else 0) + timeline
     written: list[str] = []
     drawn: list[str] = []
 
@@ -240,6 +250,12 @@ def draw_run_figures(run_dir: Path, title: str, subtitle: str = "",
 
     save(coverage_figure(national, title, subtitle, history, lg), "coverage",
          coverage_table(national, history))
+    if timeline:
+        table = timeline_table(read_table(events_path), pd.read_csv(services_path),
+                               replications=sorted(national["replication"].unique()))
+        fig, data = charts.timeline_figure(table, lg, title,
+                                           horizon_months=float(national["month"].max() + 1))
+        save(fig, "timeline", data)
     if not per_land or by_state is None:
         return written
     group = str(strategy or prov.get("strategy") or "run")

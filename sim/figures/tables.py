@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from sim import bands, stats
-from sim.calendar import OZG_DEADLINE_DATE, month_end_date
+from sim.calendar import OZG_DEADLINE_DATE, month_date, month_end_date
 from sim.figures import geo
 from sim.figures.labels import COVERAGE_AT_DEADLINE, SIZE_CLASSES
 from sim.figures.levels import PAYER_PARTIES
@@ -434,7 +434,165 @@ def coverage_table(national: pd.DataFrame, history: pd.DataFrame | None) -> pd.D
     return out[["series", "kind", "date", "median", "lo", "hi"]]
 
 
+# --------------------------------------------------------------------------------------
+# The rollout timeline
+# --------------------------------------------------------------------------------------
+
+#: Milestones of a run's timeline per topic field (``events.parquet``): the event that marks
+#: it, and which services count towards it (``all``: every service of the lane; ``shared``:
+#: the state and municipal ones, which Länder publish and reuse (a federal service is built
+#: once for all); ``municipal``: the municipally executed ones, the only ones whose
+#: administrations get connected).
+TOPIC_MILESTONES = {"built": ("online", "all"), "published": ("published", "shared"),
+                    "reused": ("reused", "shared"),
+                    "connected": ("municipal_first_onboarded", "municipal")}
+#: Milestones of a run's timeline per Land: the first, and all, of the Land's municipal
+#: administrations connected to a municipal service.
+STATE_MILESTONES = {"connected_first": ("municipal_first_onboarded", "municipal"),
+                    "connected_all": ("municipal_all_onboarded", "municipal")}
+#: Milestones of an experiment's timeline per topic field (``by_topic``: sweeps keep no
+#: events): the column that counts the services reaching it.
+TOPIC_COVERAGE_MILESTONES = {"online_anywhere": "online_anywhere", "nationwide": "nationwide"}
+#: Share of a lane's services that must have reached a milestone for the lane to have
+#: reached it: half, so the month read is the median service's.
+TIMELINE_SHARE = 0.5
+#: Executors of the services counted by the ``municipal`` and ``shared`` milestones
+#: (``services.csv``).
+MUNICIPAL_EXECUTOR, FEDERAL_EXECUTOR = "municipal", "federal"
+TIMELINE_COLUMNS = ["panel", "lane", "series", "n_services", "n_replications", "n_reached",
+                    "median", "q05", "q95", "median_date", "q05_date", "q95_date"]
+
+
+def _kth_time(times: pd.Series, k: int) -> float:
+    """The ``k``-th smallest time (1-based); NaN if fewer than ``k`` are given."""
+    return float(np.sort(times.to_numpy(dtype=float))[k - 1]) if len(times) >= k else np.nan
+
+
+def _needed(n_services: int, share: float) -> int:
+    """Services of a lane that must reach a milestone: ``share`` of them, at least one."""
+    return max(1, int(np.ceil(share * n_services - 1e-9)))
+
+
+def _band_rows(per_run: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """Median and 5-95 % of ``time`` across replications per ``keys`` (not reached = NaN,
+    ranked last), with the month of each as ``YYYY-MM``."""
+    out = bands.band_table(per_run, keys, "time", OUTER_BAND)
+    out.columns = [*out.columns[:-2], "q05", "q95"]
+    for col in ("median", "q05", "q95"):
+        out[f"{col}_date"] = [month_date(v) for v in out[col]]
+    return out
+
+
+def timeline_table(events: pd.DataFrame, services: pd.DataFrame,
+                   replications: Sequence[int] | None = None,
+                   share: float = TIMELINE_SHARE) -> pd.DataFrame:
+    """Exactly what the run's timeline draws: per lane and milestone, the month (since
+    2018-01, a float) by which ``share`` of the lane's services had reached the milestone,
+    as the median and 5-95 % band across replications.
+
+    Panel ``topic``: one lane per topic field, milestones :data:`TOPIC_MILESTONES` (a
+    service reaches one at its first such event anywhere). Panel ``state``: one lane per
+    Land with events, milestones :data:`STATE_MILESTONES` over the municipal services
+    (``actor`` is the Land). A lane whose runs do not get ``share`` of its services there
+    within the horizon has not reached it (NaN, ranked after every run that did:
+    :func:`sim.bands.band_table`).
+
+    Parameters
+    ----------
+    events : DataFrame
+        ``events.parquet`` of a run (``replication, time_months, event, ozg_id, actor``).
+    services : DataFrame
+        ``services.csv`` of the run (``ozg_id, topic, executor``): the lanes' services.
+    replications : sequence of int, optional
+        Every replication of the run (default: those with events), so a run without any
+        event of a milestone counts as not reaching it.
+
+    Returns
+    -------
+    DataFrame
+        Columns :data:`TIMELINE_COLUMNS`; ``series`` is the milestone, ``median``, ``q05``,
+        ``q95`` months since 2018-01 and ``*_date`` the same as ``YYYY-MM``.
+    """
+    require(events, ["replication", "time_months", "event", "ozg_id", "actor"], "events")
+    require(services, ["ozg_id", "topic", "executor"], "services")
+    if not 0 < share <= 1:
+        raise ValueError(f"share(={share}) must be in (0, 1]")
+    reps = sorted(events["replication"].unique()) if replications is None else list(
+        replications)
+    check_one_row(pd.DataFrame({"replication": reps}), [], [], "events")
+    svc = services.set_index("ozg_id")
+    municipal = set(svc.index[svc["executor"] == MUNICIPAL_EXECUTOR])
+    shared = set(svc.index[svc["executor"] != FEDERAL_EXECUTOR])
+    scopes = {"municipal": municipal, "shared": shared}
+    rows = []
+    lanes = {"topic": [(t, set(svc.index[svc["topic"] == t]))
+                       for t in pd.unique(services["topic"])],
+             "state": [(s, municipal) for s in
+                       sorted(events.loc[events["event"].isin(
+                           [e for e, _ in STATE_MILESTONES.values()]), "actor"].unique())]}
+    for panel, milestones in (("topic", TOPIC_MILESTONES), ("state", STATE_MILESTONES)):
+        for name, (event, scope) in milestones.items():
+            ev = events[events["event"] == event]
+            if panel == "state":
+                first = ev.groupby(["replication", "actor", "ozg_id"])["time_months"].min()
+            else:
+                first = ev.groupby(["replication", "ozg_id"])["time_months"].min()
+            first = first.reset_index()
+            for lane, ids in lanes[panel]:
+                ids = ids & scopes[scope] if scope in scopes else ids
+                if not ids:
+                    continue
+                k = _needed(len(ids), share)
+                mine = first[first["ozg_id"].isin(ids)]
+                if panel == "state":
+                    mine = mine[mine["actor"] == lane]
+                times = mine.groupby("replication")["time_months"]
+                per_run = pd.DataFrame({"replication": reps, "time": [
+                    _kth_time(times.get_group(r), k) if r in times.groups else np.nan
+                    for r in reps]})
+                out = _band_rows(per_run, [])
+                rows.append(out.assign(panel=panel, lane=lane, series=name,
+                                       n_services=len(ids)))
+    if not rows:
+        return pd.DataFrame(columns=TIMELINE_COLUMNS)
+    return pd.concat(rows, ignore_index=True)[TIMELINE_COLUMNS]
+
+
+def topic_timeline_table(by_topic: pd.DataFrame, by: str | Sequence[str] = "strategy",
+                         share: float = TIMELINE_SHARE) -> pd.DataFrame:
+    """Exactly what an experiment's timeline draws (sweeps keep ``by_topic``, not the
+    events): per group, topic field and milestone :data:`TOPIC_COVERAGE_MILESTONES`, the
+    month by whose end ``share`` of the topic's services were online somewhere /
+    nationwide, as the median and 5-95 % band across replications (not reached within the
+    horizon: NaN, ranked last).
+
+    Returns columns ``*by`` and :data:`TIMELINE_COLUMNS` (``panel``: the milestone;
+    ``lane``: the topic field; ``series``: the group as ``by``'s values joined by ``|``).
+    """
+    by_cols = as_list(by)
+    require(by_topic, [*by_cols, "replication", "month", "topic", "n_services",
+                       *TOPIC_COVERAGE_MILESTONES.values()], "by_topic")
+    if not 0 < share <= 1:
+        raise ValueError(f"share(={share}) must be in (0, 1]")
+    check_one_row(by_topic, by_cols, ["topic", "month"], "by_topic")
+    keys = [*by_cols, "replication", "topic"]
+    parts = []
+    for name, col in TOPIC_COVERAGE_MILESTONES.items():
+        need = np.ceil(share * by_topic["n_services"].to_numpy(dtype=float) - 1e-9)
+        hit = by_topic[by_topic[col].to_numpy(dtype=float) >= np.maximum(need, 1)]
+        first = hit.groupby(keys, observed=True)["month"].min().rename("time")
+        runs = by_topic[[*keys, "n_services"]].drop_duplicates(keys)
+        per_run = runs.merge(first.reset_index(), on=keys, how="left")
+        out = _band_rows(per_run, [*by_cols, "topic"])
+        n = runs.groupby("topic")["n_services"].first()
+        parts.append(out.assign(panel=name, n_services=out["topic"].map(n)))
+    table = pd.concat(parts, ignore_index=True).rename(columns={"topic": "lane"})
+    table["series"] = ["|".join(map(str, r)) for r in table[by_cols].itertuples(index=False)]
+    return table[[*by_cols, *TIMELINE_COLUMNS]]
+
+
 __all__ = ["as_list", "band_columns", "check_one_row", "cost_coverage_table",
            "coverage_table", "fan_table", "heatmap_table", "map_table", "quantile_bands",
            "require", "running_costs_table", "select_dates", "size_class_table",
-           "state_difference_table", "state_table", "summarise_kpi", "with_date"]
+           "state_difference_table", "state_table", "summarise_kpi", "timeline_table",
+           "topic_timeline_table", "with_date"]
