@@ -19,7 +19,7 @@ from matplotlib.figure import Figure
 from matplotlib.text import Text
 
 from sim.cli.experiment import run_experiment
-from sim.figures import charts, recipes
+from sim.figures import recipes, timeline
 from sim.figures import run as run_module
 from sim.figures.run import draw_run_figures
 from sim.figures.style import MIN_PRINTED_PT, printed_pt
@@ -170,7 +170,7 @@ def test_experiment_recipe_draws_the_topic_timeline_per_level(tmp_path: Path) ->
     got = side.set_index(["panel", "lane", "strategy"]).sort_index()
     want = want.set_index(["panel", "lane", "strategy"]).sort_index()
     np.testing.assert_allclose(got["median"], want["median"], rtol=1e-5)
-    fig, _ = charts.topic_timeline_figure(main, "strategy", "de", "toy")
+    fig, _ = timeline.topic_timeline_figure(main, "strategy", "de", "toy")
     assert _small_text(fig) >= MIN_PRINTED_PT
 
 

@@ -13,6 +13,10 @@ imports the model, SimPy, Hydra, the runner, the sweep, the writer or the comman
                     :func:`~sim.figures.style.level_order`)
 ``labels``          every word in English and German, parameter and metric names, number
                     and month formats
+``formats``         number, per-cent and month formats in English and German (re-exported
+                    by ``labels``)
+``timeline``        the rollout timeline of a run (swim lanes per topic field and Land) and
+                    of an experiment's levels
 ``scenarios``       a configuration named by all its scenario axes, one wording per level
                     (titles, legends, compare labels, folder labels)
 ``geo``             boundaries of the Länder and Kreise and the choropleth

@@ -24,7 +24,7 @@ from matplotlib.figure import Figure
 from sim import stats
 from sim.calendar import OZG_DEADLINE, OZG_DEADLINE_KEY, month_index, month_label
 from sim.errors import ConfigError
-from sim.figures import charts, sensitivity
+from sim.figures import charts, sensitivity, timeline
 from sim.figures.labels import COVERAGE_AT_DEADLINE, Lang, label_value, programme_label, text
 from sim.figures.levels import PAYER_PARTIES
 from sim.figures.save import figure_stem, save_figure
@@ -538,7 +538,7 @@ def _timeline(c: _Ctx) -> list[str]:
     title = text("title_timeline_experiment", c.lang)
     if facet is not None:
         title += f" ({label_value(facet, lev, c.lang, short=True)})"
-    fig, data = charts.topic_timeline_figure(bt, by=c.factor, lang=c.lang, title=title)
+    fig, data = timeline.topic_timeline_figure(bt, by=c.factor, lang=c.lang, title=title)
     return c.save(fig, "timeline", data)
 
 

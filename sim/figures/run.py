@@ -212,7 +212,7 @@ def draw_run_figures(run_dir: Path, title: str, subtitle: str = "",
       simulated Land (``by_state.parquet``), median and 5-95 % band;
     - ``map_land``, ``map_kreis``: median population coverage at the map months
       (``by_kreis.parquet`` holds them);
-    - ``timeline``: :func:`sim.figures.charts.timeline_figure` from ``events.parquet`` and
+    - ``timeline``: :func:`sim.figures.timeline.timeline_figure` from ``events.parquet`` and
       ``services.csv`` (when the run has both).
 
     The per-Land charts need :data:`~sim.figures.tables.MIN_REPLICATIONS_PER_CHART`
@@ -253,7 +253,7 @@ def draw_run_figures(run_dir: Path, title: str, subtitle: str = "",
     if timeline:
         table = timeline_table(read_table(events_path), pd.read_csv(services_path),
                                replications=sorted(national["replication"].unique()))
-        fig, data = charts.timeline_figure(table, lg, title,
+        fig, data = timeline.timeline_figure(table, lg, title,
                                            horizon_months=float(national["month"].max() + 1))
         save(fig, "timeline", data)
     if not per_land or by_state is None:
