@@ -195,14 +195,14 @@ def test_run_report(tmp_path: Path) -> None:
     assert effort.iloc[2] == "person-days" and effort.iloc[4] == "posterior draw"
     # every chart of the run, in order, and the dashboard-comparable count first
     charts = [p.stem for p in run.glob("*.png")]
-    assert html.count("<img") == len(charts) == 5
+    assert html.count("<img") == len(charts) == 6  # coverage, timeline, 2 per Land, 2 maps
     assert head.iloc[0, 0].startswith("Services nationwide as the dashboard counts")
     # in German: the run's charts are redrawn in German for the report, the folder untouched
     r = _cli("sim.cli.report", str(run), "lang=de", "formats=html", f"out={tmp_path / 'o'}")
     assert r.returncode == 0, r.stderr[-2000:]
     assert sorted(p.stem for p in run.glob("*.png")) == sorted(charts)
     html_de = (tmp_path / "o" / "report_de.html").read_text(encoding="utf-8")
-    assert html_de.count("<img") == 5 and "Leistungen irgendwo online" in html_de
+    assert html_de.count("<img") == 6 and "Leistungen irgendwo online" in html_de
 
 
 def test_calibration_report(tmp_path: Path) -> None:

@@ -27,7 +27,7 @@ from matplotlib.figure import Figure
 
 from sim.calendar import OZG_DEADLINE_DATE
 from sim.data_io import load_catalogue, load_history, load_states
-from sim.figures import charts
+from sim.figures import charts, timeline
 from sim.figures.labels import Lang, check_lang, text
 from sim.figures.save import figure_stem, save_figure
 from sim.figures.style import OKABE_ITO, OUTER_BAND, WIDTH_FULL, base_style
@@ -235,9 +235,9 @@ def draw_run_figures(run_dir: Path, title: str, subtitle: str = "",
                 and national["replication"].nunique() >= MIN_REPLICATIONS_PER_CHART)
     by_kreis_path = run_dir / "by_kreis.parquet"
     events_path, services_path = run_dir / "events.parquet", run_dir / "services.csv"
-    timeline = (events_path.is_file() and services_path.is_file()
-                and national["replication"].nunique() >= MIN_REPLICATIONS_PER_CHART)
-    total = 1 + (2 + 2 * by_kreis_path.is_file() if per_land else 0) + timeline
+    has_timeline = (events_path.is_file() and services_path.is_file()
+                    and national["replication"].nunique() >= MIN_REPLICATIONS_PER_CHART)
+    total = 1 + (2 + 2 * by_kreis_path.is_file() if per_land else 0) + has_timeline
     written: list[str] = []
     drawn: list[str] = []
 
@@ -250,7 +250,7 @@ def draw_run_figures(run_dir: Path, title: str, subtitle: str = "",
 
     save(coverage_figure(national, title, subtitle, history, lg), "coverage",
          coverage_table(national, history))
-    if timeline:
+    if has_timeline:
         table = timeline_table(read_table(events_path), pd.read_csv(services_path),
                                replications=sorted(national["replication"].unique()))
         fig, data = timeline.timeline_figure(table, lg, title,

@@ -73,6 +73,12 @@ TEXT: dict[Lang, dict[str, str]] = {
             "Services available everywhere in the Land, by Land: median of {n} replications "
             "(lines) and the central 90% of replications (bands)."),
         "cap_map": "Population coverage by region: median over {n} replications.",
+        "cap_timeline": ("Rollout timeline: per topic field (and per Land) the month by which "
+                         "half of the services reached each step, median of {n} replications "
+                         "(markers) and the 5–95% range (lines)."),
+        "cap_regret": ("Regret of each choice across the explored scenarios: how far it falls "
+                       "behind the best choice of each scenario (median, 90th percentile and "
+                       "maximum), ranked by maximum regret."),
         "cap_time_to_target": ("Month in which 50% and 90% coverage is first reached: median "
                                "over {n} replications (bars) and the 5–95% range (whiskers); "
                                "hatched: not reached in the simulated horizon."),
@@ -226,6 +232,12 @@ TEXT: dict[Lang, dict[str, str]] = {
             "Im ganzen Land verfügbare Leistungen je Land: Median aus {n} Replikationen "
             "(Linien) und die mittleren 90 % der Replikationen (Bänder)."),
         "cap_map": "Bevölkerungsabdeckung je Gebiet: Median aus {n} Replikationen.",
+        "cap_timeline": ("Zeitleiste der Umsetzung: je Themenfeld (und je Land) der Monat, bis "
+                         "zu dem die Hälfte der Leistungen einen Schritt erreichte, Median aus "
+                         "{n} Replikationen (Marker) und die 5–95-%-Spanne (Linien)."),
+        "cap_regret": ("Regret jeder Wahl über die untersuchten Szenarien: wie weit sie hinter "
+                       "der besten Wahl des jeweiligen Szenarios zurückbleibt (Median, "
+                       "90. Perzentil und Maximum), geordnet nach maximalem Regret."),
         "cap_time_to_target": ("Monat, in dem 50 % und 90 % Abdeckung erstmals erreicht "
                                "werden: Median aus {n} Replikationen (Balken) und die "
                                "5–95-%-Spanne (Fehlerbalken); schraffiert: im simulierten "
