@@ -84,6 +84,12 @@ def _figures_of(manifest: dict[str, Any]) -> tuple[list[str], dict[str, Any] | N
     return list(spec.get("figures") or ["fan"]), spec.get("reference")
 
 
+class InterruptedAfterFigures(KeyboardInterrupt):
+    """Ctrl-C after the new figures were moved in, while ``summary.xlsx`` was written."""
+
+    note = "the new figures are in place, summary.xlsx is the old one"
+
+
 def redraw(folder: Path, lang: str = "en") -> list[str]:
     """Redraw every figure of a run or experiment folder; returns the written file names.
 
@@ -110,8 +116,11 @@ def redraw(folder: Path, lang: str = "en") -> list[str]:
                                               progress=log_figure)
             for kept in other_language_files(folder / "figures", lang, written):
                 shutil.copy2(kept, st.path / kept.name)  # the other language's drawing
-    with staged_folder(folder) as st:  # the workbook holds the new figures' data
-        written += write_folder_exports(folder, manifest, out=st.path)
+    try:
+        with staged_folder(folder) as st:  # the workbook holds the new figures' data
+            written += write_folder_exports(folder, manifest, out=st.path)
+    except KeyboardInterrupt as exc:
+        raise InterruptedAfterFigures from exc
     return written
 
 
@@ -125,8 +134,8 @@ def main(argv: list[str] | None = None) -> None:
         if len(folders) != 1:
             raise ConfigError(f"usage: {COMMAND_LINE.usage} (one FOLDER; see --help)")
         files = redraw(Path(folders[0]), lang)
-    except KeyboardInterrupt:
-        interrupted(TOOL, "the old figures are kept")
+    except KeyboardInterrupt as exc:
+        interrupted(TOOL, getattr(exc, "note", "the old figures are kept"))
     except (ConfigError, DataError) as exc:
         fail(TOOL, exc)
     except ValueError as exc:  # a table the figures cannot draw (e.g. too few replications)
