@@ -88,17 +88,23 @@ GEO_QUANTILES = (0.05, 0.95)
 
 # --------------------------------------------------------------------------- summary.xlsx
 
-def read_sidecar(path: Path) -> tuple[dict[str, str], pd.DataFrame]:
-    """The ``# key: value`` header and the data of a CSV (a figure's sidecar or a plain
-    table, whose header is then empty)."""
+def sidecar_header(path: Path) -> dict[str, str]:
+    """The ``# key: value`` header lines of a CSV (a figure's sidecar: provenance, caption);
+    empty for a plain table."""
     meta: dict[str, str] = {}
-    with open(path, encoding="utf-8") as fh:
+    with open(path, encoding="utf-8", errors="replace") as fh:
         for line in fh:
             if not line.startswith("#"):
                 break
             key, _, value = line[1:].partition(":")
             meta[key.strip()] = value.strip()
-    return meta, pd.read_csv(path, comment="#")
+    return meta
+
+
+def read_sidecar(path: Path) -> tuple[dict[str, str], pd.DataFrame]:
+    """The ``# key: value`` header (:func:`sidecar_header`) and the data of a CSV (a
+    figure's sidecar or a plain table, whose header is then empty)."""
+    return sidecar_header(path), pd.read_csv(path, comment="#")
 
 
 def sheet_name(stem: str, taken: set[str]) -> str:
@@ -390,5 +396,6 @@ def write_folder_exports(folder: Path, manifest: Mapping[str, Any],
 
 
 __all__ = ["GEOJSON_NAMES", "SUMMARY_XLSX", "coverage_columns", "coverage_geojson",
-           "manifest_provenance", "read_sidecar", "sheet_name", "summary_sheets",
+           "manifest_provenance", "read_sidecar", "sheet_name", "sidecar_header",
+           "summary_sheets",
            "write_coverage_geojson", "write_folder_exports", "write_summary_xlsx"]

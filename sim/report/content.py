@@ -30,6 +30,7 @@ import pandas as pd
 from sim import stats
 from sim.calendar import month_index, month_label
 from sim.errors import ConfigError, DataError
+from sim.exports import sidecar_header
 from sim.figures.labels import (
     LANGS,
     label_column,
@@ -82,8 +83,8 @@ FIGURE_CAPTIONS = {"fan_": "cap_fan", "difference_": "cap_difference",
 #: Order of a run's figures in the report (by file-name prefix).
 RUN_FIGURE_ORDER = ("coverage", "timeline", "small_multiples_population_coverage",
                     "small_multiples_available_share", "map_land", "map_kreis")
-#: A sidecar line that carries a figure's own caption (used when present).
-CAPTION_LINE = "# caption:"
+#: The sidecar header key (``# caption: ...``) of a figure's own caption, used when present.
+CAPTION_KEY = "caption"
 #: Columns of the experiment tables the report reads besides the declared ones.
 SUMMARY_COLUMNS = ("kpi", "median", "n_replications", "n_reached")
 KPI_COLUMNS = ("kpi", "unit", "median", "q05", "q95", "n_replications", "n_reached")
@@ -188,13 +189,7 @@ def _words(lang: Lang) -> dict[str, str]:
 def _sidecar_caption(png: Path) -> str | None:
     """A figure's own caption from its sidecar CSV (a ``# caption:`` line), if it has one."""
     csv = png.with_suffix(".csv")
-    if csv.is_file():
-        for line in csv.read_text(encoding="utf-8", errors="replace").splitlines():
-            if not line.startswith("#"):
-                break
-            if line.startswith(CAPTION_LINE):
-                return line[len(CAPTION_LINE):].strip()
-    return None
+    return sidecar_header(csv).get(CAPTION_KEY) if csv.is_file() else None
 
 
 def _caption(png: Path, lang: Lang, tail: str, **fields: Any) -> str:
@@ -531,14 +526,7 @@ def _run(folder: Path, lang: Lang, calibration: Path | None,
 
 def _sidecar_value(path: Path, key: str) -> str:
     """A ``# key: value`` provenance line of a sidecar CSV (empty if absent)."""
-    if path.is_file():
-        for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
-            if not line.startswith("#"):
-                break
-            k, _, v = line[1:].partition(":")
-            if k.strip() == key:
-                return v.strip()
-    return ""
+    return sidecar_header(path).get(key, "") if path.is_file() else ""
 
 
 def experiment_differences(national: pd.DataFrame, factor: str, reference: Any,
