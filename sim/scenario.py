@@ -71,3 +71,24 @@ def folder_label(scenario: Mapping[str, str]) -> str:
 
 __all__ = ["ALL_STATE_PROGRAMMES", "ALWAYS_NAMED", "CALIBRATION_LEVELS", "DEFAULT_SCENARIO",
            "FOLDER_PREFIX", "SCENARIO_AXES", "folder_label", "scenario_of"]
+
+
+def design_roles(design: Mapping[str, object] | None) -> tuple[list[str], list[str]]:
+    """The lever columns and the uncertainty columns of an experiment's design as its
+    folder's manifest records it (``manifest["design"]``).
+
+    Levers are the keys of ``grid`` and ``cross`` (settings an analyst chooses);
+    uncertainties the keys of ``lhs.ranges`` (the explored scenarios: a mapping of every
+    key the hypercube sets). Readers of an exploration (robustness, regret, scenario
+    discovery) take their columns from here.
+    """
+    design = design or {}
+    levers: list[str] = []
+    for part in ("grid", "cross"):
+        axes = design.get(part)
+        if isinstance(axes, Mapping):
+            levers += [str(k) for k in axes if str(k) not in levers]
+    lhs = design.get("lhs")
+    ranges = lhs.get("ranges") if isinstance(lhs, Mapping) else None
+    uncertain = [str(k) for k in ranges] if isinstance(ranges, Mapping) else []
+    return levers, uncertain

@@ -32,7 +32,7 @@ from sim.figures.scenarios import scenario_sentence
 from sim.figures.style import groups_of, level_order
 from sim.figures.tables import state_difference_table
 from sim.outputs import read_folder
-from sim.scenario import SCENARIO_AXES, scenario_of
+from sim.scenario import SCENARIO_AXES, design_roles, scenario_of
 
 #: Grouping factor and reference level of an experiment that names none.
 REFERENCE_DEFAULT = {"factor": "strategy", "level": "efa"}
@@ -434,9 +434,7 @@ def _regret_outcomes(c: _Ctx) -> tuple[pd.DataFrame, list[str], list[str], float
     the lever columns (the design's ``cross``), the scenario columns (its ``lhs`` ranges)
     and the censoring month of a run that never reaches the target (the horizon's last
     month + 1)."""
-    design = c.manifest.get("design") or {}
-    levers = list((design.get("cross") or {}).keys())
-    scenario = list(((design.get("lhs") or {}).get("ranges") or {}).keys())
+    levers, scenario = design_roles(c.manifest.get("design"))
     if not levers or not scenario:
         raise ConfigError("figures: regret needs a design with lhs.ranges (the scenarios) and "
                           "cross (the lever settings), as experiment exploration has")
