@@ -36,7 +36,8 @@ from sim.cache import run_key
 from sim.config import CONF_DIR, GROUPS, load_config, read_yaml
 from sim.errors import ConfigError
 from sim.keys import get_path, set_path, to_dict
-from sim.metrics import running_costs_by_year
+from sim.metrics import running_costs_by_year, services_table
+from sim.milestones import milestone_times
 from sim.outputs import RUN_TABLES, SWEEP_TABLES
 from sim.params import Config
 from sim.posterior import PosteriorSample
@@ -267,6 +268,14 @@ def world_for(cfg: Config) -> World:
     return _WORLDS[key]
 
 
+def run_milestones(world: World, tables: dict[str, pd.DataFrame],
+                   replication: int) -> pd.DataFrame:
+    """The rollout timeline of one run (:func:`sim.milestones.milestone_times`) with a lane
+    for every topic field and every Land of its world, from its events."""
+    return milestone_times(tables["events"], services_table(world), [replication],
+                           states=list(world.states["state"]))
+
+
 def execute_run(point: int, replication: int, cfg: Config, key: str,
                 cache_dir: Path | None) -> RunRecord:
     """Run one replication of one point; never raises (a failure is recorded)."""
@@ -276,6 +285,8 @@ def execute_run(point: int, replication: int, cfg: Config, key: str,
         rec = RunRecord(point, replication, key, "ok", time.perf_counter() - t0, False,
                         tables={**{k: out.tables[k] for k in RUN_TABLES},
                                 "running_costs": running_costs_by_year(out.tables["spending"]),
+                                "milestones": run_milestones(world_for(cfg), out.tables,
+                                                             replication),
                                 "observables": out.tables["observables"]},
                         kpis=out.kpis)
     except Exception as exc:  # a failing run must not stop the sweep

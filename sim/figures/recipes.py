@@ -24,7 +24,7 @@ from matplotlib.figure import Figure
 from sim import stats
 from sim.calendar import OZG_DEADLINE, OZG_DEADLINE_KEY, month_index, month_label
 from sim.errors import ConfigError
-from sim.figures import charts, sensitivity, timeline
+from sim.figures import charts, sensitivity, tables, timeline
 from sim.figures.labels import COVERAGE_AT_DEADLINE, Lang, label_value, programme_label, text
 from sim.figures.levels import PAYER_PARTIES
 from sim.figures.save import figure_stem, save_figure
@@ -529,15 +529,37 @@ def _sobol(c: _Ctx) -> list[str]:
 
 
 def _timeline(c: _Ctx) -> list[str]:
-    """When half of each topic field's services were online somewhere and nationwide, per
-    level (from ``by_topic``: sweeps keep no events, so publishing, reuse and connection
-    are in a run's timeline only)."""
+    """The rollout timeline: when half of each topic field's services were online somewhere
+    and nationwide, all levels in one chart (from ``by_topic``), and for every level the
+    timeline a run draws (per topic field built, published, reused, connected; per Land
+    first and all municipalities connected) from the sweep's ``milestones`` (folders made
+    before sweeps kept them get the first chart only)."""
     bt, facet, lev = c.main(c.t["by_topic"])
     title = text("title_timeline_experiment", c.lang)
     if facet is not None:
         title += f" ({label_value(facet, lev, c.lang, short=True)})"
     fig, data = timeline.topic_timeline_figure(bt, by=c.factor, lang=c.lang, title=title)
-    return c.save(fig, "timeline", data)
+    files = c.save(fig, "timeline", data)
+    ms = c.t.get("milestones")
+    if ms is None or ms.empty:
+        return files
+    by = c.by(ms)
+    horizon = float(c.t["national"]["month"].max() + 1)
+    table = tables.milestone_table(ms, by)
+    for key, sub in table.groupby(by, sort=False):
+        levels = key if isinstance(key, tuple) else (key,)
+        words = ", ".join(label_value(col, v, c.lang, short=True)
+                          for col, v in zip(by, levels, strict=True))
+        fig, data = timeline.timeline_figure(
+            sub.drop(columns=by), c.lang, text("title_timeline_level", c.lang, level=words),
+            horizon_months=horizon)
+        files += c.save(fig, "timeline_" + "_".join(_slug(v) for v in levels), data)
+    return files
+
+
+def _slug(value: Any) -> str:
+    """A design level as part of a file name (``efa``, ``1.5`` -> ``1p5``)."""
+    return "".join(ch if ch.isalnum() else "p" if ch == "." else "-" for ch in str(value))
 
 
 RECIPES: dict[str, Callable[[_Ctx], list[str]]] = {
