@@ -37,33 +37,23 @@ The municipal IT providers and Land platforms (MODEL.md 7.6a) have their own swi
 ``providers.enabled``, and are off in the default scenario; they are not switched here.
 """
 
-# ruff: noqa: UP006, UP035
 from __future__ import annotations
 
 import copy
 import dataclasses
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Dict, Tuple
+from typing import TYPE_CHECKING
 
 from sim.checks import _fail
 
 if TYPE_CHECKING:  # only for annotations: sim.params imports this module
     from sim.params import Config
 
-#: The mechanisms that can be switched off, in the order of the experiment, each with the
-#: words of the charts (English, German; :mod:`sim.figures.levels` holds their styles).
-MECHANISMS: Dict[str, Tuple[str, str]] = {
-    "information_lag": ("information lag of administrations",
-                        "Informationsverzug der Verwaltungen"),
-    "reuse_delays": ("decision and contract delays of reuse",
-                     "Entscheidungs- und Vertragsfristen der Nachnutzung"),
-    "onboarding_slots": ("operators' onboarding slots", "Anbindungsplätze der Betreiber"),
-    "staff_turnover": ("staff turnover", "Personalfluktuation"),
-    "hiring_lag": ("hiring lag", "Einstellungsverzug"),
-    "cost_deferral": ("running-cost deferral", "Aufschub wegen Betriebskosten"),
-    "state_programmes": ("Land programmes", "Landesprogramme"),
-    "stimulus": ("2020 stimulus", "Konjunkturpaket 2020"),
-}
+#: The mechanisms that can be switched off, in the order of the experiment (their words
+#: and styles in the charts: :data:`sim.figures.levels.MECHANISM_LEVELS`).
+MECHANISMS: tuple[str, ...] = ("information_lag", "reuse_delays", "onboarding_slots",
+                               "staff_turnover", "hiring_lag", "cost_deferral",
+                               "state_programmes", "stimulus")
 #: Value of ``mechanisms.switched_off`` for the model as it is (every mechanism on).
 NONE = "none"
 #: Value of ``mechanisms.switched_off`` for every mechanism of :data:`MECHANISMS` off.
