@@ -70,7 +70,7 @@ EUR_PER_MILLION = 1e6
 #: and fractions with six significant digits.
 LARGEST_EXACT = 1e15
 #: Order of an experiment's figures in the report (by file-name prefix), then the rest.
-FIGURE_ORDER = ("fan_", "difference_", "small_multiples_", "map_", "time_to_target",
+FIGURE_ORDER = ("waterfall", "fan_", "difference_", "small_multiples_", "map_", "time_to_target",
                 "timeline", "cost_coverage", "robustness", "regret")
 #: Caption key of a figure, by file-name prefix.
 FIGURE_CAPTIONS = {"fan_": "cap_fan", "difference_": "cap_difference",
@@ -79,7 +79,9 @@ FIGURE_CAPTIONS = {"fan_": "cap_fan", "difference_": "cap_difference",
                    "time_to_target": "cap_time_to_target", "cost_coverage": "cap_cost_coverage",
                    "timeline": "cap_timeline", "regret": "cap_regret",
                    "coverage": "cap_coverage", "fit": "cap_fit", "residuals": "cap_residuals",
-                   "posterior": "cap_posterior", "backtest": "cap_backtest"}
+                   "posterior": "cap_posterior", "backtest": "cap_backtest",
+                   # issue 14 part 5 (mechanisms)
+                   "waterfall": "cap_waterfall"}
 #: Order of a run's figures in the report (by file-name prefix).
 RUN_FIGURE_ORDER = ("coverage", "timeline", "small_multiples_population_coverage",
                     "small_multiples_available_share", "map_land", "map_kreis")
