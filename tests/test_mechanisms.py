@@ -8,6 +8,7 @@ should, and only that. With nothing switched off the model is the model as it wa
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -16,7 +17,10 @@ import pytest
 from helpers import make_config
 
 from sim.calendar import month_index
+from sim.cli.experiment import run_experiment
 from sim.errors import ConfigError
+from sim.figures.recipes import draw_experiment_figures
+from sim.figures.waterfall import GAP, waterfall_table
 from sim.keys import to_dict
 from sim.mechanisms import ALL, MECHANISMS, NONE, STIMULUS_PREFIX, MechanismParams, switched_off
 from sim.model import (
@@ -29,6 +33,7 @@ from sim.model import (
     TeamPool,
 )
 from sim.params import Config, WorldParams
+from sim.report import build_report
 from sim.runner import run_replication
 from sim.world import World, build_world
 
@@ -301,3 +306,81 @@ def test_stimulus_off_spends_no_stimulus_money_and_keeps_the_rest(world: World) 
     assert eur_off == 0 and funded_off == 0
     assert pots_off == {p for p in pots_on if not p.startswith(STIMULUS_PREFIX)}
     assert pots_off == {"bund_2023", "itplr_digitalisierungsbudget"}
+
+
+# --------------------------------------------------------------------------- the waterfall
+
+
+def _synthetic_national(changes: dict[str, float], reps: int = 3) -> pd.DataFrame:
+    """A ``national`` table with one row per level, replication and chart month: with every
+    mechanism on, coverage 0.5 + 0.01 r and a gap of 0.3; each level adds its change to
+    both (constant over replications, so every interval has width 0)."""
+    rows = []
+    for lev, change in {"none": 0.0, **changes}.items():
+        for r in range(reps):
+            for m in ("2022-12", "2026-12"):
+                cov = 0.5 + 0.01 * r + change
+                rows.append({"mechanisms.switched_off": lev, "replication": r,
+                             "month": month_index(m), "population_coverage": cov,
+                             "online_anywhere_share": 0.6 + change, "nationwide_share": 0.3})
+    return pd.DataFrame(rows)
+
+
+def test_waterfall_steps_from_all_on_through_each_change_to_all_off() -> None:
+    """Hand-computed: a +0.1, b -0.05 alone; all off together +0.2, so the interactions
+    are 0.2 - (0.1 - 0.05) = 0.15, and the last step ends at the all-off value."""
+    nat = _synthetic_national({"a": 0.10, "b": -0.05, "all": 0.20})
+    t = waterfall_table(nat, "mechanisms.switched_off", "none", "all")
+    assert len(t) == 2 * 2 * 5  # outcomes x months x (on, a, b, interactions, off)
+    one = t[(t["outcome"] == "population_coverage") & (t["month"] == "2022-12")]
+    assert list(one["kind"]) == ["all_on", "effect", "effect", "interactions", "all_off"]
+    assert list(one["level"]) == ["none", "a", "b", "interactions", "all"]  # largest first
+    on = 0.5 + 0.01  # mean over replications 0, 1, 2
+    np.testing.assert_allclose(one["change"].iloc[1:4], [0.10, -0.05, 0.15], atol=1e-12)
+    np.testing.assert_allclose(one["start"].iloc[1:4], [on, on + 0.10, on + 0.05], atol=1e-12)
+    np.testing.assert_allclose(one["end"].iloc[3], on + 0.20, atol=1e-12)
+    np.testing.assert_allclose(one["start"].iloc[4], on + 0.20, atol=1e-12)
+    np.testing.assert_allclose(one["lo"].iloc[1:4], one["hi"].iloc[1:4], atol=1e-12)
+    gap = t[(t["outcome"] == GAP) & (t["month"] == "2026-12")]
+    np.testing.assert_allclose(gap["start"].iloc[0], 0.3, atol=1e-12)
+    np.testing.assert_allclose(gap["end"].iloc[3], 0.5, atol=1e-12)
+    # without an all-off point: no interactions, no all-off row
+    alone = waterfall_table(nat[nat["mechanisms.switched_off"] != "all"],
+                            "mechanisms.switched_off", "none")
+    assert set(alone["kind"]) == {"all_on", "effect"}
+    with pytest.raises(ValueError, match="after the horizon"):
+        waterfall_table(nat.assign(month=nat["month"] - 100), "mechanisms.switched_off",
+                        "none")
+
+
+@pytest.fixture(scope="module")
+def experiment(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("mechanisms")
+    out = run_experiment(["mechanisms", "world=toy", "replications=2", "workers=1",
+                          f"out={root / 'exp'}", f"cache={root / 'cache'}"])
+    assert out is not None
+    return out
+
+
+def test_the_experiment_end_to_end_in_both_languages(experiment: Path) -> None:
+    out = experiment
+    nat = pd.read_parquet(out / "national.parquet")
+    assert list(dict.fromkeys(nat["mechanisms.switched_off"])) == [NONE, *MECHANISMS, ALL]
+    draw_experiment_figures(out, "de", ["waterfall"])
+    figs = {p.name for p in (out / "figures").iterdir()}
+    for stem in ("waterfall", "waterfall_de", "fan_population_coverage",
+                 "difference_population_coverage"):
+        assert {f"{stem}.png", f"{stem}.svg", f"{stem}.pdf", f"{stem}.csv"} <= figs, stem
+    side = pd.read_csv(out / "figures" / "waterfall.csv", comment="#")
+    assert set(side["level"]) == {NONE, *MECHANISMS, "interactions", ALL}
+    # the sidecar's changes are the paired differences of the saved table
+    at = nat[nat["month"] == month_index("2026-12")].pivot(
+        index="replication", columns="mechanisms.switched_off", values="population_coverage")
+    row = side[(side["outcome"] == "population_coverage") & (side["month"] == "2026-12")
+               & (side["level"] == "information_lag")].iloc[0]
+    assert row["change"] == pytest.approx((at["information_lag"] - at[NONE]).mean(), abs=1e-9)
+    for lang, word in (("en", "What each mechanism contributes"),
+                       ("de", "Was jeder Mechanismus beiträgt")):
+        report = build_report(out, lang)  # type: ignore[arg-type]
+        captions = [f.caption for f in report.figures()]
+        assert any(word in c for c in captions), captions
