@@ -8,6 +8,9 @@ should, and only that. With nothing switched off the model is the model as it wa
 from __future__ import annotations
 
 import copy
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +44,14 @@ from sim.world import World, build_world
 #: a city state: the toy world's Länder (HB, SL, BE) have no Land programme.
 WORLD = WorldParams(name="mech", states=["HE", "BW", "HB"], max_admins_per_state=10,
                     services_per_topic=3)
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _env() -> dict[str, str]:
+    """The environment of a command run from this checkout (its ``sim`` first)."""
+    return {**os.environ, "PYTHONPATH": str(ROOT)}
+
+
 #: The historical scenario's groups (the default run), every mechanism in force.
 HISTORICAL = ("funding=historical", "staffing=historical", "operation=historical",
               "state_programmes=all", "calibrated=historical")
@@ -384,3 +395,21 @@ def test_the_experiment_end_to_end_in_both_languages(experiment: Path) -> None:
         report = build_report(out, lang)  # type: ignore[arg-type]
         captions = [f.caption for f in report.figures()]
         assert any(word in c for c in captions), captions
+
+
+def test_the_waterfall_refuses_another_design_in_one_line(experiment: Path) -> None:
+    with pytest.raises(ConfigError, match=r"figures: waterfall needs the design of "
+                       r"experiment mechanisms: reference\.factor mechanisms\.switched_off"):
+        draw_experiment_figures(experiment, "en", ["waterfall"],
+                                reference={"factor": "strategy", "level": "efa"},
+                                out=experiment / "other")
+
+
+def test_a_bad_switch_on_the_command_line_exits_2_with_one_line(tmp_path: Path) -> None:
+    proc = subprocess.run([sys.executable, "-m", "sim", "world=toy",
+                           "mechanisms.switched_off=lag", f"hydra.run.dir={tmp_path / 'run'}"],
+                          capture_output=True, text=True, cwd=ROOT, env=_env(), timeout=120)
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "mechanisms.switched_off='lag' is not allowed" in lines[0]
+    assert not (tmp_path / "run").exists()

@@ -45,6 +45,8 @@ FIRST_TARGETS = (0.5, 0.9)
 FACTORS = ("strategy", "funding", "operation", "staffing", "state_programmes", "world")
 #: The level of a facet that figures showing one scenario pick (else the first level).
 MAIN_LEVEL = {"funding": "konjunkturpaket"}
+#: The design column of the ``waterfall`` recipe: which mechanism is switched off.
+MECHANISMS_FACTOR = "mechanisms.switched_off"
 #: Recipes of a sensitivity folder (their captions say nothing of replication bands).
 SENSITIVITY_RECIPES = ("morris", "sobol")
 
@@ -545,9 +547,11 @@ def _waterfall(c: _Ctx) -> list[str]:
     """What each mechanism switched off changes (experiment ``mechanisms``): population
     coverage and the gap online somewhere - nationwide, paired, from every mechanism on."""
     nat = c.t["national"]
-    if c.factor not in nat.columns or c.reference not in set(nat[c.factor]):
-        raise ConfigError(f"figures: waterfall needs the reference level {c.reference!r} of "
-                          f"{c.factor!r} in the design (the point with every mechanism on)")
+    if c.factor != MECHANISMS_FACTOR or c.factor not in nat.columns or \
+            c.reference not in set(nat[c.factor]):
+        raise ConfigError(f"figures: waterfall needs the design of experiment mechanisms: "
+                          f"reference.factor {MECHANISMS_FACTOR} with the level of every "
+                          f"mechanism on (not {c.factor}={c.reference!r})")
     all_level = MECHANISMS_ALL if MECHANISMS_ALL in set(nat[c.factor]) else None
     try:
         table = waterfall.waterfall_table(nat, c.factor, c.reference, all_level)
