@@ -81,6 +81,7 @@ PARAM_LABELS: dict[str, ParamLabel] = {
     "strategy": ParamLabel("strategy", "Strategie"),
     "funding": ParamLabel("funding", "Förderung"),
     "operation": ParamLabel("running-cost payer after 2022", "Betriebskostenträger ab 2023"),
+    "mechanisms.switched_off": ParamLabel("mechanism switched off", "abgeschalteter Mechanismus"),
     "state": ParamLabel("Land", "Land"),
     "development.effort_person_days": ParamLabel("development effort (person-days)",
                                                  "Entwicklungsaufwand (Personentage)"),

@@ -24,13 +24,14 @@ from matplotlib.figure import Figure
 from sim import stats
 from sim.calendar import OZG_DEADLINE, OZG_DEADLINE_KEY, month_index, month_label
 from sim.errors import ConfigError
-from sim.figures import charts, sensitivity, tables, timeline
+from sim.figures import charts, sensitivity, tables, timeline, waterfall
 from sim.figures.labels import COVERAGE_AT_DEADLINE, Lang, label_value, programme_label, text
 from sim.figures.levels import PAYER_PARTIES
 from sim.figures.save import figure_stem, save_figure
 from sim.figures.scenarios import scenario_sentence
 from sim.figures.style import groups_of, level_order
 from sim.figures.tables import state_difference_table
+from sim.mechanisms import ALL as MECHANISMS_ALL
 from sim.outputs import read_folder
 from sim.scenario import SCENARIO_AXES, design_roles, scenario_of
 
@@ -44,6 +45,8 @@ FIRST_TARGETS = (0.5, 0.9)
 FACTORS = ("strategy", "funding", "operation", "staffing", "state_programmes", "world")
 #: The level of a facet that figures showing one scenario pick (else the first level).
 MAIN_LEVEL = {"funding": "konjunkturpaket"}
+#: The design column of the ``waterfall`` recipe: which mechanism is switched off.
+MECHANISMS_FACTOR = "mechanisms.switched_off"
 #: Recipes of a sensitivity folder (their captions say nothing of replication bands).
 SENSITIVITY_RECIPES = ("morris", "sobol")
 
@@ -562,13 +565,32 @@ def _slug(value: Any) -> str:
     return "".join(ch if ch.isalnum() else "p" if ch == "." else "-" for ch in str(value))
 
 
+def _waterfall(c: _Ctx) -> list[str]:
+    """What each mechanism switched off changes (experiment ``mechanisms``): population
+    coverage and the gap online somewhere - nationwide, paired, from every mechanism on."""
+    nat = c.t["national"]
+    if c.factor != MECHANISMS_FACTOR or c.factor not in nat.columns or \
+            c.reference not in set(nat[c.factor]):
+        raise ConfigError(f"figures: waterfall needs the design of experiment mechanisms: "
+                          f"reference.factor {MECHANISMS_FACTOR} with the level of every "
+                          f"mechanism on (not {c.factor}={c.reference!r})")
+    all_level = MECHANISMS_ALL if MECHANISMS_ALL in set(nat[c.factor]) else None
+    try:
+        table = waterfall.waterfall_table(nat, c.factor, c.reference, all_level)
+    except ValueError as exc:
+        raise ConfigError(f"figures: waterfall: {exc}") from None
+    fig, data = waterfall.waterfall_figure(
+        table, c.factor, c.lang, c.title, int(c.manifest.get("replications") or 0) or None)
+    return c.save(fig, "waterfall", data)
+
+
 RECIPES: dict[str, Callable[[_Ctx], list[str]]] = {
     "fan": _fan, "difference": _difference, "small_multiples": _small_multiples,
     "maps": _maps, "time_to_target": _time_to_target, "cost_coverage": _cost_coverage,
     "sufficiency": _sufficiency, "heatmaps": _heatmaps, "robustness": _robustness,
     "state_differences": _state_differences, "running_costs": _running_costs,
     "size_classes": _size_classes, "morris": _morris, "sobol": _sobol,
-    "regret": _regret, "timeline": _timeline,
+    "regret": _regret, "timeline": _timeline, "waterfall": _waterfall,
 }
 
 

@@ -33,7 +33,7 @@ FIGURE_CAPTIONS = {"fan_": "cap_fan", "difference_": "cap_difference",
                    "time_to_target": "cap_time_to_target", "cost_coverage": "cap_cost_coverage",
                    "timeline": "cap_timeline", "regret": "cap_regret",
                    "robustness": "cap_robustness", "morris_": "cap_morris",
-                   "sobol_": "cap_sobol",
+                   "sobol_": "cap_sobol", "waterfall": "cap_waterfall",
                    "coverage": "cap_coverage", "fit": "cap_fit", "residuals": "cap_residuals",
                    "posterior": "cap_posterior", "backtest": "cap_backtest"}
 #: The sidecar header key (``# caption: ...``) of a figure's own caption, used when present.

@@ -233,6 +233,14 @@ TEXT: dict[Lang, dict[str, str]] = {
         "bands_note": ("Bands and intervals show the spread across replications: chance "
                        "and, with posterior draws, parameter uncertainty; they do not "
                        "contain the uncertainty of the assumptions above."),
+        # issue 14 part 5 (mechanisms)
+        "cap_waterfall": ("What each mechanism contributes: population coverage and the gap "
+                          "between services online somewhere and nationwide at 31 Dec 2022 "
+                          "and 31 Dec 2026, from the value with every mechanism on, through "
+                          "the mean paired change of switching each mechanism off (common "
+                          "random numbers, {n} replications, 95% interval), to the value with "
+                          "every mechanism off; the interactions are what switching all off "
+                          "together changes beyond the sum of the single changes."),
     },
     "de": {
         "figure": "Abbildung", "table": "Tabelle", "appendix": "Anhang",
@@ -465,6 +473,15 @@ TEXT: dict[Lang, dict[str, str]] = {
         "bands_note": ("Bänder und Intervalle zeigen die Streuung über die Replikationen: "
                        "Zufall und, mit A-posteriori-Ziehungen, Parameterunsicherheit; die "
                        "Unsicherheit der Annahmen oben enthalten sie nicht."),
+        # issue 14 part 5 (mechanisms)
+        "cap_waterfall": ("Was jeder Mechanismus beiträgt: Bevölkerungsabdeckung und die "
+                          "Lücke zwischen irgendwo online und flächendeckend verfügbaren "
+                          "Leistungen am 31.12.2022 und 31.12.2026, vom Wert mit allen "
+                          "Mechanismen über die mittlere gepaarte Änderung beim Abschalten "
+                          "jedes einzelnen (gemeinsame Zufallszahlen, {n} Replikationen, "
+                          "95-%-Intervall) zum Wert ohne alle; die Wechselwirkungen sind, was "
+                          "das gemeinsame Abschalten über die Summe der einzelnen Änderungen "
+                          "hinaus ändert."),
     },
 }
 
