@@ -45,7 +45,8 @@ TEXT: dict[str, dict[str, str]] = {
                    "where it holds (it holds in {base} of {n} runs)."),
         "box_stats": "coverage {cov}, density {dens} (all runs: {base}), {n} runs in the box",
         "explored": "share of the explored range",
-        "qp": "p {p}", "oob": "out-of-bag accuracy {acc}",
+        "explored_range": "explored {lo} – {hi}",
+        "qp": "p {p}", "oob": "out-of-bag accuracy {acc} (larger class {base})",
         "note_trajectory": (
             "Each point is a box on PRIM's peeling trajectory over the uncertain inputs: "
             "coverage is the share of the runs where the question holds that lie in the box, "
@@ -56,14 +57,16 @@ TEXT: dict[str, dict[str, str]] = {
             "runs. One run per scenario and replication ({r} replications)."),
         "note_boxes": (
             "Bars: the reported box's range of each restricted uncertain input (dark) within "
-            "the range explored (light), limits in the input's unit; p: quasi-p value of the "
+            "the range explored (light), the limits that restrict in the input's unit, the "
+            "range explored under its name; p: quasi-p value of the "
             "restriction (one-sided binomial test of its density gain). One run per "
             "scenario and replication ({r} replications)."),
         "note_scores": (
             "Extra-trees feature scores ({trees} trees, seeded): each uncertain input's share "
             "of what tells the runs where the question holds from those where it does not; "
             "rank in brackets. The out-of-bag accuracy under a question says how well the "
-            "inputs tell it together (compare with the larger class's share)."),
+            "inputs tell it together; no better than the larger class's share (always "
+            "guessing it): they do not tell it."),
     },
     "de": {
         "title_trajectory": "Szenarioentdeckung: PRIMs Schälpfade",
@@ -79,7 +82,8 @@ TEXT: dict[str, dict[str, str]] = {
         "box_stats": ("Abdeckung {cov}, Dichte {dens} (alle Läufe: {base}), {n} Läufe in "
                       "der Box"),
         "explored": "Anteil am untersuchten Bereich",
-        "qp": "p {p}", "oob": "Out-of-Bag-Treffsicherheit {acc}",
+        "explored_range": "untersucht {lo} – {hi}",
+        "qp": "p {p}", "oob": "Out-of-Bag-Treffsicherheit {acc} (größere Klasse {base})",
         "note_trajectory": (
             "Jeder Punkt ist eine Box auf PRIMs Schälpfad über die unsicheren Größen: "
             "Abdeckung ist der Anteil der Läufe, in denen die Frage zutrifft, die in der Box "
@@ -91,23 +95,28 @@ TEXT: dict[str, dict[str, str]] = {
             "Szenario und Replikation ({r} Replikationen)."),
         "note_boxes": (
             "Balken: der Bereich jeder eingeschränkten unsicheren Größe in der berichteten "
-            "Box (dunkel) im untersuchten Bereich (hell), Grenzen in der Einheit der Größe; "
+            "Box (dunkel) im untersuchten Bereich (hell), die einschränkenden Grenzen in der "
+            "Einheit der Größe, der untersuchte Bereich unter ihrem Namen; "
             "p: Quasi-p-Wert der Einschränkung (einseitiger Binomialtest ihres "
             "Dichtegewinns). Ein Lauf je Szenario und Replikation ({r} Replikationen)."),
         "note_scores": (
             "Extra-Trees-Merkmalswerte ({trees} Bäume, fester Startwert): der Anteil jeder "
             "unsicheren Größe daran, die Läufe, in denen die Frage zutrifft, von den übrigen "
             "zu unterscheiden; Rang in Klammern. Die Out-of-Bag-Treffsicherheit unter einer "
-            "Frage sagt, wie gut alle Größen zusammen sie vorhersagen (verglichen mit dem "
-            "Anteil der größeren Klasse)."),
+            "Frage sagt, wie gut alle Größen zusammen sie vorhersagen; nicht besser als der "
+            "Anteil der größeren Klasse (sie immer zu raten): sie sagen es nicht voraus."),
     },
 }
 #: Characters on one line of a question's title above a trajectory panel (a third of the
 #: width, bold), under a column of the scores table and of an input's name.
 TITLE_CHARS, COLUMN_CHARS, PARAM_CHARS = 26, 22, 30
-#: Height (inches) of one row of the boxes chart and of the scores table, and the room of
-#: a question's heading above its rows.
-ROW_IN, HEADING_IN = 0.24, 0.45
+#: Characters on one line of a question's heading and of its box's statistics in the boxes
+#: chart (the width of its bars, right of the inputs' names).
+HEADING_CHARS, STATS_CHARS = 50, 70
+#: Height (inches) of one row of the scores table and of the boxes chart (an input's name
+#: and its explored range), of one line of a heading (9 pt and spacing), and of a panel's
+#: ticks or message.
+ROW_IN, BOX_ROW_IN, LINE_IN, AXIS_IN = 0.24, 0.4, 0.18, 0.4
 #: Trajectory panels per row (three questions side by side at full width).
 TRAJECTORY_PANELS_PER_ROW = 3
 #: Colours of the bars of the boxes chart: the explored range and the box.
@@ -138,8 +147,8 @@ def _message(row: pd.Series, lang: Lang) -> str:
     return text("no_box", lang, n=n, base=format_percent(float(row["base_rate"]), lang))
 
 
-def _empty_panel(ax: Axes, message: str) -> None:
-    ax.text(0.5, 0.5, wrap(message, TITLE_CHARS), ha="center", va="center",
+def _empty_panel(ax: Axes, message: str, width: int = TITLE_CHARS) -> None:
+    ax.text(0.5, 0.5, wrap(message, width), ha="center", va="center",
             fontsize=SMALL_PT, transform=ax.transAxes, color="0.3")
     ax.set_axis_off()
 
@@ -230,26 +239,34 @@ def boxes_figure(boxes: pd.DataFrame, titles: Mapping[str, str], lang: Lang, tit
     """
     check_lang(lang)
     questions = _questions(boxes)
-    sizes = [max(1, int((boxes["question"].astype(str) == q).sum())) for q in questions]
+    heights = []
+    for q in questions:  # heading lines, the statistics' line, the rows (or a message)
+        first = _status(boxes, q)
+        lines = wrap(titles.get(q, q), HEADING_CHARS).count("\n") + 1
+        rows = int((boxes["question"].astype(str) == q).sum()) if first["status"] == "box" else 0
+        heights.append(LINE_IN * (lines + (rows > 0)) + BOX_ROW_IN * rows + AXIS_IN)
     note = text("note_boxes", lang, r=n_replications or "")
     with styled():
-        fig, body = new_figure(WIDTH_FULL, sum(ROW_IN * s + HEADING_IN for s in sizes) + 0.35,
-                               note, title)
+        fig, body = new_figure(WIDTH_FULL, sum(heights) + LINE_IN, note, title)
         axes = np.ravel(body.subplots(len(questions), 1, squeeze=False,
-                                      height_ratios=[ROW_IN * s + HEADING_IN for s in sizes]))
+                                      height_ratios=heights))
         for ax, q in zip(axes, questions, strict=True):
             rows = boxes[boxes["question"].astype(str) == q]
             first = rows.iloc[0]
-            head = wrap(titles.get(q, q), 3 * TITLE_CHARS)
+            head = wrap(titles.get(q, q), HEADING_CHARS)
             if first["status"] != "box":
                 ax.set_title(head, loc="left")
-                _empty_panel(ax, _message(first, lang))
+                _empty_panel(ax, _message(first, lang), STATS_CHARS)
                 continue
             stats = text("box_stats", lang, cov=format_percent(float(first["coverage"]), lang),
                          dens=format_percent(float(first["density"]), lang),
                          base=format_percent(float(first["base_rate"]), lang),
                          n=int(first["n_in_box"]))
-            ax.set_title(f"{head}\n{stats}", fontsize=SMALL_PT, loc="left")
+            # the question in bold, its box's statistics in a plain line between it and the bars
+            ax.set_title(head, loc="left", pad=2.2 * SMALL_PT)
+            ax.annotate(wrap(stats, STATS_CHARS), (0.0, 1.0), xycoords="axes fraction",
+                        xytext=(0, 3), textcoords="offset points", va="bottom",
+                        fontsize=SMALL_PT)
             ys = np.arange(len(rows))[::-1]
             for y, (_, r) in zip(ys, rows.iterrows(), strict=True):
                 lo, hi = float(r["explored_low"]), float(r["explored_high"])
@@ -257,14 +274,21 @@ def boxes_figure(boxes: pd.DataFrame, titles: Mapping[str, str], lang: Lang, tit
                 a, b = (float(r["lower"]) - lo) / span, (float(r["upper"]) - lo) / span
                 ax.barh(y, 1.0, left=0.0, height=0.6, color=EXPLORED_COLOR)
                 ax.barh(y, b - a, left=a, height=0.6, color=BOX_COLOR)
-                ax.text(a, y, _limit(float(r["lower"]), lo, hi, lang) + " ", ha="right",
-                        va="center", fontsize=SMALL_PT)
-                ax.text(b, y, " " + _limit(float(r["upper"]), lo, hi, lang), ha="left",
-                        va="center", fontsize=SMALL_PT)
+                # the limits that restrict (an open side is the explored bound, in the label)
+                if not np.isclose(a, 0.0):
+                    ax.text(a, y, _limit(float(r["lower"]), lo, hi, lang) + " ", ha="right",
+                            va="center", fontsize=SMALL_PT)
+                if not np.isclose(b, 1.0):
+                    ax.text(b, y, " " + _limit(float(r["upper"]), lo, hi, lang), ha="left",
+                            va="center", fontsize=SMALL_PT)
                 ax.text(1.02, y, _qp_text(float(r["qp_lower"]), float(r["qp_upper"]), lang),
                         ha="left", va="center", fontsize=SMALL_PT, color="0.3")
-            ax.set_yticks(ys, [wrap(param_label(str(p), lang, sentence=True), PARAM_CHARS)
-                               for p in rows["parameter"]])
+            ax.set_yticks(ys, [wrap(param_label(str(r["parameter"]), lang, sentence=True),
+                                    PARAM_CHARS) + "\n" + text(
+                "explored_range", lang,
+                lo=_limit(float(r["explored_low"]), r["explored_low"], r["explored_high"], lang),
+                hi=_limit(float(r["explored_high"]), r["explored_low"], r["explored_high"],
+                          lang)) for _, r in rows.iterrows()])
             ax.set_xlim(-0.22, 1.22)
             ax.set_ylim(-0.6, len(rows) - 0.4)
             ax.set_xticks([0, 0.5, 1.0])
@@ -300,7 +324,9 @@ def scores_figure(scores: pd.DataFrame, boxes: pd.DataFrame, titles: Mapping[str
     norm = mcolors.Normalize(0.0, float(finite.max()) if len(finite) else 1.0)
     cmap = matplotlib.colormaps["Blues"].with_extremes(bad="0.95")
     with styled():
-        fig, body = new_figure(WIDTH_FULL, ROW_IN * len(order) + 1.4, note, title)
+        head = max(wrap(titles.get(q, q), COLUMN_CHARS).count("\n") + 1 for q in questions)
+        fig, body = new_figure(WIDTH_FULL, ROW_IN * len(order) + LINE_IN * head + 2 * AXIS_IN,
+                               note, title)
         ax = body.subplots()
         ax.imshow(np.ma.masked_invalid(values), cmap=cmap, norm=norm, aspect="auto",
                   interpolation="nearest")
@@ -312,9 +338,13 @@ def scores_figure(scores: pd.DataFrame, boxes: pd.DataFrame, titles: Mapping[str
         foot = []
         for q in questions:
             sub = scores[scores["question"].astype(str) == q]
-            foot.append(text("oob", lang, acc=format_percent(float(sub["oob_accuracy"].iloc[0]),
-                                                             lang))
-                        if len(sub) else _message(_status(boxes, q), lang))
+            if len(sub):
+                rate = float(sub["base_rate"].iloc[0])
+                foot.append(text("oob", lang,
+                                 acc=format_percent(float(sub["oob_accuracy"].iloc[0]), lang),
+                                 base=format_percent(max(rate, 1 - rate), lang)))
+            else:
+                foot.append(_message(_status(boxes, q), lang))
         ax.set_xticks(range(len(questions)),
                       [wrap(titles.get(q, q), COLUMN_CHARS) for q in questions])
         ax.xaxis.tick_top()

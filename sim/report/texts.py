@@ -175,6 +175,19 @@ TEXT: dict[Lang, dict[str, str]] = {
         "bands_note": ("Bands and intervals show the spread across replications: chance "
                        "and, with posterior draws, parameter uncertainty; they do not "
                        "contain the uncertainty of the assumptions above."),
+        # scenario discovery (issue 14 §3; sim/discovery.py)
+        "cap_discovery_trajectory": (
+            "Scenario discovery, PRIM's peeling trajectory per question: coverage against "
+            "density of each box over the uncertain inputs, by number of restricted inputs; "
+            "the ring marks the box reported. One case per scenario and replication ({n} "
+            "replications)."),
+        "cap_discovery_boxes": (
+            "Scenario discovery, the box reported per question: the range of each restricted "
+            "uncertain input within the range explored, with its quasi-p value, and the box's "
+            "coverage and density."),
+        "cap_discovery_scores": (
+            "Scenario discovery, extra-trees feature scores of every uncertain input per "
+            "question (rank in brackets) and the classifier's out-of-bag accuracy."),
     },
     "de": {
         "figure": "Abbildung", "table": "Tabelle", "appendix": "Anhang",
@@ -345,6 +358,19 @@ TEXT: dict[Lang, dict[str, str]] = {
         "bands_note": ("Bänder und Intervalle zeigen die Streuung über die Replikationen: "
                        "Zufall und, mit A-posteriori-Ziehungen, Parameterunsicherheit; die "
                        "Unsicherheit der Annahmen oben enthalten sie nicht."),
+        # Szenarioentdeckung (Issue 14 §3; sim/discovery.py)
+        "cap_discovery_trajectory": (
+            "Szenarioentdeckung, PRIMs Schälpfad je Frage: Abdeckung gegen Dichte jeder Box "
+            "über die unsicheren Größen, nach Zahl der eingeschränkten Größen; der Ring "
+            "markiert die berichtete Box. Ein Fall je Szenario und Replikation ({n} "
+            "Replikationen)."),
+        "cap_discovery_boxes": (
+            "Szenarioentdeckung, die berichtete Box je Frage: der Bereich jeder "
+            "eingeschränkten unsicheren Größe im untersuchten Bereich, mit ihrem "
+            "Quasi-p-Wert, sowie Abdeckung und Dichte der Box."),
+        "cap_discovery_scores": (
+            "Szenarioentdeckung, Extra-Trees-Merkmalswerte jeder unsicheren Größe je Frage "
+            "(Rang in Klammern) und die Out-of-Bag-Treffsicherheit des Klassifikators."),
     },
 }
 
