@@ -186,6 +186,11 @@ def _parse_condition(where: str, text: object) -> tuple[str, float, bool]:
     return match.group(2), float(match.group(3)), bool(match.group(1))
 
 
+def _is_level(value: object) -> bool:
+    """A lever level: an option name or a number (compared as text with the design's)."""
+    return isinstance(value, str | int | float) and not isinstance(value, bool)
+
+
 def _parse_one(i: int, raw: object) -> Question:
     where = f"discovery[{i}]"
     if not isinstance(raw, Mapping):
@@ -219,20 +224,19 @@ def _parse_one(i: int, raw: object) -> Question:
     contrast = None
     if raw.get("contrast") is not None:
         c = raw["contrast"]
-        if not isinstance(c, Mapping) or set(c) != set(CONTRAST_KEYS) or not all(
-                isinstance(c[k], str) for k in CONTRAST_KEYS):
+        if not isinstance(c, Mapping) or set(c) != set(CONTRAST_KEYS) or not isinstance(
+                c["lever"], str) or not all(_is_level(c[k]) for k in ("a", "b")):
             raise ConfigError(f"{where}.contrast={c!r} is not allowed: a mapping "
                               "{lever: NAME, a: LEVEL, b: LEVEL} (b minus a)")
-        if c["a"] == c["b"]:
+        if str(c["a"]) == str(c["b"]):
             raise ConfigError(f"{where}.contrast: a={c['a']!r} is not allowed: a level other "
                               "than b")
-        contrast = Contrast(c["lever"], c["a"], c["b"])
+        contrast = Contrast(c["lever"], str(c["a"]), str(c["b"]))
     if op == MISSING and (contrast is not None or kind != "kpi"):
         raise ConfigError(f"{where}.condition='missing' is not allowed here: only for a "
                           "kpi: outcome without a contrast (a key figure not reached)")
     held = raw.get("where") or {}
-    if not isinstance(held, Mapping) or not all(
-            isinstance(v, str) for v in held.values()):
+    if not isinstance(held, Mapping) or not all(_is_level(v) for v in held.values()):
         raise ConfigError(f"{where}.where={held!r} is not allowed: a mapping lever: level")
     return Question(name, title, title_de, str(outcome), kind, column, month,
                     str(raw.get("condition")), op, threshold, absolute, contrast,

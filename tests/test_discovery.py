@@ -206,6 +206,21 @@ def test_a_question_that_does_not_fit_the_design_is_named(over: dict, match: str
         discovery.check_questions([q], DESIGN, KPIS, "2030-12")
 
 
+def test_a_numeric_lever_level_is_matched_as_the_design_writes_it() -> None:
+    design = {"lhs": {"n": 4, "ranges": {"u": [0, 1]}},
+              "cross": {"staffing.dev_fte_factor": [1.0, 1.5]}}
+    q = _question(outcome="kpi:population_coverage_2022_12",
+                  contrast={"lever": "staffing.dev_fte_factor", "a": 1.0, "b": 1.5})
+    discovery.check_questions([q], design, KPIS, "2030-12")
+    kp = pd.DataFrame([{"point": p, "replication": 0, "u": 0.5,
+                        "staffing.dev_fte_factor": f, "population_coverage_2022_12": v}
+                       for p, (f, v) in enumerate([(1.0, 0.5), (1.5, 0.75)])])
+    c = discovery.question_cases(q, kp, None, ["u"], 156.0)
+    assert c["value"].tolist() == [0.25] and c["holds"].tolist() == [False]
+    with pytest.raises(ConfigError, match=r"where=\{'strategy': True\} is not allowed"):
+        _question(where={"strategy": True})
+
+
 def test_questions_need_an_exploration_and_distinct_names() -> None:
     with pytest.raises(ConfigError, match="needs a design with lhs"):
         discovery.check_questions([_question()], {"grid": {"strategy": ["efa"]}}, KPIS,
