@@ -394,7 +394,11 @@ def question_cases(q: Question, kpis: pd.DataFrame, national: pd.DataFrame | Non
 
 def _ema(module: str) -> ModuleType:
     """An EMA Workbench analysis module, imported on first use (its package warns that the
-    optional ``ipyparallel`` is missing: not needed here), its log kept to warnings."""
+    optional ``ipyparallel`` is missing: not needed here), its log kept to warnings.
+
+    Imported here, not at the top, because importing it takes ~1.7 s (seaborn, its
+    workbench framework) that every command drawing figures would pay otherwise; only the
+    ``discovery`` recipe needs it."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         mod = importlib.import_module(f"ema_workbench.analysis.{module}")
@@ -409,9 +413,7 @@ def choose_box(trajectory: pd.DataFrame) -> int:
     and among those the fewest restricted inputs win, then the highest coverage, then the
     earliest box."""
     t = trajectory.reset_index(drop=True)
-    ok = t[t["coverage"] >= MIN_COVERAGE - 1e-12]
-    if ok.empty:  # cannot happen (the first box covers everything); the first box then
-        return 0
+    ok = t[t["coverage"] >= MIN_COVERAGE - 1e-12]  # never empty: the first box covers all
     best = ok[ok["density"] >= ok["density"].max() - DENSITY_TOLERANCE]
     order = best.assign(_cov=-best["coverage"], _i=best.index).sort_values(
         ["res_dim", "_cov", "_i"])

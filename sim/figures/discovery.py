@@ -191,7 +191,8 @@ def trajectory_figure(trajectories: pd.DataFrame, boxes: pd.DataFrame,
                        norm=norm, s=14, zorder=3, edgecolors="none")
             chosen = t[t["chosen"].astype(bool)]
             ax.scatter(100 * chosen["coverage"], 100 * chosen["density"], s=70,
-                       facecolors="none", edgecolors="black", linewidths=1.2, zorder=4)
+                       facecolors="none", edgecolors="black", linewidths=1.2, zorder=4,
+                       clip_on=False)  # a ring at density 100 % stays whole
             ax.set_xlim(-3, 103)
             ax.set_ylim(-3, 103)
             ax.set_xlabel(text("coverage", lang))
