@@ -61,7 +61,8 @@ log = logging.getLogger("ozg-sim")
 EXPERIMENT_DIR = CONF_DIR / "experiment"
 #: Keys an experiment file may have.
 SPEC_KEYS = {"name", "title", "title_de", "description", "replications", "seed", "base",
-             "design", "figures", "reference", "sensitivity"}
+             "design", "figures", "reference", "sensitivity",
+             "discovery"}  # scenario discovery's questions (sim.discovery)
 
 
 #: What an experiment's ``name:`` may be: it names the output folder ``<out>/<name>/``, so a
@@ -74,7 +75,8 @@ SPEC_SUFFIXES = (".yaml", ".yml")
 SPEC_TYPES: dict[str, tuple[type, ...]] = {
     "title": (str,), "title_de": (str, type(None)), "description": (str,),
     "replications": (int,), "seed": (int,), "base": (list, type(None)), "design": (dict,),
-    "figures": (list, type(None)), "reference": (dict, type(None)), "sensitivity": (dict,)}
+    "figures": (list, type(None)), "reference": (dict, type(None)), "sensitivity": (dict,),
+    "discovery": (list,)}
 
 
 def experiment_names() -> list[str]:

@@ -130,11 +130,15 @@ def test_staffing_sweep_end_to_end(tmp_path: Path) -> None:
 def test_exploration_end_to_end(tmp_path: Path) -> None:
     out = _run(tmp_path, "exploration", "replications=2")
     kp = pd.read_parquet(out / "kpis.parquet")
-    assert kp["point"].nunique() == 40 * 4
-    # each hypercube point appears once per strategy, with identical uncertain values
+    assert kp["point"].nunique() == 40 * 4 * 2
+    # each hypercube point appears once per strategy and funding rule, with identical
+    # uncertain values
     assert kp.groupby("development.effort_person_days")["strategy"].nunique().eq(4).all()
+    assert kp.groupby("development.effort_person_days")["funding"].nunique().eq(2).all()
     figs = _figures(out)
     assert {"robustness.png", "robustness.csv", "robustness_differences.csv"} <= figs
+    assert {"discovery_boxes.png", "discovery_boxes.csv", "discovery_trajectory.png",
+            "discovery_scores.png"} <= figs
 
 
 def test_dry_run_counts_and_estimates_without_writing(tmp_path: Path) -> None:

@@ -21,10 +21,11 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from sim import stats
+from sim import discovery, stats
 from sim.calendar import OZG_DEADLINE, OZG_DEADLINE_KEY, month_index, month_label
 from sim.errors import ConfigError
 from sim.figures import charts, sensitivity, tables, timeline, waterfall
+from sim.figures import discovery as discovery_charts
 from sim.figures.labels import COVERAGE_AT_DEADLINE, Lang, label_value, programme_label, text
 from sim.figures.levels import PAYER_PARTIES
 from sim.figures.save import figure_stem, save_figure
@@ -584,6 +585,41 @@ def _waterfall(c: _Ctx) -> list[str]:
     return c.save(fig, "waterfall", data)
 
 
+def _discovery(c: _Ctx) -> list[str]:
+    """Scenario discovery of the experiment's ``discovery:`` questions
+    (:mod:`sim.discovery`): PRIM's peeling trajectories, the reported boxes and the feature
+    scores of the uncertain inputs, each figure's sidecar its table."""
+    if not c.manifest.get("discovery"):
+        raise ConfigError("figures: discovery needs questions: a discovery: block in the "
+                          "experiment file, as experiment exploration has")
+    questions = discovery.parse_questions(c.manifest["discovery"])
+    levers, scenario = design_roles(c.manifest.get("design"))
+    nat, kp = c.t["national"], c.t["kpis"]
+    design = {"point", "replication", *levers, *scenario}
+    discovery.check_questions(questions, c.manifest.get("design"),
+                              [k for k in kp.columns if k not in design],
+                              month_label(int(nat["month"].max())))
+    found = discovery.analyse(questions, kp, nat, scenario, int(c.manifest.get("seed") or 0))
+    titles = {q.name: q.title_de if c.lang == "de" else q.title for q in questions}
+    reps = int(c.manifest.get("replications") or 0) or None
+    settings = {"min_coverage": discovery.MIN_COVERAGE,
+                "density_tolerance": discovery.DENSITY_TOLERANCE,
+                "max_quasi_p": discovery.MAX_QUASI_P}
+    fig, data = discovery_charts.trajectory_figure(
+        found.trajectories, found.boxes, titles, c.lang,
+        discovery_charts.text("title_trajectory", c.lang), settings, reps)
+    files = c.save(fig, "discovery_trajectory", data)
+    fig, data = discovery_charts.boxes_figure(found.boxes, titles, c.lang,
+                                              discovery_charts.text("title_boxes", c.lang),
+                                              reps)
+    files += c.save(fig, "discovery_boxes", data)
+    fig, data = discovery_charts.scores_figure(found.scores, found.boxes, titles, scenario,
+                                               c.lang,
+                                               discovery_charts.text("title_scores", c.lang),
+                                               discovery.N_TREES)
+    return files + c.save(fig, "discovery_scores", data)
+
+
 RECIPES: dict[str, Callable[[_Ctx], list[str]]] = {
     "fan": _fan, "difference": _difference, "small_multiples": _small_multiples,
     "maps": _maps, "time_to_target": _time_to_target, "cost_coverage": _cost_coverage,
@@ -591,6 +627,7 @@ RECIPES: dict[str, Callable[[_Ctx], list[str]]] = {
     "state_differences": _state_differences, "running_costs": _running_costs,
     "size_classes": _size_classes, "morris": _morris, "sobol": _sobol,
     "regret": _regret, "timeline": _timeline, "waterfall": _waterfall,
+    "discovery": _discovery,
 }
 
 

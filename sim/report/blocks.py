@@ -34,6 +34,9 @@ FIGURE_CAPTIONS = {"fan_": "cap_fan", "difference_": "cap_difference",
                    "timeline": "cap_timeline", "regret": "cap_regret",
                    "robustness": "cap_robustness", "morris_": "cap_morris",
                    "sobol_": "cap_sobol", "waterfall": "cap_waterfall",
+                   "discovery_trajectory": "cap_discovery_trajectory",
+                   "discovery_boxes": "cap_discovery_boxes",
+                   "discovery_scores": "cap_discovery_scores",
                    "coverage": "cap_coverage", "fit": "cap_fit", "residuals": "cap_residuals",
                    "posterior": "cap_posterior", "backtest": "cap_backtest"}
 #: The sidecar header key (``# caption: ...``) of a figure's own caption, used when present.

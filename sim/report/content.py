@@ -73,7 +73,8 @@ RUN_HEADLINE = ("nationwide_reported_2022_12", "online_anywhere_2022_12", "natio
 EUR_PER_MILLION = 1e6
 #: Order of an experiment's figures in the report (by file-name prefix), then the rest.
 FIGURE_ORDER = ("waterfall", "fan_", "difference_", "small_multiples_", "map_",
-                "time_to_target", "timeline", "cost_coverage", "robustness", "regret")
+                "time_to_target", "timeline", "cost_coverage", "robustness", "regret",
+                "discovery_")
 #: Order of a run's figures in the report (by file-name prefix).
 RUN_FIGURE_ORDER = ("coverage", "timeline", "small_multiples_population_coverage",
                     "small_multiples_available_share", "map_land", "map_kreis")

@@ -241,6 +241,19 @@ TEXT: dict[Lang, dict[str, str]] = {
                           "random numbers, {n} replications, 95% interval), to the value with "
                           "every mechanism off; the interactions are what switching all off "
                           "together changes beyond the sum of the single changes."),
+        # scenario discovery (issue 14 §3; sim/discovery.py)
+        "cap_discovery_trajectory": (
+            "Scenario discovery, PRIM's peeling trajectory per question: coverage against "
+            "density of each box over the uncertain inputs, by number of restricted inputs; "
+            "the ring marks the box reported. One case per scenario and replication ({n} "
+            "replications)."),
+        "cap_discovery_boxes": (
+            "Scenario discovery, the box reported per question: the range of each restricted "
+            "uncertain input within the range explored, with its quasi-p value, and the box's "
+            "coverage and density."),
+        "cap_discovery_scores": (
+            "Scenario discovery, extra-trees feature scores of every uncertain input per "
+            "question (rank in brackets) and the classifier's out-of-bag accuracy."),
     },
     "de": {
         "figure": "Abbildung", "table": "Tabelle", "appendix": "Anhang",
@@ -482,6 +495,19 @@ TEXT: dict[Lang, dict[str, str]] = {
                           "95-%-Intervall) zum Wert ohne alle; die Wechselwirkungen sind, was "
                           "das gemeinsame Abschalten über die Summe der einzelnen Änderungen "
                           "hinaus ändert."),
+        # Szenarioentdeckung (Issue 14 §3; sim/discovery.py)
+        "cap_discovery_trajectory": (
+            "Szenarioentdeckung, PRIMs Schälpfad je Frage: Abdeckung gegen Dichte jeder Box "
+            "über die unsicheren Größen, nach Zahl der eingeschränkten Größen; der Ring "
+            "markiert die berichtete Box. Ein Fall je Szenario und Replikation ({n} "
+            "Replikationen)."),
+        "cap_discovery_boxes": (
+            "Szenarioentdeckung, die berichtete Box je Frage: der Bereich jeder "
+            "eingeschränkten unsicheren Größe im untersuchten Bereich, mit ihrem "
+            "Quasi-p-Wert, sowie Abdeckung und Dichte der Box."),
+        "cap_discovery_scores": (
+            "Szenarioentdeckung, Extra-Trees-Merkmalswerte jeder unsicheren Größe je Frage "
+            "(Rang in Klammern) und die Out-of-Bag-Treffsicherheit des Klassifikators."),
     },
 }
 
