@@ -285,8 +285,8 @@ SENSITIVITY_TABLES: tuple[Table, ...] = (
         Column("se_low", "output unit", "standard error of `mean_low` (spread of the "
                "points over the square root of their number)"),
         Column("se_high", "output unit", "standard error of `mean_high`"),
-        Column("positive_share", "share", "design points of the stage with a positive "
-               "contrast (b better than a where higher is better)"),
+        Column("positive_share", "share", "design points of the stage whose mean contrast "
+               "is positive (level b above the reference a)"),
         Column("sign_flips", "", "`mean_low` and `mean_high` have opposite signs and each "
                "lies more than 1.96 standard errors from zero: the conclusion flips over "
                "the parameter's range")),

@@ -129,6 +129,11 @@ def dry_run(spec: SensitivitySpec, k: int, reps: int, base: list[str], seed: int
         lines.append(f"  then Sobol N={spec.settings.sobol_n} over {s} survivors"
                      f"{' (at most)' if most is not None else ''}: {sob} runs "
                      f"(~{per_run * sob / workers / 60:.1f} min)")
+    if most is not None:
+        total = morris + sob
+        lines.append(f"  in all at most {total} runs, ~{per_run * total:.0f} CPU-s "
+                     f"(~{per_run * total / workers / 60:.1f} min on {workers} worker(s)) "
+                     "before the figures")
     if cache_dir is not None:
         lines.append(f"  cached runs are reused from {cache_dir}")
     return "\n".join(lines)

@@ -79,7 +79,11 @@ FIGURE_CAPTIONS = {"fan_": "cap_fan", "difference_": "cap_difference",
                    "time_to_target": "cap_time_to_target", "cost_coverage": "cap_cost_coverage",
                    "timeline": "cap_timeline", "regret": "cap_regret",
                    "coverage": "cap_coverage", "fit": "cap_fit", "residuals": "cap_residuals",
-                   "posterior": "cap_posterior", "backtest": "cap_backtest"}
+                   "posterior": "cap_posterior", "backtest": "cap_backtest",
+                   # issue 14 §2 (H2): the sensitivity of decisions
+                   "contrast_morris_": "cap_contrast_morris",
+                   "contrast_sobol_": "cap_contrast_sobol",
+                   "contrast_evolution_": "cap_contrast_evolution"}
 #: Order of a run's figures in the report (by file-name prefix).
 RUN_FIGURE_ORDER = ("coverage", "timeline", "small_multiples_population_coverage",
                     "small_multiples_available_share", "map_land", "map_kreis")
