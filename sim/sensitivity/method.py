@@ -222,6 +222,10 @@ def sobol_analysis(problem: Problem, ev: Evaluation, outputs: Sequence[str], see
         if np.isfinite(total) and total > 0:
             with warnings.catch_warnings():  # tiny negative variances of the estimators
                 warnings.simplefilter("ignore", RuntimeWarning)
+                # a constant block of the design (a decision that no point changes in one
+                # half of Saltelli's matrices, e.g. before a lever acts) gives NaN indices,
+                # which the tables and charts show as empty; SALib's warning adds nothing
+                warnings.filterwarnings("ignore", message="Constant values encountered")
                 si = sobol_analyze.analyze(problem.salib(), y, calc_second_order=False,
                                            num_resamples=BOOTSTRAP_RESAMPLES,
                                            conf_level=CONF_LEVEL, seed=seed)
