@@ -210,6 +210,8 @@ RECORD_TABLES = (*SWEEP_TABLES, *(t.name for t in OUTPUT_TABLES if t.record_only
 OUTPUT_KINDS = {"kpi": "kpi:NAME", "national": "national:COLUMN@YYYY-MM",
                 "observable": "observable:SERIES@YYYY-MM", "calibration": "calibration:SPEC",
                 "contrast": "contrast:FACTOR=B-A:national:COLUMN@YYYY-MM"}
+#: Prefix of the output group of a contrast's outputs (``contrast:strategy=efv-efa``).
+CONTRAST_GROUP = "contrast:"
 
 
 def output_parts(output: str) -> tuple[str, str, str]:
@@ -232,6 +234,26 @@ def output_parts(output: str) -> tuple[str, str, str]:
                             and (month[:4] + month[5:]).isdigit()):
         raise ValueError(f"{kind}: the form {form}")
     return kind, name, month
+
+
+def contrast_parts(name: str) -> tuple[str, str, str, str]:
+    """The name of a contrast output between ``contrast:`` and ``@``
+    (``strategy=efv-efa:national:population_coverage``, :func:`output_parts`) ->
+    ``("strategy", "efv", "efa", "population_coverage")``: factor, level ``b``, reference
+    level ``a`` and column of ``national``. Only the form is checked.
+
+    Raises
+    ------
+    ValueError
+        If the form is not ``FACTOR=B-A:national:COLUMN``.
+    """
+    label, _, rest = str(name).partition(":")
+    table, _, column = rest.partition(":")
+    factor, _, levels = label.partition("=")
+    b, _, a = levels.partition("-")
+    if not (factor and a and b and table == "national" and column):
+        raise ValueError("the form " + OUTPUT_KINDS["contrast"])
+    return factor, b, a, column
 
 
 _PARAM = _key("parameter", "", "dotted config key of the uncertain parameter")

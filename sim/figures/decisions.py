@@ -41,10 +41,8 @@ from sim.figures.labels import (
     param_label,
 )
 from sim.figures.style import OKABE_ITO, SMALL_PT, WIDTH_FULL, styled
-from sim.outputs import output_parts
+from sim.outputs import CONTRAST_GROUP, contrast_parts, output_parts
 
-#: Prefix of a contrast's output group (``contrast:strategy=efv-efa``).
-CONTRAST_GROUP = "contrast:"
 #: Words of lever levels in a contrast where the short level label says too much or too
 #: little (the funding rules by how they allocate: the issue's "Königstein − project by
 #: project").
@@ -133,12 +131,12 @@ def parse_contrast(output: str) -> tuple[str, str, str, str] | None:
     another kind of output."""
     try:
         kind, name, month = output_parts(output)
+        if kind != "contrast":
+            return None
+        factor, b, a, column = contrast_parts(name)
     except ValueError:
         return None
-    if kind != "contrast":
-        return None
-    label, _, rest = name.partition(":")
-    return label, rest.rpartition(":")[2], month, label.partition("=")[0]
+    return f"{factor}={b}-{a}", column, month, factor
 
 
 def contrast_label(label: str, lang: Lang = "en") -> str:
@@ -270,5 +268,5 @@ def evolution_figure(sobol: pd.DataFrame, column: str, lang: Lang = "en",
     return fig, data
 
 
-__all__ = ["CONTRAST_GROUP", "LEVEL_WORDS", "PANEL_WORDS", "contrast_label", "evolution_data",
+__all__ = ["LEVEL_WORDS", "PANEL_WORDS", "contrast_label", "evolution_data",
            "evolution_figure", "flip_sentence", "parse_contrast", "text"]

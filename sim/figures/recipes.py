@@ -38,7 +38,7 @@ from sim.figures.save import figure_stem, save_figure
 from sim.figures.scenarios import scenario_sentence
 from sim.figures.style import groups_of, level_order
 from sim.figures.tables import state_difference_table
-from sim.outputs import read_folder
+from sim.outputs import CONTRAST_GROUP, read_folder
 from sim.scenario import SCENARIO_AXES, design_roles, scenario_of
 
 #: Grouping factor and reference level of an experiment that names none.
@@ -507,7 +507,7 @@ def _sensitivity_charts(c: _Ctx, kind: str, threshold_key: str,
     files: list[str] = []
     caption = fields(df, sens)
     for group in dict.fromkeys(df["group"]):
-        if str(group).startswith(decisions.CONTRAST_GROUP):  # the contrast_* recipes
+        if str(group).startswith(CONTRAST_GROUP):  # the contrast_* recipes
             continue
         title = text(f"title_{kind}", c.lang,
                      group=sensitivity.output_group_label(group, c.lang))
@@ -552,7 +552,7 @@ def _contrast_charts(c: _Ctx, kind: str, threshold_key: str,
     files: list[str] = []
     caption = fields(df, sens)
     for group in dict.fromkeys(shown["group"]):
-        label = str(group).removeprefix(decisions.CONTRAST_GROUP)
+        label = str(group).removeprefix(CONTRAST_GROUP)
         words = decisions.contrast_label(label, c.lang)
         rows = shown[shown["group"] == group]
         note = " ".join((decisions.text("decision_note", c.lang, contrast=words),

@@ -36,6 +36,7 @@ import pandas as pd
 from sim.calendar import month_index, month_label
 from sim.config import group_options
 from sim.errors import ConfigError
+from sim.outputs import contrast_parts
 
 #: Levers a contrast can compare: the config groups of the decisions the OZG rollout took
 #: (how services are shared, how federal money is allocated, who pays running costs).
@@ -126,17 +127,12 @@ def parse_contrasts(raw: object, where: str = "sensitivity.contrasts") -> list[C
     return out
 
 
-def split_output(name: str) -> tuple[Contrast, str, str]:
+def split_output(name: str) -> tuple[Contrast, str]:
     """The part of a contrast output between ``contrast:`` and ``@``
-    (``strategy=efv-efa:national:population_coverage``) -> (contrast, table, column), the
-    form checked (not the levels: :func:`check_contrast`)."""
-    label, _, rest = str(name).partition(":")
-    table, _, column = rest.partition(":")
-    factor, _, levels = label.partition("=")
-    b, _, a = levels.partition("-")
-    if not (factor and a and b and table == "national" and column):
-        raise ValueError("the form contrast:FACTOR=B-A:national:COLUMN@YYYY-MM")
-    return Contrast(factor, a, b), table, column
+    (``strategy=efv-efa:national:population_coverage``) -> (contrast, column), the form
+    checked (:func:`sim.outputs.contrast_parts`; not the levels: :func:`check_contrast`)."""
+    factor, b, a, column = contrast_parts(name)
+    return Contrast(factor, a, b), column
 
 
 def yearly_months(end: str, first: str = "2018-12") -> list[str]:

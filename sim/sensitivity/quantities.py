@@ -37,7 +37,7 @@ from sim.calibration.spec import load_spec, spec_names
 from sim.calibration.targets import historical_targets
 from sim.errors import ConfigError
 from sim.metrics import kpis_for_replication, observable_series
-from sim.outputs import OUTPUT_KINDS, TABLE_BY_NAME, output_parts
+from sim.outputs import CONTRAST_GROUP, OUTPUT_KINDS, TABLE_BY_NAME, output_parts
 from sim.params import Config
 from sim.sensitivity.contrasts import Contrast, check_contrast, split_output
 from sim.sweep import RunRecord
@@ -47,8 +47,6 @@ from sim.world import World
 NATIONAL_COLUMNS = tuple(c.name for c in TABLE_BY_NAME["national"].values)
 #: Group of an output named on its own, by kind (a figure per group).
 GROUPS = {"kpi": "key_figures", "national": "key_figures", "observable": "observables"}
-#: Prefix of the group of a contrast's outputs (``contrast:strategy=efv-efa``).
-CONTRAST_GROUP = "contrast:"
 
 
 @dataclass(frozen=True)
@@ -149,7 +147,7 @@ def resolve(entries: Sequence[str], cfg: Config, world: World,
                                            _month(entry, ym, cfg, where)))
         elif kind == "contrast":
             try:
-                contrast, _table, column = split_output(name)
+                contrast, column = split_output(name)
             except ValueError as exc:
                 raise ConfigError(f"{where}: {entry!r} is not allowed: {exc}") from None
             check_contrast(contrast, f"{where}: {entry!r}")
@@ -184,11 +182,5 @@ def calibration_quantities(spec_name: str, cfg: Config, world: World,
     return list(out.values())
 
 
-def values(records: Sequence[RunRecord], quantities: Sequence[Quantity]) -> np.ndarray:
-    """(runs, outputs): each output of each run (NaN where a run failed)."""
-    return np.array([[q.value(r) for q in quantities] for r in records],
-                    dtype=float).reshape(len(records), len(quantities))
-
-
-__all__ = ["CONTRAST_GROUP", "GROUPS", "NATIONAL_COLUMNS", "Quantity",
-           "calibration_quantities", "kpi_names", "resolve", "values"]
+__all__ = ["GROUPS", "NATIONAL_COLUMNS", "Quantity",
+           "calibration_quantities", "kpi_names", "resolve"]
