@@ -40,6 +40,7 @@ from sim.figures.labels import (
     number_formatter,
     param_label,
 )
+from sim.figures.sensitivity import INDEX_LIMITS
 from sim.figures.style import OKABE_ITO, SMALL_PT, WIDTH_FULL, styled
 from sim.outputs import CONTRAST_GROUP, contrast_parts, output_parts
 
@@ -49,12 +50,6 @@ from sim.outputs import CONTRAST_GROUP, contrast_parts, output_parts
 LEVEL_WORDS: dict[str, dict[str, tuple[str, str]]] = {
     "funding": {"koenigstein": ("Königsteiner Schlüssel", "Königsteiner Schlüssel"),
                 "konjunkturpaket": ("project by project", "projektweise")},
-}
-#: Words of a decision's column in a panel title, where panels are narrow (beside the
-#: parameter names, three across): German without a word longer than a panel.
-PANEL_WORDS: dict[str, tuple[str, str]] = {
-    "population_coverage": ("Population coverage", "Abdeckung der Bevölkerung"),
-    "nationwide_share": ("Services nationwide", "Leistungen flächendeckend"),
 }
 #: Minus sign of a contrast's label (typographic, not a hyphen).
 MINUS = "\u2212"
@@ -213,6 +208,11 @@ def evolution_figure(sobol: pd.DataFrame, column: str, lang: Lang = "en",
     nrow = max(1, math.ceil(len(order) / ncol))
     fields = {"points": "?", "n": "?", **(note_fields or {})}
     note = " ".join(x for x in (text("note_evolution", lang, **fields), extra_note) if x)
+    # estimates of a small design stray outside [0, 1]: shown up to INDEX_LIMITS
+    hi = np.nanmax((data["ST"] + data["ST_conf"]).to_numpy(float), initial=1.0)
+    lo = np.nanmin(np.concatenate([(data["ST"] - data["ST_conf"]).to_numpy(float),
+                                   data["S1"].to_numpy(float)]), initial=0.0)
+    ylim = (max(INDEX_LIMITS[0], lo) - 0.05, min(INDEX_LIMITS[1], hi) + 0.05)
     key_h = 0.3 + 0.16 * math.ceil((len(params) + 2) / 2)
     panels_h = 1.9 * nrow + 0.3
     with styled():
@@ -231,8 +231,8 @@ def evolution_figure(sobol: pd.DataFrame, column: str, lang: Lang = "en",
                     continue
                 x = r["year"].to_numpy()
                 st, conf = r["ST"].to_numpy(float), r["ST_conf"].to_numpy(float)
-                ax.fill_between(x, np.clip(st - conf, 0, 1), np.clip(st + conf, 0, 1),
-                                color=color[p], alpha=BAND_ALPHA, lw=0)
+                ax.fill_between(x, st - conf, st + conf, color=color[p], alpha=BAND_ALPHA,
+                                lw=0)
                 ax.plot(x, st, color=color[p], lw=1.1, marker="o", ms=2)
                 ax.plot(x, r["S1"].to_numpy(float), color=color[p], lw=0.8, ls="--")
             title_i = f"{panel_letter(i)}\u00a0\u00a0{contrast_label(label, lang)}"
@@ -242,7 +242,7 @@ def evolution_figure(sobol: pd.DataFrame, column: str, lang: Lang = "en",
             if not d["ST"].notna().any():
                 ax.text(0.5, 0.5, text("no_indices", lang), transform=ax.transAxes,
                         ha="center", va="center", fontsize=SMALL_PT, color="0.4")
-            ax.set_ylim(-0.05, 1.05)
+            ax.set_ylim(*ylim)
             ax.yaxis.set_major_formatter(number_formatter(lang))
             ax.tick_params(labelsize=SMALL_PT)
             ax.grid(axis="y", lw=0.3, color="0.88")
@@ -268,5 +268,5 @@ def evolution_figure(sobol: pd.DataFrame, column: str, lang: Lang = "en",
     return fig, data
 
 
-__all__ = ["LEVEL_WORDS", "PANEL_WORDS", "contrast_label", "evolution_data",
+__all__ = ["LEVEL_WORDS", "contrast_label", "evolution_data",
            "evolution_figure", "flip_sentence", "parse_contrast", "text"]

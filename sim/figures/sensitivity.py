@@ -26,7 +26,6 @@ from matplotlib.transforms import Bbox
 
 from sim.figures.axes import panel_letter
 from sim.figures.charts import new_figure
-from sim.figures.decisions import PANEL_WORDS
 from sim.figures.labels import (
     METRIC_LABELS,
     SERIES_OUTPUT_LABELS,
@@ -45,6 +44,13 @@ from sim.outputs import output_parts
 
 #: Panels per row.
 MAX_COLUMNS = 4
+#: Words of a decision's column (a ``contrast:`` output) in a panel title, where panels are
+#: narrow (beside the parameter names, three across): German without a word longer than a
+#: panel.
+PANEL_WORDS: dict[str, tuple[str, str]] = {
+    "population_coverage": ("Population coverage", "Abdeckung der Bevölkerung"),
+    "nationwide_share": ("Services nationwide", "Leistungen flächendeckend"),
+}
 #: Colours: parameters over the threshold and the bars of the indices.
 ACCENT = OKABE_ITO["blue"]
 THRESHOLD_COLOR = OKABE_ITO["red"]
@@ -355,6 +361,6 @@ def sobol_figure(sobol: pd.DataFrame, st_threshold: float, lang: Lang = "en",
     return fig, data
 
 
-__all__ = ["MAX_COLUMNS", "group_slug", "morris_figure", "morris_numbers",
-           "output_group_label", "output_label", "place_numbers", "sobol_figure",
+__all__ = ["INDEX_LIMITS", "MAX_COLUMNS", "PANEL_WORDS", "group_slug", "morris_figure",
+           "morris_numbers", "output_group_label", "output_label", "place_numbers", "sobol_figure",
            "sobol_order"]
