@@ -213,8 +213,15 @@ RECORD_TABLES = (*SWEEP_TABLES, *(t.name for t in OUTPUT_TABLES if t.record_only
 #: observable series at a month (``observable:reported_in_land:TH@2022-07``), and every target
 #: of a calibration spec at its month (``calibration:historical``, which stands for the
 #: ``observable:`` outputs of its targets).
+#: A ``contrast:`` output is a decision: the paired difference, on common random numbers,
+#: between two levels of a lever (``strategy``, ``funding``, ``operation``) in a value column
+#: of ``national`` at a month, ``contrast:FACTOR=B-A:national:COLUMN@YYYY-MM`` (level ``b``
+#: minus the reference level ``a``; :mod:`sim.sensitivity.contrasts`).
 OUTPUT_KINDS = {"kpi": "kpi:NAME", "national": "national:COLUMN@YYYY-MM",
-                "observable": "observable:SERIES@YYYY-MM", "calibration": "calibration:SPEC"}
+                "observable": "observable:SERIES@YYYY-MM", "calibration": "calibration:SPEC",
+                "contrast": "contrast:FACTOR=B-A:national:COLUMN@YYYY-MM"}
+#: Prefix of the output group of a contrast's outputs (``contrast:strategy=efv-efa``).
+CONTRAST_GROUP = "contrast:"
 
 
 def output_parts(output: str) -> tuple[str, str, str]:
@@ -239,12 +246,34 @@ def output_parts(output: str) -> tuple[str, str, str]:
     return kind, name, month
 
 
+def contrast_parts(name: str) -> tuple[str, str, str, str]:
+    """The name of a contrast output between ``contrast:`` and ``@``
+    (``strategy=efv-efa:national:population_coverage``, :func:`output_parts`) ->
+    ``("strategy", "efv", "efa", "population_coverage")``: factor, level ``b``, reference
+    level ``a`` and column of ``national``. Only the form is checked.
+
+    Raises
+    ------
+    ValueError
+        If the form is not ``FACTOR=B-A:national:COLUMN``.
+    """
+    label, _, rest = str(name).partition(":")
+    table, _, column = rest.partition(":")
+    factor, _, levels = label.partition("=")
+    b, _, a = levels.partition("-")
+    if not (factor and a and b and table == "national" and column):
+        raise ValueError("the form " + OUTPUT_KINDS["contrast"])
+    return factor, b, a, column
+
+
 _PARAM = _key("parameter", "", "dotted config key of the uncertain parameter")
 _OUTPUT = _key("output", "", "what was analysed (`kpi:NAME`, `national:COLUMN@YYYY-MM`, "
-                             "`observable:SERIES@YYYY-MM`)")
+                             "`observable:SERIES@YYYY-MM`, "
+                             "`contrast:FACTOR=B-A:national:COLUMN@YYYY-MM`)")
 _GROUP = Column("group", "", "the entry of the experiment's `outputs:` it came from "
                              "(`calibration:historical` for its targets), else "
-                             "`key_figures` (`kpi:`, `national:`) or `observables`")
+                             "`key_figures` (`kpi:`, `national:`), `observables` or, for a "
+                             "decision, `contrast:FACTOR=B-A`")
 
 #: The tables of the ``sensitivity`` experiment (``<name>.csv``, ``evaluations.parquet``).
 SENSITIVITY_TABLES: tuple[Table, ...] = (
@@ -277,11 +306,30 @@ SENSITIVITY_TABLES: tuple[Table, ...] = (
                "variance across the design (empty with one replication); the `ST` of a "
                "parameter without effect is at most of this order")),
           in_runs=False, in_sweeps=False, where="`sensitivity`, `sobol.csv`"),
+    Table("contrast_signs", "one row per parameter and decision (`contrast:`) output: "
+          "the sign of the decision across the parameter's range", (
+        _PARAM, _OUTPUT, _GROUP,
+        _key("stage", "", "the design whose points are read: `sobol` for a surviving "
+                          "parameter, else `morris`"),
+        Column("mean_low", "output unit", "mean contrast over the design points whose "
+               "parameter lies in the lowest quarter of its range"),
+        Column("mean_high", "output unit", "the same in the highest quarter"),
+        Column("se_low", "output unit", "standard error of `mean_low` (spread of the "
+               "points over the square root of their number)"),
+        Column("se_high", "output unit", "standard error of `mean_high`"),
+        Column("positive_share", "share", "design points of the stage whose mean contrast "
+               "is positive (level b above the reference a)"),
+        Column("sign_flips", "", "`mean_low` and `mean_high` have opposite signs and each "
+               "lies more than 1.96 standard errors from zero: the conclusion flips over "
+               "the parameter's range")),
+          in_runs=False, in_sweeps=False, where="`sensitivity` with contrasts, "
+          "`contrast_signs.csv`"),
     Table("evaluations", "one row per design point, replication and output", (
         _key("stage", "", "`morris` or `sobol`"), _key("point", "", "design point of the "
                                                         "stage (`points.parquet`)"),
         _key("replication"), _OUTPUT,
-        Column("value", "output unit", "the output of this run")),
+        Column("value", "output unit", "the output of this run (of a `contrast:` output "
+               "the difference of the two levels' runs of this point and replication)")),
           in_runs=False, in_sweeps=False, where="`sensitivity`, `evaluations.parquet`"),
 )
 

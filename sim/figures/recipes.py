@@ -24,16 +24,23 @@ from matplotlib.figure import Figure
 from sim import discovery, stats
 from sim.calendar import OZG_DEADLINE, OZG_DEADLINE_KEY, month_index, month_label
 from sim.errors import ConfigError
-from sim.figures import charts, sensitivity, tables, timeline, waterfall
+from sim.figures import charts, decisions, sensitivity, tables, timeline, waterfall
 from sim.figures import discovery as discovery_charts
-from sim.figures.labels import COVERAGE_AT_DEADLINE, Lang, label_value, programme_label, text
+from sim.figures.labels import (
+    COVERAGE_AT_DEADLINE,
+    Lang,
+    label_metric,
+    label_value,
+    programme_label,
+    text,
+)
 from sim.figures.levels import PAYER_PARTIES
 from sim.figures.save import figure_stem, save_figure
 from sim.figures.scenarios import scenario_sentence
 from sim.figures.style import groups_of, level_order
 from sim.figures.tables import state_difference_table
 from sim.mechanisms import ALL as MECHANISMS_ALL
-from sim.outputs import read_folder
+from sim.outputs import CONTRAST_GROUP, read_folder
 from sim.scenario import SCENARIO_AXES, design_roles, scenario_of
 
 #: Grouping factor and reference level of an experiment that names none.
@@ -49,7 +56,8 @@ MAIN_LEVEL = {"funding": "konjunkturpaket"}
 #: The design column of the ``waterfall`` recipe: which mechanism is switched off.
 MECHANISMS_FACTOR = "mechanisms.switched_off"
 #: Recipes of a sensitivity folder (their captions say nothing of replication bands).
-SENSITIVITY_RECIPES = ("morris", "sobol")
+SENSITIVITY_RECIPES = ("morris", "sobol", "contrast_morris", "contrast_sobol",
+                       "contrast_evolution")
 
 
 def read_experiment(folder: Path) -> tuple[dict[str, Any], dict[str, pd.DataFrame]]:
@@ -503,6 +511,8 @@ def _sensitivity_charts(c: _Ctx, kind: str, threshold_key: str,
     files: list[str] = []
     caption = fields(df, sens)
     for group in dict.fromkeys(df["group"]):
+        if str(group).startswith(CONTRAST_GROUP):  # the contrast_* recipes
+            continue
         title = text(f"title_{kind}", c.lang,
                      group=sensitivity.output_group_label(group, c.lang))
         fig, data = figure(df[df["group"] == group], float(sens[threshold_key]), c.lang,
@@ -530,6 +540,76 @@ def _sobol(c: _Ctx) -> list[str]:
                            "points": int(sens.get("sobol_n") or 0)
                            * (len(sens.get("survivors") or []) + 2)},
         sensitivity.sobol_figure)
+
+
+def _contrast_charts(c: _Ctx, kind: str, threshold_key: str,
+                     fields: Callable[[pd.DataFrame, dict[str, Any]], dict[str, Any]],
+                     figure: Callable[..., tuple[Any, pd.DataFrame]]) -> list[str]:
+    """One chart of ``kind`` (``morris``, ``sobol``) per decision (contrast) at the
+    experiment's ``months``, its note saying what the output is and where its sign flips
+    (``contrast_signs.csv``)."""
+    df, sens, items, prov = _sensitivity_inputs(c, kind)
+    signs, _, _, _ = _sensitivity_inputs(c, "contrast_signs")
+    months = set(map(str, sens.get("months") or []))
+    parsed = df["output"].map(decisions.parse_contrast)
+    shown = df[parsed.map(lambda p: p is not None and p[2] in months).astype(bool)]
+    files: list[str] = []
+    caption = fields(df, sens)
+    for group in dict.fromkeys(shown["group"]):
+        label = str(group).removeprefix(CONTRAST_GROUP)
+        words = decisions.contrast_label(label, c.lang)
+        rows = shown[shown["group"] == group]
+        note = " ".join((decisions.text("decision_note", c.lang, contrast=words),
+                         decisions.flip_sentence(signs[signs["output"].isin(rows["output"])],
+                                                 c.lang, items, with_contrast=False)))
+        # a row per column of national, a panel per month
+        fig, data = figure(rows, float(sens[threshold_key]), c.lang,
+                           decisions.text(f"title_contrast_{kind}", c.lang, contrast=words),
+                           caption, items, note, len(months))
+        files += [p.name for p in save_figure(
+            fig, c.out, figure_stem(f"contrast_{kind}_{sensitivity.group_slug(label)}",
+                                    c.lang), data, prov)]
+    return files
+
+
+def _contrast_morris(c: _Ctx) -> list[str]:
+    """Morris μ*-σ chart per decision at the experiment's months."""
+    return _contrast_charts(
+        c, "morris", "threshold",
+        lambda df, sens: {"k": df["parameter"].nunique(), "r": sens.get("trajectories"),
+                          "n": c.manifest.get("replications")},
+        sensitivity.morris_figure)
+
+
+def _sobol_fields(c: _Ctx, sens: dict[str, Any]) -> dict[str, Any]:
+    return {"n_base": sens.get("sobol_n"), "n": c.manifest.get("replications"),
+            "points": int(sens.get("sobol_n") or 0) * (len(sens.get("survivors") or []) + 2)}
+
+
+def _contrast_sobol(c: _Ctx) -> list[str]:
+    """Sobol S1 and ST chart per decision at the experiment's months (none if no
+    parameter survived)."""
+    return _contrast_charts(c, "sobol", "st_threshold",
+                            lambda _df, sens: _sobol_fields(c, sens), sensitivity.sobol_figure)
+
+
+def _contrast_evolution(c: _Ctx) -> list[str]:
+    """ST and S1 of each surviving parameter over the years, one panel per decision; a
+    chart per column of the decisions' outputs."""
+    df, sens, items, prov = _sensitivity_inputs(c, "sobol")
+    order = [str(x.get("label")) for x in sens.get("contrasts") or [] if isinstance(x, dict)]
+    files: list[str] = []
+    for column in sens.get("columns") or []:
+        if not len(decisions.evolution_data(df, str(column))):
+            continue  # nothing survived the screening: no indices to follow
+        metric = label_metric(str(column), c.lang, unit=False)
+        fig, data = decisions.evolution_figure(
+            df, str(column), c.lang,
+            decisions.text("title_contrast_evolution", c.lang, metric=metric),
+            _sobol_fields(c, sens), items, order)
+        files += [p.name for p in save_figure(
+            fig, c.out, figure_stem(f"contrast_evolution_{column}", c.lang), data, prov)]
+    return files
 
 
 def _timeline(c: _Ctx) -> list[str]:
@@ -628,6 +708,8 @@ RECIPES: dict[str, Callable[[_Ctx], list[str]]] = {
     "size_classes": _size_classes, "morris": _morris, "sobol": _sobol,
     "regret": _regret, "timeline": _timeline, "waterfall": _waterfall,
     "discovery": _discovery,
+    "contrast_morris": _contrast_morris, "contrast_sobol": _contrast_sobol,
+    "contrast_evolution": _contrast_evolution,
 }
 
 

@@ -44,6 +44,13 @@ from sim.outputs import output_parts
 
 #: Panels per row.
 MAX_COLUMNS = 4
+#: Words of a decision's column (a ``contrast:`` output) in a panel title, where panels are
+#: narrow (beside the parameter names, three across): German without a word longer than a
+#: panel.
+PANEL_WORDS: dict[str, tuple[str, str]] = {
+    "population_coverage": ("Population coverage", "Abdeckung der Bevölkerung"),
+    "nationwide_share": ("Services nationwide", "Leistungen flächendeckend"),
+}
 #: Colours: parameters over the threshold and the bars of the indices.
 ACCENT = OKABE_ITO["blue"]
 THRESHOLD_COLOR = OKABE_ITO["red"]
@@ -61,6 +68,10 @@ def output_label(output: str, lang: Lang = "en") -> str:
     if kind == "observable":
         series, _, geo = name.partition(":")
         words = SERIES_OUTPUT_LABELS.get(series, (series, series))[i].format(geo=geo)
+    elif kind == "contrast":  # the decision is in the chart's title; the panel says what
+        column = name.rpartition(":")[2]
+        words = (PANEL_WORDS[column][i] if column in PANEL_WORDS
+                 else METRIC_LABELS[column][i] if column in METRIC_LABELS else column)
     else:
         words = METRIC_LABELS[name][i] if name in METRIC_LABELS else name
     return f"{words}, {format_month(f'{month}-01', lang, short=True)}" if month else words
@@ -80,9 +91,14 @@ def group_slug(group: str) -> str:
     return "".join(c if c.isalnum() else "_" for c in group)
 
 
-def _grid(n: int) -> tuple[int, int]:
-    ncol = min(MAX_COLUMNS, max(1, n))
+def _grid(n: int, columns: int | None = None) -> tuple[int, int]:
+    ncol = min(columns or MAX_COLUMNS, max(1, n))
     return math.ceil(n / ncol), ncol
+
+
+def _with(note: str, extra: str) -> str:
+    """``note`` and, if any, ``extra`` after it."""
+    return f"{note} {extra}" if extra else note
 
 
 def _share(x: float, lang: Lang) -> str:
@@ -196,13 +212,17 @@ def place_numbers(ax: Axes, xs: np.ndarray, ys: np.ndarray, labels: Sequence[str
 
 def morris_figure(morris: pd.DataFrame, threshold: float, lang: Lang = "en",
                   title: str | None = None, note_fields: Mapping[str, object] | None = None,
-                  items: Mapping[str, str] | None = None) -> tuple[Figure, pd.DataFrame]:
+                  items: Mapping[str, str] | None = None,
+                  extra_note: str = "", columns: int | None = None,
+                  ) -> tuple[Figure, pd.DataFrame]:
     """μ*-σ panels of the outputs of one group (in table order).
 
     ``morris``: rows of :data:`sim.outputs.SENSITIVITY_TABLES` ``morris`` of one group;
     ``note_fields``: ``k`` (parameters), ``r`` (trajectories), ``n`` (replications);
-    ``items``: names of list elements for :func:`param_label`. Plotted data: the rows with
-    ``x`` and ``y`` (the axes' values) and the parameter's ``number`` (0: not numbered).
+    ``items``: names of list elements for :func:`param_label`; ``extra_note``: a sentence
+    after the note (what a decision's output is); ``columns``: panels per row (default
+    :data:`MAX_COLUMNS`). Plotted data: the rows with ``x`` and ``y`` (the axes' values)
+    and the parameter's ``number`` (0: not numbered).
     """
     check_lang(lang)
     outputs = list(dict.fromkeys(morris["output"]))
@@ -212,14 +232,14 @@ def morris_figure(morris: pd.DataFrame, threshold: float, lang: Lang = "en",
         x=morris["mu_star_normalised"],
         y=np.where(top > 0, morris["sigma"] / top.where(top > 0, 1.0), 0.0),
         number=morris["parameter"].map(numbers).fillna(0).astype(int))
-    nrow, ncol = _grid(len(outputs))
+    nrow, ncol = _grid(len(outputs), columns)
     fields = {"k": morris["parameter"].nunique(), "r": "?", "n": "?", **(note_fields or {}),
               "thr": _share(threshold, lang)}
     key_h = 0.32 + 0.155 * math.ceil(len(numbers) / 2) if numbers else 0.05
     panels_h = 2.0 * nrow + 0.35
     with styled():
         fig, outer = new_figure(WIDTH_FULL, panels_h + key_h,
-                                text("note_morris", lang, **fields), title)
+                                _with(text("note_morris", lang, **fields), extra_note), title)
         body, foot = _split(outer, panels_h, key_h)
         axes = np.atleast_1d(body.subplots(nrow, ncol, squeeze=False)).ravel()
         ymax = max(1.0, float(np.nanmax(data["y"])) if len(data) else 1.0) * 1.08
@@ -277,19 +297,23 @@ def sobol_order(sobol: pd.DataFrame) -> list[str]:
 
 def sobol_figure(sobol: pd.DataFrame, st_threshold: float, lang: Lang = "en",
                  title: str | None = None, note_fields: Mapping[str, object] | None = None,
-                 items: Mapping[str, str] | None = None) -> tuple[Figure, pd.DataFrame]:
+                 items: Mapping[str, str] | None = None,
+                 extra_note: str = "", columns: int | None = None,
+                 ) -> tuple[Figure, pd.DataFrame]:
     """ST and S1 bars with intervals, one panel per output of one group (table order).
 
     ``sobol``: rows of :data:`sim.outputs.SENSITIVITY_TABLES` ``sobol`` of one group;
-    ``note_fields``: ``n_base`` (N), ``points``, ``n`` (replications). Plotted data: the
-    rows with the parameter's ``row`` (0 = top).
+    ``note_fields``: ``n_base`` (N), ``points``, ``n`` (replications); ``extra_note``: a
+    sentence after the note (a decision's output, its sign flips); ``columns``: panels per
+    row (default :data:`MAX_COLUMNS`). Plotted data: the rows with the parameter's ``row``
+    (0 = top).
     """
     check_lang(lang)
     outputs = list(dict.fromkeys(sobol["output"]))
     order = sobol_order(sobol)
     row = {p: i for i, p in enumerate(order)}
     data = sobol.assign(row=sobol["parameter"].map(row))
-    nrow, ncol = _grid(len(outputs))
+    nrow, ncol = _grid(len(outputs), columns)
     fields = {"n_base": "?", "points": "?", "n": "?", **(note_fields or {}),
               "st": format_number(st_threshold, lang, decimals_for(np.array([st_threshold])))}
     row_h = SOBOL_ROW_IN * len(order) + 0.8  # parameters' rows and a panel title
@@ -299,7 +323,7 @@ def sobol_figure(sobol: pd.DataFrame, st_threshold: float, lang: Lang = "en",
     panels_h = row_h * nrow + 0.3
     with styled():
         fig, outer = new_figure(WIDTH_FULL, panels_h + 0.3,
-                                text("note_sobol", lang, **fields), title)
+                                _with(text("note_sobol", lang, **fields), extra_note), title)
         body, foot = _split(outer, panels_h, 0.3)
         axes = np.atleast_1d(body.subplots(nrow, ncol, squeeze=False, sharex=True,
                                            sharey=True)).ravel()
@@ -337,6 +361,6 @@ def sobol_figure(sobol: pd.DataFrame, st_threshold: float, lang: Lang = "en",
     return fig, data
 
 
-__all__ = ["MAX_COLUMNS", "group_slug", "morris_figure", "morris_numbers",
-           "output_group_label", "output_label", "place_numbers", "sobol_figure",
+__all__ = ["INDEX_LIMITS", "MAX_COLUMNS", "PANEL_WORDS", "group_slug", "morris_figure",
+           "morris_numbers", "output_group_label", "output_label", "place_numbers", "sobol_figure",
            "sobol_order"]

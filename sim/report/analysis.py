@@ -30,7 +30,8 @@ from sim.report.document import Block, Lang, Paragraph, Report, Section
 from sim.report.texts import month_text, number, percent, pp, t
 
 #: Order of a sensitivity folder's figures (by file-name prefix).
-SENSITIVITY_FIGURE_ORDER = ("morris_", "sobol_")
+SENSITIVITY_FIGURE_ORDER = ("contrast_evolution_", "contrast_sobol_", "contrast_morris_",
+                            "morris_", "sobol_")
 #: Columns a sensitivity folder's tables must have for the report.
 MORRIS_COLUMNS = ("parameter", "output", "mu_star", "mu_star_normalised", "survived")
 SOBOL_COLUMNS = ("parameter", "output", "S1", "S1_conf", "ST", "ST_conf", "influential")

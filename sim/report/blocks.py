@@ -37,6 +37,9 @@ FIGURE_CAPTIONS = {"fan_": "cap_fan", "difference_": "cap_difference",
                    "discovery_trajectory": "cap_discovery_trajectory",
                    "discovery_boxes": "cap_discovery_boxes",
                    "discovery_scores": "cap_discovery_scores",
+                   "contrast_morris_": "cap_contrast_morris",
+                   "contrast_sobol_": "cap_contrast_sobol",
+                   "contrast_evolution_": "cap_contrast_evolution",
                    "coverage": "cap_coverage", "fit": "cap_fit", "residuals": "cap_residuals",
                    "posterior": "cap_posterior", "backtest": "cap_backtest"}
 #: The sidecar header key (``# caption: ...``) of a figure's own caption, used when present.

@@ -254,6 +254,21 @@ TEXT: dict[Lang, dict[str, str]] = {
         "cap_discovery_scores": (
             "Scenario discovery, extra-trees feature scores of every uncertain input per "
             "question (rank in brackets) and the classifier's out-of-bag accuracy."),
+        # issue 14 §2 (H2): the sensitivity of decisions (ozg-sim-experiment decisions)
+        "cap_contrast_morris": (
+            "Morris screening of one decision (level minus reference, paired on common "
+            "random numbers) at the chosen months: each parameter's mean absolute effect μ* "
+            "and its spread σ over the largest μ*; the note names where the decision's sign "
+            "flips over a parameter's range."),
+        "cap_contrast_sobol": (
+            "Sobol indices of one decision (level minus reference, paired on common random "
+            "numbers) at the chosen months: total-order ST and first-order S1 of each "
+            "surviving parameter with bootstrap 95% intervals; the note names where the "
+            "decision's sign flips over a parameter's range (contrast_signs.csv)."),
+        "cap_contrast_evolution": (
+            "Sobol indices of every decision over time: total-order ST (line, bootstrap 95% "
+            "interval as a band) and first-order S1 (dashed) of each surviving parameter at "
+            "the end of each year, one panel per decision."),
     },
     "de": {
         "figure": "Abbildung", "table": "Tabelle", "appendix": "Anhang",
@@ -508,6 +523,23 @@ TEXT: dict[Lang, dict[str, str]] = {
         "cap_discovery_scores": (
             "Szenarioentdeckung, Extra-Trees-Merkmalswerte jeder unsicheren Größe je Frage "
             "(Rang in Klammern) und die Out-of-Bag-Treffsicherheit des Klassifikators."),
+        # issue 14 §2 (H2): die Sensitivität der Entscheidungen (ozg-sim-experiment decisions)
+        "cap_contrast_morris": (
+            "Morris-Screening einer Entscheidung (Stufe minus Referenz, gepaart über "
+            "gemeinsame Zufallszahlen) zu den gewählten Monaten: mittlerer absoluter Effekt "
+            "μ* jedes Parameters und seine Streuung σ über dem größten μ*; die Anmerkung "
+            "nennt, wo das Vorzeichen der Entscheidung über den Bereich eines Parameters "
+            "wechselt."),
+        "cap_contrast_sobol": (
+            "Sobol-Indizes einer Entscheidung (Stufe minus Referenz, gepaart über gemeinsame "
+            "Zufallszahlen) zu den gewählten Monaten: Totalindex ST und Haupteffekt S1 jedes "
+            "verbliebenen Parameters mit Bootstrap-95-%-Intervallen; die Anmerkung nennt, wo "
+            "das Vorzeichen der Entscheidung über den Bereich eines Parameters wechselt "
+            "(contrast_signs.csv)."),
+        "cap_contrast_evolution": (
+            "Sobol-Indizes jeder Entscheidung im Zeitverlauf: Totalindex ST (Linie, "
+            "Bootstrap-95-%-Intervall als Band) und Haupteffekt S1 (gestrichelt) jedes "
+            "verbliebenen Parameters am Ende jedes Jahres, ein Feld je Entscheidung."),
     },
 }
 

@@ -7,8 +7,10 @@ room                         what it holds
 :mod:`~.spec`                the experiment's ``sensitivity:`` block: outputs, ranges,
                              designs and thresholds, checked before anything runs
 :mod:`~.quantities`          the outputs (key figures, national columns and observables at
-                             a month, the calibration summaries) and how a run record gives
-                             them
+                             a month, the calibration summaries, decisions) and how a run
+                             record gives them
+:mod:`~.contrasts`           decisions: paired contrasts of two lever levels on common
+                             random numbers, the variants a point runs at, sign flips
 :mod:`~.method`              SALib: the problem, Morris design and analysis, the screening
                              rule, Sobol design and analysis of the survivors, tidy tables
 :mod:`~.evaluate`            the designs run as sweeps (process pool, run cache, common
@@ -19,6 +21,7 @@ The command (:mod:`sim.cli.sensitivity`, reached through ``ozg-sim-experiment``)
 folder; the figures are in :mod:`sim.figures.sensitivity`.
 """
 
+from sim.sensitivity import contrasts
 from sim.sensitivity.evaluate import (
     SweepEvaluator,
     evaluations_table,
@@ -44,7 +47,7 @@ from sim.sensitivity.spec import SensitivitySpec, problem_of, spec_from_dict
 
 __all__ = [
     "Evaluation", "Problem", "Quantity", "ScreeningResult", "SensitivitySpec", "Settings",
-    "SweepEvaluator", "calibration_quantities", "evaluations_table", "kpi_names",
+    "SweepEvaluator", "calibration_quantities", "contrasts", "evaluations_table", "kpi_names",
     "morris_analysis", "morris_design", "point_means", "points_table", "problem_of",
     "resolve", "runs_needed", "runs_table", "screen", "screening", "sobol_analysis",
     "sobol_design", "spec_from_dict",

@@ -179,11 +179,19 @@ def morris_analysis(problem: Problem, X: np.ndarray, Y: np.ndarray, outputs: Seq
 
 
 def screen(morris: pd.DataFrame, keys: Sequence[str], threshold: float = SCREENING_THRESHOLD,
-           always: Sequence[str] = ()) -> list[str]:
+           always: Sequence[str] = (), outputs: Sequence[str] | None = None,
+           most: int | None = None) -> list[str]:
     """The parameters (in the order of ``keys``) whose ``mu_star_normalised`` is at least
-    ``threshold`` on some output, and those in ``always``."""
-    best = morris.groupby("parameter", sort=False)["mu_star_normalised"].max()
-    keep = set(best.index[best.fillna(0.0) >= threshold]) | set(always)
+    ``threshold`` on some output (of ``outputs`` if given), and those in ``always``; with
+    ``most``, of those passing the threshold only the ``most`` with the largest
+    ``mu_star_normalised`` (a budget: Sobol costs ``N (s + 2)`` points), besides
+    ``always``."""
+    rows = morris if outputs is None else morris[morris["output"].isin(list(outputs))]
+    best = rows.groupby("parameter", sort=False)["mu_star_normalised"].max().fillna(0.0)
+    passing = best[best >= threshold].sort_values(ascending=False, kind="stable")
+    if most is not None:
+        passing = passing.iloc[:most]
+    keep = set(passing.index) | set(always)
     return [k for k in keys if k in keep]
 
 
@@ -214,6 +222,10 @@ def sobol_analysis(problem: Problem, ev: Evaluation, outputs: Sequence[str], see
         if np.isfinite(total) and total > 0:
             with warnings.catch_warnings():  # tiny negative variances of the estimators
                 warnings.simplefilter("ignore", RuntimeWarning)
+                # a constant block of the design (a decision that no point changes in one
+                # half of Saltelli's matrices, e.g. before a lever acts) gives NaN indices,
+                # which the tables and charts show as empty; SALib's warning adds nothing
+                warnings.filterwarnings("ignore", message="Constant values encountered")
                 si = sobol_analyze.analyze(problem.salib(), y, calc_second_order=False,
                                            num_resamples=BOOTSTRAP_RESAMPLES,
                                            conf_level=CONF_LEVEL, seed=seed)
@@ -259,6 +271,9 @@ class Settings:
         ``ST`` from which a parameter is influential on an output.
     seed : int
         Seeds both designs and the bootstrap intervals.
+    max_survivors : int or None
+        At most this many parameters pass the screening (those with the largest
+        ``mu_star_normalised``), besides ``always``; None: no limit.
     """
 
     trajectories: int = 10
@@ -269,6 +284,7 @@ class Settings:
     sobol_n: int = 64
     st_threshold: float = ST_THRESHOLD
     seed: int = 1
+    max_survivors: int | None = None
 
 
 @dataclass
@@ -296,15 +312,17 @@ class ScreeningResult:
 
 
 def screening(problem: Problem, outputs: Sequence[str], evaluate: Evaluate,
-              settings: Settings) -> ScreeningResult:
-    """Morris over every parameter of ``problem``, the screening rule, then Sobol on the
-    survivors; ``evaluate`` computes the outputs of each design."""
+              settings: Settings, screen_on: Sequence[str] | None = None) -> ScreeningResult:
+    """Morris over every parameter of ``problem``, the screening rule (on the outputs
+    ``screen_on``, default all), then Sobol on the survivors; ``evaluate`` computes the
+    outputs of each design."""
     outputs = list(outputs)
     X_m = morris_design(problem, settings.trajectories, settings.levels, settings.seed,
                         settings.pool)
     ev_m = evaluate("morris", problem, X_m)
     morris = morris_analysis(problem, X_m, ev_m.mean, outputs, settings.levels, settings.seed)
-    survivors = screen(morris, problem.keys, settings.threshold, settings.always)
+    survivors = screen(morris, problem.keys, settings.threshold, settings.always, screen_on,
+                       settings.max_survivors)
     morris["survived"] = morris["parameter"].isin(survivors)
     designs, evaluations = {"morris": X_m}, {"morris": ev_m}
     problems = {"morris": problem}

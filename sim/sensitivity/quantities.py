@@ -13,7 +13,12 @@ An output is named as declared in :data:`sim.outputs.OUTPUT_KINDS`:
 - ``calibration:SPEC``: the calibration summaries of ``conf/calibration/SPEC.yaml``, i.e.
   every observable its targets compare with the record, at its target month (the mean of
   these over replications is what the calibration's synthetic likelihood scores). It
-  stands for one ``observable:`` output per distinct (series, month) of the targets.
+  stands for one ``observable:`` output per distinct (series, month) of the targets;
+- ``contrast:FACTOR=B-A:national:COLUMN@YYYY-MM``: a decision, level ``b`` of a lever
+  minus its reference level ``a`` in a column of ``national`` at a month, paired on common
+  random numbers (:mod:`sim.sensitivity.contrasts`), e.g.
+  ``contrast:strategy=efv-efa:national:population_coverage@2026-12``. One run gives the
+  column's value at its level; the evaluator pairs the runs of both levels.
 
 Every output is a number per run; a design point's value is the mean over its
 replications.
@@ -32,8 +37,9 @@ from sim.calibration.spec import load_spec, spec_names
 from sim.calibration.targets import historical_targets
 from sim.errors import ConfigError
 from sim.metrics import kpis_for_replication, observable_series
-from sim.outputs import OUTPUT_KINDS, TABLE_BY_NAME, output_parts
+from sim.outputs import CONTRAST_GROUP, OUTPUT_KINDS, TABLE_BY_NAME, output_parts
 from sim.params import Config
+from sim.sensitivity.contrasts import Contrast, check_contrast, split_output
 from sim.sweep import RunRecord
 from sim.world import World
 
@@ -58,6 +64,9 @@ class Quantity:
         Kind and key figure, column or series.
     month : int or None
         Month index (None for a key figure).
+    contrast : Contrast or None
+        The decision of a ``contrast:`` output (its ``name`` is the column of
+        ``national``); None for a level.
     """
 
     output: str
@@ -65,14 +74,16 @@ class Quantity:
     kind: str
     name: str
     month: int | None = None
+    contrast: Contrast | None = None
 
     def value(self, rec: RunRecord) -> float:
-        """The output of one run (NaN if the run failed or the key figure is missing)."""
+        """The output of one run (NaN if the run failed or the key figure is missing); of a
+        contrast, the column's value in this run (one of the pair)."""
         if rec.status != "ok":
             return np.nan
         if self.kind == "kpi":
             return float(rec.kpis.get(self.name, np.nan))
-        if self.kind == "national":
+        if self.kind in ("national", "contrast"):
             nat = rec.tables["national"]
             hit = nat.loc[nat["month"].to_numpy() == self.month, self.name]
         else:
@@ -134,6 +145,17 @@ def resolve(entries: Sequence[str], cfg: Config, world: World,
                                   + ", ".join(series))
             out.setdefault(entry, Quantity(entry, GROUPS[kind], kind, name,
                                            _month(entry, ym, cfg, where)))
+        elif kind == "contrast":
+            try:
+                contrast, column = split_output(name)
+            except ValueError as exc:
+                raise ConfigError(f"{where}: {entry!r} is not allowed: {exc}") from None
+            check_contrast(contrast, f"{where}: {entry!r}")
+            if column not in NATIONAL_COLUMNS:
+                raise ConfigError(f"{where}: {entry!r} is not allowed: national: one of "
+                                  + ", ".join(NATIONAL_COLUMNS))
+            out.setdefault(entry, Quantity(entry, CONTRAST_GROUP + contrast.label, kind,
+                                           column, _month(entry, ym, cfg, where), contrast))
         else:
             for q in calibration_quantities(name, cfg, world, where):
                 out.setdefault(q.output, q)
@@ -160,11 +182,5 @@ def calibration_quantities(spec_name: str, cfg: Config, world: World,
     return list(out.values())
 
 
-def values(records: Sequence[RunRecord], quantities: Sequence[Quantity]) -> np.ndarray:
-    """(runs, outputs): each output of each run (NaN where a run failed)."""
-    return np.array([[q.value(r) for q in quantities] for r in records],
-                    dtype=float).reshape(len(records), len(quantities))
-
-
-__all__ = ["GROUPS", "NATIONAL_COLUMNS", "Quantity", "calibration_quantities", "kpi_names",
-           "resolve", "values"]
+__all__ = ["GROUPS", "NATIONAL_COLUMNS", "Quantity",
+           "calibration_quantities", "kpi_names", "resolve"]
