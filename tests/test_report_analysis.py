@@ -37,6 +37,27 @@ sensitivity:
     municipal.onboarding_effort_person_days: [1, 12]
     staffing.team_fte: [2, 5]
 """
+DECISIONS_SPEC = """# ozg-sim-experiment ./dec_toy.yaml
+name: dec_toy
+title: "EfV against EfA on the toy world"
+replications: 2
+seed: 1
+base: [end=2026-12]
+sensitivity:
+  outputs: []
+  contrasts:
+    - {factor: strategy, a: efa, b: efv}
+  columns: [population_coverage]
+  months: ["2022-12", "2026-12"]
+  yearly: false
+  trajectories: 2
+  levels: 4
+  threshold: 0.0
+  sobol_n: 4
+  ranges:
+    development.effort_person_days: [400, 2000]
+    sharing.efa.propensity: [0.6, 1.0]
+"""
 EXPLORATION_SPEC = """# ozg-sim-experiment ./expl_toy.yaml
 name: expl_toy
 title: "Two strategies across four scenarios"
@@ -71,6 +92,11 @@ def _experiment(tmp: Path, name: str, spec: str) -> Path:
 @pytest.fixture(scope="module")
 def sensitivity(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return _experiment(tmp_path_factory.mktemp("sens"), "sens_toy", SENSITIVITY_SPEC)
+
+
+@pytest.fixture(scope="module")
+def decisions(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return _experiment(tmp_path_factory.mktemp("dec"), "dec_toy", DECISIONS_SPEC)
 
 
 @pytest.fixture(scope="module")
@@ -139,3 +165,22 @@ def test_exploration_report_ranks_regret(exploration: Path, lang: str) -> None:
     assert note in html
     # the design is said in words, not dumped as JSON
     assert '"lhs"' not in html and "Latin" in html
+
+
+@pytest.mark.parametrize("lang", ["en", "de"])
+def test_decisions_report_states_each_decision(decisions: Path, lang: str) -> None:
+    """One row per decision and analysed month: the share of scenarios in which EfV is
+    ahead equals contrast_signs.csv, flips and influential parameters named."""
+    report = build_report(decisions, lang)  # type: ignore[arg-type]
+    tables = _tables(render_html(report).decode())
+    head = t("col_ahead", lang)  # type: ignore[arg-type]
+    (found,) = [df for df in tables if head in df.columns]
+    signs = pd.read_csv(decisions / "contrast_signs.csv")
+    outputs = list(dict.fromkeys(signs["output"]))
+    assert len(found) == len(outputs) == 2
+    for shown, out in zip(found[head], outputs, strict=True):
+        rows = signs[signs["output"] == out]
+        stage = "sobol" if (rows["stage"] == "sobol").any() else rows["stage"].iloc[0]
+        share = float(rows.loc[rows["stage"] == stage, "positive_share"].iloc[0])
+        assert _num(str(shown).rstrip("%").replace("\u00a0", " ")) == round(100 * share, 1)
+    assert any("EfV" in str(x) for x in found[t("col_decision", lang)])  # type: ignore[arg-type]

@@ -149,6 +149,19 @@ def contrast_label(label: str, lang: Lang = "en") -> str:
     return f"{words(b)} {MINUS} {words(a)}"
 
 
+def decision_label(output: str, lang: Lang = "en", with_contrast: bool = True) -> str:
+    """``contrast:strategy=efv-efa:national:population_coverage@2026-12`` -> ``EfV − EfA:
+    Population coverage, Dec 2026`` (without the contrast's name if ``with_contrast`` is
+    false); another output as it is."""
+    parsed = parse_contrast(output)
+    if parsed is None:
+        return output
+    label, column, month, _ = parsed
+    metric = METRIC_LABELS.get(column, (column, column))[0 if lang == "en" else 1]
+    what = f"{metric}, {format_month(f'{month}-01', lang, short=True)}"
+    return f"{contrast_label(label, lang)}: {what}" if with_contrast else what
+
+
 def flip_sentence(signs: pd.DataFrame, lang: Lang = "en",
                   items: Mapping[str, str] | None = None, with_contrast: bool = True) -> str:
     """The rows of ``contrast_signs`` whose sign flips, as one sentence: ``The sign flips
@@ -160,14 +173,7 @@ def flip_sentence(signs: pd.DataFrame, lang: Lang = "en",
         return text("no_flips", lang)
     parts = []
     for out, rows in flips.groupby("output", sort=False):
-        parsed = parse_contrast(str(out))
-        what = str(out)
-        if parsed is not None:
-            label, column, month, _ = parsed
-            metric = METRIC_LABELS.get(column, (column, column))[0 if lang == "en" else 1]
-            what = f"{metric}, {format_month(f'{month}-01', lang, short=True)}"
-            if with_contrast:
-                what = f"{contrast_label(label, lang)}: {what}"
+        what = decision_label(str(out), lang, with_contrast)
         params = ", ".join(param_label(p, lang, sentence=True, short=True, items=items)
                            for p in rows["parameter"])
         parts.append(f"{what} ({params})")
@@ -268,5 +274,13 @@ def evolution_figure(sobol: pd.DataFrame, column: str, lang: Lang = "en",
     return fig, data
 
 
-__all__ = ["LEVEL_WORDS", "contrast_label", "evolution_data",
-           "evolution_figure", "flip_sentence", "parse_contrast", "text"]
+__all__ = [
+    "LEVEL_WORDS",
+    "contrast_label",
+    "decision_label",
+    "evolution_data",
+    "evolution_figure",
+    "flip_sentence",
+    "parse_contrast",
+    "text",
+]

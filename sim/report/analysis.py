@@ -22,6 +22,7 @@ import pandas as pd
 
 from sim.calendar import month_label
 from sim.errors import DataError
+from sim.figures.decisions import decision_label, parse_contrast
 from sim.figures.labels import label_value, param_label
 from sim.figures.sensitivity import output_label
 from sim.report.appendix import appendix
@@ -42,6 +43,13 @@ TOP_MORRIS = 10
 INDEX_DECIMALS = 2
 #: Decimals of a regret in months.
 MONTH_DECIMALS = 1
+
+
+def _output_words(output: str, lang: Lang) -> str:
+    """An analysed output in words: a decision with its contrast (``EfV − EfA: Population
+    coverage, Dec 2026``), a level by :func:`sim.figures.sensitivity.output_label`."""
+    return (decision_label(output, lang) if parse_contrast(output) is not None
+            else output_label(output, lang))
 
 
 def _index(x: float, lang: Lang) -> str:
@@ -86,7 +94,7 @@ def sensitivity_findings(folder: Path, man: dict[str, Any], lang: Lang,
                 f"{len(sub)} / {sobol['output'].nunique()}",
                 _index_interval(float(top["ST"]), float(top["ST_conf"]), lang),
                 _index_interval(float(top["S1"]), float(top["S1_conf"]), lang),
-                output_label(str(top["output"]), lang)]))
+                _output_words(str(top["output"]), lang)]))
         rows.sort(key=lambda r: -r[0])
         if rows:
             blocks.append(nb.table(
@@ -107,9 +115,53 @@ def sensitivity_findings(folder: Path, man: dict[str, Any], lang: Lang,
             t("sens_morris_caption", lang, top=len(best)),
             [t("col_parameter", lang), t("col_mu_norm", lang), t("col_output", lang)],
             [[param_label(str(r["parameter"]), lang, sentence=True), _index(r["m"], lang),
-              output_label(str(r["output"]), lang)] for _, r in best.iterrows()],
+              _output_words(str(r["output"]), lang)] for _, r in best.iterrows()],
             [False, True, False], widths=(3.5, 1.5, 3.5)))
     return blocks
+
+
+#: Columns of a decisions folder's sign table (``contrast_signs.csv``) the report reads.
+SIGN_COLUMNS = ("parameter", "output", "stage", "positive_share", "sign_flips")
+
+
+def decision_blocks(folder: Path, man: dict[str, Any], lang: Lang,
+                    nb: Numbers) -> list[Block]:
+    """A decisions folder's conclusions: per decision at the analysed months, the share of
+    explored scenarios in which the compared level is ahead, the influential parameters and
+    those over whose range the decision's sign flips (``contrast_signs.csv``)."""
+    path = folder / "contrast_signs.csv"
+    if not path.is_file():
+        return []
+    signs = read_csv(path, SIGN_COLUMNS)
+    sens = man.get("sensitivity") or {}
+    months = [str(m) for m in sens.get("months") or []]
+    sobol_path = folder / "sobol.csv"
+    sobol = read_csv(sobol_path, SOBOL_COLUMNS) if sobol_path.is_file() else pd.DataFrame(
+        columns=list(SOBOL_COLUMNS))
+    rows = []
+    for out, sub in signs.groupby("output", sort=False):
+        parsed = parse_contrast(str(out))
+        if parsed is None or (months and parsed[2] not in months):
+            continue
+        stage = "sobol" if (sub["stage"] == "sobol").any() else str(sub["stage"].iloc[0])
+        share = float(sub.loc[sub["stage"] == stage, "positive_share"].iloc[0])
+        infl = sobol[(sobol["output"] == out)
+                     & (sobol["influential"].astype(str).str.lower() == "true")]
+        infl = infl.sort_values("ST", ascending=False)
+        flips = sub[sub["sign_flips"].astype(str).str.lower() == "true"]
+        rows.append([decision_label(str(out), lang), percent(share, lang),
+                     ", ".join(param_label(str(p), lang, short=True)
+                               for p in infl["parameter"]) or t("none", lang),
+                     ", ".join(param_label(str(p), lang, short=True)
+                               for p in flips["parameter"]) or t("none", lang)])
+    if not rows:
+        return []
+    return [nb.table(t("dec_caption", lang, st=_index(float(sens.get("st_threshold",
+                                                                      math.nan)), lang)),
+                     [t("col_decision", lang), t("col_ahead", lang),
+                      t("col_influential", lang), t("col_flips", lang)],
+                     rows, [False, True, False, False], t("dec_note", lang),
+                     widths=(3.2, 1.1, 3.0, 2.6))]
 
 
 def ranges_table(man: dict[str, Any], lang: Lang, nb: Numbers) -> Block:
@@ -145,7 +197,8 @@ def sensitivity_report(folder: Path, man: dict[str, Any], lang: Lang,
                     sobol_n=sens.get("sobol_n"), sobol=points.get("sobol", 0),
                     threshold=_index(float(sens.get("threshold", math.nan)), lang),
                     st=_index(float(sens.get("st_threshold", math.nan)), lang)))])
-    findings = Section(t("sec_findings", lang), sensitivity_findings(folder, man, lang, nb))
+    findings = Section(t("sec_findings", lang), [*decision_blocks(folder, man, lang, nb),
+                                                 *sensitivity_findings(folder, man, lang, nb)])
     figs = Section(t("sec_figures", lang))
     for png in language_pngs(figures or folder / "figures", lang, SENSITIVITY_FIGURE_ORDER):
         figs.blocks.append(nb.figure(png, caption(png, lang, "", n=reps)))
@@ -240,5 +293,6 @@ def analysis_blocks(figures: Path, man: dict[str, Any], lang: Lang, nb: Numbers)
     return blocks
 
 
-__all__ = ["ANALYSIS_TABLES", "SENSITIVITY_FIGURE_ORDER", "analysis_blocks", "ranges_table",
+__all__ = ["ANALYSIS_TABLES", "SENSITIVITY_FIGURE_ORDER", "analysis_blocks", "decision_blocks",
+           "ranges_table",
            "sensitivity_findings", "sensitivity_report"]

@@ -172,6 +172,16 @@ TEXT: dict[Lang, dict[str, str]] = {
         "col_regret_max": "regret max.", "col_rank_max": "rank max.",
         "col_rank_median": "rank median",
         "unit_months": "months", "unit_pp": "percentage points",
+        "dec_caption": (
+            "The decisions at the analysed months: in what share of the explored scenarios "
+            "the first-named choice is ahead (paired on common random numbers, mean over "
+            "the replications of each design point), the parameters with a total-order "
+            "index ST ≥ {st} on it, and those over whose range its sign flips."),
+        "dec_note": ("Sign flip: the mean difference in the lowest and in the highest quarter "
+                     "of a parameter's range have opposite signs, each further than 1.96 "
+                     "standard errors from zero (contrast_signs.csv)."),
+        "col_decision": "decision", "col_ahead": "ahead in",
+        "col_influential": "influential (ST)", "col_flips": "sign flips over",
         "design_lhs": "a Latin hypercube of {n} scenarios over {k} uncertain parameters ({keys})",
         "design_points": "{n} listed design points",
         "regret_censored": ("A run that does not reach 90% by {end} counts as reaching it the "
@@ -434,6 +444,17 @@ TEXT: dict[Lang, dict[str, str]] = {
         "col_regret_max": "Regret max.", "col_rank_max": "Rang max.",
         "col_rank_median": "Rang Median",
         "unit_months": "Monaten", "unit_pp": "Prozentpunkten",
+        "dec_caption": (
+            "Die Entscheidungen zu den untersuchten Zeitpunkten: in welchem Anteil der "
+            "untersuchten Szenarien die erstgenannte Wahl vorn liegt (gepaart mit "
+            "gemeinsamen Zufallszahlen, Mittel über die Replikationen jedes "
+            "Versuchspunkts), die Parameter mit Totaleffekt ST ≥ {st} darauf und jene, "
+            "über deren Bereich ihr Vorzeichen kippt."),
+        "dec_note": ("Vorzeichenwechsel: die mittlere Differenz im untersten und im obersten "
+                     "Viertel des Parameterbereichs hat entgegengesetzte Vorzeichen, jeweils "
+                     "mehr als 1,96 Standardfehler von null entfernt (contrast_signs.csv)."),
+        "col_decision": "Entscheidung", "col_ahead": "vorn in",
+        "col_influential": "einflussreich (ST)", "col_flips": "Vorzeichen kippt über",
         "design_lhs": ("ein Latin Hypercube aus {n} Szenarien über {k} unsichere Parameter "
                        "({keys})"),
         "design_points": "{n} aufgeführte Versuchspunkte",
