@@ -28,7 +28,7 @@ from sim.figures.sensitivity import output_label
 from sim.report.appendix import appendix
 from sim.report.blocks import Numbers, caption, language_pngs, read_csv, today, words
 from sim.report.document import Block, Lang, Paragraph, Report, Section
-from sim.report.texts import month_text, number, percent, pp, t
+from sim.report.texts import interval, month_text, number, percent, pp, t
 
 #: Order of a sensitivity folder's figures (by file-name prefix).
 SENSITIVITY_FIGURE_ORDER = ("contrast_evolution_", "contrast_sobol_", "contrast_morris_",
@@ -267,14 +267,116 @@ def _regret_blocks(path: Path, man: dict[str, Any], lang: Lang, nb: Numbers) -> 
             t("regret_note", lang, robust=robust, best=best,
               unit=t("unit_months" if months else "unit_pp", lang),
               end=_censoring(sub, lang) if months else ""),
-            widths=(2.6, 1.2, 1.2, 1.1, 1.1, 1.1, 0.8, 0.8)))
+            widths=(2.6, 1.2, 1.2, 1.1, 1.1, 1.1, 0.9, 0.9)))
     return blocks
+
+
+#: Columns of the tables of the ``discovery`` and ``waterfall`` recipes the report reads.
+BOX_COLUMNS = ("question", "status", "n_cases", "n_holds", "coverage", "density",
+               "parameter", "lower", "upper", "explored_low", "explored_high", "qp_lower",
+               "qp_upper")
+SCORE_COLUMNS = ("question", "parameter", "score", "rank", "oob_accuracy")
+WATERFALL_COLUMNS = ("outcome", "month", "kind", "level", "change", "lo", "hi", "start",
+                     "end", "n_pairs")
+#: Inputs named per question beside its box: the highest feature scores.
+TOP_SCORES = 3
+#: The mechanisms factor (experiment ``mechanisms``) whose levels name the waterfall's rows.
+MECHANISMS_FACTOR = "mechanisms.switched_off"
+
+
+def _limit(x: float, lang: Lang) -> str:
+    """A box limit in the input's unit, with as many digits as its size needs."""
+    return number(x, lang, 0 if abs(x) >= 100 else 1 if abs(x) >= 10 else 2)
+
+
+def _discovery_blocks(path: Path, man: dict[str, Any], lang: Lang,
+                      nb: Numbers) -> list[Block]:
+    """Scenario discovery: per question how often it holds, the PRIM box (each restricted
+    input's limits within the explored range, its quasi-p value; coverage and density) and
+    the inputs with the highest feature scores."""
+    boxes = read_csv(path, BOX_COLUMNS)
+    scores_path = path.with_name("discovery_scores.csv")
+    scores = (read_csv(scores_path, SCORE_COLUMNS) if scores_path.is_file()
+              else pd.DataFrame(columns=list(SCORE_COLUMNS)))
+    titles = {str(q.get("name")): str((q.get("title_de") if lang == "de" else None)
+                                      or q.get("title") or q.get("name"))
+              for q in man.get("discovery") or [] if isinstance(q, dict)}
+    rows = []
+    for name, sub in boxes.groupby("question", sort=False):
+        first = sub.iloc[0]
+        holds = t("disc_holds", lang, k=int(first["n_holds"]), n=int(first["n_cases"]))
+        status = str(first["status"])
+        if status == "box":
+            limits = []
+            for _, r in sub.iterrows():
+                qp = min(float(r["qp_lower"]) if pd.notna(r["qp_lower"]) else math.inf,
+                         float(r["qp_upper"]) if pd.notna(r["qp_upper"]) else math.inf)
+                limits.append(t("disc_limit", lang,
+                                name=param_label(str(r["parameter"]), lang, short=True),
+                                lo=_limit(float(r["lower"]), lang),
+                                hi=_limit(float(r["upper"]), lang),
+                                elo=_limit(float(r["explored_low"]), lang),
+                                ehi=_limit(float(r["explored_high"]), lang),
+                                qp=number(qp, lang, 3) if math.isfinite(qp) else "–"))
+            box = "; ".join(limits)
+            cov, dens = percent(float(first["coverage"]), lang), percent(
+                float(first["density"]), lang)
+        else:
+            box, cov, dens = t(f"disc_{status}", lang), "–", "–"
+        top = scores[scores["question"] == name].sort_values("rank").head(TOP_SCORES)
+        rows.append([titles.get(str(name), str(name)), holds, box, cov, dens,
+                     ", ".join(param_label(str(p), lang, short=True) for p in top["parameter"])
+                     or t("none", lang)])
+    return [nb.table(t("disc_caption", lang, n=man.get("replications")),
+                     [t("col_question", lang), t("col_holds", lang), t("col_box", lang),
+                      t("col_coverage", lang), t("col_density", lang),
+                      t("col_top_inputs", lang)],
+                     rows, [False, True, False, True, True, False], t("disc_note", lang),
+                     widths=(2.3, 0.9, 3.0, 1.15, 1.1, 1.9))]
+
+
+def _waterfall_blocks(path: Path, man: dict[str, Any], lang: Lang,
+                      nb: Numbers) -> list[Block]:
+    """What each mechanism contributes: per outcome and month the value with every
+    mechanism on, each mechanism's paired change when switched off (95 % interval), the
+    interactions and the value with every mechanism off, in percentage points."""
+    wf = read_csv(path, WATERFALL_COLUMNS)
+    cols = list(dict.fromkeys(zip(wf["outcome"], wf["month"].astype(str), strict=True)))
+    order = list(dict.fromkeys(wf.loc[wf["outcome"] == cols[0][0], "level"].astype(str)))
+    rows = []
+    for level in order:
+        kind = str(wf.loc[wf["level"].astype(str) == level, "kind"].iloc[0])
+        label = (t("interactions", lang) if kind == "interactions"
+                 else label_value(MECHANISMS_FACTOR, level, lang, short=True))
+        row = [label]
+        for outcome, month in cols:
+            hit = wf[(wf["outcome"] == outcome) & (wf["month"].astype(str) == month)
+                     & (wf["level"].astype(str) == level)]
+            if not len(hit):
+                row.append("–")
+                continue
+            r = hit.iloc[0]
+            if kind in ("all_on", "all_off"):
+                row.append(percent(float(r["end"]), lang))
+            elif pd.notna(r["lo"]):
+                row.append(interval(float(r["change"]), float(r["lo"]), float(r["hi"]),
+                                    lang))
+            else:
+                row.append(pp(float(r["change"]), lang))
+        rows.append(row)
+    header = [t("col_mechanism", lang)] + [
+        t("col_outcome_at", lang, outcome=t(f"wf_{o}", lang), date=m) for o, m in cols]
+    return [nb.table(t("wf_caption", lang, n=int(wf["n_pairs"].max())), header, rows,
+                     [False, *[True] * len(cols)], t("wf_note", lang),
+                     widths=(2.6, *[1.7] * len(cols)))]
 
 
 #: The saved tables of an experiment's analyses (file stem in ``figures/``) and how the
 #: report shows them, in the order they appear under the key findings.
 ANALYSIS_TABLES: dict[str, Callable[[Path, dict[str, Any], Lang, Numbers], list[Block]]] = {
+    "waterfall": _waterfall_blocks,
     "regret": _regret_blocks,
+    "discovery_boxes": _discovery_blocks,
 }
 
 

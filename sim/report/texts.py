@@ -170,8 +170,38 @@ TEXT: dict[Lang, dict[str, str]] = {
         "col_setting": "choice", "col_tail_low": "10th pct.", "col_tail_late": "90th pct.",
         "col_regret_median": "regret median", "col_regret_q90": "regret 90th pct.",
         "col_regret_max": "regret max.", "col_rank_max": "rank max.",
-        "col_rank_median": "rank median",
+        "col_rank_median": "rank med.",
         "unit_months": "months", "unit_pp": "percentage points",
+        "disc_caption": (
+            "Scenario discovery: when each question holds across the explored scenarios "
+            "(one case per scenario and replication, {n} replications), the PRIM box that "
+            "describes it (each restricted uncertain input's limits within its explored "
+            "range, with the quasi-p value of the restriction), its coverage (share of the "
+            "cases where the question holds that lie in the box) and density (share of the "
+            "box's cases where it holds), and the inputs with the highest extra-trees "
+            "feature scores."),
+        "disc_note": ("A question that holds in every or in no case has no box; restrictions "
+                      "with quasi-p > 0.05 are dropped (experiments/README.md)."),
+        "disc_holds": "{k} of {n}",
+        "disc_limit": "{name} {lo}–{hi} (of {elo}–{ehi}, p {qp})",
+        "disc_always": "holds in every case: nothing to discover",
+        "disc_never": "holds in no case: nothing to discover",
+        "disc_no_box": "no restriction is significant",
+        "col_question": "question", "col_holds": "holds in", "col_box": "box",
+        "col_coverage": "coverage", "col_density": "density",
+        "col_top_inputs": "inputs with the highest scores",
+        "wf_caption": (
+            "What each mechanism contributes: the value with every mechanism on, the mean "
+            "paired change when each is switched off (common random numbers, {n} "
+            "replications, 95% interval, percentage points), what switching all off "
+            "together changes beyond the sum of the single changes (interactions), and the "
+            "value with every mechanism off."),
+        "wf_note": ("Gap: services online somewhere minus services nationwide, in per cent of "
+                    "the services."),
+        "wf_population_coverage": "population coverage",
+        "wf_gap_online_nationwide": "gap",
+        "col_mechanism": "mechanisms", "col_outcome_at": "{outcome} {date}",
+        "interactions": "interactions",
         "dec_caption": (
             "The decisions at the analysed months: in what share of the explored scenarios "
             "the first-named choice is ahead (paired on common random numbers, mean over "
@@ -442,8 +472,37 @@ TEXT: dict[Lang, dict[str, str]] = {
         "col_setting": "Wahl", "col_tail_low": "10. Pz.", "col_tail_late": "90. Pz.",
         "col_regret_median": "Regret Median", "col_regret_q90": "Regret 90. Pz.",
         "col_regret_max": "Regret max.", "col_rank_max": "Rang max.",
-        "col_rank_median": "Rang Median",
+        "col_rank_median": "Rang Med.",
         "unit_months": "Monaten", "unit_pp": "Prozentpunkten",
+        "disc_caption": (
+            "Szenarioentdeckung: wann jede Frage über die untersuchten Szenarien zutrifft "
+            "(ein Fall je Szenario und Replikation, {n} Replikationen), die PRIM-Box, die "
+            "dies beschreibt (die Grenzen jeder eingeschränkten unsicheren Größe im "
+            "untersuchten Bereich, mit dem Quasi-p-Wert der Einschränkung), ihre Abdeckung "
+            "(Anteil der zutreffenden Fälle in der Box) und Dichte (Anteil zutreffender Fälle "
+            "in der Box) sowie die Größen mit den höchsten Extra-Trees-Merkmalswerten."),
+        "disc_note": ("Eine Frage, die in allen oder keinem Fall zutrifft, hat keine Box; "
+                      "Einschränkungen mit Quasi-p > 0,05 entfallen (experiments/README.md)."),
+        "disc_holds": "{k} von {n}",
+        "disc_limit": "{name} {lo}–{hi} (von {elo}–{ehi}, p {qp})",
+        "disc_always": "trifft in jedem Fall zu: nichts zu entdecken",
+        "disc_never": "trifft in keinem Fall zu: nichts zu entdecken",
+        "disc_no_box": "keine Einschränkung ist signifikant",
+        "col_question": "Frage", "col_holds": "trifft zu in", "col_box": "Box",
+        "col_coverage": "Abdeckung", "col_density": "Dichte",
+        "col_top_inputs": "Größen mit den höchsten Werten",
+        "wf_caption": (
+            "Was jeder Mechanismus beiträgt: der Wert mit allen Mechanismen, die mittlere "
+            "gepaarte Änderung beim Abschalten jedes einzelnen (gemeinsame Zufallszahlen, "
+            "{n} Replikationen, 95-%-Intervall, Prozentpunkte), was das gemeinsame "
+            "Abschalten über die Summe der einzelnen Änderungen hinaus ändert "
+            "(Wechselwirkungen), und der Wert ohne alle Mechanismen."),
+        "wf_note": ("Lücke: irgendwo online verfügbare minus flächendeckend verfügbare "
+                    "Leistungen, in Prozent der Leistungen."),
+        "wf_population_coverage": "Bevölkerungsabdeckung",
+        "wf_gap_online_nationwide": "Lücke",
+        "col_mechanism": "Mechanismen", "col_outcome_at": "{outcome} {date}",
+        "interactions": "Wechselwirkungen",
         "dec_caption": (
             "Die Entscheidungen zu den untersuchten Zeitpunkten: in welchem Anteil der "
             "untersuchten Szenarien die erstgenannte Wahl vorn liegt (gepaart mit "
