@@ -253,7 +253,7 @@ def read_declarations(path: Path) -> Declarations:
     except OSError as exc:
         raise ConfigError(f"{FILE_NAME}: cannot be read ({exc.strerror})") from None
     try:
-        raw = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 (a SafeLoader)
+        raw = yaml.load(text, Loader=_UniqueKeyLoader)
     except yaml.YAMLError as exc:
         first = (str(exc).strip().splitlines() or ["syntax error"])[0]
         raise ConfigError(f"{FILE_NAME}: cannot be read ({first})") from None

@@ -230,7 +230,8 @@ TEXT: dict[str, dict[str, str]] = {
         "robust_diff_deadline": "difference to {ref} at 31 Dec 2022 (percentage points)",
         "robust_diff": "difference to {ref} (percentage points)",
         "note_robust": ("Each dot: one hypercube point, mean over replications, paired with "
-                        "{ref}; boxes: median, quartiles, 1.5 IQR."),
+                        "{ref} at the same point, other lever settings and replication; "
+                        "boxes: median, quartiles, 1.5 IQR."),
         "title_cost_coverage": "Programme money and population coverage at 31 Dec 2022",
         "title_running_costs": "Running costs of reused services by payer",
         "title_size_classes": "Municipal services connected, by size of the administration",
@@ -280,6 +281,18 @@ TEXT: dict[str, dict[str, str]] = {
         "note_regret_censored": ("Runs that never reached the target count at {end} "
                                  "({k} scenario-choice pairs): their regret is a lower "
                                  "bound."),
+        # exploration (H1, issue 14: declared uncertainties, paired lever settings)
+        "note_robust_strongest": ("Right: the {k} of {n} explored parameters whose values "
+                                  "go most with a difference (largest rank correlation)."),
+        "note_lhs_posterior": ("Calibrated parameters: one particle of the posterior "
+                               "'{name}' per hypercube point, drawn jointly; the others over "
+                               "their declared ranges."),
+        "regret_outcome_coverage": "coverage",
+        "regret_outcome_months": "time to the target",
+        "regret_choice": ("For {what}, {robust} is the robust choice (least maximum regret), "
+                          "{median} the best on the median."),
+        "regret_choice_same": ("For {what}, {robust} is both the robust choice (least maximum "
+                               "regret) and the best on the median."),
     },
     "de": {
         "deadline": "OZG-Frist 31.12.2022",
@@ -373,7 +386,9 @@ TEXT: dict[str, dict[str, str]] = {
         "robust_diff_deadline": "Differenz zu {ref} am 31.12.2022 (Prozentpunkte)",
         "robust_diff": "Differenz zu {ref} (Prozentpunkte)",
         "note_robust": ("Jeder Punkt: ein Punkt des Latin Hypercube, Mittel über die "
-                        "Replikationen, gepaart mit {ref}; Boxen: Median, Quartile, 1,5 IQR."),
+                        "Replikationen, gepaart mit {ref} am selben Punkt, bei denselben "
+                        "übrigen Hebeln und derselben Replikation; Boxen: Median, Quartile, "
+                        "1,5 IQR."),
         "title_cost_coverage": "Programmmittel und Bevölkerungsabdeckung zum 31.12.2022",
         "title_running_costs": "Betriebskosten nachgenutzter Leistungen nach Kostenträger",
         "title_size_classes": "Angebundene kommunale Leistungen nach Größe der Verwaltung",
@@ -422,6 +437,19 @@ TEXT: dict[str, dict[str, str]] = {
         "note_regret_censored": ("Läufe, die das Ziel nie erreichten, zählen mit {end} ({k} "
                                  "Paare aus Szenario und Wahl): Ihr Regret ist eine untere "
                                  "Schranke."),
+        # exploration (H1, issue 14: declared uncertainties, paired lever settings)
+        "note_robust_strongest": ("Rechts: die {k} von {n} untersuchten Parametern, deren "
+                                  "Werte am stärksten mit einer Differenz einhergehen "
+                                  "(größte Rangkorrelation)."),
+        "note_lhs_posterior": ("Kalibrierte Parameter: je Punkt des Latin Hypercube ein "
+                               "Partikel der Posterior-Stichprobe '{name}', gemeinsam "
+                               "gezogen; die übrigen über ihre deklarierten Bereiche."),
+        "regret_outcome_coverage": "die Abdeckung",
+        "regret_outcome_months": "die Zeit bis zum Ziel",
+        "regret_choice": ("Für {what} ist {robust} die robuste Wahl (kleinstes maximales "
+                          "Regret), {median} die beste im Median."),
+        "regret_choice_same": ("Für {what} ist {robust} sowohl die robuste Wahl (kleinstes "
+                               "maximales Regret) als auch die beste im Median."),
     },
 }
 #: The key figure drawn against cost by default: population coverage at the OZG deadline.
