@@ -232,7 +232,7 @@ def regret_figure(table: pd.DataFrame, levers: Sequence[str], lang: Lang, title:
             key = "regret_coverage" if scale != 1.0 else "regret_months"
             ax.set_xlabel(wrap_unit(text(key, lang, month=format_month(
                 pd.Timestamp(coverage_month), lang, short=True),
-                target=target_label(outcome, lang)), 60 if stacked else 36))
+                target=target_label(outcome, lang)), 40 if stacked else 36))
         handles = [Line2D([], [], ls="none", marker=m, color="0.3",
                           markerfacecolor=f or "0.3", label=text(col, lang))
                    for col, (m, f) in REGRET_MARKERS.items()]
