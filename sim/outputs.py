@@ -172,6 +172,16 @@ OUTPUT_TABLES: tuple[Table, ...] = (
         _REP, _key("year", "", "calendar year"),
         _key("payer", "", "`land`, `municipal`, `bund`, `pool`"),
         Column("eur", "EUR", "running costs paid")), in_runs=False),
+    Table("milestones", "one row per replication, timeline lane (topic field or Land) and "
+          "milestone: the rollout timeline of a run, kept by sweeps, which keep no events "
+          "(sim/milestones.py)", (
+        _REP, _key("panel", "", "`topic` or `state`"),
+        _key("lane", "", "topic field, or Land abbreviation"),
+        _key("series", "", "milestone: `built`, `published`, `reused`, `connected` (topic "
+                           "fields); `connected_first`, `connected_all` (Länder)"),
+        Column("n_services", "services", "services of the lane the milestone counts"),
+        Column("time", "months since 2018-01", "month (float) by which half of them had "
+               "reached the milestone; empty if not within the horizon")), in_runs=False),
     Table("observables", "one row per replication, month and observable series of the "
           "official record", (
         *_MONTH, _key("series", "", "`online_anywhere`, `federal_online`, "

@@ -20,6 +20,7 @@ from sim import bounds
 from sim.calendar import month_index
 from sim.checks import _bool, _choice, _distinct_choices, _fail, _num
 from sim.data_io import STATE_ABBRS
+from sim.mechanisms import MechanismParams
 from sim.posterior import DRAW_MODES
 
 SHARING_MODES = ("efa", "efv", "einzel")
@@ -798,6 +799,8 @@ class Config:
         Measurement model of the official counts (calibration only).
     state_programmes : dict of StateProgrammeParams
         The Länder's own programmes in force, by name (``hessen``, ``nrw``...).
+    mechanisms : MechanismParams
+        Which mechanism is switched off (:mod:`sim.mechanisms`; none by default).
     calibrated_draws, posterior : str, PosteriorSample or None
         Replications draw the calibrated keys from ``posterior`` or keep ``point`` values.
     max_cost_s : float
@@ -819,6 +822,7 @@ class Config:
     operation: OperationParams = field(default_factory=OperationParams)
     observation: ObservationParams = field(default_factory=ObservationParams)
     state_programmes: Dict[str, StateProgrammeParams] = field(default_factory=dict)
+    mechanisms: MechanismParams = field(default_factory=MechanismParams)
     replications: int = 10
     seed: int = 1
     workers: Optional[int] = None
@@ -830,18 +834,10 @@ class Config:
 
     def validate(self) -> Config:
         """Check every value; return ``self`` so calls can be chained."""
-        self.world.validate()
-        self.strategy.validate()
-        self.funding.validate()
-        self.staffing.validate()
-        self.development.validate()
-        self.sharing.validate()
-        self.priority.validate()
-        self.municipal.validate()
-        self.providers.validate()
-        self.market.validate()
-        self.operation.validate()
-        self.observation.validate()
+        for part in (self.world, self.strategy, self.funding, self.staffing, self.development,
+                     self.sharing, self.priority, self.municipal, self.providers, self.market,
+                     self.operation, self.observation, self.mechanisms):
+            part.validate()
         for name, sp in self.state_programmes.items():
             sp.validate(f"state_programmes.{name}")
         names = [p.name for p in self.all_programmes()]

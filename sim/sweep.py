@@ -36,7 +36,8 @@ from sim.cache import run_key
 from sim.config import CONF_DIR, GROUPS, load_config, load_posterior, read_yaml
 from sim.errors import ConfigError
 from sim.keys import get_path, set_path, to_dict
-from sim.metrics import running_costs_by_year
+from sim.metrics import running_costs_by_year, services_table
+from sim.milestones import milestone_times
 from sim.outputs import RUN_TABLES, SWEEP_TABLES
 from sim.params import Config
 from sim.posterior import PosteriorSample
@@ -66,7 +67,8 @@ log = logging.getLogger("ozg-sim")
 EXPERIMENT_DIR = CONF_DIR / "experiment"
 #: Keys an experiment file may have.
 SPEC_KEYS = {"name", "title", "title_de", "description", "replications", "seed", "base",
-             "design", "figures", "reference", "sensitivity"}
+             "design", "figures", "reference", "sensitivity",
+             "discovery"}  # scenario discovery's questions (sim.discovery)
 
 
 #: What an experiment's ``name:`` may be: it names the output folder ``<out>/<name>/``, so a
@@ -79,7 +81,8 @@ SPEC_SUFFIXES = (".yaml", ".yml")
 SPEC_TYPES: dict[str, tuple[type, ...]] = {
     "title": (str,), "title_de": (str, type(None)), "description": (str,),
     "replications": (int,), "seed": (int,), "base": (list, type(None)), "design": (dict,),
-    "figures": (list, type(None)), "reference": (dict, type(None)), "sensitivity": (dict,)}
+    "figures": (list, type(None)), "reference": (dict, type(None)), "sensitivity": (dict,),
+    "discovery": (list,)}
 
 
 def experiment_names() -> list[str]:
@@ -311,6 +314,14 @@ def world_for(cfg: Config) -> World:
     return _WORLDS[key]
 
 
+def run_milestones(world: World, tables: dict[str, pd.DataFrame],
+                   replication: int) -> pd.DataFrame:
+    """The rollout timeline of one run (:func:`sim.milestones.milestone_times`) with a lane
+    for every topic field and every Land of its world, from its events."""
+    return milestone_times(tables["events"], services_table(world), [replication],
+                           states=list(world.states["state"]))
+
+
 def execute_run(point: int, replication: int, cfg: Config, key: str,
                 cache_dir: Path | None) -> RunRecord:
     """Run one replication of one point; never raises (a failure is recorded)."""
@@ -320,6 +331,8 @@ def execute_run(point: int, replication: int, cfg: Config, key: str,
         rec = RunRecord(point, replication, key, "ok", time.perf_counter() - t0, False,
                         tables={**{k: out.tables[k] for k in RUN_TABLES},
                                 "running_costs": running_costs_by_year(out.tables["spending"]),
+                                "milestones": run_milestones(world_for(cfg), out.tables,
+                                                             replication),
                                 "observables": out.tables["observables"]},
                         kpis=out.kpis)
     except Exception as exc:  # a failing run must not stop the sweep

@@ -389,7 +389,10 @@ def test_draw_regions_rejects_unknown_keys_by_name() -> None:
 @pytest.mark.parametrize("factor", list(levels.LEVELS))
 def test_every_option_file_has_a_level_entry_with_all_fields(factor: str) -> None:
     from sim.config import CONF_DIR
+    from sim.mechanisms import ALL, MECHANISMS, NONE
     options = {p.stem for p in (CONF_DIR / factor).glob("*.yaml")}
+    if factor == "mechanisms.switched_off":  # a key, not a group: its allowed values
+        options = {NONE, *MECHANISMS, ALL}
     table = levels.LEVELS[factor]
     assert options, factor
     missing = sorted(options - set(table))
@@ -408,7 +411,10 @@ def test_every_option_file_has_a_level_entry_with_all_fields(factor: str) -> Non
 def test_every_level_has_labels_and_a_distinct_style(factor: str) -> None:
     levels_of = list(levels.LEVELS[factor])
     styles = style.group_styles([factor], [(v,) for v in levels_of])
-    for key in ("color", "linestyle", "marker"):  # greyscale: line style and marker differ
+    # greyscale: line style and marker differ; colours too, while the palette has enough
+    distinct = ("color", "linestyle", "marker") if len(levels_of) <= len(style.PALETTE) else (
+        "linestyle", "marker")
+    for key in distinct:
         assert len({str(styles[(v,)][key]) for v in levels_of}) == len(levels_of), key
     for lang in LANGS:
         long = [labels.label_value(factor, v, lang) for v in levels_of]

@@ -137,6 +137,8 @@ def test_exploration_end_to_end(tmp_path: Path) -> None:
     assert per["strategy"].eq(4).all() and per["funding"].eq(2).all()
     figs = _figures(out)
     assert {"robustness.png", "robustness.csv", "robustness_differences.csv"} <= figs
+    assert {"discovery_boxes.png", "discovery_boxes.csv", "discovery_trajectory.png",
+            "discovery_scores.png"} <= figs
 
 
 def test_dry_run_counts_and_estimates_without_writing(tmp_path: Path) -> None:

@@ -139,6 +139,29 @@ def test_heatmap_robustness_and_regret_print_at_least_7_pt() -> None:
         assert min(sizes) >= MIN_PRINTED_PT - 1e-9
 
 
+def test_waterfall_prints_at_least_7_pt_in_both_languages() -> None:
+    """The ``waterfall`` recipe needs the ``mechanisms`` design: drawn from a synthetic
+    table with every level (tests/test_mechanisms.py runs the experiment itself)."""
+    from sim.calendar import month_index
+    from sim.figures import waterfall
+    from sim.mechanisms import ALL, MECHANISMS, NONE
+    rng = np.random.default_rng(1)
+    nat = pd.DataFrame([{"mechanisms.switched_off": lev, "replication": r,
+                         "month": month_index(m), "population_coverage": float(rng.uniform()),
+                         "online_anywhere_share": float(rng.uniform(0.5, 1)),
+                         "nationwide_share": float(rng.uniform(0, 0.5))}
+                        for lev in (NONE, *MECHANISMS, ALL) for r in range(4)
+                        for m in waterfall.WATERFALL_MONTHS])
+    table = waterfall.waterfall_table(nat, "mechanisms.switched_off", NONE, ALL)
+    for lang in ("en", "de"):
+        fig, data = waterfall.waterfall_figure(table, "mechanisms.switched_off", lang,
+                                               "Mechanisms", 4)
+        assert data is table
+        sizes = [printed_pt(float(t.get_fontsize()), float(fig.get_figwidth()))
+                 for t in _texts(fig)]
+        assert min(sizes) >= MIN_PRINTED_PT - 1e-9
+
+
 def test_legend_words_of_a_level_come_from_the_level_table(checked) -> None:
     """One wording per level: a legend entry naming a strategy or funding level is that
     level's long or short label (alone or joined with another level's by `` · ``)."""

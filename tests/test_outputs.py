@@ -83,7 +83,8 @@ def test_kept_tables_are_what_a_sweep_record_holds(toy_world: World) -> None:
     tables = tables_for_replication(toy_world, simulate(toy_world, cfg, 0), cfg.map_months)
     kept = {k: tables[k] for k in RUN_TABLES}
     assert all(isinstance(v, pd.DataFrame) for v in kept.values())
-    assert set(SWEEP_TABLES) - set(RUN_TABLES) == {"running_costs"}
+    # derived in the sweep from the run's spending and events (sim.sweep.execute_run)
+    assert set(SWEEP_TABLES) - set(RUN_TABLES) == {"running_costs", "milestones"}
 
 
 def test_experiments_readme_lists_the_sensitivity_columns() -> None:

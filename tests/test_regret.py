@@ -107,6 +107,7 @@ def exploration(tmp_path_factory: pytest.TempPathFactory) -> Path:
     spec["design"]["cross"]["strategy"] = ["efa", "efv", "mixed"]
     assert spec["design"]["cross"]["funding"] == ["konjunkturpaket", "koenigstein"]
     spec["figures"] = ["regret"]
+    del spec["discovery"]  # scenario discovery has tests of its own (test_discovery.py)
     (root / "exploration.yaml").write_text(yaml.safe_dump(spec))
     out = run_experiment([str(root / "exploration.yaml"), "world=toy", "replications=2",
                           "workers=1", f"out={root / 'exp'}", f"cache={root / 'cache'}"])

@@ -294,7 +294,7 @@ MODEL_SECTIONS = {
     "Development": "development", "Sharing frictions": "sharing", "Priority": "priority",
     "Municipal": "municipal", "Municipal IT providers and Land platforms": "providers",
     "Vendor products": "market", "Running costs": "operation", "Observation": "observation",
-    "Run control": "", "Land programmes": "state_programmes",
+    "Run control": "", "Land programmes": "state_programmes", "Mechanisms": "mechanisms",
 }
 #: Funding keys of MODEL.md that are fields of every programme, not of the funding block.
 FUNDING_BLOCK_KEYS = ("day_rate_eur",)

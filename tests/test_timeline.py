@@ -179,3 +179,27 @@ def _small_text(fig: Figure) -> float:
     sizes = [t.get_fontsize() for t in fig.findobj(Text) if t.get_visible()
              and t.get_text().strip()]
     return printed_pt(float(min(sizes)), float(fig.get_figwidth()))
+
+
+def test_every_experiment_level_gets_the_runs_timeline(toy_run: Path, tmp_path: Path) -> None:
+    """A sweep keeps each run's milestones (no events); the timeline of a level equals that
+    of ``ozg-sim`` with the same scenario, seed and replications, lane for lane."""
+    spec = tmp_path / "tl.yaml"
+    spec.write_text("name: tl\ntitle: t\nreplications: 3\nseed: 1\nbase: []\n"
+                    "design:\n  grid:\n    strategy: [efa, efv]\n"
+                    "reference: {factor: strategy, level: efa}\nfigures: [timeline]\n")
+    exp = run_experiment([str(spec), "world=toy", "workers=1", f"out={tmp_path / 'exp'}",
+                          "--no-cache"])
+    assert exp is not None
+    ms = pd.read_parquet(exp / "milestones.parquet")
+    assert set(ms["replication"]) == {0, 1, 2} and set(ms["panel"]) == {"topic", "state"}
+    # every Land of the world has a lane in every run, reached or not
+    assert ms.groupby(["point", "replication"])["lane"].nunique().nunique() == 1
+    level = pd.read_csv(exp / "figures" / "timeline_efa.csv", comment="#")
+    run = pd.read_csv(toy_run / "timeline.csv", comment="#")
+    keys = ["panel", "lane", "series"]
+    both = run.merge(level, on=keys, suffixes=("_run", "_level"), validate="one_to_one")
+    assert len(both) == len(run)
+    for col in ("median", "q05", "q95", "n_reached"):
+        np.testing.assert_allclose(both[f"{col}_level"], both[f"{col}_run"], rtol=1e-9)
+    assert (exp / "figures" / "timeline_efv.png").is_file()

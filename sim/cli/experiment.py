@@ -50,6 +50,7 @@ from sim.cli.common import (
 )
 from sim.cli.sensitivity import run_sensitivity
 from sim.config import GROUPS, check_overrides, check_repeats
+from sim.discovery import check_questions, parse_questions
 from sim.errors import ConfigError, DataError
 from sim.exports import write_folder_exports
 from sim.figures.recipes import draw_experiment_figures
@@ -60,6 +61,7 @@ from sim.metrics import summarise_kpis
 from sim.posterior import draws_record
 from sim.provenance import config_hash, stamp
 from sim.runner import WorkerLostError, default_workers
+from sim.sensitivity.quantities import kpi_names
 from sim.sensitivity.spec import OPTION_KEYS as SENSITIVITY_OPTIONS  # its options
 from sim.sweep import (
     Sweep,
@@ -132,8 +134,15 @@ def build(name: str, opts: dict[str, str], overrides: list[str]) -> tuple[dict[s
     seed = int(opts.get("seed", spec.get("seed", 1)))
     check_overrides(overrides)  # an unknown key is named as such before any conflict
     check_conflicts(spec["name"], expand_design(dict(spec["design"]), seed), overrides)
+    questions = parse_questions(spec["discovery"]) if "discovery" in spec else None
     base = [*map(str, spec.get("base") or []), *overrides]
-    return spec, make_sweep(spec["name"], dict(spec["design"]), base, reps, seed)
+    sweep = make_sweep(spec["name"], dict(spec["design"]), base, reps, seed)
+    if questions is not None:  # scenario discovery's questions, before any run
+        cfgs = {c.funding.name: c for c in sweep.configs}.values()  # programmes name KPIs
+        check_questions(questions, spec["design"],
+                        list(dict.fromkeys(k for c in cfgs for k in kpi_names(c))),
+                        sweep.configs[0].end)
+    return spec, sweep
 
 
 def _levels(values: list[Any]) -> str:
@@ -201,6 +210,7 @@ def write_outputs(folder: Path, spec: dict[str, Any], sweep: Sweep,
         "design": sweep.design, "base": spec.get("base") or [],
         "figure_list": list(spec.get("figures") or ["fan"]),
         "reference": spec.get("reference"),
+        "discovery": spec.get("discovery"),
         "replications": sweep.replications,
         "seed": sweep.configs[0].seed if sweep.configs else None,
         "points": [{"point": i, "overrides": p, "config_hash": config_hash(c)}

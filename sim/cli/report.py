@@ -26,7 +26,9 @@ from sim.figures.recipes import draw_experiment_figures
 from sim.io import OutputError, check_writable, staged_folder
 from sim.outputs import read_manifest
 from sim.report import FORMATS, RENDERERS, build_report, folder_kind, report_name
-from sim.report.content import FIGURE_ORDER, RUN_FIGURE_ORDER, language_pngs
+from sim.report.analysis import SENSITIVITY_FIGURE_ORDER
+from sim.report.blocks import language_pngs
+from sim.report.content import FIGURE_ORDER, RUN_FIGURE_ORDER
 from sim.report.document import Lang
 
 TOOL = "ozg-sim-report"
@@ -66,10 +68,11 @@ def _formats(value: str) -> list[str]:
 
 
 def _default_mode(folder: Path, kind: str, lang: Lang) -> str:
-    """``redraw`` if the folder holds no charts drawn in ``lang`` (a run or experiment
-    drawn in the other language only), else ``saved``."""
-    where = folder / "figures" if kind == "experiment" else folder
-    order = FIGURE_ORDER if kind == "experiment" else RUN_FIGURE_ORDER
+    """``redraw`` if the folder holds no charts drawn in ``lang`` (a run, experiment or
+    sensitivity folder drawn in the other language only), else ``saved``."""
+    where = folder if kind == "run" else folder / "figures"
+    order = {"run": RUN_FIGURE_ORDER,
+             "sensitivity": SENSITIVITY_FIGURE_ORDER}.get(kind, FIGURE_ORDER)
     return "saved" if language_pngs(where, lang, order, strict=True) else "redraw"
 
 
@@ -96,7 +99,7 @@ def main(argv: list[str] | None = None) -> None:
         check_writable(out, "out")
         with tempfile.TemporaryDirectory(prefix="ozg-sim-report-") as tmp:
             figures = None
-            if kind in ("run", "experiment") and (
+            if kind in ("run", "experiment", "sensitivity") and (
                     mode or _default_mode(folder, kind, lang)) == "redraw":
                 figures = Path(tmp)
                 if kind == "run":

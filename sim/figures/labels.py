@@ -199,6 +199,7 @@ TEXT: dict[str, dict[str, str]] = {
         "month_reached": "Month in which the target was first reached",
         # the rollout timeline (run: events; experiment: by_topic)
         "title_timeline_experiment": "When half of each topic field's services were online",
+        "title_timeline_level": "Rollout timeline: {level}",
         "tl_panel_topic": "a  Topic fields: month by which half of the services reached a step",
         "tl_panel_state": ("b  Länder: month by which half of the municipal services reached "
                            "a step"),
@@ -352,6 +353,7 @@ TEXT: dict[str, dict[str, str]] = {
         "diff_of": "Differenz der {metric}",
         "month_reached": "Monat, in dem das Ziel erstmals erreicht wurde",
         "title_timeline_experiment": "Wann die Hälfte der Leistungen jedes Themenfelds online war",
+        "title_timeline_level": "Zeitleiste der Umsetzung: {level}",
         "tl_panel_topic": ("a  Themenfelder: Monat, bis zu dem die Hälfte der Leistungen einen "
                            "Schritt erreichte"),
         "tl_panel_state": ("b  Länder: Monat, bis zu dem die Hälfte der kommunalen Leistungen "

@@ -127,11 +127,47 @@ OPERATION_LEVELS: dict[str, Level] = {
                         "as it happened", "wie geschehen"),
 }
 
+#: Mechanisms switched off (``mechanisms.switched_off``, :mod:`sim.mechanisms`), in the
+#: order of ``conf/experiment/mechanisms.yaml``. The short label names the mechanism (the
+#: rows of the waterfall chart), the long one the design point. Ten levels and nine
+#: colours: the stimulus shares blue with the information lag; line style and marker differ
+#: for every level (they read in greyscale).
+MECHANISM_LEVELS: dict[str, Level] = {
+    "none": Level("black", "-", "o", "every mechanism on (the model as it is)",
+                  "alle Mechanismen an (das Modell, wie es ist)", "all on", "alle an"),
+    "information_lag": Level("blue", "--", "s", "without the information lag of "
+                             "administrations", "ohne Informationsverzug der Verwaltungen",
+                             "no information lag", "ohne Informationsverzug"),
+    "reuse_delays": Level("orange", "-.", "^", "without decision and contract delays of reuse",
+                          "ohne Entscheidungs- und Vertragsfristen der Nachnutzung",
+                          "no decision or contract delays",
+                          "ohne Entscheidungs- und Vertragsfristen"),
+    "onboarding_slots": Level("green", ":", "D", "with unlimited onboarding slots of operators",
+                              "mit unbegrenzten Anbindungsplätzen der Betreiber",
+                              "unlimited onboarding slots", "unbegrenzte Anbindungsplätze"),
+    "staff_turnover": Level("purple", (0, (5, 1)), "v", "without staff turnover",
+                            "ohne Personalfluktuation", "no staff turnover", "ohne Fluktuation"),
+    "hiring_lag": Level("sky", (0, (3, 1, 1, 1, 1, 1)), "P", "without the hiring lag",
+                        "ohne Einstellungsverzug", "no hiring lag", "sofort besetzt"),
+    "cost_deferral": Level("red", (0, (1, 1)), "X", "without deferral for running costs",
+                           "ohne Aufschub wegen Betriebskosten", "no running-cost deferral",
+                           "ohne Betriebskostenaufschub"),
+    "state_programmes": Level("yellow", (0, (8, 2, 2, 2)), "*", "without the Land programmes",
+                              "ohne die Landesprogramme", "no Land programmes",
+                              "ohne Landesprogramme"),
+    "stimulus": Level("blue", (0, (2, 2, 6, 2)), "h", "without the 2020 stimulus",
+                      "ohne das Konjunkturpaket 2020", "no 2020 stimulus",
+                      "ohne Konjunkturpaket 2020"),
+    "all": Level("grey", (0, (6, 3)), "p", "every mechanism off", "alle Mechanismen aus",
+                 "all off", "alle aus"),
+}
+
 #: Factor (design column and ``conf/`` group) -> its levels in display order.
 LEVELS: dict[str, dict[str, Level]] = {
     "strategy": STRATEGY_LEVELS,
     "funding": FUNDING_LEVELS,
     "operation": OPERATION_LEVELS,
+    "mechanisms.switched_off": MECHANISM_LEVELS,
 }
 
 #: Display order of the levels of each factor: the order of :data:`LEVELS`.
@@ -171,6 +207,7 @@ PAYER_PARTIES: dict[str, Party] = {
                   "alle Länder (Königsteiner Schlüssel)"),
 }
 
-__all__ = ["FUNDING_LEVELS", "FUNDING_ORDER", "LEVELS", "LEVEL_ORDERS", "OPERATION_LEVELS",
+__all__ = ["FUNDING_LEVELS", "FUNDING_ORDER", "LEVELS", "LEVEL_ORDERS", "MECHANISM_LEVELS",
+           "OPERATION_LEVELS",
            "OPERATION_ORDER", "PAYER_PARTIES", "STRATEGY_LEVELS", "STRATEGY_ORDER", "Level",
            "Party"]

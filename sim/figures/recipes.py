@@ -21,16 +21,18 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from sim import stats
+from sim import discovery, stats
 from sim.calendar import OZG_DEADLINE, OZG_DEADLINE_KEY, month_index, month_label
 from sim.errors import ConfigError
-from sim.figures import charts, exploration, sensitivity, timeline
+from sim.figures import charts, exploration, sensitivity, tables, timeline, waterfall
+from sim.figures import discovery as discovery_charts
 from sim.figures.labels import COVERAGE_AT_DEADLINE, Lang, label_value, programme_label, text
 from sim.figures.levels import PAYER_PARTIES
 from sim.figures.save import figure_stem, save_figure
 from sim.figures.scenarios import scenario_sentence
 from sim.figures.style import groups_of, level_order
 from sim.figures.tables import state_difference_table
+from sim.mechanisms import ALL as MECHANISMS_ALL
 from sim.outputs import read_folder
 from sim.scenario import SCENARIO_AXES, design_roles, scenario_of
 
@@ -44,6 +46,8 @@ FIRST_TARGETS = (0.5, 0.9)
 FACTORS = ("strategy", "funding", "operation", "staffing", "state_programmes", "world")
 #: The level of a facet that figures showing one scenario pick (else the first level).
 MAIN_LEVEL = {"funding": "konjunkturpaket"}
+#: The design column of the ``waterfall`` recipe: which mechanism is switched off.
+MECHANISMS_FACTOR = "mechanisms.switched_off"
 #: Recipes of a sensitivity folder (their captions say nothing of replication bands).
 SENSITIVITY_RECIPES = ("morris", "sobol")
 
@@ -560,15 +564,91 @@ def _sobol(c: _Ctx) -> list[str]:
 
 
 def _timeline(c: _Ctx) -> list[str]:
-    """When half of each topic field's services were online somewhere and nationwide, per
-    level (from ``by_topic``: sweeps keep no events, so publishing, reuse and connection
-    are in a run's timeline only)."""
+    """The rollout timeline: when half of each topic field's services were online somewhere
+    and nationwide, all levels in one chart (from ``by_topic``), and for every level the
+    timeline a run draws (per topic field built, published, reused, connected; per Land
+    first and all municipalities connected) from the sweep's ``milestones`` (folders made
+    before sweeps kept them get the first chart only)."""
     bt, facet, lev = c.main(c.t["by_topic"])
     title = text("title_timeline_experiment", c.lang)
     if facet is not None:
         title += f" ({label_value(facet, lev, c.lang, short=True)})"
     fig, data = timeline.topic_timeline_figure(bt, by=c.factor, lang=c.lang, title=title)
-    return c.save(fig, "timeline", data)
+    files = c.save(fig, "timeline", data)
+    ms = c.t.get("milestones")
+    if ms is None or ms.empty:
+        return files
+    by = c.by(ms)
+    horizon = float(c.t["national"]["month"].max() + 1)
+    table = tables.milestone_table(ms, by)
+    for key, sub in table.groupby(by, sort=False):
+        levels = key if isinstance(key, tuple) else (key,)
+        words = ", ".join(label_value(col, v, c.lang, short=True)
+                          for col, v in zip(by, levels, strict=True))
+        fig, data = timeline.timeline_figure(
+            sub.drop(columns=by), c.lang, text("title_timeline_level", c.lang, level=words),
+            horizon_months=horizon)
+        files += c.save(fig, "timeline_" + "_".join(_slug(v) for v in levels), data)
+    return files
+
+
+def _slug(value: Any) -> str:
+    """A design level as part of a file name (``efa``, ``1.5`` -> ``1p5``)."""
+    return "".join(ch if ch.isalnum() else "p" if ch == "." else "-" for ch in str(value))
+
+
+def _waterfall(c: _Ctx) -> list[str]:
+    """What each mechanism switched off changes (experiment ``mechanisms``): population
+    coverage and the gap online somewhere - nationwide, paired, from every mechanism on."""
+    nat = c.t["national"]
+    if c.factor != MECHANISMS_FACTOR or c.factor not in nat.columns or \
+            c.reference not in set(nat[c.factor]):
+        raise ConfigError(f"figures: waterfall needs the design of experiment mechanisms: "
+                          f"reference.factor {MECHANISMS_FACTOR} with the level of every "
+                          f"mechanism on (not {c.factor}={c.reference!r})")
+    all_level = MECHANISMS_ALL if MECHANISMS_ALL in set(nat[c.factor]) else None
+    try:
+        table = waterfall.waterfall_table(nat, c.factor, c.reference, all_level)
+    except ValueError as exc:
+        raise ConfigError(f"figures: waterfall: {exc}") from None
+    fig, data = waterfall.waterfall_figure(
+        table, c.factor, c.lang, c.title, int(c.manifest.get("replications") or 0) or None)
+    return c.save(fig, "waterfall", data)
+
+
+def _discovery(c: _Ctx) -> list[str]:
+    """Scenario discovery of the experiment's ``discovery:`` questions
+    (:mod:`sim.discovery`): PRIM's peeling trajectories, the reported boxes and the feature
+    scores of the uncertain inputs, each figure's sidecar its table."""
+    if not c.manifest.get("discovery"):
+        raise ConfigError("figures: discovery needs questions: a discovery: block in the "
+                          "experiment file, as experiment exploration has")
+    questions = discovery.parse_questions(c.manifest["discovery"])
+    levers, scenario = design_roles(c.manifest.get("design"))
+    nat, kp = c.t["national"], c.t["kpis"]
+    design = {"point", "replication", *levers, *scenario}
+    discovery.check_questions(questions, c.manifest.get("design"),
+                              [k for k in kp.columns if k not in design],
+                              month_label(int(nat["month"].max())))
+    found = discovery.analyse(questions, kp, nat, scenario, int(c.manifest.get("seed") or 0))
+    titles = {q.name: q.title_de if c.lang == "de" else q.title for q in questions}
+    reps = int(c.manifest.get("replications") or 0) or None
+    settings = {"min_coverage": discovery.MIN_COVERAGE,
+                "density_tolerance": discovery.DENSITY_TOLERANCE,
+                "max_quasi_p": discovery.MAX_QUASI_P}
+    fig, data = discovery_charts.trajectory_figure(
+        found.trajectories, found.boxes, titles, c.lang,
+        discovery_charts.text("title_trajectory", c.lang), settings, reps)
+    files = c.save(fig, "discovery_trajectory", data)
+    fig, data = discovery_charts.boxes_figure(found.boxes, titles, c.lang,
+                                              discovery_charts.text("title_boxes", c.lang),
+                                              reps)
+    files += c.save(fig, "discovery_boxes", data)
+    fig, data = discovery_charts.scores_figure(found.scores, found.boxes, titles, scenario,
+                                               c.lang,
+                                               discovery_charts.text("title_scores", c.lang),
+                                               discovery.N_TREES)
+    return files + c.save(fig, "discovery_scores", data)
 
 
 RECIPES: dict[str, Callable[[_Ctx], list[str]]] = {
@@ -577,7 +657,8 @@ RECIPES: dict[str, Callable[[_Ctx], list[str]]] = {
     "sufficiency": _sufficiency, "heatmaps": _heatmaps, "robustness": _robustness,
     "state_differences": _state_differences, "running_costs": _running_costs,
     "size_classes": _size_classes, "morris": _morris, "sobol": _sobol,
-    "regret": _regret, "timeline": _timeline,
+    "regret": _regret, "timeline": _timeline, "waterfall": _waterfall,
+    "discovery": _discovery,
 }
 
 

@@ -28,6 +28,7 @@ from sim.figures.style import (
     groups_of,
     ordered_levels,
 )
+from sim.milestones import MILESTONE_COLUMNS, TIMELINE_SHARE, milestone_times
 
 # --------------------------------------------------------------------------------------
 # Checks of the input tables
@@ -438,39 +439,11 @@ def coverage_table(national: pd.DataFrame, history: pd.DataFrame | None) -> pd.D
 # The rollout timeline
 # --------------------------------------------------------------------------------------
 
-#: Milestones of a run's timeline per topic field (``events.parquet``): the event that marks
-#: it, and which services count towards it (``all``: every service of the lane; ``shared``:
-#: the state and municipal ones, which Länder publish and reuse (a federal service is built
-#: once for all); ``municipal``: the municipally executed ones, the only ones whose
-#: administrations get connected).
-TOPIC_MILESTONES = {"built": ("online", "all"), "published": ("published", "shared"),
-                    "reused": ("reused", "shared"),
-                    "connected": ("municipal_first_onboarded", "municipal")}
-#: Milestones of a run's timeline per Land: the first, and all, of the Land's municipal
-#: administrations connected to a municipal service.
-STATE_MILESTONES = {"connected_first": ("municipal_first_onboarded", "municipal"),
-                    "connected_all": ("municipal_all_onboarded", "municipal")}
 #: Milestones of an experiment's timeline per topic field (``by_topic``: sweeps keep no
 #: events): the column that counts the services reaching it.
 TOPIC_COVERAGE_MILESTONES = {"online_anywhere": "online_anywhere", "nationwide": "nationwide"}
-#: Share of a lane's services that must have reached a milestone for the lane to have
-#: reached it: half, so the month read is the median service's.
-TIMELINE_SHARE = 0.5
-#: Executors of the services counted by the ``municipal`` and ``shared`` milestones
-#: (``services.csv``).
-MUNICIPAL_EXECUTOR, FEDERAL_EXECUTOR = "municipal", "federal"
 TIMELINE_COLUMNS = ["panel", "lane", "series", "n_services", "n_replications", "n_reached",
                     "median", "q05", "q95", "median_date", "q05_date", "q95_date"]
-
-
-def _kth_time(times: pd.Series, k: int) -> float:
-    """The ``k``-th smallest time (1-based); NaN if fewer than ``k`` are given."""
-    return float(np.sort(times.to_numpy(dtype=float))[k - 1]) if len(times) >= k else np.nan
-
-
-def _needed(n_services: int, share: float) -> int:
-    """Services of a lane that must reach a milestone: ``share`` of them, at least one."""
-    return max(1, int(np.ceil(share * n_services - 1e-9)))
 
 
 def _band_rows(per_run: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
@@ -486,15 +459,10 @@ def _band_rows(per_run: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
 def timeline_table(events: pd.DataFrame, services: pd.DataFrame,
                    replications: Sequence[int] | None = None,
                    share: float = TIMELINE_SHARE) -> pd.DataFrame:
-    """Exactly what the run's timeline draws: per lane and milestone, the month (since
-    2018-01, a float) by which ``share`` of the lane's services had reached the milestone,
-    as the median and 5-95 % band across replications.
-
-    Panel ``topic``: one lane per topic field, milestones :data:`TOPIC_MILESTONES` (a
-    service reaches one at its first such event anywhere). Panel ``state``: one lane per
-    Land with events, milestones :data:`STATE_MILESTONES` over the municipal services
-    (``actor`` is the Land). A lane whose runs do not get ``share`` of its services there
-    within the horizon has not reached it (NaN, ranked after every run that did:
+    """Exactly what the run's timeline draws: per lane and milestone
+    (:mod:`sim.milestones`), the month (since 2018-01, a float) by which ``share`` of the
+    lane's services had reached the milestone, as the median and 5-95 % band across
+    replications (not reached within the horizon: NaN, ranked after every run that did:
     :func:`sim.bands.band_table`).
 
     Parameters
@@ -515,47 +483,29 @@ def timeline_table(events: pd.DataFrame, services: pd.DataFrame,
     """
     require(events, ["replication", "time_months", "event", "ozg_id", "actor"], "events")
     require(services, ["ozg_id", "topic", "executor"], "services")
-    if not 0 < share <= 1:
-        raise ValueError(f"share(={share}) must be in (0, 1]")
     reps = sorted(events["replication"].unique()) if replications is None else list(
         replications)
     check_one_row(pd.DataFrame({"replication": reps}), [], [], "events")
-    svc = services.set_index("ozg_id")
-    municipal = set(svc.index[svc["executor"] == MUNICIPAL_EXECUTOR])
-    shared = set(svc.index[svc["executor"] != FEDERAL_EXECUTOR])
-    scopes = {"municipal": municipal, "shared": shared}
-    rows = []
-    lanes = {"topic": [(t, set(svc.index[svc["topic"] == t]))
-                       for t in pd.unique(services["topic"])],
-             "state": [(s, municipal) for s in
-                       sorted(events.loc[events["event"].isin(
-                           [e for e, _ in STATE_MILESTONES.values()]), "actor"].unique())]}
-    for panel, milestones in (("topic", TOPIC_MILESTONES), ("state", STATE_MILESTONES)):
-        for name, (event, scope) in milestones.items():
-            ev = events[events["event"] == event]
-            if panel == "state":
-                first = ev.groupby(["replication", "actor", "ozg_id"])["time_months"].min()
-            else:
-                first = ev.groupby(["replication", "ozg_id"])["time_months"].min()
-            first = first.reset_index()
-            for lane, ids in lanes[panel]:
-                ids = ids & scopes[scope] if scope in scopes else ids
-                if not ids:
-                    continue
-                k = _needed(len(ids), share)
-                mine = first[first["ozg_id"].isin(ids)]
-                if panel == "state":
-                    mine = mine[mine["actor"] == lane]
-                times = mine.groupby("replication")["time_months"]
-                per_run = pd.DataFrame({"replication": reps, "time": [
-                    _kth_time(times.get_group(r), k) if r in times.groups else np.nan
-                    for r in reps]})
-                out = _band_rows(per_run, [])
-                rows.append(out.assign(panel=panel, lane=lane, series=name,
-                                       n_services=len(ids)))
-    if not rows:
-        return pd.DataFrame(columns=TIMELINE_COLUMNS)
-    return pd.concat(rows, ignore_index=True)[TIMELINE_COLUMNS]
+    return milestone_table(milestone_times(events, services, reps, share=share))
+
+
+def milestone_table(milestones: pd.DataFrame, by: str | Sequence[str] = ()) -> pd.DataFrame:
+    """Bands across replications of per-run milestones (:func:`sim.milestones.
+    milestone_times`, a sweep's ``milestones`` table) per group of ``by`` (none for a run),
+    lane and milestone, in the lanes' and milestones' order of the table.
+
+    Returns columns ``*by`` and :data:`TIMELINE_COLUMNS`.
+    """
+    by_cols = as_list(by)
+    require(milestones, [*by_cols, *MILESTONE_COLUMNS], "milestones")
+    check_one_row(milestones, [*by_cols, "panel", "lane", "series"], [], "milestones")
+    keys = [*by_cols, "panel", "lane", "series", "n_services"]
+    if milestones.empty:
+        return pd.DataFrame(columns=[*by_cols, *TIMELINE_COLUMNS])
+    order = milestones[keys].drop_duplicates().reset_index(drop=True)
+    out = _band_rows(milestones, keys)
+    out = order.merge(out, on=keys, how="left", validate="one_to_one")
+    return out[[*by_cols, *TIMELINE_COLUMNS]]
 
 
 def topic_timeline_table(by_topic: pd.DataFrame, by: str | Sequence[str] = "strategy",
@@ -591,8 +541,25 @@ def topic_timeline_table(by_topic: pd.DataFrame, by: str | Sequence[str] = "stra
     return table[[*by_cols, *TIMELINE_COLUMNS]]
 
 
-__all__ = ["as_list", "band_columns", "check_one_row", "cost_coverage_table",
-           "coverage_table", "fan_table", "heatmap_table", "map_table", "quantile_bands",
-           "require", "running_costs_table", "select_dates", "size_class_table",
-           "state_difference_table", "state_table", "summarise_kpi", "timeline_table",
-           "topic_timeline_table", "with_date"]
+__all__ = [
+    "as_list",
+    "band_columns",
+    "check_one_row",
+    "cost_coverage_table",
+    "coverage_table",
+    "fan_table",
+    "heatmap_table",
+    "map_table",
+    "milestone_table",
+    "quantile_bands",
+    "require",
+    "running_costs_table",
+    "select_dates",
+    "size_class_table",
+    "state_difference_table",
+    "state_table",
+    "summarise_kpi",
+    "timeline_table",
+    "topic_timeline_table",
+    "with_date",
+]

@@ -89,6 +89,9 @@ class Operation:
         # path: before it, nothing can be unaffordable).
         self.land_pays_from = [self._first_paid(i, self.tenancy_shares) for i in range(len(codes))]
         self.muni_pays_from = [self._first_paid(i, self.muni_shares) for i in range(len(codes))]
+        if cfg.mechanisms.is_off("cost_deferral"):  # every payer can afford it (MODEL.md 7.11)
+            self.land_pays_from = [math.inf] * len(codes)
+            self.muni_pays_from = [math.inf] * len(codes)
 
     def _first_paid(self, state: int, shares: np.ndarray) -> float:
         paying = shares[self.rules[state], SH_LAND if shares is self.tenancy_shares

@@ -66,9 +66,12 @@ class Builder:
     onboarding: dict[str, Slots] = field(default_factory=dict)
 
     def onboarding_slots(self, env: simpy.Environment, mode: str,
-                         frictions: SharingFrictions) -> Slots:
+                         frictions: SharingFrictions, unlimited: bool = False) -> Slots:
+        """The operator's onboarding slots of ``mode`` (created when first asked for);
+        ``unlimited``: the mechanism is switched off, every tenant is onboarded at once."""
         if mode not in self.onboarding:
-            self.onboarding[mode] = Slots(env, frictions.operator_onboarding_slots)
+            self.onboarding[mode] = Slots(
+                env, math.inf if unlimited else frictions.operator_onboarding_slots)
         return self.onboarding[mode]
 
 
@@ -314,7 +317,8 @@ class TakeUp:
         sim.tenancies.append((self.service, tenant, env.now))
         sim.is_tenancy[self.service, tenant] = True
         sim.ledger.record(env.now, "own_funds", self.land.code, self.f.fee_eur, "reuse_fee")
-        self.slots = self.operator.onboarding_slots(env, self.mode, self.f)
+        self.slots = self.operator.onboarding_slots(
+            env, self.mode, self.f, sim.cfg.mechanisms.is_off("onboarding_slots"))
         # The operator onboards waiting tenants in its own work order (MODEL.md 7.5).
         if (turn := self.slots.take(int(self.operator.rank[self.service]))) is not None:
             turn.callbacks.append(self.onboard)

@@ -21,6 +21,7 @@ import numpy as np
 import simpy
 
 from sim.calendar import month_index
+from sim.mechanisms import switched_off
 from sim.model.money import Funding, base_state_fte
 from sim.model.municipalities import Municipalities
 from sim.model.operation import Operation
@@ -36,6 +37,7 @@ class Simulation:
     """One replication: builds the agents, starts their processes, runs to the horizon."""
 
     def __init__(self, world: World, cfg: Config, replication: int) -> None:
+        cfg = switched_off(cfg)  # mechanisms switched off at their neutral settings
         self.world, self.cfg, self.replication = world, cfg, replication
         self.env = simpy.Environment()
         self.horizon = float(cfg.horizon_months)

@@ -140,9 +140,9 @@ class Slots:
     (ties: the longest-waiting).
     """
 
-    def __init__(self, env: simpy.Environment, capacity: int) -> None:
+    def __init__(self, env: simpy.Environment, capacity: float) -> None:
         self.env = env
-        self.free = capacity
+        self.free = capacity  # math.inf: unlimited, nobody ever waits
         self._waiting: list[tuple[int, int, simpy.Event]] = []
         self._order = itertools.count()
 

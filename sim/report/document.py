@@ -100,7 +100,7 @@ class Report:
         Title (the question) and a line under it (what the folder is).
     date : str
         Date the report was made (of its source folder), as shown.
-    kind : {"run", "experiment", "calibration"}
+    kind : {"run", "experiment", "sensitivity", "calibration"}
         What folder it describes.
     sections : list of Section
         In reading order.

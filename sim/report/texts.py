@@ -118,6 +118,64 @@ TEXT: dict[Lang, dict[str, str]] = {
                           "its uniform prior, with the estimate and the 90% interval."),
         "cap_backtest": ("Backtest: forecast of the counts after the cut-off against naive "
                          "forecasters."),
+        # analyses (sim/report/analysis.py): sensitivity folders, an exploration's regret
+        "sens_subtitle": ("A sensitivity analysis of ozg-sim ({name}): {k} parameters, {n} "
+                          "replications per design point, seed {seed}"),
+        "sens_question": ("Which uncertain parameters drive the outputs, and so must be "
+                          "calibrated or sourced before the model's conclusions are used?"),
+        "sens_design": (
+            "Morris screening over {k} parameters: {r} trajectories of {k} + 1 points "
+            "({morris} design points), each run {n} times on common random numbers; a "
+            "parameter goes on if its mean absolute elementary effect reaches {threshold} of "
+            "the largest on some output. {s} did. Sobol analysis of these: base sample "
+            "N = {sobol_n} ({sobol} design points), first-order (S1) and total-order (ST) "
+            "indices with bootstrap 95% intervals; a parameter with ST ≥ {st} on an output "
+            "is influential there."),
+        "sens_screening": ("{s} of {k} parameters passed the Morris screening on at least one "
+                           "of {outputs} outputs."),
+        "sens_influential_caption": (
+            "Influential parameters (total-order index ST ≥ {threshold} on at least one "
+            "output), by their largest ST; indices of the means over {n} replications, with "
+            "bootstrap 95% intervals."),
+        "sens_influential_note": ("outputs: on how many outputs the parameter is influential; "
+                                  "ST, S1 and output: where its ST is largest."),
+        "sens_none_influential": "No parameter reaches ST ≥ {threshold} on any output.",
+        "sens_morris_caption": ("The {top} largest Morris effects (μ* relative to the largest "
+                                "on the same output); no Sobol stage was run."),
+        "sens_ranges_caption": "The {k} parameters the design varied and their ranges.",
+        "sens_params_which": " (values at the design's base point, before a design sets them)",
+        "col_outputs": "outputs", "col_st_max": "largest ST", "col_s1": "S1 there",
+        "col_output": "output", "col_mu_norm": "μ* (relative)", "col_range_param": "range",
+        "cap_morris": ("Morris screening: mean absolute elementary effect μ* against its "
+                       "spread σ per parameter and output; parameters above the threshold go "
+                       "on to the Sobol analysis."),
+        "cap_sobol": ("Sobol indices of the screened parameters: first-order S1 and "
+                      "total-order ST with bootstrap 95% intervals; the line marks the "
+                      "threshold of an influential parameter."),
+        "cap_robustness": ("Each strategy's difference to the reference across the explored "
+                           "scenarios (paired on common random numbers), against each "
+                           "uncertain parameter."),
+        "regret_coverage_caption": (
+            "Robustness of each choice for population coverage at 2026-12 across {n} "
+            "explored scenarios: its coverage (median and 10th percentile) and its regret, "
+            "the shortfall behind the best choice of the same scenario (median, 90th "
+            "percentile, maximum), ranked by maximum regret."),
+        "regret_months_caption": (
+            "Robustness of each choice for the month 90% population coverage is reached "
+            "across {n} explored scenarios: that month (median and 90th percentile) and its "
+            "regret, the delay behind the best choice of the same scenario (median, 90th "
+            "percentile, maximum), ranked by maximum regret."),
+        "regret_note": ("Regret in {unit}. Robust (least maximum regret): {robust}; best on "
+                        "the median regret: {best}. {end}"),
+        "col_setting": "choice", "col_tail_low": "10th pct.", "col_tail_late": "90th pct.",
+        "col_regret_median": "regret median", "col_regret_q90": "regret 90th pct.",
+        "col_regret_max": "regret max.", "col_rank_max": "rank max.",
+        "col_rank_median": "rank median",
+        "unit_months": "months", "unit_pp": "percentage points",
+        "design_lhs": "a Latin hypercube of {n} scenarios over {k} uncertain parameters ({keys})",
+        "design_points": "{n} listed design points",
+        "regret_censored": ("A run that does not reach 90% by {end} counts as reaching it the "
+                            "month after, so its regret is a lower bound."),
         # methods appendix
         "model_summary": (
             "ozg-sim is a discrete-event simulation (SimPy) of the OZG rollout on real data. "
@@ -175,6 +233,27 @@ TEXT: dict[Lang, dict[str, str]] = {
         "bands_note": ("Bands and intervals show the spread across replications: chance "
                        "and, with posterior draws, parameter uncertainty; they do not "
                        "contain the uncertainty of the assumptions above."),
+        # issue 14 part 5 (mechanisms)
+        "cap_waterfall": ("What each mechanism contributes: population coverage and the gap "
+                          "between services online somewhere and nationwide at 31 Dec 2022 "
+                          "and 31 Dec 2026, from the value with every mechanism on, through "
+                          "the mean paired change of switching each mechanism off (common "
+                          "random numbers, {n} replications, 95% interval), to the value with "
+                          "every mechanism off; the interactions are what switching all off "
+                          "together changes beyond the sum of the single changes."),
+        # scenario discovery (issue 14 §3; sim/discovery.py)
+        "cap_discovery_trajectory": (
+            "Scenario discovery, PRIM's peeling trajectory per question: coverage against "
+            "density of each box over the uncertain inputs, by number of restricted inputs; "
+            "the ring marks the box reported. One case per scenario and replication ({n} "
+            "replications)."),
+        "cap_discovery_boxes": (
+            "Scenario discovery, the box reported per question: the range of each restricted "
+            "uncertain input within the range explored, with its quasi-p value, and the box's "
+            "coverage and density."),
+        "cap_discovery_scores": (
+            "Scenario discovery, extra-trees feature scores of every uncertain input per "
+            "question (rank in brackets) and the classifier's out-of-bag accuracy."),
     },
     "de": {
         "figure": "Abbildung", "table": "Tabelle", "appendix": "Anhang",
@@ -283,6 +362,68 @@ TEXT: dict[Lang, dict[str, str]] = {
                           "90-%-Intervall."),
         "cap_backtest": "Backtest: Prognose der Zählungen nach dem Stichtag gegen naive "
                         "Prognosen.",
+        # Analysen (sim/report/analysis.py): Sensitivitätsordner, Regret einer Exploration
+        "sens_subtitle": ("Eine Sensitivitätsanalyse von ozg-sim ({name}): {k} Parameter, "
+                          "{n} Replikationen je Versuchspunkt, Seed {seed}"),
+        "sens_question": ("Welche unsicheren Parameter bestimmen die Ergebnisse und müssen "
+                          "daher kalibriert oder belegt sein, bevor die Schlüsse des Modells "
+                          "verwendet werden?"),
+        "sens_design": (
+            "Morris-Screening über {k} Parameter: {r} Trajektorien aus {k} + 1 Punkten "
+            "({morris} Versuchspunkte), jeder {n}-mal mit gemeinsamen Zufallszahlen "
+            "gerechnet; ein Parameter kommt weiter, wenn sein mittlerer absoluter "
+            "Elementareffekt auf einer Ausgabe {threshold} des größten erreicht. Das taten "
+            "{s}. Sobol-Analyse dieser Parameter: Basisstichprobe N = {sobol_n} ({sobol} "
+            "Versuchspunkte), Indizes erster Ordnung (S1) und Totaleffekte (ST) mit "
+            "Bootstrap-95-%-Intervallen; ein Parameter mit ST ≥ {st} auf einer Ausgabe ist "
+            "dort einflussreich."),
+        "sens_screening": ("{s} von {k} Parametern haben das Morris-Screening auf mindestens "
+                           "einer von {outputs} Ausgaben bestanden."),
+        "sens_influential_caption": (
+            "Einflussreiche Parameter (Totaleffekt ST ≥ {threshold} auf mindestens einer "
+            "Ausgabe), nach ihrem größten ST; Indizes der Mittelwerte über {n} "
+            "Replikationen, mit Bootstrap-95-%-Intervallen."),
+        "sens_influential_note": ("Ausgaben: auf wie vielen Ausgaben der Parameter "
+                                  "einflussreich ist; ST, S1 und Ausgabe: wo sein ST am "
+                                  "größten ist."),
+        "sens_none_influential": "Kein Parameter erreicht ST ≥ {threshold} auf einer Ausgabe.",
+        "sens_morris_caption": ("Die {top} größten Morris-Effekte (μ* relativ zum größten auf "
+                                "derselben Ausgabe); eine Sobol-Stufe wurde nicht gerechnet."),
+        "sens_ranges_caption": "Die {k} variierten Parameter und ihre Bereiche.",
+        "sens_params_which": " (Werte im Basispunkt, bevor der Versuchsplan sie setzt)",
+        "col_outputs": "Ausgaben", "col_st_max": "größter ST", "col_s1": "S1 dort",
+        "col_output": "Ausgabe", "col_mu_norm": "μ* (relativ)", "col_range_param": "Bereich",
+        "cap_morris": ("Morris-Screening: mittlerer absoluter Elementareffekt μ* gegen seine "
+                       "Streuung σ je Parameter und Ausgabe; Parameter über der Schwelle gehen "
+                       "in die Sobol-Analyse."),
+        "cap_sobol": ("Sobol-Indizes der ausgewählten Parameter: erster Ordnung S1 und "
+                      "Totaleffekt ST mit Bootstrap-95-%-Intervallen; die Linie markiert die "
+                      "Schwelle eines einflussreichen Parameters."),
+        "cap_robustness": ("Differenz jeder Strategie zur Referenz über die untersuchten "
+                           "Szenarien (gepaart mit gemeinsamen Zufallszahlen), gegen jeden "
+                           "unsicheren Parameter."),
+        "regret_coverage_caption": (
+            "Robustheit jeder Wahl für die Bevölkerungsabdeckung 2026-12 über {n} untersuchte "
+            "Szenarien: ihre Abdeckung (Median und 10. Perzentil) und ihr Regret, der "
+            "Rückstand hinter der besten Wahl desselben Szenarios (Median, 90. Perzentil, "
+            "Maximum), geordnet nach maximalem Regret."),
+        "regret_months_caption": (
+            "Robustheit jeder Wahl für den Monat, in dem 90 % Bevölkerungsabdeckung erreicht "
+            "werden, über {n} untersuchte Szenarien: dieser Monat (Median und 90. Perzentil) "
+            "und ihr Regret, die Verspätung gegenüber der besten Wahl desselben Szenarios "
+            "(Median, 90. Perzentil, Maximum), geordnet nach maximalem Regret."),
+        "regret_note": ("Regret in {unit}. Robust (kleinstes maximales Regret): {robust}; "
+                        "am besten im Median: {best}. {end}"),
+        "col_setting": "Wahl", "col_tail_low": "10. Pz.", "col_tail_late": "90. Pz.",
+        "col_regret_median": "Regret Median", "col_regret_q90": "Regret 90. Pz.",
+        "col_regret_max": "Regret max.", "col_rank_max": "Rang max.",
+        "col_rank_median": "Rang Median",
+        "unit_months": "Monaten", "unit_pp": "Prozentpunkten",
+        "design_lhs": ("ein Latin Hypercube aus {n} Szenarien über {k} unsichere Parameter "
+                       "({keys})"),
+        "design_points": "{n} aufgeführte Versuchspunkte",
+        "regret_censored": ("Ein Lauf, der 90 % bis {end} nicht erreicht, zählt als im Monat "
+                            "danach erreicht; sein Regret ist daher eine Untergrenze."),
         "model_summary": (
             "ozg-sim ist eine ereignisdiskrete Simulation (SimPy) der OZG-Umsetzung auf "
             "realen Daten. Der Bund baut die Bundesleistungen (Typ 1); bei EfA baut das "
@@ -345,6 +486,28 @@ TEXT: dict[Lang, dict[str, str]] = {
         "bands_note": ("Bänder und Intervalle zeigen die Streuung über die Replikationen: "
                        "Zufall und, mit A-posteriori-Ziehungen, Parameterunsicherheit; die "
                        "Unsicherheit der Annahmen oben enthalten sie nicht."),
+        # issue 14 part 5 (mechanisms)
+        "cap_waterfall": ("Was jeder Mechanismus beiträgt: Bevölkerungsabdeckung und die "
+                          "Lücke zwischen irgendwo online und flächendeckend verfügbaren "
+                          "Leistungen am 31.12.2022 und 31.12.2026, vom Wert mit allen "
+                          "Mechanismen über die mittlere gepaarte Änderung beim Abschalten "
+                          "jedes einzelnen (gemeinsame Zufallszahlen, {n} Replikationen, "
+                          "95-%-Intervall) zum Wert ohne alle; die Wechselwirkungen sind, was "
+                          "das gemeinsame Abschalten über die Summe der einzelnen Änderungen "
+                          "hinaus ändert."),
+        # Szenarioentdeckung (Issue 14 §3; sim/discovery.py)
+        "cap_discovery_trajectory": (
+            "Szenarioentdeckung, PRIMs Schälpfad je Frage: Abdeckung gegen Dichte jeder Box "
+            "über die unsicheren Größen, nach Zahl der eingeschränkten Größen; der Ring "
+            "markiert die berichtete Box. Ein Fall je Szenario und Replikation ({n} "
+            "Replikationen)."),
+        "cap_discovery_boxes": (
+            "Szenarioentdeckung, die berichtete Box je Frage: der Bereich jeder "
+            "eingeschränkten unsicheren Größe im untersuchten Bereich, mit ihrem "
+            "Quasi-p-Wert, sowie Abdeckung und Dichte der Box."),
+        "cap_discovery_scores": (
+            "Szenarioentdeckung, Extra-Trees-Merkmalswerte jeder unsicheren Größe je Frage "
+            "(Rang in Klammern) und die Out-of-Bag-Treffsicherheit des Klassifikators."),
     },
 }
 
