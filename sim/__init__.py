@@ -15,7 +15,8 @@ ground floor        ``errors``, ``calendar`` (model time, the OZG deadline), ``d
                     ``bounds`` (the physical range of every parameter, the cost guard),
                     ``keys`` (dotted parameter keys: read, set, list), ``provenance``
                     (versions, git commit, code version, config hash),
-                    ``outputs`` (the output tables, declared once), ``ranges`` (uncertain
+                    ``outputs`` (the output tables, declared once), ``declarations`` (every
+                    uncertainty and lever, declared once), ``ranges`` (uncertain
                     parameters and the Latin hypercube), ``bands`` (medians and bands
                     across replications, "not reached"), ``stats`` (statistics over
                     replications), ``config`` (the Hydra boundary), ``world``, ``rng``,

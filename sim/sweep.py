@@ -33,7 +33,7 @@ import pandas as pd
 from sim import cache as run_cache
 from sim.bounds import check_cost
 from sim.cache import run_key
-from sim.config import CONF_DIR, GROUPS, load_config, read_yaml
+from sim.config import CONF_DIR, GROUPS, load_config, load_posterior, read_yaml
 from sim.errors import ConfigError
 from sim.keys import get_path, set_path, to_dict
 from sim.metrics import running_costs_by_year, services_table
@@ -42,7 +42,13 @@ from sim.outputs import RUN_TABLES, SWEEP_TABLES
 from sim.params import Config
 from sim.posterior import PosteriorSample
 from sim.provenance import config_hash
-from sim.ranges import check_ranges, latin_hypercube, parse_ranges
+from sim.ranges import (
+    ParameterRange,
+    check_ranges,
+    latin_hypercube,
+    parse_ranges,
+    ranges_mapping,
+)
 from sim.runner import (
     can_fork,
     default_workers,
@@ -192,9 +198,51 @@ def cross(a: list[dict[str, Any]], b: list[dict[str, Any]]) -> list[dict[str, An
     return [{**x, **y} for x in a for y in b] if a and b else (a or b)
 
 
+#: Keys of a design's ``lhs``: its size, the uncertainties it explores (declared keys,
+#: :func:`sim.ranges.parse_ranges`) and the calibration whose posterior sample gives the
+#: keys it holds (whole particles, :func:`sim.ranges.latin_hypercube`).
+LHS_KEYS = ("n", "ranges", "posterior")
+
+
+def _lhs(design: dict[str, Any]) -> tuple[int, list[ParameterRange], PosteriorSample | None]:
+    """Size, ranges and posterior sample of a design's ``lhs``, checked."""
+    spec = dict(design["lhs"])
+    unknown = sorted(set(map(str, spec)) - set(LHS_KEYS))
+    if unknown:
+        raise ConfigError(f"design.lhs.{unknown[0]} is not allowed: keys are "
+                          + ", ".join(LHS_KEYS))
+    n = spec.get("n")
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise ConfigError(f"design.lhs.n={n!r} is not allowed: an integer >= 1")
+    ranges = parse_ranges(spec.get("ranges"), "design.lhs.ranges")
+    name = spec.get("posterior")
+    if name is None:
+        return n, ranges, None
+    if not isinstance(name, str) or not EXPERIMENT_NAME.fullmatch(name):
+        raise ConfigError(f"design.lhs.posterior={name!r} is not allowed: the name of a "
+                          "calibration with conf/calibrated/NAME_posterior.csv (historical)")
+    try:
+        return n, ranges, load_posterior(f"{name}_posterior.csv")
+    except ConfigError as exc:
+        raise ConfigError(f"design.lhs.posterior={name!r} is not allowed: "
+                          f"{str(exc).split(': ', 1)[-1]}") from None
+
+
+def resolve_design(design: dict[str, Any]) -> dict[str, Any]:
+    """The design as its folder's manifest records it: ``lhs.ranges`` as the mapping
+    ``{key: [low, high]}`` of every key the hypercube sets (keys drawn from the posterior
+    with their declared range), ``lhs.posterior`` kept (:func:`sim.scenario.design_roles`
+    reads the roles from it)."""
+    out = copy.deepcopy(dict(design))
+    if "lhs" in out:
+        _n, ranges, _sample = _lhs(out)
+        out["lhs"] = {**dict(out["lhs"]), "ranges": ranges_mapping(ranges)}
+    return out
+
+
 def expand_design(design: dict[str, Any], seed: int) -> list[dict[str, Any]]:
-    """Points of a design spec: ``grid`` (axes), ``lhs`` (n, ranges), ``points`` (explicit
-    list), ``cross`` (a grid crossed with the rest)."""
+    """Points of a design spec: ``grid`` (axes), ``lhs`` (n, ranges, posterior),
+    ``points`` (explicit list), ``cross`` (a grid crossed with the rest)."""
     allowed = {"grid", "lhs", "points", "cross"}
     unknown = set(design) - allowed
     if unknown:
@@ -204,12 +252,8 @@ def expand_design(design: dict[str, Any], seed: int) -> list[dict[str, Any]]:
     if "grid" in design:
         pts = cross(pts, grid(dict(design["grid"])))
     if "lhs" in design:
-        spec = dict(design["lhs"])
-        n = spec.get("n")
-        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-            raise ConfigError(f"design.lhs.n={n!r} is not allowed: an integer >= 1")
-        ranges = parse_ranges(spec.get("ranges"), "design.lhs.ranges")
-        pts = cross(pts, latin_hypercube(ranges, n, seed))
+        n, ranges, sample = _lhs(design)
+        pts = cross(pts, latin_hypercube(ranges, n, seed, sample))
     if "points" in design:
         pts = cross(pts, [dict(p) for p in design["points"]])
     if "cross" in design:
@@ -321,12 +365,15 @@ class Sweep:
         Overrides of each design point (index = point id).
     configs : list of Config
     replications : int
+    design : dict
+        The design as the manifest records it (:func:`resolve_design`).
     """
 
     name: str
     points: list[dict[str, Any]]
     configs: list[Config]
     replications: int
+    design: dict[str, Any] = field(default_factory=dict)
 
     @property
     def n_runs(self) -> int:
@@ -357,7 +404,7 @@ def make_sweep(name: str, design: dict[str, Any], base: list[str], replications:
     if configs:  # the whole design within the budget (each run alone is checked by validate)
         check_cost(sum(c.estimated_cost_s() for c in configs), configs[0].max_cost_s,
                    f"sweep {name}", f"{len(configs)} points x {replications} replications")
-    return Sweep(name, points, configs, replications)
+    return Sweep(name, points, configs, replications, resolve_design(design))
 
 
 def run_sweep(sweep: Sweep, workers: int | None = None, cache_dir: Path | None = None,

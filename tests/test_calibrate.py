@@ -461,19 +461,20 @@ PARAMS = {"development.effort_person_days": [400, 2000]}
 
 @pytest.mark.parametrize("raw, needle", [
     ({"parameters": {"development.effort_days": [1, 2]}},
-     "parameters.development.effort_days is not allowed: a numeric parameter"),
+     "parameters.development.effort_days is not allowed: not a declared uncertainty; declare "
+     "it under uncertainties: in conf/declarations.yaml"),
     ({"parameters": {"strategy.name": [1, 2]}},
-     "parameters.strategy.name is not allowed"),
-    ({"parameters": {"world.municipal_share_typ23": [0.1, 0.2]}},
-     "parameters.world.municipal_share_typ23 is not allowed"),
+     "parameters.strategy.name is not allowed: not a declared uncertainty"),
+    ({"parameters": ["world.municipal_share_typ23"]},
+     "parameters.world.municipal_share_typ23 is not allowed: not a declared uncertainty"),
     ({"parameters": {"sharing.efa.propensity": [0.5, 1.5]}},
-     "parameters.sharing.efa.propensity[1]=1.5 is not allowed: a number in [0, 1]"),
+     "parameters.sharing.efa.propensity=[0.5, 1.5] is not allowed: inside its declared range "
+     "[0.6, 1]"),
 ])
 def test_bad_parameters_name_key_and_allowed_values(raw: dict, needle: str) -> None:
     from sim.errors import ConfigError
-    spec = spec_from_dict(raw)
     with pytest.raises(ConfigError) as exc:
-        check_parameters(spec, make_config(world=TOY))
+        check_parameters(spec_from_dict(raw), make_config(world=TOY))
     assert needle in str(exc.value) and "\n" not in str(exc.value)
 
 
@@ -501,9 +502,9 @@ def test_bad_parameters_name_key_and_allowed_values(raw: dict, needle: str) -> N
     ({"parameters": PARAMS, "implausibility_cutoff": 0},
      "implausibility_cutoff=0 is not allowed: a number > 0"),
     ({"parameters": PARAMS, "waves": 0}, "waves=0 is not allowed: an integer >= 1"),
-    ({"parameters": {}}, "parameters={} is not allowed: a non-empty mapping"),
+    ({"parameters": {}}, "parameters={} is not allowed: a non-empty list of declared keys"),
     ({"parameters": [{"key": "development.effort_person_days", "low": 1, "high": 2}]},
-     "is not allowed: a non-empty mapping of dotted config keys to [low, high]"),
+     "is not allowed: a declared key, or {key: [low, high]} for a narrower range"),
     ({"parameters": PARAMS, "lower_bound_metrics": ["foo"]}, "lower_bound_metrics=['foo']"),
 ])
 def test_bad_spec_values_are_one_line_errors(raw: dict, needle: str) -> None:

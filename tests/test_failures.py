@@ -715,7 +715,7 @@ def test_the_run_checks_its_dates_too() -> None:
      "sets funding to none, konjunkturpaket"),
     (["exploration", "sharing.efa.propensity=0.7"],
      "sharing.efa.propensity=0.7 conflicts with the design of exploration, which sets "
-     "sharing.efa.propensity to 40 values from 0.604 to 0.998"),
+     "sharing.efa.propensity to 85 values from 0.651 to 0.999"),
     (["exploration", "+strategy=efa"], "+strategy=efa conflicts with the design of "
                                        "exploration, which sets strategy to efa, efv"),
 ])

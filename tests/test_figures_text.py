@@ -23,7 +23,7 @@ from matplotlib.text import Text
 
 from sim.cli.experiment import run_experiment
 from sim.cli.figures import redraw
-from sim.figures import charts, labels, recipes, run, save
+from sim.figures import charts, exploration, labels, recipes, run, save
 from sim.figures.levels import LEVELS
 from sim.figures.style import MIN_PRINTED_PT, printed_pt
 
@@ -117,7 +117,10 @@ def test_heatmap_robustness_and_regret_print_at_least_7_pt() -> None:
                           params[1]: float(rng.uniform()), "strategy": s,
                           "mean_diff": float(rng.normal())}
                          for s in ("efv", "einzel") for _ in range(10)])
-    fig2, _ = charts.robustness_figure(long, params, "strategy", "efa", "en", "Robustness")
+    fig2, _ = exploration.robustness_figure(long, params, "strategy", "efa", "en", "Robustness")
+    long2 = pd.concat([long.assign(funding=f) for f in ("konjunkturpaket", "koenigstein")])
+    fig4, _ = exploration.robustness_figure(long2, params, "strategy", "efa", "de", "Robustheit",
+                                            facets=["funding"], n_params=60)
     regret = pd.DataFrame([{"outcome": o, "better": b, "strategy": s, "n_scenarios": 10,
                             "n_censored_scenarios": 1 if b == "lower" else 0,
                             "regret_median": m, "regret_q90": 2 * m, "regret_max": 3 * m,
@@ -127,8 +130,10 @@ def test_heatmap_robustness_and_regret_print_at_least_7_pt() -> None:
                                            ("months_to_90pct_population_coverage", "lower",
                                             4.0))
                            for i, (s, m) in enumerate((("efa", 0.0), ("mixed", k)))])
-    fig3, _ = charts.regret_figure(regret, ["strategy"], "de", "Regret", "2026-12", 4)
-    for f in (fig, fig2, fig3):
+    fig3, _ = exploration.regret_figure(regret, ["strategy"], "de", "Regret", "2026-12", 4)
+    fig5, _ = exploration.regret_figure(regret.assign(funding="koenigstein"),
+                                        ["strategy", "funding"], "en", "Regret", "2026-12", 4)
+    for f in (fig, fig2, fig3, fig4, fig5):
         sizes = [printed_pt(float(t.get_fontsize()), float(f.get_figwidth()))
                  for t in _texts(f)]
         assert min(sizes) >= MIN_PRINTED_PT - 1e-9

@@ -43,6 +43,7 @@ def test_a_wheel_installed_apart_from_the_checkout_runs(tmp_path: Path) -> None:
                     str(site), str(wheel)], check=True, timeout=600, capture_output=True)
     assert (site / "sim" / "conf" / "config.yaml").is_file()
     assert (site / "sim" / "conf" / "calibrated" / "historical_posterior.csv").is_file()
+    assert (site / "sim" / "conf" / "declarations.yaml").is_file()  # sim.declarations reads it
 
     where = _run(["-c", "import sim, sim.config as c; print(sim.__file__); "
                   "print(c.CONF_DIR); print(c.CONF_IN_CHECKOUT)"], work, site)

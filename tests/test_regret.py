@@ -1,5 +1,6 @@
 """Regret of lever settings across scenarios (``sim.stats.regret_table``) with hand-computed
-answers, and the ``regret`` recipe end to end on a tiny toy exploration, in both languages."""
+answers, and the ``regret`` and ``robustness`` recipes end to end on a tiny toy exploration
+with two levers (strategy x funding), in both languages."""
 
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ from sim import stats
 from sim.cli.experiment import run_experiment
 from sim.config import CONF_DIR
 from sim.errors import ConfigError
+from sim.figures import exploration as exploration_charts
+from sim.figures.labels import label_value
 from sim.figures.recipes import (
     RECIPES,
     REFERENCE_DEFAULT,
@@ -23,6 +26,7 @@ from sim.figures.recipes import (
     draw_experiment_figures,
     read_experiment,
 )
+from sim.scenario import design_roles
 
 SCEN = ["u"]
 
@@ -98,10 +102,12 @@ def exploration(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("regret")
     spec = yaml.safe_load((CONF_DIR / "experiment" / "exploration.yaml").read_text())
     spec["design"]["lhs"]["n"] = 3
-    spec["design"]["lhs"]["ranges"] = dict(list(spec["design"]["lhs"]["ranges"].items())[:2])
-    spec["design"]["cross"] = {"strategy": ["efa", "efv", "mixed"]}
+    # a calibrated key (from the posterior) and an assumed one (the hypercube)
+    spec["design"]["lhs"]["ranges"] = spec["design"]["lhs"]["ranges"][:2]
+    spec["design"]["cross"]["strategy"] = ["efa", "efv", "mixed"]
+    assert spec["design"]["cross"]["funding"] == ["konjunkturpaket", "koenigstein"]
     spec["figures"] = ["regret"]
-    del spec["discovery"]  # its questions hold funding levels this design does not cross
+    del spec["discovery"]  # scenario discovery has tests of its own (test_discovery.py)
     (root / "exploration.yaml").write_text(yaml.safe_dump(spec))
     out = run_experiment([str(root / "exploration.yaml"), "world=toy", "replications=2",
                           "workers=1", f"out={root / 'exp'}", f"cache={root / 'cache'}"])
@@ -120,8 +126,10 @@ def test_the_recipe_writes_a_ranked_table_and_figures_in_both_languages(
     t = pd.read_csv(figs / "regret.csv", comment="#")
     assert list(dict.fromkeys(t["outcome"])) == [REGRET_COVERAGE, REGRET_MONTHS_KPI]
     horizon = pd.read_parquet(exploration / "national.parquet")["month"].max() + 1
+    levers = ["strategy", "funding"]  # every combination of the two levers is ranked
     for _, sub in t.groupby("outcome"):
-        assert sorted(sub["strategy"]) == ["efa", "efv", "mixed"]
+        assert sorted(map(tuple, sub[levers].to_numpy())) == [
+            (s, f) for s in ("efa", "efv", "mixed") for f in ("koenigstein", "konjunkturpaket")]
         assert (sub["n_scenarios"] == 3).all()
         assert sub["rank_max_regret"].is_monotonic_increasing
         assert sub["regret_max"].min() >= 0 and (sub["regret_median"] <= sub["regret_max"]).all()
@@ -130,7 +138,8 @@ def test_the_recipe_writes_a_ranked_table_and_figures_in_both_languages(
     # the table matches the statistics recomputed from the saved runs
     kp = pd.read_parquet(exploration / "kpis.parquet")
     scen = [c for c in kp.columns if "." in c]
-    again = stats.regret_table(kp, REGRET_MONTHS_KPI, ["strategy"], scen,
+    assert len(scen) == 2
+    again = stats.regret_table(kp, REGRET_MONTHS_KPI, levers, scen,
                                higher_is_better=False, censor_at=float(horizon))
     assert np.allclose(again["regret_max"], months["regret_max"], rtol=1e-5)
     # German and English sidecars hold the same numbers side by side
@@ -147,3 +156,45 @@ def test_the_recipe_refuses_a_design_without_a_hypercube(exploration: Path,
     with pytest.raises(ConfigError, match=r"regret needs a design with lhs\.ranges"):
         RECIPES["regret"](ctx)
     assert not any(tmp_path.iterdir())
+
+
+def test_the_manifest_names_every_hypercube_key_and_the_posterior(exploration: Path) -> None:
+    manifest, _tables = read_experiment(exploration)
+    lhs = manifest["design"]["lhs"]
+    assert lhs["posterior"] == "historical" and isinstance(lhs["ranges"], dict)
+    levers, uncertain = design_roles(manifest["design"])
+    assert sorted(levers) == ["funding", "strategy"] and uncertain == list(lhs["ranges"])
+    assert len(uncertain) == 2
+
+
+def test_robustness_pairs_within_each_funding_rule(exploration: Path) -> None:
+    figs = exploration / "figures"
+    draw_experiment_figures(exploration, "en", ["robustness"])
+    draw_experiment_figures(exploration, "de", ["robustness"])
+    for stem in ("robustness", "robustness_de"):
+        assert all((figs / f"{stem}.{ext}").is_file() for ext in ("png", "pdf", "csv"))
+    diffs = pd.read_csv(figs / "robustness_differences.csv", comment="#")
+    kp = pd.read_parquet(exploration / "kpis.parquet")
+    manifest, _ = read_experiment(exploration)
+    scen = list(manifest["design"]["lhs"]["ranges"])
+    # one row per funding rule, hypercube point and strategy other than the reference
+    assert len(diffs) == 2 * 3 * 2 and set(diffs["strategy"]) == {"efv", "mixed"}
+    # recomputed by hand: paired on funding, point values and replication
+    value = "population_coverage_2022_12"
+    for _, row in diffs.iterrows():
+        same = (kp["funding"] == row["funding"]) & np.all(
+            [np.isclose(kp[k], row[k]) for k in scen], axis=0)
+        mine = kp[same & (kp["strategy"] == row["strategy"])].set_index("replication")[value]
+        ref = kp[same & (kp["strategy"] == "efa")].set_index("replication")[value]
+        assert row["mean_diff"] == pytest.approx((mine - ref).mean(), rel=1e-5, abs=1e-9)
+
+
+def test_the_regret_note_names_the_robust_and_the_median_choice(exploration: Path) -> None:
+    figs = exploration / "figures"
+    draw_experiment_figures(exploration, "en", ["regret"])
+    t = pd.read_csv(figs / "regret.csv", comment="#")
+    sentence = exploration_charts.choice_sentence(t, REGRET_COVERAGE, ["strategy", "funding"],
+                                                  "en")
+    best = t[(t["outcome"] == REGRET_COVERAGE) & (t["rank_max_regret"] == 1)].iloc[0]
+    assert sentence.startswith("For coverage, ") and "robust choice" in sentence
+    assert label_value("strategy", best["strategy"], "en", short=True) in sentence

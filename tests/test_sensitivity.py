@@ -140,7 +140,8 @@ def test_ranges_are_checked_against_the_config_and_integer_grids() -> None:
         problem_of(spec_from_dict({**BLOCK, "levels": 6}), cfg)
     with pytest.raises(ConfigError, match=r"sensitivity.ranges.staffing.nonesuch is not"):
         problem_of(spec_from_dict({**BLOCK, "ranges": {"staffing.nonesuch": [0, 1]}}), cfg)
-    with pytest.raises(ConfigError, match=r"sharing.efa.propensity\[1\]=2 is not allowed"):
+    with pytest.raises(ConfigError, match=r"sharing.efa.propensity=\[0, 2\] is not allowed: "
+                                          r"inside its declared range \[0\.6, 1\]"):
         problem_of(spec_from_dict({**BLOCK, "ranges": {"sharing.efa.propensity": [0, 2]}}),
                    cfg)
     # a key inside a mapping of the config (a Land programme) can be set too

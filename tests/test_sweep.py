@@ -39,28 +39,30 @@ def test_grid_is_the_cartesian_product_in_axis_order() -> None:
 
 def test_latin_hypercube_is_stratified_in_every_dimension() -> None:
     n = 20
-    ranges = parse_ranges({"u": [0.0, 1.0], "v": [10.0, 30.0]}, "design.lhs.ranges")
+    u, v = "sharing.efa.propensity", "development.effort_person_days"
+    ranges = parse_ranges({u: [0.6, 1.0], v: [500.0, 1500.0]}, "design.lhs.ranges")
     pts = latin_hypercube(ranges, n, seed=3)
     assert len(pts) == n
-    for key, (lo, hi) in {"u": (0.0, 1.0), "v": (10.0, 30.0)}.items():
+    for key, (lo, hi) in {u: (0.6, 1.0), v: (500.0, 1500.0)}.items():
         vals = np.array([p[key] for p in pts])
         assert ((vals >= lo) & (vals <= hi)).all()
         strata = np.floor((vals - lo) / (hi - lo) * n).astype(int)
         assert sorted(strata) == list(range(n))  # exactly one sample per stratum
     assert pts == latin_hypercube(ranges, n, seed=3)
-    with pytest.raises(ConfigError, match=r"design\.lhs\.ranges\.u=\[1\.0, 0\.0\] is not allowed: "
-                       r"\[low, high\] with low < high"):
-        expand_design({"lhs": {"n": 4, "ranges": {"u": [1.0, 0.0]}}}, 0)
+    with pytest.raises(ConfigError, match=r"design\.lhs\.ranges\.sharing\.efa\.propensity="
+                       r"\[1\.0, 0\.6\] is not allowed: \[low, high\] with low < high"):
+        expand_design({"lhs": {"n": 4, "ranges": {u: [1.0, 0.6]}}}, 0)
     with pytest.raises(ConfigError, match=r"design\.lhs\.n=0 is not allowed"):
-        expand_design({"lhs": {"n": 0, "ranges": {"u": [0.0, 1.0]}}}, 0)
+        expand_design({"lhs": {"n": 0, "ranges": [u]}}, 0)
 
 
 def test_expand_design_crosses_lhs_with_a_grid() -> None:
-    pts = expand_design({"lhs": {"n": 5, "ranges": {"x": [0, 1]}},
+    x = "sharing.efa.propensity"
+    pts = expand_design({"lhs": {"n": 5, "ranges": [x]},
                          "cross": {"strategy": ["efa", "efv"]}}, seed=1)
     assert len(pts) == 10
     assert [p["strategy"] for p in pts[:2]] == ["efa", "efv"]
-    assert pts[0]["x"] == pts[1]["x"]  # each hypercube point is paired across strategies
+    assert pts[0][x] == pts[1][x]  # each hypercube point is paired across strategies
     with pytest.raises(ConfigError, match=r"design\.foo"):
         expand_design({"foo": 1}, 1)
 

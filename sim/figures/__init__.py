@@ -28,6 +28,8 @@ imports the model, SimPy, Hydra, the runner, the sweep, the writer or the comman
 ``axes``            axes-level charts (fan, difference band, map, heatmap, bars, ...) and the
                     axis helpers
 ``charts``          figure builders of experiments, ``*_figure -> (fig, plotted_data)``
+``exploration``     the charts of an exploration: robustness per setting of the other levers,
+                    regret of every lever setting (minimax vs. the median)
 ``run``             the chart of one ``ozg-sim`` run
 ``recipes``         which figures and tables an experiment folder gets (``figures:`` of
                     ``conf/experiment/*.yaml``) and drawing them

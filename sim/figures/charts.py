@@ -35,7 +35,6 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter, MultipleLocator
 
-from sim.calendar import month_end_date
 from sim.figures import geo
 from sim.figures.axes import (
     LEGEND_WIDTH,
@@ -80,12 +79,10 @@ from sim.figures.labels import (
     metric_unit,
     n_text,
     number_formatter,
-    param_label,
     pct_range,
     target_label,
     text,
     wrap,
-    wrap_unit,
 )
 from sim.figures.levels import PAYER_PARTIES
 from sim.figures.style import (
@@ -732,154 +729,8 @@ def size_class_figure(by_size: pd.DataFrame, by: str | Sequence[str] = "strategy
     return fig, table
 
 
-# --------------------------------------------------------------------------------------
-# Robustness across a Latin hypercube
-# --------------------------------------------------------------------------------------
-
-#: Parameter panels per row of the robustness figure (at full page width).
-ROBUSTNESS_COLUMNS = 3
-
-
-def robustness_figure(long: pd.DataFrame, params: list[str], factor: str, ref: str,
-                      lang: Lang, title: str) -> tuple[Figure, pd.DataFrame]:
-    """Left: distribution of each strategy's mean difference to the reference across the
-    hypercube points; right: the difference against each uncertain parameter.
-
-    ``long``: one row per hypercube point and level of ``factor`` with the uncertain
-    ``params`` and ``mean_diff`` (the mean over replications of the paired difference to
-    ``ref``). Plotted data: ``long``.
-    """
-    levels = list(dict.fromkeys(long[factor]))
-    styles = group_styles([factor], [(lv,) for lv in levels])
-    n_p = len(params)
-    ncol = min(ROBUSTNESS_COLUMNS, n_p)
-    nrow = int(np.ceil(n_p / ncol))
-    with styled():
-        fig = plt.figure(figsize=(WIDTH_FULL, 2.6 + 1.7 * nrow), layout="constrained")
-        sub_l, sub_r = fig.subfigures(1, 2, width_ratios=[1, 1.9])  # type: ignore[misc]
-        ax = sub_l.subplots()
-        data = [long.loc[long[factor] == lv, "mean_diff"].to_numpy() * 100 for lv in levels]
-        positions = list(range(len(levels), 0, -1))  # first level on top, as in the legends
-        bp = ax.boxplot(data, positions=positions, orientation="horizontal", patch_artist=True,
-                        widths=0.6, medianprops={"color": "black", "lw": 1.5},
-                        flierprops={"marker": ".", "ms": 3})
-        for patch, lv in zip(bp["boxes"], levels, strict=True):
-            st = styles[(lv,)]
-            patch.set_facecolor(st.get("color", "0.5"))
-            patch.set_alpha(0.35)
-            patch.set_edgecolor(st.get("color", "0.2"))
-        ax.set_yticks(positions,
-                      [wrap(label_value(factor, lv, lang, short=True), 12) for lv in levels])
-        ax.axvline(0, color="0.3", lw=0.8)
-        ax.xaxis.set_major_formatter(number_formatter(lang))
-        ref_label = label_value(factor, ref, lang, short=True)
-        ax.set_xlabel(wrap(text("robust_diff_deadline", lang, ref=ref_label), 30))
-        axes = np.atleast_1d(sub_r.subplots(nrow, ncol, sharey=True)).ravel()
-        for i, p in enumerate(params):
-            a = axes[i]
-            for lv in levels:
-                st = styles[(lv,)]
-                d = long[long[factor] == lv]
-                a.plot(d[p], d["mean_diff"] * 100, ls="none", marker=st.get("marker", "o"),
-                       ms=3.5, color=st.get("color", "0.3"), alpha=0.8,
-                       label=label_value(factor, lv, lang, short=True))
-            a.axhline(0, color="0.3", lw=0.6)
-            a.set_xlabel(wrap_unit(param_label(p, lang, short=True), 20), fontsize=SMALL_PT)
-            a.xaxis.set_major_formatter(number_formatter(lang))
-            a.yaxis.set_major_formatter(number_formatter(lang))
-        for a in axes[n_p:]:
-            a.set_visible(False)
-        sub_r.supylabel(text("robust_diff", lang, ref=ref_label), fontsize=9)
-        handles, labels = axes[0].get_legend_handles_labels()
-        sub_r.legend(handles, labels, loc="outside lower center", ncol=len(labels),
-                     frameon=False, fontsize=8)
-        fig.supxlabel(textwrap.fill(with_tail(text("note_robust", lang, ref=ref_label)),
-                                    int(WIDTH_FULL * NOTE_CHARS_PER_INCH)),
-                      x=0.01, ha="left", fontsize=SMALL_PT, color="0.3")
-        fig.suptitle(wrap(title, int(WIDTH_FULL * TITLE_CHARS_PER_INCH)), x=0.01, ha="left",
-                     fontweight="bold")
-    return fig, long
-
-
-
-#: Marker of each regret statistic in :func:`regret_figure` (open: median, bar: 90th
-#: percentile, filled: maximum, the ranking statistic).
-REGRET_MARKERS = {"regret_median": ("o", "none"), "regret_q90": ("|", None),
-                  "regret_max": ("D", None)}
-#: Share of the largest regret left free on either side of a regret panel's x axis.
-REGRET_X_MARGIN = 0.05
-
-
-def regret_figure(table: pd.DataFrame, levers: Sequence[str], lang: Lang, title: str,
-                  coverage_month: str, n_replications: int | None = None,
-                  ) -> tuple[Figure, pd.DataFrame]:
-    """Dot chart of the regret of each lever setting across scenarios, one panel per outcome
-    (coverage at ``coverage_month``, months to a target): per setting its median, 90th
-    percentile and maximum regret, rows ranked by maximum regret (minimax, best on top) with
-    the rank by median regret to the right.
-
-    ``table``: :func:`sim.stats.regret_table` per outcome, with ``outcome`` and ``better``
-    columns and ``censored_at`` (the month a run that never reached the target counts at).
-    Shares are drawn in percentage points. Plotted data: ``table``.
-    """
-    check_lang(lang)
-    levers = list(levers)
-    outcomes = list(dict.fromkeys(table["outcome"]))
-    keys = groups_of(table, levers)
-    styles = group_styles(levers, keys)
-    months = table[table["better"] == "lower"]
-    censored = int(months["n_censored_scenarios"].sum())
-    end = months["censored_at"].dropna()
-    note = text("note_regret", lang, n=int(table["n_scenarios"].max()),
-                r=n_replications if n_replications else "")
-    if censored and len(end):
-        note += " " + text("note_regret_censored", lang, k=censored,
-                           end=format_month(month_end_date(float(end.iloc[0])), lang,
-                                            short=True))
-    with styled():
-        fig, body = new_figure(WIDTH_FULL, 1.2 + 0.32 * len(keys), note, title)
-        axes = body.subplots(1, len(outcomes), squeeze=False)[0]
-        for ax, outcome in zip(axes, outcomes, strict=True):
-            sub = table[table["outcome"] == outcome]
-            scale = 100.0 if metric_unit(outcome) == "share" else 1.0
-            ys = np.arange(len(sub), 0, -1)
-            for y, (_, row) in zip(ys, sub.iterrows(), strict=True):
-                st = styles[tuple(row[c] for c in levers)]
-                color = st.get("color", "0.3")
-                ax.plot([row["regret_median"] * scale, row["regret_max"] * scale], [y, y],
-                        color=color, lw=1.2, alpha=0.6)
-                for col, (marker, face) in REGRET_MARKERS.items():
-                    ax.plot(row[col] * scale, y, ls="none", marker=marker, ms=5,
-                            color=color, markerfacecolor=face or color, mew=1.2)
-                ax.annotate(str(int(row["rank_median_regret"])), (1.0, y),
-                            xycoords=("axes fraction", "data"), xytext=(6, 0),
-                            textcoords="offset points", va="center", fontsize=SMALL_PT)
-            ax.annotate(text("regret_rank_median", lang), (1.0, 1.0),
-                        xycoords="axes fraction", xytext=(6, 2), textcoords="offset points",
-                        ha="right", va="bottom", fontsize=SMALL_PT, color="0.3")
-            ax.set_yticks(ys, [f"{int(r)}. " + group_label(levers, tuple(k), lang, short=True)
-                               for r, k in zip(sub["rank_max_regret"],
-                                               sub[levers].itertuples(index=False),
-                                               strict=True)])
-            ax.set_ylim(0.4, len(sub) + 0.6)
-            # a little room left of 0, so a zero regret's marker is not cut in half
-            top = float(sub["regret_max"].max() * scale) or 1.0
-            ax.set_xlim(-REGRET_X_MARGIN * top, (1 + REGRET_X_MARGIN) * top)
-            ax.xaxis.set_major_formatter(number_formatter(lang))
-            key = "regret_coverage" if scale != 1.0 else "regret_months"
-            ax.set_xlabel(wrap_unit(text(key, lang, month=format_month(
-                pd.Timestamp(coverage_month), lang, short=True),
-                target=target_label(outcome, lang)), 36))
-        handles = [Line2D([], [], ls="none", marker=m, color="0.3",
-                          markerfacecolor=f or "0.3", label=text(col, lang))
-                   for col, (m, f) in REGRET_MARKERS.items()]
-        body.legend(handles=handles, loc="outside lower center", ncol=len(handles),
-                    frameon=False, fontsize=SMALL_PT)
-    return fig, table
-
-
 __all__ = ["MAX_PANELS_PER_ROW", "caption_tail", "cost_coverage_figure", "difference_figure",
            "fan_figure",
-           "heatmap_figure", "map_figure", "new_figure", "regret_figure", "robustness_figure",
+           "heatmap_figure", "map_figure", "new_figure",
            "running_costs_figure", "size_class_figure", "small_multiples_figure",
            "state_difference_figure", "time_to_target_figure"]

@@ -4,7 +4,7 @@
   the level table :data:`sim.figures.levels.LEVELS`.
 - Parameters and design columns (``staffing.dev_fte_factor`` -> ``Developer staff
   (× baseline)``): :func:`param_label` and :func:`label_column`, from :data:`PARAM_LABELS`
-  (also the calibration report's names).
+  (also the calibration report's names), read from ``conf/declarations.yaml``.
 - Metrics with their units (:func:`label_metric`), fixed phrases (:func:`text`), the words
   of the calibration's series and scopes (:data:`SERIES_LABELS`, :data:`SCOPE_LABELS`).
 - Numbers, per cents and months: their home is :mod:`sim.figures.formats` (re-exported
@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import textwrap
 from collections.abc import Mapping, Sequence
-from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
 
 from sim.calendar import OZG_DEADLINE_KEY
+from sim.declarations import Names, declarations
 from sim.figures.formats import (
     LANGS,
     MINUS,
@@ -59,158 +59,23 @@ SHORT_LABELS: dict[str, dict[str, dict[str, str]]] = {
 # --------------------------------------------------------------------------------------
 
 
-class ParamLabel(NamedTuple):
-    """Readable name of a parameter key or design column, unit in brackets.
+#: Readable name of a parameter key or design column, unit in brackets, as it reads inside
+#: a sentence; :func:`param_label` with ``sentence=True`` capitalises the first letter (axis
+#: labels, the calibration report). ``short_en``/``short_de``: a shorter name for small
+#: panels. Declared with the key in ``conf/declarations.yaml`` (:mod:`sim.declarations`).
+ParamLabel = Names
 
-    Written as it reads inside a sentence (``"development effort (person-days)"``);
-    :func:`param_label` with ``sentence=True`` capitalises the first letter (axis labels,
-    the calibration report). ``short_en``/``short_de``: a shorter name for small panels
-    (default: the same).
-    """
-
-    en: str
-    de: str
-    short_en: str | None = None
-    short_de: str | None = None
-
-
-#: Readable names of parameter keys (dotted config keys) and design columns; other keys
-#: are shown as they are. One table for axis labels, the robustness panels and the
-#: calibration report.
-PARAM_LABELS: dict[str, ParamLabel] = {
-    "strategy": ParamLabel("strategy", "Strategie"),
-    "funding": ParamLabel("funding", "Förderung"),
-    "operation": ParamLabel("running-cost payer after 2022", "Betriebskostenträger ab 2023"),
-    "mechanisms.switched_off": ParamLabel("mechanism switched off", "abgeschalteter Mechanismus"),
-    "state": ParamLabel("Land", "Land"),
-    "development.effort_person_days": ParamLabel("development effort (person-days)",
-                                                 "Entwicklungsaufwand (Personentage)"),
-    "development.shared_build_overhead": ParamLabel("multi-tenant overhead (share)",
-                                                    "Mehraufwand mandantenfähig (Anteil)"),
-    "sharing.efa.propensity": ParamLabel("EfA reuse propensity (probability)",
-                                         "EfA-Nachnutzungsneigung",
-                                         short_en="EfA reuse propensity"),
-    "sharing.efa.decision_months": ParamLabel("EfA reuse decision delay (months)",
-                                              "EfA-Entscheidungsdauer (Monate)",
-                                              short_en="EfA decision delay (months)"),
-    "sharing.efa.contract_months": ParamLabel("EfA contract delay (months)",
-                                              "EfA-Vertragsdauer (Monate)"),
-    "sharing.efa.operator_onboarding_slots": ParamLabel("EfA operator onboarding slots",
-                                                        "EfA-Anbindungsplätze je Betreiber"),
-    "sharing.efa.common_delay_weight": ParamLabel(
-        "EfA reuse delays shared by a service (weight)",
-        "gemeinsamer Anteil der EfA-Nachnutzungsdauern (Gewicht)",
-        short_en="shared reuse delays", short_de="gemeinsame Nachnutzungsdauern"),
-    "sharing.efv.propensity": ParamLabel("EfV reuse propensity", "EfV-Nachnutzungsneigung"),
-    "municipal.onboarding_effort_person_days": ParamLabel(
-        "municipal onboarding effort (person-days)",
-        "kommunaler Anbindungsaufwand (Personentage)",
-        short_en="municipal effort (person-days)", short_de="kommunaler Aufwand (PT)"),
-    "municipal.info_lag_dispersion": ParamLabel(
-        "dispersion of municipal take-up (× delay CV)",
-        "Streuung der kommunalen Übernahme (× Variationskoeffizient)",
-        short_en="take-up dispersion", short_de="Streuung der Übernahme"),
-    "staffing.dev_fte_factor": ParamLabel("developer staff (× baseline)",
-                                          "Entwicklungspersonal (× Basis)"),
-    "staffing.municipal_fte_factor": ParamLabel("municipal staff (× baseline)",
-                                                "kommunales Personal (× Basis)"),
-    "staffing.bund_fte": ParamLabel("federal developer staff (FTE)",
-                                    "Entwicklungspersonal des Bundes (VZÄ)"),
-    "priority.common_weight": ParamLabel(
-        "common priority of work orders (weight)",
-        "gemeinsame Priorität der Arbeitsreihenfolgen (Gewicht)",
-        short_en="common priority"),
-    "observation.federal_listed_share": ParamLabel(
-        "federal services the dashboard lists (share)",
-        "Bundesleistungen in den Länderzählungen des Dashboards (Anteil)",
-        short_en="federal services listed"),
-    "observation.full_population_share": ParamLabel(
-        "flächendeckend from population share (share)",
-        "flächendeckend ab Bevölkerungsanteil (Anteil)",
-        short_en="flächendeckend from population share",
-        short_de="flächendeckend ab Bevölkerungsanteil"),
-    # The remaining uncertain parameters (the sensitivity screening's ranges). A ``*``
-    # stands for a list index; ``{item}`` is the list element's name (a programme, a
-    # municipal size class): see :func:`param_label`.
-    "funding.programmes.*.external_fte_per_project": ParamLabel(
-        "contractors per funded project, {item} (FTE)",
-        "Externe je gefördertem Projekt, {item} (VZÄ)",
-        short_en="contractors per project, {item}", short_de="Externe je Projekt, {item}"),
-    "funding.programmes.*.agreement_months": ParamLabel(
-        "agreement per funded project, {item} (months)",
-        "Einzelvereinbarung je Projekt, {item} (Monate)",
-        short_en="agreement per project, {item}", short_de="Einzelvereinbarung, {item}"),
-    "staffing.state_fte_base": ParamLabel("Land developer staff, base (FTE)",
-                                          "Entwicklungspersonal je Land, Sockel (VZÄ)",
-                                          short_de="Landespersonal, Sockel (VZÄ)"),
-    "staffing.state_fte_per_million": ParamLabel(
-        "Land developer staff per million inhabitants (FTE)",
-        "Entwicklungspersonal je Mio. Einwohner (VZÄ)",
-        short_en="Land staff per million inhabitants", short_de="Landespersonal je Mio. Einw."),
-    "staffing.lead_fte_per_service": ParamLabel(
-        "lead-state staff per service led (FTE)",
-        "Personal der Federführer je Leistung (VZÄ)",
-        short_en="lead-state staff per service", short_de="Federführer-Personal je Leistung"),
-    "staffing.team_fte": ParamLabel("team per development project (FTE)",
-                                    "Team je Entwicklungsprojekt (VZÄ)"),
-    "staffing.productive_days_per_fte_month": ParamLabel(
-        "productive days per FTE and month", "produktive Tage je VZÄ und Monat"),
-    "staffing.hiring_lag_months": ParamLabel("hiring lag (months)",
-                                             "Dauer der Stellenbesetzung (Monate)"),
-    "staffing.staff_cap_factor": ParamLabel("staff cap (× initial staff)",
-                                            "Personalobergrenze (× Anfangsbestand)"),
-    "staffing.attrition_per_year": ParamLabel("staff turnover (share per year)",
-                                              "Personalfluktuation (Anteil je Jahr)",
-                                              short_en="staff turnover per year",
-                                              short_de="Fluktuation je Jahr"),
-    "staffing.municipal_fte_by_size_class.*": ParamLabel(
-        "municipal staff, {item} (FTE)", "kommunales Personal, {item} (VZÄ)",
-        short_de="kommunales Personal, {item}"),
-    "development.complexity_elasticity": ParamLabel(
-        "elasticity of effort to complexity", "Elastizität des Aufwands zur Komplexität",
-        short_en="effort elasticity to complexity", short_de="Aufwandselastizität"),
-    "development.effort_sigma": ParamLabel(
-        "spread of development effort (log-sd)", "Streuung des Entwicklungsaufwands (log-sd)",
-        short_de="Streuung Entwicklungsaufwand"),
-    "development.builder_effort_sigma": ParamLabel(
-        "spread of effort between builders (log-sd)",
-        "Streuung zwischen Entwicklern (log-sd)", short_en="spread between builders"),
-    "development.publication_months": ParamLabel(
-        "time to marketplace publication (months)",
-        "Dauer bis zur Veröffentlichung (Monate)", short_en="time to publication (months)"),
-    "development.delay_cv": ParamLabel("variability of delays (CV)",
-                                       "Variabilität der Verzögerungen (VK)"),
-    "sharing.efa.tenant_onboarding_months": ParamLabel(
-        "EfA tenant onboarding (months)", "EfA-Mandantenanbindung (Monate)"),
-    "sharing.efa.fee_eur": ParamLabel("EfA reuse fee (€)", "EfA-Nachnutzungsentgelt (€)"),
-    "municipal.complexity_elasticity": ParamLabel(
-        "elasticity of municipal effort to complexity",
-        "Elastizität des kommunalen Aufwands zur Komplexität",
-        short_en="municipal effort elasticity", short_de="kommunale Aufwandselastizität"),
-    "municipal.effort_sigma": ParamLabel(
-        "spread of municipal effort (log-sd)", "Streuung des kommunalen Aufwands (log-sd)",
-        short_de="Streuung kommunaler Aufwand"),
-    "municipal.info_lag_months_by_size_class.*": ParamLabel(
-        "information lag, {item} (months)", "Informationsverzug, {item} (Monate)",
-        short_de="Informationsverzug, {item}"),
-    "municipal.external_share_when_funded": ParamLabel(
-        "external share of funded connections", "Fremdanteil geförderter Anbindungen",
-        short_en="external share when funded"),
-    "state_programmes.hessen.support.0.effort_factor": ParamLabel(
-        "Hessen civento: effort factor", "Hessen civento: Aufwandsfaktor"),
-    "state_programmes.hessen.support.1.info_lag_factor": ParamLabel(
-        "Hessen coordination office: information lag factor",
-        "Hessen Koordinierungsstelle: Faktor Informationsverzug",
-        short_en="Hessen coordination: lag factor", short_de="Hessen Koordinierung: Verzug"),
-    "state_programmes.bw.support.0.info_lag_factor": ParamLabel(
-        "BW Digitallotsen: information lag factor", "BW Digitallotsen: Faktor "
-        "Informationsverzug", short_en="BW Digitallotsen: lag factor",
-        short_de="BW Digitallotsen: Verzug"),
-    "state_programmes.bw.support.0.fte_factor": ParamLabel(
-        "BW Digitallotsen: staff factor", "BW Digitallotsen: Personalfaktor"),
-    "state_programmes.bayern.support.0.effort_factor": ParamLabel(
-        "BayernStore: effort factor", "BayernStore: Aufwandsfaktor"),
-}
+#: Readable names of parameter keys (dotted config keys) and design columns, from their
+#: one home, the declarations (uncertainties, levers, other columns); other keys are shown
+#: as they are. One table for axis labels, the robustness panels and the calibration report.
+PARAM_LABELS: dict[str, ParamLabel] = declarations().names()
+#: The names of a list element's key with its index as ``*`` (``{item}`` names the
+#: element): every element of a declared list takes them (:func:`param_label`).
+_LIST_LABELS: dict[str, ParamLabel] = {}
+for _key, _names in PARAM_LABELS.items():
+    if "{item}" in _names.en and any(p.isdigit() for p in _key.split(".")):
+        _LIST_LABELS.setdefault(".".join("*" if p.isdigit() else p for p in _key.split(".")),
+                                _names)
 #: Readable names of funding programmes (``{item}`` of ``funding.programmes.*`` labels);
 #: other programmes keep their name.
 PROGRAMME_LABELS: dict[str, tuple[str, str]] = {
@@ -366,7 +231,8 @@ TEXT: dict[str, dict[str, str]] = {
         "robust_diff_deadline": "difference to {ref} at 31 Dec 2022 (percentage points)",
         "robust_diff": "difference to {ref} (percentage points)",
         "note_robust": ("Each dot: one hypercube point, mean over replications, paired with "
-                        "{ref}; boxes: median, quartiles, 1.5 IQR."),
+                        "{ref} at the same point, other lever settings and replication; "
+                        "boxes: median, quartiles, 1.5 IQR."),
         "title_cost_coverage": "Programme money and population coverage at 31 Dec 2022",
         "title_running_costs": "Running costs of reused services by payer",
         "title_size_classes": "Municipal services connected, by size of the administration",
@@ -416,6 +282,18 @@ TEXT: dict[str, dict[str, str]] = {
         "note_regret_censored": ("Runs that never reached the target count at {end} "
                                  "({k} scenario-choice pairs): their regret is a lower "
                                  "bound."),
+        # exploration (H1, issue 14: declared uncertainties, paired lever settings)
+        "note_robust_strongest": ("Right: the {k} of {n} explored parameters whose values "
+                                  "go most with a difference (largest rank correlation)."),
+        "note_lhs_posterior": ("Calibrated parameters: one particle of the posterior "
+                               "'{name}' per hypercube point, drawn jointly; the others over "
+                               "their declared ranges."),
+        "regret_outcome_coverage": "coverage",
+        "regret_outcome_months": "time to the target",
+        "regret_choice": ("For {what}, {robust} is the robust choice (least maximum regret), "
+                          "{median} the best on the median."),
+        "regret_choice_same": ("For {what}, {robust} is both the robust choice (least maximum "
+                               "regret) and the best on the median."),
     },
     "de": {
         "deadline": "OZG-Frist 31.12.2022",
@@ -510,7 +388,9 @@ TEXT: dict[str, dict[str, str]] = {
         "robust_diff_deadline": "Differenz zu {ref} am 31.12.2022 (Prozentpunkte)",
         "robust_diff": "Differenz zu {ref} (Prozentpunkte)",
         "note_robust": ("Jeder Punkt: ein Punkt des Latin Hypercube, Mittel über die "
-                        "Replikationen, gepaart mit {ref}; Boxen: Median, Quartile, 1,5 IQR."),
+                        "Replikationen, gepaart mit {ref} am selben Punkt, bei denselben "
+                        "übrigen Hebeln und derselben Replikation; Boxen: Median, Quartile, "
+                        "1,5 IQR."),
         "title_cost_coverage": "Programmmittel und Bevölkerungsabdeckung zum 31.12.2022",
         "title_running_costs": "Betriebskosten nachgenutzter Leistungen nach Kostenträger",
         "title_size_classes": "Angebundene kommunale Leistungen nach Größe der Verwaltung",
@@ -559,6 +439,19 @@ TEXT: dict[str, dict[str, str]] = {
         "note_regret_censored": ("Läufe, die das Ziel nie erreichten, zählen mit {end} ({k} "
                                  "Paare aus Szenario und Wahl): Ihr Regret ist eine untere "
                                  "Schranke."),
+        # exploration (H1, issue 14: declared uncertainties, paired lever settings)
+        "note_robust_strongest": ("Rechts: die {k} von {n} untersuchten Parametern, deren "
+                                  "Werte am stärksten mit einer Differenz einhergehen "
+                                  "(größte Rangkorrelation)."),
+        "note_lhs_posterior": ("Kalibrierte Parameter: je Punkt des Latin Hypercube ein "
+                               "Partikel der Posterior-Stichprobe '{name}', gemeinsam "
+                               "gezogen; die übrigen über ihre deklarierten Bereiche."),
+        "regret_outcome_coverage": "die Abdeckung",
+        "regret_outcome_months": "die Zeit bis zum Ziel",
+        "regret_choice": ("Für {what} ist {robust} die robuste Wahl (kleinstes maximales "
+                          "Regret), {median} die beste im Median."),
+        "regret_choice_same": ("Für {what} ist {robust} sowohl die robuste Wahl (kleinstes "
+                               "maximales Regret) als auch die beste im Median."),
     },
 }
 #: The key figure drawn against cost by default: population coverage at the OZG deadline.
@@ -686,9 +579,9 @@ def _list_entry(key: str) -> tuple[ParamLabel, str, int] | None:
     parts = key.split(".")
     for i in range(len(parts) - 1, -1, -1):
         if parts[i].isdigit():
-            pattern = ".".join([*parts[:i], "*", *parts[i + 1:]])
-            if pattern in PARAM_LABELS:
-                return PARAM_LABELS[pattern], ".".join(parts[:i]), int(parts[i])
+            pattern = ".".join("*" if p.isdigit() else p for p in parts)
+            if pattern in _LIST_LABELS:
+                return _LIST_LABELS[pattern], ".".join(parts[:i]), int(parts[i])
     return None
 
 
@@ -709,12 +602,14 @@ def param_label(key: str, lang: Lang = "en", *, sentence: bool = False,
     its label, else by its number.
     """
     check_lang(lang)
-    entry = PARAM_LABELS.get(key)
+    exact = PARAM_LABELS.get(key)
     item = ""
-    if entry is None:
-        found = _list_entry(key)
-        if found is None:
+    found = _list_entry(key) if exact is None or "{item}" in exact.en else None
+    if found is None:
+        if exact is None:
             return key
+        entry = exact
+    else:
         entry, list_key, index = found
         classes = list(SIZE_CLASSES.values())
         if items and f"{list_key}.{index}" in items:

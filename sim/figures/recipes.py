@@ -24,7 +24,15 @@ from matplotlib.figure import Figure
 from sim import discovery, stats
 from sim.calendar import OZG_DEADLINE, OZG_DEADLINE_KEY, month_index, month_label
 from sim.errors import ConfigError
-from sim.figures import charts, decisions, sensitivity, tables, timeline, waterfall
+from sim.figures import (
+    charts,
+    decisions,
+    exploration,
+    sensitivity,
+    tables,
+    timeline,
+    waterfall,
+)
 from sim.figures import discovery as discovery_charts
 from sim.figures.labels import (
     COVERAGE_AT_DEADLINE,
@@ -164,16 +172,29 @@ def fixed_axes_sentence(manifest: dict[str, Any], tables: Mapping[str, pd.DataFr
     pts = tables.get("points")
     design = set(pts.columns) if pts is not None else set()
     scenario = scenario_of(cfg, manifest.get("calibrated_draws"))
+    calibration = calibration and not _lhs_posterior(manifest)  # then set per point
     axes = [a for a in SCENARIO_AXES if a not in design
             and (calibration or a != "calibration")]
     return scenario_sentence(scenario, axes, lang)
 
 
+def _lhs_posterior(manifest: Mapping[str, Any]) -> str | None:
+    """The calibration whose posterior particles a design's hypercube points take, if any
+    (``design.lhs.posterior``)."""
+    lhs = (manifest.get("design") or {}).get("lhs")
+    name = lhs.get("posterior") if isinstance(lhs, Mapping) else None
+    return str(name) if name else None
+
+
 def draws_sentence(manifest: dict[str, Any], lang: Lang) -> str:
-    """How the experiment's calibrated parameters were drawn, for every caption: from the
+    """How the experiment's calibrated parameters were drawn, for every caption: one
+    posterior particle per hypercube point (``design.lhs.posterior``), from the
     posterior per replication (bands carry parameter uncertainty) or at the point estimate
     (chance alone); empty when the manifest has no calibrated parameters (or predates
     the record)."""
+    name = _lhs_posterior(manifest)
+    if name:
+        return text("note_lhs_posterior", lang, name=name)
     rec = manifest.get("calibrated_draws") or {}
     if rec.get("mode") == "posterior" and isinstance(rec.get("posterior"), dict):
         return text("draws_posterior", lang, k=f"{int(rec['posterior']['particles']):,}"
@@ -414,19 +435,40 @@ def _heatmaps(c: _Ctx) -> list[str]:
     return files
 
 
+def _exploration_roles(c: _Ctx, recipe: str) -> tuple[list[str], list[str]]:
+    """The lever and uncertainty columns of an exploration (:func:`design_roles`), or a
+    one-line error naming the recipe."""
+    levers, scenario = design_roles(c.manifest.get("design"))
+    if not levers or not scenario:
+        raise ConfigError(f"figures: {recipe} needs a design with lhs.ranges (the scenarios) "
+                          "and cross (the lever settings), as experiment exploration has")
+    return levers, scenario
+
+
 def _robustness(c: _Ctx) -> list[str]:
-    """Each strategy's advantage over the reference across the hypercube."""
+    """Each strategy's advantage over the reference across the hypercube, paired on the
+    hypercube point, the setting of the other levers (funding) and the replication, shown
+    per setting of the other levers."""
     kp = c.t["kpis"]
     factor, ref = c.factor, c.reference
-    params = [k for k in kp.columns if "." in k]
+    levers, params = _exploration_roles(c, "robustness")
+    others = [lv for lv in levers if lv != factor]
     value = COVERAGE_AT_DEADLINE
-    # Pair on (hypercube point, replication): the hypercube keys identify the point.
-    wide = kp.pivot_table(index=[*params, "replication"], columns=factor, values=value)
+    # a scenario id per hypercube point: its parameter values, the same at every setting
+    scen = kp.assign(scenario=kp.groupby(params, sort=False, dropna=False).ngroup())
+    wide = scen.pivot_table(index=[*others, "scenario", "replication"], columns=factor,
+                            values=value)
     diffs = wide.sub(wide[ref], axis=0).drop(columns=ref)
-    per_point = diffs.groupby(level=list(range(len(params)))).mean().reset_index()
-    long = per_point.melt(id_vars=params, var_name=factor, value_name="mean_diff")
+    per_point = diffs.groupby(level=[*others, "scenario"], sort=False).mean().reset_index()
+    long = per_point.melt(id_vars=[*others, "scenario"], var_name=factor,
+                          value_name="mean_diff")
+    values = scen.drop_duplicates("scenario").set_index("scenario")[params]
+    long = long.join(values, on="scenario").drop(columns="scenario")
+    long = long[[*others, *params, factor, "mean_diff"]]
     files = c.table("robustness_differences", long)
-    fig, data = charts.robustness_figure(long, params, factor, ref, c.lang, c.title)
+    shown = exploration.strongest_parameters(long, params, factor, others)
+    fig, data = exploration.robustness_figure(long, shown, factor, ref, c.lang, c.title,
+                                              facets=others, n_params=len(params))
     files += c.save(fig, "robustness", data)
     return files
 
@@ -446,10 +488,7 @@ def _regret_outcomes(c: _Ctx) -> tuple[pd.DataFrame, list[str], list[str], float
     the lever columns (the design's ``cross``), the scenario columns (its ``lhs`` ranges)
     and the censoring month of a run that never reaches the target (the horizon's last
     month + 1)."""
-    levers, scenario = design_roles(c.manifest.get("design"))
-    if not levers or not scenario:
-        raise ConfigError("figures: regret needs a design with lhs.ranges (the scenarios) and "
-                          "cross (the lever settings), as experiment exploration has")
+    levers, scenario = _exploration_roles(c, "regret")
     nat, kp = c.t["national"], c.t["kpis"]
     month = month_index(REGRET_COVERAGE_MONTH)
     last = int(nat["month"].max())
@@ -478,9 +517,9 @@ def _regret(c: _Ctx) -> list[str]:
     table = table[["outcome", "better", *[k for k in table.columns
                                           if k not in ("outcome", "better")]]]
     # the figure's sidecar ``regret.csv`` (``regret_de.csv``) is the table, with provenance
-    fig, data = charts.regret_figure(table, levers, c.lang, text("title_regret", c.lang),
-                                     REGRET_COVERAGE_MONTH,
-                                     int(c.manifest.get("replications") or 0) or None)
+    fig, data = exploration.regret_figure(table, levers, c.lang, text("title_regret", c.lang),
+                                          REGRET_COVERAGE_MONTH,
+                                          int(c.manifest.get("replications") or 0) or None)
     return c.save(fig, "regret", data)
 
 
