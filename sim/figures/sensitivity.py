@@ -113,6 +113,39 @@ SOBOL_TITLE_WIDTH = 19
 SOBOL_ROW_IN = 0.2
 
 
+#: Characters per line of a numbered key entry under the Morris panels (two columns of
+#: 8 pt text across the page); longer names continue on an indented line.
+KEY_CHARS = 50
+#: Height (inches) of a one-line key entry with the space between entries, of each further
+#: line of a wrapped entry, and of the key's title and margins.
+KEY_LINE_IN, KEY_WRAP_IN, KEY_HEAD_IN = 0.175, 0.14, 0.32
+
+
+def _fitting_columns(outputs: Sequence[str], lang: Lang, width: int,
+                     columns: int | None = None) -> tuple[int, int]:
+    """Panels per row (at most ``columns`` or :data:`MAX_COLUMNS`) such that the longest
+    unbreakable part of every panel title (a German compound) fits its panel, and the
+    characters per title line at that many panels (``width`` at four)."""
+    ncol = min(columns or MAX_COLUMNS, max(1, len(outputs)))
+    glued = f"{panel_letter(0)}\u00a0\u00a0"
+    longest = max((len(w) for o in outputs
+                   for w in (glued + output_label(o, lang)).split(" ")), default=0)
+    while ncol > 1 and longest > width * MAX_COLUMNS // ncol:
+        ncol -= 1
+    return ncol, max(width, width * MAX_COLUMNS // max(ncol, MAX_COLUMNS // 2))
+
+
+def _key_entries(keys: Sequence[str]) -> tuple[list[str], float]:
+    """Key entries wrapped to :data:`KEY_CHARS` (continuation lines indented) and the
+    height (inches) of the taller of the legend's two columns (it fills the first column
+    first)."""
+    wrapped = ["\n".join(textwrap.wrap(k, KEY_CHARS, subsequent_indent="      ",
+                                       break_long_words=False)) for k in keys]
+    half = math.ceil(len(wrapped) / 2)
+    heights = [KEY_LINE_IN + KEY_WRAP_IN * w.count("\n") for w in wrapped]
+    return wrapped, max(sum(heights[:half]), sum(heights[half:]), 0.0)
+
+
 def _panel_title(i: int, output: str, lang: Lang, width: int = TITLE_WIDTH) -> str:
     """``a  Online somewhere, Sep 2020`` in lines of about ``width`` characters, never
     breaking a word (German compounds stay whole)."""
@@ -232,10 +265,13 @@ def morris_figure(morris: pd.DataFrame, threshold: float, lang: Lang = "en",
         x=morris["mu_star_normalised"],
         y=np.where(top > 0, morris["sigma"] / top.where(top > 0, 1.0), 0.0),
         number=morris["parameter"].map(numbers).fillna(0).astype(int))
-    nrow, ncol = _grid(len(outputs), columns)
+    ncol, title_width = _fitting_columns(outputs, lang, TITLE_WIDTH, columns)
+    nrow, ncol = _grid(len(outputs), ncol)
     fields = {"k": morris["parameter"].nunique(), "r": "?", "n": "?", **(note_fields or {}),
               "thr": _share(threshold, lang)}
-    key_h = 0.32 + 0.155 * math.ceil(len(numbers) / 2) if numbers else 0.05
+    keys, keys_h = _key_entries([f"{n}   {param_label(p, lang, sentence=True, items=items)}"
+                                 for p, n in numbers.items()])
+    key_h = KEY_HEAD_IN + keys_h if numbers else 0.05
     panels_h = 2.0 * nrow + 0.35
     with styled():
         fig, outer = new_figure(WIDTH_FULL, panels_h + key_h,
@@ -254,7 +290,7 @@ def morris_figure(morris: pd.DataFrame, threshold: float, lang: Lang = "en",
             ax.plot([0, ymax], [0, ymax], ls=":", lw=0.7, color="0.55", zorder=1)
             ax.set_xlim(-0.04, 1.1)
             ax.set_ylim(-0.04 * ymax, ymax)
-            ax.set_title(_panel_title(i, out, lang), fontsize=SMALL_PT)
+            ax.set_title(_panel_title(i, out, lang, title_width), fontsize=SMALL_PT)
             ax.xaxis.set_major_formatter(number_formatter(lang))
             ax.yaxis.set_major_formatter(number_formatter(lang))
             ax.tick_params(labelsize=SMALL_PT)
@@ -269,8 +305,6 @@ def morris_figure(morris: pd.DataFrame, threshold: float, lang: Lang = "en",
         body.supxlabel(text("morris_x", lang), fontsize=8)
         body.supylabel(text("morris_y", lang), fontsize=8)
         handles = [Line2D([], [], ls="none") for _ in numbers]
-        keys = [f"{n}   {param_label(p, lang, sentence=True, items=items)}"
-                for p, n in numbers.items()]
         if keys:
             foot.legend(handles, keys, loc="upper center", ncol=2, fontsize=SMALL_PT,
                         handlelength=0, handletextpad=0, columnspacing=2.5,
@@ -313,7 +347,8 @@ def sobol_figure(sobol: pd.DataFrame, st_threshold: float, lang: Lang = "en",
     order = sobol_order(sobol)
     row = {p: i for i, p in enumerate(order)}
     data = sobol.assign(row=sobol["parameter"].map(row))
-    nrow, ncol = _grid(len(outputs), columns)
+    ncol, title_width = _fitting_columns(outputs, lang, SOBOL_TITLE_WIDTH, columns)
+    nrow, ncol = _grid(len(outputs), ncol)
     fields = {"n_base": "?", "points": "?", "n": "?", **(note_fields or {}),
               "st": format_number(st_threshold, lang, decimals_for(np.array([st_threshold])))}
     row_h = SOBOL_ROW_IN * len(order) + 0.8  # parameters' rows and a panel title
@@ -340,7 +375,7 @@ def sobol_figure(sobol: pd.DataFrame, st_threshold: float, lang: Lang = "en",
             if len(noise) and np.isfinite(noise.iloc[0]):
                 ax.axvline(float(noise.iloc[0]), ls=":", lw=0.8, color="0.4", zorder=3)
             ax.axvline(0, lw=0.6, color="0.3")
-            ax.set_title(_panel_title(i, out, lang, SOBOL_TITLE_WIDTH), fontsize=SMALL_PT)
+            ax.set_title(_panel_title(i, out, lang, title_width), fontsize=SMALL_PT)
             ax.tick_params(labelsize=SMALL_PT)
             ax.xaxis.set_major_formatter(number_formatter(lang))
             ax.grid(axis="x", lw=0.3, color="0.88")
