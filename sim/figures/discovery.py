@@ -47,6 +47,8 @@ TEXT: dict[str, dict[str, str]] = {
         "explored": "share of the explored range",
         "explored_range": "explored {lo} – {hi}",
         "qp": "p {p}", "oob": "out-of-bag accuracy {acc} (larger class {base})",
+        "scores_top": ("Shown: the {shown} inputs of {k} with the highest mean score; every "
+                       "input's score is in the sidecar."),
         "note_trajectory": (
             "Each point is a box on PRIM's peeling trajectory over the uncertain inputs: "
             "coverage is the share of the runs where the question holds that lie in the box, "
@@ -84,6 +86,8 @@ TEXT: dict[str, dict[str, str]] = {
         "explored": "Anteil am untersuchten Bereich",
         "explored_range": "untersucht {lo} – {hi}",
         "qp": "p {p}", "oob": "Out-of-Bag-Treffsicherheit {acc} (größere Klasse {base})",
+        "scores_top": ("Gezeigt: die {shown} von {k} Größen mit dem höchsten mittleren Wert; "
+                       "die Werte aller Größen stehen in der Begleitdatei."),
         "note_trajectory": (
             "Jeder Punkt ist eine Box auf PRIMs Schälpfad über die unsicheren Größen: "
             "Abdeckung ist der Anteil der Läufe, in denen die Frage zutrifft, die in der Box "
@@ -121,6 +125,9 @@ ROW_IN, BOX_ROW_IN, LINE_IN, AXIS_IN = 0.24, 0.4, 0.18, 0.4
 TRAJECTORY_PANELS_PER_ROW = 3
 #: Colours of the bars of the boxes chart: the explored range and the box.
 EXPLORED_COLOR, BOX_COLOR = "0.88", OKABE_ITO["blue"]
+#: Inputs the scores chart shows (the highest mean scores): a readable page; the sidecar
+#: holds every input's score.
+SCORES_SHOWN = 15
 #: A quasi-p value shown as ``< 0.001`` below this.
 QP_FLOOR = 0.001
 
@@ -305,9 +312,9 @@ def scores_figure(scores: pd.DataFrame, boxes: pd.DataFrame, titles: Mapping[str
                   parameters: Sequence[str], lang: Lang, title: str,
                   n_trees: int) -> tuple[Figure, pd.DataFrame]:
     """The feature scores as a table chart: a row per uncertain input (``parameters``,
-    ranked by its mean score over the questions), a column per question, each cell its
-    score (shaded) and rank; under each question the classifier's out-of-bag accuracy, or
-    why it has no scores.
+    ranked by its mean score over the questions; the :data:`SCORES_SHOWN` highest), a
+    column per question, each cell its score (shaded) and rank; under each question the
+    classifier's out-of-bag accuracy, or why it has no scores.
 
     Plotted data: ``scores``.
     """
@@ -318,8 +325,11 @@ def scores_figure(scores: pd.DataFrame, boxes: pd.DataFrame, titles: Mapping[str
     ranks = (scores.pivot(index="parameter", columns="question", values="rank")
              .reindex(index=list(parameters), columns=questions))
     order = grid.mean(axis=1).fillna(-1.0).sort_values(ascending=False, kind="stable").index
-    grid, ranks = grid.loc[order], ranks.loc[order]
     note = text("note_scores", lang, trees=n_trees)
+    if len(order) > SCORES_SHOWN:
+        note += " " + text("scores_top", lang, shown=SCORES_SHOWN, k=len(order))
+        order = order[:SCORES_SHOWN]
+    grid, ranks = grid.loc[order], ranks.loc[order]
     values = grid.to_numpy(dtype=float)
     finite = values[np.isfinite(values)]
     norm = mcolors.Normalize(0.0, float(finite.max()) if len(finite) else 1.0)
