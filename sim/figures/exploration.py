@@ -243,6 +243,11 @@ def regret_figure(table: pd.DataFrame, levers: Sequence[str], lang: Lang, title:
 
 
 
+#: Settings tied for best that a sentence names one by one; more are counted ("6 of 8
+#: settings tie"), as when most runs do not reach a target within the horizon.
+TIED_NAMED = 3
+
+
 def choice_sentence(table: pd.DataFrame, outcome: str, levers: Sequence[str],
                     lang: Lang) -> str:
     """Which lever setting is robust (minimax regret) and which is best on the median for
@@ -250,14 +255,20 @@ def choice_sentence(table: pd.DataFrame, outcome: str, levers: Sequence[str],
     sub = table[table["outcome"] == outcome]
     levers = list(levers)
 
-    def names(rank_col: str) -> str:
-        best = sub[sub[rank_col] == sub[rank_col].min()]
-        return " / ".join(group_label(levers, tuple(k), lang, short=True)
-                          for k in best[levers].itertuples(index=False))
+    def best(rank_col: str) -> pd.DataFrame:
+        return sub[sub[rank_col] == sub[rank_col].min()]
 
-    robust, median = names("rank_max_regret"), names("rank_median_regret")
+    def names(rank_col: str) -> str:
+        return " / ".join(group_label(levers, tuple(k), lang, short=True)
+                          for k in best(rank_col)[levers].itertuples(index=False))
+
     what = (text("regret_outcome_coverage", lang) if metric_unit(outcome) == "share"
             else text("regret_outcome_months", lang))
+    k_robust, k_median = len(best("rank_max_regret")), len(best("rank_median_regret"))
+    if max(k_robust, k_median) > TIED_NAMED:  # e.g. a target most runs do not reach
+        return text("regret_choice_tied", lang, what=what, k_robust=k_robust,
+                    k_median=k_median, n=len(sub))
+    robust, median = names("rank_max_regret"), names("rank_median_regret")
     if robust == median:
         return text("regret_choice_same", lang, what=what, robust=robust)
     return text("regret_choice", lang, what=what, robust=robust, median=median)

@@ -294,6 +294,9 @@ TEXT: dict[str, dict[str, str]] = {
                           "{median} the best on the median."),
         "regret_choice_same": ("For {what}, {robust} is both the robust choice (least maximum "
                                "regret) and the best on the median."),
+        "regret_choice_tied": ("For {what}, the choices hardly differ: {k_robust} of the {n} "
+                               "tie for the least maximum regret, {k_median} for the best "
+                               "median."),
     },
     "de": {
         "deadline": "OZG-Frist 31.12.2022",
@@ -452,6 +455,9 @@ TEXT: dict[str, dict[str, str]] = {
                           "Regret), {median} die beste im Median."),
         "regret_choice_same": ("Für {what} ist {robust} sowohl die robuste Wahl (kleinstes "
                                "maximales Regret) als auch die beste im Median."),
+        "regret_choice_tied": ("Für {what} unterscheiden sich die Wahlen kaum: {k_robust} der "
+                               "{n} liegen beim kleinsten maximalen Regret gleichauf, "
+                               "{k_median} beim besten Median."),
     },
 }
 #: The key figure drawn against cost by default: population coverage at the OZG deadline.

@@ -23,6 +23,7 @@ import pandas as pd
 from sim.calendar import month_label
 from sim.errors import DataError
 from sim.figures.decisions import decision_label, parse_contrast
+from sim.figures.exploration import TIED_NAMED
 from sim.figures.labels import label_value, param_label
 from sim.figures.sensitivity import output_label
 from sim.report.appendix import appendix
@@ -219,6 +220,15 @@ def _setting(row: pd.Series, levers: Sequence[str], lang: Lang) -> str:
     return ", ".join(label_value(c, row[c], lang, short=True) for c in levers)
 
 
+def _best(sub: pd.DataFrame, rank: str, levers: Sequence[str], lang: Lang) -> str:
+    """The settings ranked first by ``rank``, by name, or counted when many tie (as the
+    regret chart's note, :data:`sim.figures.exploration.TIED_NAMED`)."""
+    top = sub[sub[rank] == sub[rank].min()]
+    if len(top) > TIED_NAMED:
+        return t("regret_tied", lang, k=len(top), n=len(sub))
+    return " / ".join(_setting(r, levers, lang) for _, r in top.iterrows())
+
+
 def _censoring(sub: pd.DataFrame, lang: Lang) -> str:
     """The sentence on runs that never reach the target (they count at the month after the
     horizon, so their regret is a lower bound)."""
@@ -253,9 +263,8 @@ def _regret_blocks(path: Path, man: dict[str, Any], lang: Lang, nb: Numbers) -> 
                  regret(float(r["regret_q90"])), regret(float(r["regret_max"])),
                  str(int(r["rank_max_regret"])), str(int(r["rank_median_regret"]))]
                 for _, r in sub.iterrows()]
-        robust = _setting(sub.iloc[0], levers, lang)
-        best = _setting(sub.sort_values(["rank_median_regret", "regret_max"]).iloc[0],
-                        levers, lang)
+        robust, best = (_best(sub, col, levers, lang)
+                        for col in ("rank_max_regret", "rank_median_regret"))
         key = "regret_months" if months else "regret_coverage"
         blocks.append(nb.table(
             t(f"{key}_caption", lang, n=int(sub["n_scenarios"].max())),

@@ -172,6 +172,7 @@ TEXT: dict[Lang, dict[str, str]] = {
         "col_regret_max": "regret max.", "col_rank_max": "rank max.",
         "col_rank_median": "rank med.",
         "unit_months": "months", "unit_pp": "percentage points",
+        "regret_tied": "{k} of the {n} choices (tied)",
         "disc_caption": (
             "Scenario discovery: when each question holds across the explored scenarios "
             "(one case per scenario and replication, {n} replications), the PRIM box that "
@@ -474,6 +475,7 @@ TEXT: dict[Lang, dict[str, str]] = {
         "col_regret_max": "Regret max.", "col_rank_max": "Rang max.",
         "col_rank_median": "Rang Med.",
         "unit_months": "Monaten", "unit_pp": "Prozentpunkten",
+        "regret_tied": "{k} der {n} Wahlen (gleichauf)",
         "disc_caption": (
             "Szenarioentdeckung: wann jede Frage über die untersuchten Szenarien zutrifft "
             "(ein Fall je Szenario und Replikation, {n} Replikationen), die PRIM-Box, die "
