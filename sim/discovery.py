@@ -444,6 +444,24 @@ def _significant_box(box: Any, i: int) -> int:
         i = len(box.peeling_trajectory) - 1
 
 
+def _first_significant(box: Any) -> int | None:
+    """The densest box of the trajectory (coverage at least :data:`MIN_COVERAGE`, ordered
+    as :func:`choose_box` orders them) whose every restriction is significant (quasi-p at
+    most :data:`MAX_QUASI_P`), or None. A dense box of many small restrictions can have
+    none significant on its own, so dropping them one by one (:func:`_significant_box`)
+    ends with no box although a box of fewer restrictions earlier on the trajectory holds."""
+    t = box.peeling_trajectory.reset_index(drop=True)
+    ok = t[t["coverage"] >= MIN_COVERAGE - 1e-12]
+    order = ok.assign(_d=-(ok["density"] / DENSITY_TOLERANCE).round(), _c=-ok["coverage"],
+                      _i=ok.index).sort_values(["_d", "res_dim", "_c", "_i"])
+    for i in order.index:
+        restricted = _restricted(box, int(i))
+        if restricted and all(not np.nanmin(_qp(box, int(i), k)) > MAX_QUASI_P
+                              for k in restricted):
+            return int(i)
+    return None
+
+
 def prim_box(x: pd.DataFrame, holds: np.ndarray) -> tuple[pd.DataFrame, int, Any]:
     """PRIM on inputs ``x`` and the cases where the question ``holds``: the peeling
     trajectory (with restrictions dropped by :func:`_significant_box` appended), the row of
@@ -455,7 +473,9 @@ def prim_box(x: pd.DataFrame, holds: np.ndarray) -> tuple[pd.DataFrame, int, Any
                       threshold=PRIM_THRESHOLD, peel_alpha=PEEL_ALPHA, paste_alpha=PEEL_ALPHA,
                       mass_min=MASS_MIN)
         box = p.find_box()
-        i = _significant_box(box, choose_box(box.peeling_trajectory))
+        i = _first_significant(box)
+        if i is None:
+            i = _significant_box(box, choose_box(box.peeling_trajectory))
     return box.peeling_trajectory.reset_index(drop=True), i, box
 
 

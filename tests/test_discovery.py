@@ -13,6 +13,7 @@ import subprocess
 import sys
 import warnings
 from pathlib import Path
+from typing import Any
 
 import matplotlib
 
@@ -256,7 +257,7 @@ def test_the_charts_print_at_least_7_pt_in_both_languages(planted) -> None:
 # ------------------------------------------------------------------------- end to end
 
 #: A toy exploration: 8 scenarios of 3 uncertain inputs x EfA and EfV, 2 replications.
-TOY_SPEC = {
+TOY_SPEC: dict[str, Any] = {
     "name": "discovery_toy", "title": "Toy exploration", "replications": 2, "seed": 1,
     "base": ["funding=konjunkturpaket"],
     "design": {"lhs": {"n": 8, "ranges": {
@@ -338,3 +339,29 @@ def test_a_bad_question_stops_the_command_before_any_run(tmp_path: Path) -> None
     assert len(lines) == 1 and "discovery.late_half.where.strategy='einzel' is not allowed: " \
         "one of efa, efv" in lines[0]
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").rglob("*.parquet"))
+
+
+class _FakeBox:
+    """A PRIM box with a made-up trajectory, limits and quasi-p values."""
+
+    def __init__(self) -> None:
+        self.peeling_trajectory = pd.DataFrame({
+            "coverage": [1.0, 0.9, 0.7, 0.4], "density": [0.5, 0.7, 0.95, 1.0],
+            "res_dim": [0, 1, 3, 4]})
+        full = pd.DataFrame({"a": [0.0, 1.0], "b": [0.0, 1.0], "c": [0.0, 1.0],
+                             "d": [0.0, 1.0]})
+        cut = [[], ["a"], ["a", "b", "c"], ["a", "b", "c", "d"]]
+        self.box_lims = [full.assign(**{k: [0.5, 1.0] for k in ks}) for ks in cut]
+        self.qp = [{}, {"a": [0.001, -1]},
+                   {"a": [0.001, -1], "b": [0.2, -1], "c": [0.01, -1]},
+                   {k: [0.001, -1] for k in "abcd"}]
+
+
+def test_the_densest_box_whose_restrictions_are_all_significant_is_reported() -> None:
+    # box 3 is densest but covers too little; box 2 has an insignificant restriction (b);
+    # box 1 is the densest with coverage >= MIN_COVERAGE whose restrictions all hold.
+    assert discovery._first_significant(_FakeBox()) == 1
+    none = _FakeBox()
+    none.qp[1] = {"a": [0.3, -1]}
+    none.qp[2]["b"] = [0.3, -1]
+    assert discovery._first_significant(none) is None
