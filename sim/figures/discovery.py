@@ -61,7 +61,8 @@ TEXT: dict[str, dict[str, str]] = {
             "Bars: the reported box's range of each restricted uncertain input (dark) within "
             "the range explored (light), the limits that restrict in the input's unit, the "
             "range explored under its name; p: quasi-p value of the "
-            "restriction (one-sided binomial test of its density gain). One run per "
+            "restriction (one-sided binomial test of its density gain; lower / upper limit "
+            "where both restrict; a restriction is kept if one is at most 0.05). One run per "
             "scenario and replication ({r} replications)."),
         "note_scores": (
             "Extra-trees feature scores ({trees} trees, seeded): each uncertain input's share "
@@ -102,7 +103,9 @@ TEXT: dict[str, dict[str, str]] = {
             "Box (dunkel) im untersuchten Bereich (hell), die einschränkenden Grenzen in der "
             "Einheit der Größe, der untersuchte Bereich unter ihrem Namen; "
             "p: Quasi-p-Wert der Einschränkung (einseitiger Binomialtest ihres "
-            "Dichtegewinns). Ein Lauf je Szenario und Replikation ({r} Replikationen)."),
+            "Dichtegewinns; untere / obere Grenze, wo beide einschränken; eine "
+            "Einschränkung bleibt, wenn einer höchstens 0,05 ist). Ein Lauf je Szenario und "
+            "Replikation ({r} Replikationen)."),
         "note_scores": (
             "Extra-Trees-Merkmalswerte ({trees} Bäume, fester Startwert): der Anteil jeder "
             "unsicheren Größe daran, die Läufe, in denen die Frage zutrifft, von den übrigen "
@@ -221,12 +224,14 @@ def trajectory_figure(trajectories: pd.DataFrame, boxes: pd.DataFrame,
 
 
 def _qp_text(lo: float, hi: float, lang: Lang) -> str:
-    p = np.nanmax([lo, hi]) if np.isfinite([lo, hi]).any() else np.nan
-    if not np.isfinite(p):
-        return ""
-    shown = ("< " + format_number(QP_FLOOR, lang, 3)) if p < QP_FLOOR else format_number(
-        p, lang, 3)
-    return text("qp", lang, p=shown)
+    """The quasi-p value of each restricted side, lower limit first (``p 0.021 / 0.138``
+    when both limits restrict)."""
+    def one(p: float) -> str:
+        return ("< " + format_number(QP_FLOOR, lang, 3)) if p < QP_FLOOR else format_number(
+            p, lang, 3)
+
+    sides = [one(float(p)) for p in (lo, hi) if np.isfinite(p)]
+    return text("qp", lang, p=" / ".join(sides)) if sides else ""
 
 
 def _limit(v: float, lo: float, hi: float, lang: Lang) -> str:

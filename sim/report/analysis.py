@@ -341,7 +341,7 @@ def _discovery_blocks(path: Path, man: dict[str, Any], lang: Lang,
                       t("col_coverage", lang), t("col_density", lang),
                       t("col_top_inputs", lang)],
                      rows, [False, True, False, True, True, False], t("disc_note", lang),
-                     widths=(2.3, 0.9, 3.0, 1.15, 1.1, 1.9))]
+                     widths=(2.2, 0.8, 2.8, 1.35, 1.15, 1.9))]
 
 
 def _waterfall_blocks(path: Path, man: dict[str, Any], lang: Lang,

@@ -78,6 +78,12 @@ FIGURE_ORDER = ("waterfall", "fan_", "difference_", "small_multiples_", "map_",
 #: Order of a run's figures in the report (by file-name prefix).
 RUN_FIGURE_ORDER = ("coverage", "timeline", "small_multiples_population_coverage",
                     "small_multiples_available_share", "map_land", "map_kreis")
+#: Parameters of a Latin hypercube the design sentence names; more are counted (their keys
+#: and ranges are in the manifest's design).
+LHS_KEYS_NAMED = 10
+#: Config hashes of design points the provenance table lists; more (a hypercube of
+#: hundreds of points) are referred to ``points.parquet``, which holds every one.
+HASHES_LISTED = 24
 #: Columns of the experiment tables the report reads besides the declared ones.
 SUMMARY_COLUMNS = ("kpi", "median", "n_replications", "n_reached")
 KPI_COLUMNS = ("kpi", "unit", "median", "q05", "q95", "n_replications", "n_reached")
@@ -233,8 +239,11 @@ def design_sentence(design: Any, lang: Lang) -> str:
     lhs = design.get("lhs")
     if isinstance(lhs, dict):
         keys = list(lhs.get("ranges") or [])
-        parts.insert(0, t("design_lhs", lang, n=lhs.get("n"), k=len(keys),
-                          keys=", ".join(param_label(str(k), lang) for k in keys)))
+        if len(keys) <= LHS_KEYS_NAMED:
+            parts.insert(0, t("design_lhs", lang, n=lhs.get("n"), k=len(keys),
+                              keys=", ".join(param_label(str(k), lang) for k in keys)))
+        else:  # every declared uncertainty: named in the manifest, not in a sentence
+            parts.insert(0, t("design_lhs_many", lang, n=lhs.get("n"), k=len(keys)))
     if design.get("points"):
         parts.append(t("design_points", lang, n=len(design["points"])))
     return "; ".join(parts) or t("none", lang)
@@ -318,8 +327,11 @@ def _experiment(folder: Path, lang: Lang, dates: Sequence[str] | None,
             png, lang, tail, n=n, factor=label_column(factor, lang),
             reference=label_value(factor, reference, lang))))
     points = tables.get("points")
-    hashes = ";".join(points["config_hash"].astype(str)) if points is not None else ";".join(
-        str(p.get("config_hash", "")) for p in man.get("points") or [] if isinstance(p, dict))
+    hash_list = (list(points["config_hash"].astype(str)) if points is not None else
+                 [str(p.get("config_hash", "")) for p in man.get("points") or []
+                  if isinstance(p, dict)])
+    hashes = (";".join(hash_list) if len(hash_list) <= HASHES_LISTED
+              else t("prov_hashes_many", lang, n=len(hash_list)))
     varies = design_text
     sub = t("exp_subtitle", lang, name=man["experiment"], points=len(man.get("points") or []),
             n=n, seed=man.get("seed"))

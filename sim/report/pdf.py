@@ -21,7 +21,9 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.platypus import Image, KeepTogether, Paragraph, SimpleDocTemplate, Spacer, TableStyle
 from reportlab.platypus import Table as RLTable
+from reportlab.platypus.doctemplate import LayoutError
 
+from sim.errors import DataError
 from sim.report.document import Figure, Report, Table, figure_label, table_label
 from sim.report.document import Paragraph as Para
 
@@ -125,7 +127,11 @@ def render_pdf(report: Report) -> bytes:
         canvas.setFont(FONT, 7.5)
         canvas.drawRightString(A4[0] - MARGIN, MARGIN / 2, str(doc_.page))
 
-    doc.build(story, onFirstPage=footer, onLaterPages=footer)
+    try:
+        doc.build(story, onFirstPage=footer, onLaterPages=footer)
+    except LayoutError as exc:  # a cell taller than a page: say so in one line
+        raise DataError(f"the PDF cannot lay out the report: {str(exc).splitlines()[0][:200]}"
+                        " (formats=html,docx still work)") from exc
     return buf.getvalue()
 
 

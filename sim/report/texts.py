@@ -172,6 +172,7 @@ TEXT: dict[Lang, dict[str, str]] = {
         "col_regret_max": "regret max.", "col_rank_max": "rank max.",
         "col_rank_median": "rank med.",
         "unit_months": "months", "unit_pp": "percentage points",
+        "prov_hashes_many": "{n} design points: their hashes in points.parquet",
         "regret_tied": "{k} of the {n} choices (tied)",
         "disc_caption": (
             "Scenario discovery: when each question holds across the explored scenarios "
@@ -215,6 +216,8 @@ TEXT: dict[Lang, dict[str, str]] = {
         "col_influential": "influential (ST)", "col_flips": "sign flips over",
         "design_lhs": "a Latin hypercube of {n} scenarios over {k} uncertain parameters ({keys})",
         "design_points": "{n} listed design points",
+        "design_lhs_many": ("a Latin hypercube of {n} scenarios over {k} uncertain parameters "
+                            "(keys and ranges in the manifest's design)"),
         "regret_censored": ("A run that does not reach 90% by {end} counts as reaching it the "
                             "month after, so its regret is a lower bound."),
         # methods appendix
@@ -475,6 +478,7 @@ TEXT: dict[Lang, dict[str, str]] = {
         "col_regret_max": "Regret max.", "col_rank_max": "Rang max.",
         "col_rank_median": "Rang Med.",
         "unit_months": "Monaten", "unit_pp": "Prozentpunkten",
+        "prov_hashes_many": "{n} Versuchspunkte: ihre Hashes in points.parquet",
         "regret_tied": "{k} der {n} Wahlen (gleichauf)",
         "disc_caption": (
             "Szenarioentdeckung: wann jede Frage über die untersuchten Szenarien zutrifft "
@@ -519,6 +523,8 @@ TEXT: dict[Lang, dict[str, str]] = {
         "design_lhs": ("ein Latin Hypercube aus {n} Szenarien über {k} unsichere Parameter "
                        "({keys})"),
         "design_points": "{n} aufgeführte Versuchspunkte",
+        "design_lhs_many": ("ein Latin Hypercube aus {n} Szenarien über {k} unsichere "
+                            "Parameter (Schlüssel und Bereiche im Versuchsplan des Manifests)"),
         "regret_censored": ("Ein Lauf, der 90 % bis {end} nicht erreicht, zählt als im Monat "
                             "danach erreicht; sein Regret ist daher eine Untergrenze."),
         "model_summary": (
