@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 from omegaconf import OmegaConf
 
 from sim.cli.experiment import run_experiment
@@ -127,10 +128,22 @@ def test_staffing_sweep_end_to_end(tmp_path: Path) -> None:
         assert f"{stem}.png" in figs and f"{stem}.csv" in figs
 
 
+#: Hypercube points of the shipped exploration in its end-to-end test: the file as shipped
+#: (every declared uncertainty, posterior particles, both levers, the discovery questions)
+#: with fewer points, so the test takes seconds rather than minutes.
+EXPLORATION_TEST_POINTS = 12
+
+
 def test_exploration_end_to_end(tmp_path: Path) -> None:
-    out = _run(tmp_path, "exploration", "replications=2")
+    spec = yaml.safe_load((CONF_DIR / "experiment" / "exploration.yaml").read_text())
+    shipped_n = spec["design"]["lhs"]["n"]
+    spec["design"]["lhs"]["n"] = EXPLORATION_TEST_POINTS
+    (tmp_path / "exploration.yaml").write_text(yaml.safe_dump(spec, allow_unicode=True))
+    out = _run(tmp_path, str(tmp_path / "exploration.yaml"), "replications=2")
+    assert shipped_n >= 100  # the shipped design, with its budget in the file's comment
     kp = pd.read_parquet(out / "kpis.parquet")
-    assert kp["point"].nunique() == 100 * 4 * 2  # points x strategies x funding rules
+    # points x strategies x funding rules
+    assert kp["point"].nunique() == EXPLORATION_TEST_POINTS * 4 * 2
     # each hypercube point appears once per strategy and funding rule, with identical
     # uncertain values (an assumed key: the calibrated ones may repeat a particle)
     per = kp.groupby("development.delay_cv")[["strategy", "funding"]].nunique()

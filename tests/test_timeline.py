@@ -157,8 +157,14 @@ def test_run_timeline_in_german_prints_at_least_7_pt(toy_run: Path, tmp_path: Pa
 
 
 def test_experiment_recipe_draws_the_topic_timeline_per_level(tmp_path: Path) -> None:
-    exp = run_experiment(["efa_vs_efv", "world=toy", "replications=2", "workers=1",
-                          f"out={tmp_path / 'exp'}", f"cache={tmp_path / 'cache'}"])
+    # two strategies x two funding levels (the main one and another): the recipe facets
+    spec = tmp_path / "tl2.yaml"
+    spec.write_text("name: tl2\ntitle: t\nreplications: 2\nseed: 1\nbase: []\n"
+                    "design:\n  grid:\n    funding: [none, "
+                    f"{recipes.MAIN_LEVEL['funding']}]\n    strategy: [efa, efv]\n"
+                    "reference: {factor: strategy, level: efa}\nfigures: [fan]\n")
+    exp = run_experiment([str(spec), "world=toy", "workers=1", f"out={tmp_path / 'exp'}",
+                          f"cache={tmp_path / 'cache'}"])
     assert exp is not None
     files = recipes.draw_experiment_figures(exp, "en", ["timeline"], out=tmp_path / "figs")
     assert "timeline.png" in files
