@@ -90,6 +90,14 @@ class InterruptedAfterFigures(KeyboardInterrupt):
     note = "the new figures are in place, summary.xlsx is the old one"
 
 
+def _inode(path: Path) -> int | None:
+    """The inode of ``path`` (None if it does not exist)."""
+    try:
+        return path.stat().st_ino
+    except OSError:
+        return None
+
+
 def redraw(folder: Path, lang: str = "en") -> list[str]:
     """Redraw every figure of a run or experiment folder; returns the written file names.
 
@@ -105,17 +113,26 @@ def redraw(folder: Path, lang: str = "en") -> list[str]:
     if manifest["tool"] == "ozg-sim":
         read_folder(folder, ("national",))
     check_writable(folder, "FOLDER")
-    if manifest["tool"] == "ozg-sim":  # an experiment's tables are read by its recipes
-        with staged_folder(folder) as st:
-            written = redraw_run(folder, manifest, st.path, lang)
-    else:
-        recipes, reference = ((None, None) if manifest.get("figure_list")
-                              else _figures_of(manifest))
-        with staged_folder(folder, "figures", replace=True) as st:
-            written = draw_experiment_figures(folder, lang, recipes, reference, out=st.path,
-                                              progress=log_figure)
-            for kept in other_language_files(folder / "figures", lang, written):
-                shutil.copy2(kept, st.path / kept.name)  # the other language's drawing
+    # What the swap replaces (an experiment's figures/, a run's chart): a new inode there
+    # after Ctrl-C means the new figures were moved in before it.
+    target = folder / ("coverage.png" if manifest["tool"] == "ozg-sim" else "figures")
+    before = _inode(target)
+    try:
+        if manifest["tool"] == "ozg-sim":  # an experiment's tables are read by its recipes
+            with staged_folder(folder) as st:
+                written = redraw_run(folder, manifest, st.path, lang)
+        else:
+            recipes, reference = ((None, None) if manifest.get("figure_list")
+                                  else _figures_of(manifest))
+            with staged_folder(folder, "figures", replace=True) as st:
+                written = draw_experiment_figures(folder, lang, recipes, reference,
+                                                  out=st.path, progress=log_figure)
+                for kept in other_language_files(folder / "figures", lang, written):
+                    shutil.copy2(kept, st.path / kept.name)  # the other language's drawing
+    except KeyboardInterrupt as exc:
+        if _inode(target) != before:  # Ctrl-C while the staging area was cleaned up
+            raise InterruptedAfterFigures from exc
+        raise
     try:
         with staged_folder(folder) as st:  # the workbook holds the new figures' data
             written += write_folder_exports(folder, manifest, out=st.path)
