@@ -562,23 +562,30 @@ def _sensitivity_charts(c: _Ctx, kind: str, threshold_key: str,
     return files
 
 
+def _morris_fields(c: _Ctx, df: pd.DataFrame, sens: dict[str, Any]) -> dict[str, Any]:
+    """The numbers of a Morris chart's note: parameters, trajectories, replications."""
+    return {"k": df["parameter"].nunique(), "r": sens.get("trajectories"),
+            "n": c.manifest.get("replications")}
+
+
+def _sobol_fields(c: _Ctx, sens: dict[str, Any]) -> dict[str, Any]:
+    """The numbers of a Sobol chart's note: base sample, replications, design points."""
+    return {"n_base": sens.get("sobol_n"), "n": c.manifest.get("replications"),
+            "points": int(sens.get("sobol_n") or 0) * (len(sens.get("survivors") or []) + 2)}
+
+
 def _morris(c: _Ctx) -> list[str]:
     """Morris μ*-σ chart per output group."""
     return _sensitivity_charts(
         c, "morris", "threshold",
-        lambda df, sens: {"k": df["parameter"].nunique(), "r": sens.get("trajectories"),
-                          "n": c.manifest.get("replications")},
-        sensitivity.morris_figure)
+        lambda df, sens: _morris_fields(c, df, sens), sensitivity.morris_figure)
 
 
 def _sobol(c: _Ctx) -> list[str]:
     """Sobol S1 and ST chart per output group (none if no parameter survived)."""
     return _sensitivity_charts(
         c, "sobol", "st_threshold",
-        lambda _df, sens: {"n_base": sens.get("sobol_n"), "n": c.manifest.get("replications"),
-                           "points": int(sens.get("sobol_n") or 0)
-                           * (len(sens.get("survivors") or []) + 2)},
-        sensitivity.sobol_figure)
+        lambda _df, sens: _sobol_fields(c, sens), sensitivity.sobol_figure)
 
 
 def _contrast_charts(c: _Ctx, kind: str, threshold_key: str,
@@ -615,14 +622,7 @@ def _contrast_morris(c: _Ctx) -> list[str]:
     """Morris μ*-σ chart per decision at the experiment's months."""
     return _contrast_charts(
         c, "morris", "threshold",
-        lambda df, sens: {"k": df["parameter"].nunique(), "r": sens.get("trajectories"),
-                          "n": c.manifest.get("replications")},
-        sensitivity.morris_figure)
-
-
-def _sobol_fields(c: _Ctx, sens: dict[str, Any]) -> dict[str, Any]:
-    return {"n_base": sens.get("sobol_n"), "n": c.manifest.get("replications"),
-            "points": int(sens.get("sobol_n") or 0) * (len(sens.get("survivors") or []) + 2)}
+        lambda df, sens: _morris_fields(c, df, sens), sensitivity.morris_figure)
 
 
 def _contrast_sobol(c: _Ctx) -> list[str]:
