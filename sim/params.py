@@ -20,6 +20,7 @@ from sim import bounds
 from sim.calendar import month_index
 from sim.checks import _bool, _choice, _distinct_choices, _fail, _num
 from sim.data_io import STATE_ABBRS
+from sim.executor import ExecutorParams
 from sim.mechanisms import MechanismParams
 from sim.posterior import DRAW_MODES
 
@@ -784,6 +785,8 @@ class Config:
         Root seed; replication ``r`` uses streams keyed by (seed, r, stream).
     workers : int or None
         Worker processes; ``None`` uses all cores. Results do not depend on it.
+    executor : ExecutorParams
+        Where replications run (:mod:`sim.executor`). Results do not depend on it.
     end : str
         Last simulated month (``YYYY-MM``); the run covers 2018-01 to ``end``.
     map_months : list of str
@@ -826,6 +829,7 @@ class Config:
     replications: int = 10
     seed: int = 1
     workers: Optional[int] = None
+    executor: ExecutorParams = field(default_factory=ExecutorParams)
     end: str = "2030-12"
     map_months: List[str] = field(default_factory=lambda: ["2022-12", "2026-12"])
     calibrated_draws: str = "posterior"
@@ -836,7 +840,7 @@ class Config:
         """Check every value; return ``self`` so calls can be chained."""
         for part in (self.world, self.strategy, self.funding, self.staffing, self.development,
                      self.sharing, self.priority, self.municipal, self.providers, self.market,
-                     self.operation, self.observation, self.mechanisms):
+                     self.operation, self.observation, self.mechanisms, self.executor):
             part.validate()
         for name, sp in self.state_programmes.items():
             sp.validate(f"state_programmes.{name}")

@@ -86,9 +86,9 @@ def _version(package: str) -> str:
 
 def config_hash(cfg: Config) -> str:
     """Hash of everything in a config that can change a run's result (not the number of
-    replications, workers or the cost budget)."""
+    replications, workers, the executor or the cost budget)."""
     d = to_dict(cfg)
-    for k in ("replications", "workers", "max_cost_s"):
+    for k in ("replications", "workers", "executor", "max_cost_s"):
         d.pop(k, None)
     return hashlib.sha256(json.dumps(d, sort_keys=True, default=str).encode()).hexdigest()[:16]
 

@@ -34,6 +34,7 @@ from sim import cache as run_cache
 from sim.bounds import check_cost
 from sim.cache import run_key
 from sim.config import CONF_DIR, GROUPS, load_config, load_posterior, read_yaml
+from sim.engines import Engine, LocalEngine
 from sim.errors import ConfigError
 from sim.keys import get_path, set_path, to_dict
 from sim.metrics import running_costs_by_year, services_table
@@ -49,13 +50,7 @@ from sim.ranges import (
     parse_ranges,
     ranges_mapping,
 )
-from sim.runner import (
-    can_fork,
-    default_workers,
-    pool_starmap,
-    replication_config,
-    run_replication,
-)
+from sim.runner import replication_config, run_replication
 from sim.world import World, build_world
 
 log = logging.getLogger("ozg-sim")
@@ -306,9 +301,14 @@ class RunRecord:
 _WORLDS: dict[str, World] = {}
 
 
+def _world_key(cfg: Config) -> str:
+    return json.dumps(to_dict(cfg.world), sort_keys=True)
+
+
 def world_for(cfg: Config) -> World:
-    """The world of ``cfg``, built once per process (forked workers inherit it)."""
-    key = json.dumps(to_dict(cfg.world), sort_keys=True)
+    """The world of ``cfg``, built once per process (and sent to workers with a sweep's
+    payload, :class:`SweepPayload`)."""
+    key = _world_key(cfg)
     if key not in _WORLDS:
         _WORLDS[key] = build_world(cfg.world)
     return _WORLDS[key]
@@ -407,49 +407,117 @@ def make_sweep(name: str, design: dict[str, Any], base: list[str], replications:
     return Sweep(name, points, configs, replications, resolve_design(design))
 
 
+#: ``on_point(point, records)``: called once per design point, with its runs in replication
+#: order (tables included), as soon as all of them are in; points come in any order.
+PointSink = Callable[[int, list[RunRecord]], None]
+
+
+@dataclass
+class SweepPayload:
+    """What every task of a sweep shares, sent to each worker once
+    (:meth:`sim.engines.Engine.map_unordered`): every point's config, the worlds they run
+    in, the function that runs one (point, replication) and the run cache the workers write
+    (``None`` where the parent writes it)."""
+
+    configs: list[Config]
+    worlds: dict[str, World]
+    runner: Callable[..., RunRecord]
+    cache_dir: Path | None
+
+
+def sweep_task(payload: SweepPayload, point: int, replication: int, key: str) -> RunRecord:
+    """One run of a sweep, on a worker: the world comes with the payload (a worker never
+    builds one), the config by its point's index."""
+    _WORLDS.update(payload.worlds)
+    return payload.runner(point, replication, payload.configs[point], key, payload.cache_dir)
+
+
 def run_sweep(sweep: Sweep, workers: int | None = None, cache_dir: Path | None = None,
               progress: Callable[[int, int], None] | None = None,
-              runner: Callable[..., RunRecord] = execute_run) -> list[RunRecord]:
-    """Run every (point, replication) not yet in the cache; results in (point, rep) order.
+              runner: Callable[..., RunRecord] = execute_run, engine: Engine | None = None,
+              on_point: PointSink | None = None) -> list[RunRecord]:
+    """Run every (point, replication) not yet in the cache; its records in (point, rep)
+    order.
 
-    ``progress(done, total)`` is called after each run computed here (``done`` counts the
-    cached runs too).
+    The runs go to ``engine`` (default: a local pool of ``workers`` processes); the results
+    do not depend on either. With ``on_point`` each point's runs are handed over as soon as
+    they are all in (cached runs are read only then) and the returned records keep no tables,
+    so memory does not grow with the number of runs; without it every record keeps its
+    tables. ``progress(done, total)`` is called after each run computed here (``done``
+    counts the cached runs too). The run cache is written by the workers of a local pool and
+    by this process for a Dask cluster (whose workers may not see this machine's files).
     """
-    todo, records = [], []
     if cache_dir is not None:
         try:
             run_cache.load_secret()
         except run_cache.CacheKeyError as exc:  # a sweep without cache beats no sweep
             log.warning("run cache not used: %s", exc)
             cache_dir = None
-    for p, r, cfg, key in sweep.runs():
-        hit = _cached_record(cache_dir, p, r, key) if cache_dir is not None else None
-        if hit is not None:
-            records.append(hit)
-        else:
-            todo.append((p, r, cfg, key))
-    if records:
-        log.info("%d of %d runs found in the cache", len(records), sweep.n_runs)
-    workers = max(1, min(workers or default_workers(), len(todo) or 1))
-    if workers == 1 or len(todo) <= 1:
-        for p, r, cfg, key in todo:
-            records.append(runner(p, r, cfg, key, cache_dir))
-            if progress:
-                progress(len(records), sweep.n_runs)
-    else:
-        if can_fork():  # build the worlds once, here; forked workers inherit them
-            for _p, _r, cfg, _key in todo:
-                world_for(cfg)
-        # A worker killed mid-sweep (OOM killer, operator) costs only its unfinished runs:
-        # pool_starmap restarts the pool and resubmits them (bounded, then WorkerLostError),
-        # so the results equal those of an uninterrupted sweep.
-        tasks = [(p, r, cfg, key, cache_dir) for p, r, cfg, key in todo]
-        for _i, rec in pool_starmap(runner, tasks, workers):
-            records.append(rec)
-            if progress:
-                progress(len(records), sweep.n_runs)
+    plan = list(sweep.runs())
+    cached = {(p, r): key for p, r, _cfg, key in plan if run_cache.is_cached(cache_dir, key)}
+    todo = [(p, r, key) for p, r, _cfg, key in plan if (p, r) not in cached]
+    if cache_dir is not None:  # a partial entry (no record) is discarded, with a warning
+        for _p, _r, key in todo:
+            run_cache.read(cache_dir, key)
+    if cached:
+        log.info("%d of %d runs found in the cache", len(cached), sweep.n_runs)
+    left = {p: 0 for p in range(len(sweep.points))}
+    for p, _r, _key in todo:
+        left[p] += 1
+    buffers: dict[int, list[RunRecord]] = {}
+    records: list[RunRecord] = []
+    done = len(cached)
+
+    def finish(point: int) -> None:
+        recs = buffers.pop(point, [])
+        for r in range(sweep.replications):
+            if (point, r) in cached:
+                recs.append(_cached_or_run(sweep, point, r, cached[(point, r)], cache_dir,
+                                           runner))
+        recs.sort(key=lambda x: x.replication)
+        if on_point is not None:
+            on_point(point, recs)
+            for rec in recs:
+                rec.tables = {}
+        records.extend(recs)
+
+    for point in [p for p, n in left.items() if n == 0]:  # every run cached: at once
+        finish(point)
+    engine = engine or LocalEngine(workers)
+    writes_cache = cache_dir is not None and engine.name != "local"
+    worlds = {_world_key(sweep.configs[p]): world_for(sweep.configs[p])
+              for p in dict.fromkeys(p for p, _r, _k in todo)}
+    payload = SweepPayload(sweep.configs, worlds, runner,
+                           None if writes_cache else cache_dir)
+    cost = sweep.configs[0].estimated_cost_s() / sweep.replications if sweep.configs else None
+    # A worker killed mid-sweep (OOM killer, operator) costs only its unfinished runs: the
+    # local pool is restarted and Dask reschedules them (sim.engines), so the results equal
+    # those of an uninterrupted sweep.
+    for _i, rec in engine.map_unordered(sweep_task, todo, payload, cost):
+        if writes_cache and rec.status == "ok":
+            assert cache_dir is not None
+            run_cache.write(cache_dir, rec.key, rec.tables, rec.kpis, rec.wall_s)
+        buffers.setdefault(rec.point, []).append(rec)
+        left[rec.point] -= 1
+        done += 1
+        if progress:
+            progress(done, sweep.n_runs)
+        if left[rec.point] == 0:
+            finish(rec.point)
     records.sort(key=lambda x: (x.point, x.replication))
     return records
+
+
+def _cached_or_run(sweep: Sweep, point: int, replication: int, key: str,
+                   cache_dir: Path | None, runner: Callable[..., RunRecord]) -> RunRecord:
+    """The cached record of a run, verified; a damaged or vanished entry is run again here."""
+    assert cache_dir is not None
+    hit = _cached_record(cache_dir, point, replication, key)
+    if hit is not None:
+        return hit
+    log.warning("run cache entry of point %d replication %d unusable; running it again",
+                point, replication)
+    return runner(point, replication, sweep.configs[point], key, cache_dir)
 
 
 def assemble(sweep: Sweep, records: Iterable[RunRecord]) -> dict[str, pd.DataFrame]:

@@ -27,7 +27,8 @@ import psutil
 import pytest
 
 from sim import runner as runner_module
-from sim.runner import MAX_POOL_RESTARTS, WorkerLostError, pool_starmap, run_replications
+from sim.pool import MAX_POOL_RESTARTS, WorkerLostError, pool_starmap
+from sim.runner import run_replications
 from sim.sweep import (
     RunRecord,
     assemble,
@@ -45,7 +46,7 @@ pytestmark = [
 ]
 
 #: Seconds a worker may outlive its killed parent: the parent watch polls every second
-#: (sim.runner.PARENT_POLL_S); on Linux the kernel kills it at once.
+#: (sim.pool.PARENT_POLL_S); on Linux the kernel kills it at once.
 ORPHAN_GRACE_S = 5.0
 #: Upper bound on waiting for a subprocess to reach a state (imports, worlds, runs): far
 #: above the seconds it takes, so only a hang trips it.

@@ -154,7 +154,7 @@ class SeededSampler(Sampler):
     seed : int
         Root seed of the proposals.
     executor : concurrent.futures.Executor, optional
-        Where batches of proposals run (a process pool of :func:`sim.runner.process_pool`
+        Where batches of proposals run (a process pool of :func:`sim.pool.process_pool`
         or a Dask client's executor); ``None`` runs them here.
     workers : int
         Parallel workers of ``executor`` (sets the batch size, never the result).

@@ -90,7 +90,7 @@ from sim.errors import ConfigError
 from sim.keys import get_path, set_path, to_dict
 from sim.model import simulate
 from sim.params import Config, WorldParams
-from sim.runner import process_pool
+from sim.pool import process_pool
 from sim.world import World, build_world
 
 log = logging.getLogger("ozg-sim")

@@ -94,9 +94,9 @@ from sim.figures.calibration import draw_calibration_figures
 from sim.io import OutputError, check_writable, staged_folder, timestamp
 from sim.keys import to_dict
 from sim.params import Config
+from sim.pool import default_workers
 from sim.posterior import posterior_csv
 from sim.provenance import code_version, config_hash, stamp
-from sim.runner import default_workers
 from sim.world import build_world
 
 #: Where ``apply=true`` writes: the checkout's ``conf/calibrated/`` (never an installed

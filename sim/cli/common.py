@@ -29,7 +29,7 @@ EXIT_BAD_INPUT = 2
 #: from :data:`EXIT_BAD_INPUT` so that a scheduler can retry it elsewhere.
 EXIT_IO_ERROR = 3
 #: Exit code when the worker processes of a pool kept dying (killed, out of memory) more
-#: often than :data:`sim.runner.MAX_POOL_RESTARTS` allows: the input was fine and the runs
+#: often than :data:`sim.pool.MAX_POOL_RESTARTS` allows: the input was fine and the runs
 #: finished so far are in the run cache, so the command can simply be started again.
 EXIT_WORKERS_LOST = 4
 #: Exit code after Ctrl-C (SIGINT): 128 + the signal's number, the shells' convention, so a
@@ -61,12 +61,12 @@ def interrupted(tool: str, note: str = "nothing was written") -> NoReturn:
     """After Ctrl-C: ``<tool>: interrupted; <note>`` (one line) on stderr, exit
     :data:`EXIT_INTERRUPTED`. The staging folders are gone by then (:func:`sim.io.staged_folder`
     removes its folder however its block ends) and so are the pool's workers
-    (:func:`sim.runner.pool_starmap`)."""
+    (:func:`sim.pool.pool_starmap`)."""
     print(f"{tool}: interrupted; {note}", file=sys.stderr)
     if threading.active_count() > 1:
         # An interrupted pool's threads are left: the exit handlers of concurrent.futures
         # and multiprocessing would join them, and one may wait forever for a result its
-        # killed worker was sending (sim.runner._map_once). Every ``finally`` has run.
+        # killed worker was sending (sim.pool._map_once). Every ``finally`` has run.
         logging.shutdown()
         sys.stdout.flush()
         sys.stderr.flush()

@@ -58,9 +58,9 @@ from sim.figures.tables import MIN_REPLICATIONS_PER_CHART
 from sim.io import OutputError, check_writable, staged_folder, timestamp
 from sim.keys import to_dict
 from sim.metrics import summarise_kpis
+from sim.pool import WorkerLostError, default_workers
 from sim.posterior import draws_record
 from sim.provenance import config_hash, stamp
-from sim.runner import WorkerLostError, default_workers
 from sim.sensitivity.quantities import kpi_names
 from sim.sensitivity.spec import OPTION_KEYS as SENSITIVITY_OPTIONS  # its options
 from sim.sweep import (

@@ -50,13 +50,15 @@ from sim.config import (
     load_config,
     register_schema,
 )
+from sim.engines import open_engine
 from sim.errors import ConfigError, DataError
 from sim.io import OutputError, check_writable, write_run
 from sim.keys import to_dict
 from sim.metrics import headline
 from sim.params import Config
+from sim.pool import WorkerLostError
 from sim.posterior import draws_record
-from sim.runner import WorkerLostError, run_replications
+from sim.runner import run_replications
 from sim.world import build_world
 
 TOOL = "ozg-sim"
@@ -102,7 +104,11 @@ def run(cfg_node: object) -> Path:
              cfg.funding.name, cfg.staffing.name, cfg.replications, cfg.seed)
     progress = Progress(cfg.replications)
     try:
-        results = run_replications(world, cfg, cfg.workers, progress)
+        with open_engine(cfg.executor, cfg.workers) as engine:
+            results = run_replications(world, cfg, cfg.workers, progress, engine)
+    except ConfigError as exc:  # no Dask, no scheduler there, a worker on other code
+        _remove_if_only_hydra(out_dir)
+        fail(TOOL, str(exc))
     except WorkerLostError as exc:
         _remove_if_only_hydra(out_dir)
         fail(TOOL, exc, EXIT_WORKERS_LOST)
@@ -124,8 +130,8 @@ def run(cfg_node: object) -> Path:
     except KeyboardInterrupt:  # while writing: the staging folder is gone already
         _remove_if_only_hydra(out_dir)
         raise
-    log.info("done in %.1f s (%.2f s per replication on %s worker(s))", wall,
-             sum(results.wall_s) / len(results.wall_s), cfg.workers or "all")
+    log.info("done in %.1f s (%.2f s per replication on %s)", wall,
+             sum(results.wall_s) / len(results.wall_s), engine.describe())
     log.info("%s", headline(results.kpi_summary))
     print(f"outputs: {out_dir}")
     print(f"charts:  {out_dir / 'coverage.png'} (also .pdf/.svg; per-Land small multiples "

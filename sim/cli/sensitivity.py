@@ -33,12 +33,13 @@ from sim.cache import is_cached
 from sim.cli.cache import log_cache, open_cache
 from sim.cli.common import Progress, log, log_figure
 from sim.config import load_config
+from sim.engines import open_engine
 from sim.figures.recipes import draw_experiment_figures
 from sim.io import check_writable, staged_folder, timestamp
 from sim.keys import to_dict
 from sim.outputs import SENSITIVITY_TABLES
+from sim.pool import default_workers
 from sim.provenance import config_hash, stamp
-from sim.runner import default_workers
 from sim.sensitivity import (
     Quantity,
     ScreeningResult,
@@ -186,8 +187,10 @@ def run_sensitivity(spec: dict[str, Any], opts: dict[str, str], overrides: list[
                  len(sens.contrasts), len(ev.variants), ", ".join(ev.variant_labels))
     t0 = time.perf_counter()
     try:
-        result = screening(problem, [q.output for q in quantities], ev, sens.settings,
-                           screen_on)
+        with open_engine(cfg.executor, workers) as ev.engine:
+            workers = ev.engine.workers
+            result = screening(problem, [q.output for q in quantities], ev, sens.settings,
+                               screen_on)
     finally:
         for bar in bars:
             bar.close()

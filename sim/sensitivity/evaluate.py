@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from sim.engines import Engine
 from sim.provenance import config_hash
 from sim.sensitivity.contrasts import plan_variants, variant_label
 from sim.sensitivity.method import Evaluation, Problem
@@ -61,6 +62,8 @@ class SweepEvaluator:
     runner : callable
         Runs one (point, replication) (:func:`sim.sweep.execute_run`; a test passes a
         function of the parameters instead of the model).
+    engine : Engine or None
+        Where the runs go (:mod:`sim.engines`; default: a local pool of ``workers``).
 
     Attributes
     ----------
@@ -83,12 +86,13 @@ class SweepEvaluator:
                  seed: int, workers: int | None = None, cache_dir: Path | None = None,
                  progress: StageProgress | None = None, name: str = "sensitivity",
                  base_levels: Mapping[str, str] | None = None,
-                 runner: Callable[..., RunRecord] = execute_run) -> None:
+                 runner: Callable[..., RunRecord] = execute_run,
+                 engine: Engine | None = None) -> None:
         self.base, self.quantities = list(base), list(quantities)
         self.replications, self.seed = replications, seed
         self.workers, self.cache_dir, self.progress, self.name = (workers, cache_dir,
                                                                   progress, name)
-        self.runner = runner
+        self.runner, self.engine = runner, engine
         self.variants, self.pairs = plan_variants([q.contrast for q in self.quantities],
                                                   dict(base_levels or {}))
         self.sweeps: dict[str, Sweep] = {}
@@ -109,10 +113,22 @@ class SweepEvaluator:
     def __call__(self, stage: str, problem: Problem, X: np.ndarray) -> Evaluation:
         sweep = self.sweep(stage, problem, X)
         callback = self.progress(stage, sweep) if self.progress is not None else None
-        records = run_sweep(sweep, self.workers, self.cache_dir, callback, self.runner)
-        per_run = paired_values(records, self.quantities, self.pairs, len(self.variants))
-        for rec in records:  # keep memory flat: the outputs are all that is needed
-            rec.tables = {}
+        raw = np.full((sweep.n_runs, len(self.quantities)), np.nan)
+        per_variant = len(sweep.points) // len(self.variants)
+        used = [[j for j, (a, b) in enumerate(self.pairs) if v in (a, b)]
+                for v in range(len(self.variants))]
+
+        def keep_outputs(point: int, recs: list[RunRecord]) -> None:
+            # memory stays flat: a run's outputs (those its variant enters) are read as its
+            # point completes, and the sweep then drops its tables
+            cols = used[point // per_variant]
+            for rec in recs:
+                raw[point * self.replications + rec.replication, cols] = [
+                    self.quantities[j].value(rec) for j in cols]
+
+        records = run_sweep(sweep, self.workers, self.cache_dir, callback, self.runner,
+                            self.engine, keep_outputs)
+        per_run = paired_values(raw, self.pairs, len(self.variants))
         self.sweeps[stage], self.records[stage], self.values[stage] = sweep, records, per_run
         return point_means(per_run, len(X), self.replications)
 
@@ -121,23 +137,18 @@ class SweepEvaluator:
         return len(self.sweeps[stage].points) // len(self.variants)
 
 
-def paired_values(records: Sequence[RunRecord], quantities: Sequence[Quantity],
-                  pairs: Sequence[tuple[int | None, int]], n_variants: int) -> np.ndarray:
-    """(design points x replications, outputs) from the runs of a sweep whose points are a
-    design's points at each of ``n_variants`` variants in turn: a level output read at its
-    variant, a contrast the difference of its two variants' runs of the same point and
-    replication (NaN where either failed)."""
-    runs = len(records) // n_variants
-    level: dict[tuple[int, int], np.ndarray] = {}
-    for v in range(n_variants):
-        cols = [j for j, (a, b) in enumerate(pairs) if v in (a, b)]
-        chunk = records[v * runs:(v + 1) * runs]
-        vals = np.array([[quantities[j].value(r) for j in cols] for r in chunk],
-                        dtype=float).reshape(runs, len(cols))
-        level.update({(v, j): vals[:, i] for i, j in enumerate(cols)})
-    out = np.full((runs, len(quantities)), np.nan)
+def paired_values(raw: np.ndarray, pairs: Sequence[tuple[int | None, int]],
+                  n_variants: int) -> np.ndarray:
+    """(design points x replications, outputs) from the outputs of every run of a sweep
+    (``raw``: runs in (point, replication) order x outputs, NaN where a run failed) whose
+    points are a design's points at each of ``n_variants`` variants in turn: a level output
+    read at its variant, a contrast the difference of its two variants' runs of the same
+    point and replication (NaN where either failed)."""
+    runs = len(raw) // n_variants
+    out = np.full((runs, raw.shape[1]), np.nan)
     for j, (a, b) in enumerate(pairs):
-        out[:, j] = level[(b, j)] - (level[(a, j)] if a is not None else 0.0)
+        level_b = raw[b * runs:(b + 1) * runs, j]
+        out[:, j] = level_b - (raw[a * runs:(a + 1) * runs, j] if a is not None else 0.0)
     return out
 
 
