@@ -19,6 +19,14 @@ Parts (each prints its figures and the ratio to its target, see BENCHMARKS.md):
   (administration, service) and (Land, service) pair) on the same full-Germany world, and
   the speed-up of the fast model.
 - ``profile``: the top hot spots of one replication (cProfile, own time).
+- ``distributed``: a full-Germany sweep (``--distributed-runs``, default 1,000 runs, each
+  point's tables streamed to disk) on the local pool of 2 workers and on a loopback Dask
+  cluster of 2 single-threaded workers started with ``dask scheduler`` / ``dask worker`` as
+  separate processes: throughput of each and the cluster's share of the pool's; then the
+  peak resident memory of the process that runs a 10,000-run toy experiment
+  (``--memory-runs``) end to end with ``ozg-sim-experiment`` (runs, Parquet datasets,
+  summary, its fan chart), measured in a fresh process. Not in the default set (~15 min);
+  ``--only distributed``.
 
 Overrides of the default scenario are passed as ``key=value`` (Hydra syntax), e.g.
 ``python experiments/benchmark.py --only single strategy=einzel funding=koenigstein``.
@@ -50,7 +58,9 @@ from sim.params import Config
 from sim.world import World, build_world
 
 HERE = Path(__file__).resolve().parent
-PARTS = ("single", "scaling", "sweep", "overhead", "naive", "profile")
+PARTS = ("single", "scaling", "sweep", "overhead", "naive", "profile", "distributed")
+#: Parts a plain ``python experiments/benchmark.py`` leaves out (they take long).
+OPT_IN = ("distributed",)
 
 # Targets of the speed requirement (BENCHMARKS.md).
 TARGET_S_PER_REP = 1.0
@@ -58,6 +68,8 @@ TARGET_PEAK_MB = 500.0
 TARGET_SPEEDUP = 100.0
 TARGET_EXPONENT = 1.1
 TARGET_EFFICIENCY = 0.85
+TARGET_DASK_SHARE = 0.85      # a loopback Dask cluster's throughput / the local pool's
+TARGET_PARENT_MB = 1024.0     # peak RSS of the parent of a 10,000-run toy sweep
 TARGET_OVERHEAD_MS = 20.0
 
 ADMIN_FACTORS = (0.25, 0.5, 1.0, 2.0)
@@ -310,6 +322,107 @@ def part_profile(world: World, cfg: Config, results: dict, top: int = 12) -> Non
 # --------------------------------------------------------------------------- main
 
 
+def _loopback_cluster(folder: Path, n_workers: int = 2) -> tuple[str, list]:
+    """``dask scheduler`` and ``n_workers`` ``dask worker --nthreads 1`` processes on
+    127.0.0.1; their address and processes."""
+    dask = str(Path(sys.executable).parent / "dask")
+    sf = folder / "scheduler.json"
+    log = open(folder / "cluster.log", "ab")
+    procs = [subprocess.Popen([dask, "scheduler", "--host", "127.0.0.1", "--port", "0",
+                               "--no-dashboard", "--scheduler-file", str(sf)],
+                              stdout=log, stderr=log)]
+    while not (sf.is_file() and sf.stat().st_size):
+        time.sleep(0.1)
+    time.sleep(0.2)
+    address = json.loads(sf.read_text())["address"]
+    procs += [subprocess.Popen([dask, "worker", address, "--nthreads", "1", "--no-dashboard",
+                                "--host", "127.0.0.1", "--memory-limit", "0"],
+                               stdout=log, stderr=log) for _ in range(n_workers)]
+    return address, procs
+
+
+def part_distributed(overrides: list[str], results: dict, runs: int = 1000,
+                     memory_runs: int = 10_000) -> None:
+    """Local pool against a loopback Dask cluster, and the parent's memory of a large sweep."""
+    from sim.engines import open_engine
+    from sim.executor import ExecutorParams
+    from sim.store import PointStore
+    from sim.sweep import make_sweep, run_sweep, small_tables
+
+    unpin()
+    reps = 10
+    points = max(1, runs // reps)
+    design = {"grid": {"staffing.dev_fte_factor": [0.8 + 0.4 * i / max(1, points - 1)
+                                                   for i in range(points)]}}
+    sw = make_sweep("distributed", design, overrides, reps, 1)
+    walls = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        address, procs = _loopback_cluster(Path(tmp))
+        try:
+            for engine_name, params in (("local", ExecutorParams()),
+                                        ("dask", ExecutorParams(name="dask", address=address))):
+                out = Path(tmp) / engine_name
+                with open_engine(params, 2) as engine:
+                    t0 = time.perf_counter()
+                    store = PointStore(out, sw)
+                    recs = run_sweep(sw, engine=engine, on_point=store.add)
+                    store.close()
+                    small_tables(sw, store.design, recs)
+                    walls[engine_name] = time.perf_counter() - t0
+        finally:
+            for p in procs:
+                p.terminate()
+            for p in procs:
+                p.wait(timeout=30)
+    n = points * reps
+    tp = {k: n / v for k, v in walls.items()}
+    share = tp["dask"] / tp["local"]
+    print(f"\n[distributed] {n} full-Germany runs ({points} points x {reps} replications; "
+          "tables streamed to Parquet; no cache):")
+    print(f"  local pool, 2 workers              {walls['local']:7.1f} s  "
+          f"{tp['local']:5.2f} runs/s")
+    print(f"  loopback Dask cluster, 2 workers   {walls['dask']:7.1f} s  "
+          f"{tp['dask']:5.2f} runs/s")
+    print(f"  Dask / local throughput {share:.0%}  target >= {TARGET_DASK_SHARE:.0%} "
+          f"-> {ratio(share, TARGET_DASK_SHARE, higher_is_better=True)}")
+    mem = parent_memory_of_toy_sweep(memory_runs)
+    print(f"  parent of a {mem['runs']:,}-run toy experiment (ozg-sim-experiment, 2 workers): "
+          f"peak RSS {mem['peak_mb']:.0f} MB in {mem['wall_s']:.0f} s  target <= "
+          f"{TARGET_PARENT_MB:.0f} MB -> {ratio(mem['peak_mb'], TARGET_PARENT_MB)}")
+    results["distributed"] = {"runs": n, "wall_local": walls["local"],
+                              "wall_dask": walls["dask"], "runs_per_s_local": tp["local"],
+                              "runs_per_s_dask": tp["dask"], "dask_share": share,
+                              "memory": mem}
+
+
+MEMORY_CHILD = """
+import resource, sys, time
+from sim.cli.experiment import run_experiment
+t0 = time.perf_counter()
+folder = run_experiment(sys.argv[1:])
+print("PEAK_KB", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, time.perf_counter() - t0)
+"""
+
+
+def parent_memory_of_toy_sweep(runs: int) -> dict:
+    """Peak RSS of a fresh process running a ``runs``-run toy experiment end to end."""
+    reps = 2
+    with tempfile.TemporaryDirectory() as tmp:
+        spec = Path(tmp) / "memory.yaml"
+        spec.write_text(json.dumps({
+            "name": "memory", "title": "Parent memory of a large sweep", "replications": reps,
+            "seed": 1, "base": ["world=toy"], "figures": ["fan"],
+            "design": {"lhs": {"n": runs // reps,
+                               "ranges": ["staffing.dev_fte_factor",
+                                          "sharing.efa.propensity"]}}}))
+        out = subprocess.run([sys.executable, "-c", MEMORY_CHILD, str(spec), f"out={tmp}",
+                              "workers=2", "--no-cache"], capture_output=True, text=True,
+                             check=True)
+    line = next(x for x in out.stdout.splitlines() if x.startswith("PEAK_KB"))
+    _tag, kb, wall = line.split()
+    return {"runs": runs, "peak_mb": int(kb) / 1024, "wall_s": float(wall)}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("overrides", nargs="*", help="config overrides (key=value)")
@@ -321,12 +434,17 @@ def main() -> None:
     ap.add_argument("--naive-gc-on", action="store_true",
                     help="run the naive reference with the garbage collector on")
     ap.add_argument("--naive-child", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--distributed-runs", type=int, default=1000,
+                    help="full-Germany runs of the distributed part (default 1000)")
+    ap.add_argument("--memory-runs", type=int, default=10_000,
+                    help="toy runs of the distributed part's memory measurement")
     ap.add_argument("--json", type=Path, help="also write the figures to this JSON file")
     args = ap.parse_args()
     if args.naive_child:
         naive_child(args.overrides, args.naive_replications, args.naive_gc_on)
         return
-    parts = args.only or [p for p in PARTS if not (p == "naive" and args.skip_naive)]
+    parts = args.only or [p for p in PARTS if not (p == "naive" and args.skip_naive)
+                          and p not in OPT_IN]
     if "naive" in parts and "single" not in parts:
         parts.insert(0, "single")  # the speed-up needs the fast model's time
 
@@ -361,6 +479,9 @@ def main() -> None:
             part_naive(args.overrides, args.naive_replications, results, args.naive_gc_on)
         elif part == "profile":
             part_profile(world, cfg, results)
+        elif part == "distributed":
+            part_distributed(args.overrides, results, args.distributed_runs,
+                             args.memory_runs)
     print(f"\nbenchmark done in {time.perf_counter() - t_all:.0f} s")
     if args.json:
         args.json.write_text(json.dumps(results, indent=2, default=float))

@@ -287,4 +287,10 @@ BOUNDS_BY_CLASS: Dict[str, Dict[str, Bound]] = {
         "workers": Bound(1, MAX_WORKERS, "more than any machine", integer=True),
         "max_cost_s": Bound(1.0, MAX_COST_S, "four core-months"),
     },
+    "ExecutorParams": {
+        "connect_timeout_s": Bound(1.0, 600.0, "a scheduler that does not answer in ten "
+                                              "minutes is not there"),
+        "runs_per_task": Bound(1, MAX_REPLICATIONS, "a task of more runs than a point has "
+                               "replications balances nothing", integer=True),
+    },
 }

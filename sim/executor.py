@@ -14,14 +14,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sim.checks import _choice, _fail, _num
+from sim.bounds import BOUNDS_BY_CLASS, check_bound
+from sim.checks import _choice, _fail
 
 #: The engines: a local process pool, a Dask distributed cluster.
 ENGINES = ("local", "dask")
 #: Schemes of a Dask scheduler's address that ``executor.address`` accepts.
 ADDRESS_SCHEMES = ("tcp://", "tls://", "inproc://", "ws://", "wss://")
-#: Longest a Dask client waits for its scheduler to answer (seconds), and the default.
-MAX_CONNECT_TIMEOUT_S = 600.0
 
 
 @dataclass
@@ -65,9 +64,9 @@ class ExecutorParams:
         if self.address is not None and self.scheduler_file is not None:
             _fail(f"{prefix}.scheduler_file", self.scheduler_file,
                   "null when executor.address is set (one way to find the scheduler)")
-        _num(f"{prefix}.connect_timeout_s", self.connect_timeout_s, 1.0, MAX_CONNECT_TIMEOUT_S)
-        if self.runs_per_task is not None:
-            _num(f"{prefix}.runs_per_task", self.runs_per_task, 1, 10_000, integer=True)
+        for name, bound in BOUNDS_BY_CLASS["ExecutorParams"].items():
+            if getattr(self, name) is not None:
+                check_bound(f"{prefix}.{name}", getattr(self, name), bound)
 
     @property
     def cluster(self) -> str | None:

@@ -16,13 +16,17 @@ every table against what the manifest and these declarations promise.
 from __future__ import annotations
 
 import json
+import re
 import textwrap
-from collections.abc import Mapping
+from collections import OrderedDict
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pyarrow.dataset as ds
+import pyarrow.parquet as pq
 
 from sim.errors import DataError
 
@@ -419,10 +423,10 @@ def read_manifest(folder: str | Path) -> dict[str, Any]:
                             f"is {type(value).__name__}") + f": {_jtype(typ)} is needed")
     rows = man["rows"]
     bad = next((k for k, v in rows.items() if isinstance(v, bool) or not isinstance(v, int)
-                or v < 0 or "/" in k or "\\" in k), None)
+                or v < 0 or not ROWS_KEY.fullmatch(k)), None)
     if bad is not None:
         raise DataError(f"{path}: rows[{bad!r}]={rows[bad]!r} is not allowed: a row count of "
-                        "a file in the folder")
+                        "a file (NAME.parquet) or dataset folder (NAME/) in the folder")
     if tool == "ozg-sim":
         cfg = man["config"]
         for k in RUN_CONFIG_NAMES:
@@ -449,9 +453,75 @@ def required_columns(name: str) -> tuple[str, ...]:
     return EXTRA_COLUMNS.get(name, ())
 
 
-def read_table(path: str | Path, rows: int | None = None) -> pd.DataFrame:
-    """One saved Parquet table, checked: readable, ``rows`` rows if given, the declared
+#: The file of a Parquet dataset that holds the schema of all its files (the convention
+#: Dask, Spark and pyarrow read), :mod:`sim.store`.
+COMMON_METADATA = "_common_metadata"
+#: A key of a manifest's ``rows``: a file or a dataset folder (``NAME/``) in the folder
+#: itself, never a path elsewhere.
+ROWS_KEY = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*/?")
+#: How many tables :class:`FolderTables` keeps in memory at once.
+TABLES_KEPT = 3
+
+
+def dataset_file(dataset: Path, point: int) -> Path:
+    """The file of design point ``point`` in a table's dataset folder (:mod:`sim.store`):
+    zero-padded, so that names sort in point order."""
+    return dataset / f"point-{point:06d}.parquet"
+
+
+def _dataset_files(path: Path) -> list[Path]:
+    return sorted(path.glob("point-*.parquet"))
+
+
+def _unreadable(path: Path, exc: Exception) -> DataError:
+    first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+    return DataError(f"{path}: not a readable Parquet file ({first})")
+
+
+def _check_shape(path: Path, n: int, columns: list[str], rows: int | None) -> None:
+    if rows is not None and n != rows:
+        raise DataError(f"{path}: has {n} rows, manifest.json says {rows}: the file was "
+                        "changed after it was written")
+    name = path.stem if path.suffix == ".parquet" else path.name
+    missing = [c for c in required_columns(name) if c not in columns]
+    if missing:
+        raise DataError(f"{path}: column(s) {missing} missing: the table "
+                        f"{name!r} needs {list(required_columns(name))}")
+
+
+def check_table(path: str | Path, rows: int | None = None) -> None:
+    """Check a saved table without reading its data: a Parquet file or dataset folder
+    (:mod:`sim.store`) whose footers read, with ``rows`` rows if given and the declared
     columns (:func:`required_columns`).
+
+    Raises
+    ------
+    DataError
+        As :func:`read_table`.
+    """
+    path = Path(path)
+    files = _dataset_files(path) if path.is_dir() else [path]
+    if not path.exists():
+        raise DataError(f"{path}: missing" + (" (manifest.json lists it)" if rows is not None
+                                              else ""))
+    n, columns = 0, []
+    for f in files:
+        try:
+            meta = pq.read_metadata(f)
+        except Exception as exc:  # pyarrow raises OSError, ArrowInvalid and others
+            raise _unreadable(f, exc) from exc
+        n += meta.num_rows
+        columns = meta.schema.names
+    if path.is_dir() and (path / COMMON_METADATA).is_file():
+        columns = pq.read_schema(path / COMMON_METADATA).names
+    _check_shape(path, n, columns if files else list(required_columns(path.name)), rows)
+
+
+def read_table(path: str | Path, rows: int | None = None,
+               columns: list[str] | None = None) -> pd.DataFrame:
+    """One saved table, checked: a Parquet file, or a dataset folder of one file per design
+    point (:mod:`sim.store`, read in point order); ``rows`` rows if given, the declared
+    columns (:func:`required_columns`). ``columns`` reads only those (after the check).
 
     Raises
     ------
@@ -460,31 +530,69 @@ def read_table(path: str | Path, rows: int | None = None) -> pd.DataFrame:
         columns missing).
     """
     path = Path(path)
-    if not path.is_file():
+    if not path.exists():
         raise DataError(f"{path}: missing" + (" (manifest.json lists it)" if rows is not None
                                               else ""))
+    if path.is_dir():
+        check_table(path, rows)
+        files = _dataset_files(path)
+        if not files:
+            return pd.DataFrame({c: [] for c in columns or required_columns(path.name)})
+        meta = path / COMMON_METADATA
+        schema = pq.read_schema(meta) if meta.is_file() else None
+        try:
+            table = ds.dataset([str(f) for f in files], schema=schema,
+                               format="parquet").to_table(columns=columns)
+        except Exception as exc:  # a damaged file of the dataset
+            raise _unreadable(path, exc) from exc
+        return table.to_pandas()
     try:
-        df = pd.read_parquet(path)
+        df = pd.read_parquet(path, columns=columns)
     except Exception as exc:  # pyarrow raises OSError, ArrowInvalid and others for bad bytes
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
-        raise DataError(f"{path}: not a readable Parquet file ({first})") from exc
-    if rows is not None and len(df) != rows:
-        raise DataError(f"{path}: has {len(df)} rows, manifest.json says {rows}: the file was "
-                        "changed after it was written")
-    missing = [c for c in required_columns(path.stem) if c not in df.columns]
-    if missing:
-        raise DataError(f"{path}: column(s) {missing} missing: the table "
-                        f"{path.stem!r} needs {list(required_columns(path.stem))}")
+        raise _unreadable(path, exc) from exc
+    if columns is None:
+        _check_shape(path, len(df), list(df.columns), rows)
     return df
 
 
+class FolderTables(Mapping[str, pd.DataFrame]):
+    """The tables of a saved folder by name, each checked when the folder is opened
+    (:func:`check_table`) but read only when asked for; the :data:`TABLES_KEPT` most
+    recently used are kept, so reading a large experiment does not hold all its tables."""
+
+    def __init__(self, paths: dict[str, tuple[Path, int | None]]) -> None:
+        self._paths = paths
+        self._kept: OrderedDict[str, pd.DataFrame] = OrderedDict()
+
+    def __getitem__(self, name: str) -> pd.DataFrame:
+        if name not in self._paths:
+            raise KeyError(name)
+        if name not in self._kept:
+            self._kept[name] = read_table(*self._paths[name])
+            while len(self._kept) > TABLES_KEPT:
+                self._kept.popitem(last=False)
+        self._kept.move_to_end(name)
+        return self._kept[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._paths)
+
+    def __len__(self) -> int:
+        return len(self._paths)
+
+    def path(self, name: str) -> Path:
+        """Where table ``name`` is (a file or a dataset folder)."""
+        return self._paths[name][0]
+
+
 def read_folder(folder: str | Path, only: tuple[str, ...] | None = None,
-                ) -> tuple[dict[str, Any], dict[str, pd.DataFrame]]:
-    """The checked manifest (:func:`read_manifest`) and every Parquet table (by stem; only
-    the stems ``only`` if given, so that a comparison does not read every event) of a
-    saved run or experiment folder, each checked against the manifest's row count and the
-    declared columns (:func:`read_table`); ``national.parquet`` must be there (except in a
-    sensitivity folder, which keeps evaluations instead).
+                ) -> tuple[dict[str, Any], FolderTables]:
+    """The checked manifest (:func:`read_manifest`) and the Parquet tables (by name; only
+    the names ``only`` if given) of a saved run or experiment folder: files ``NAME.parquet``
+    and dataset folders ``NAME/`` (:mod:`sim.store`). Each is checked at once against the
+    manifest's row count and the declared columns (:func:`check_table`) and read when first
+    used (:class:`FolderTables`); ``national`` must be there (except in a sensitivity
+    folder, which keeps evaluations instead).
 
     Raises
     ------
@@ -494,11 +602,22 @@ def read_folder(folder: str | Path, only: tuple[str, ...] | None = None,
     folder = Path(folder)
     man = read_manifest(folder)
     rows: Mapping[str, int] = man["rows"]
-    needed = set() if "sensitivity" in man else {"national.parquet"}
-    names = sorted({*(k for k in rows if k.endswith(".parquet")), *needed,
-                    *(p.name for p in folder.glob("*.parquet"))})
-    tables = {}
-    for name in names:
-        if only is None or Path(name).stem in only:
-            tables[Path(name).stem] = read_table(folder / name, rows.get(name))
-    return man, tables
+    listed = {_table_name(k): k for k in rows if k.endswith((".parquet", "/"))}
+    found = {p.stem: p.name for p in folder.glob("*.parquet")}
+    found.update({p.name: p.name + "/" for p in folder.iterdir()
+                  if p.is_dir() and (p / COMMON_METADATA).is_file()})
+    entries = {**found, **listed}
+    if "sensitivity" not in man and "national" not in entries:
+        entries["national"] = "national.parquet"
+    paths: dict[str, tuple[Path, int | None]] = {}
+    for name, key in sorted(entries.items()):
+        if only is None or name in only:
+            path = folder / key.rstrip("/")
+            check_table(path, rows.get(key))
+            paths[name] = (path, rows.get(key))
+    return man, FolderTables(paths)
+
+
+def _table_name(key: str) -> str:
+    """``national`` of a manifest's ``national.parquet`` or ``national/``."""
+    return key[:-len(".parquet")] if key.endswith(".parquet") else key.rstrip("/")

@@ -520,15 +520,22 @@ def _cached_or_run(sweep: Sweep, point: int, replication: int, key: str,
     return runner(point, replication, sweep.configs[point], key, cache_dir)
 
 
-def assemble(sweep: Sweep, records: Iterable[RunRecord]) -> dict[str, pd.DataFrame]:
-    """One tidy table per kind for all runs, with the design columns; plus ``kpis`` and
-    ``runs`` (status, error, wall time, cache key of every run)."""
-    records = list(records)
+def design_frame(sweep: Sweep) -> pd.DataFrame:
+    """One row per design point: ``point`` and the design columns
+    (:meth:`Sweep.design_columns`), group choices by option name, parameters resolved."""
     cols = sweep.design_columns()
     design = pd.DataFrame([{"point": i, **{c: pt.get(c) for c in cols}}
                            for i, pt in enumerate(sweep.points)])
     for c in cols:
         design[c] = _design_column(sweep, c, design[c])
+    return design
+
+
+def point_tables(design: pd.DataFrame, records: list[RunRecord]) -> dict[str, pd.DataFrame]:
+    """The rows of :data:`sim.outputs.SWEEP_TABLES` that the successful runs among
+    ``records`` give (of one point, or of all in (point, replication) order), each with
+    ``point`` and the design columns in front (``design``: :func:`design_frame`)."""
+    cols = [c for c in design.columns if c != "point"]
     ok = [r for r in records if r.status == "ok"]
     out: dict[str, pd.DataFrame] = {}
     for name in SWEEP_TABLES:
@@ -540,14 +547,32 @@ def assemble(sweep: Sweep, records: Iterable[RunRecord]) -> dict[str, pd.DataFra
             df = pd.DataFrame({"point": []})
         out[name] = design.merge(df, on="point", how="right")[
             ["point", *cols, *[c for c in df.columns if c != "point"]]]
-    kp = pd.DataFrame([{"point": r.point, "replication": r.replication, **r.kpis} for r in ok])
-    out["kpis"] = design.merge(kp, on="point", how="right") if len(kp) else kp
-    out["runs"] = pd.DataFrame([{"point": r.point, "replication": r.replication,
-                                 "status": r.status, "error": r.error,
-                                 "wall_s": r.wall_s, "cached": r.cached, "key": r.key}
-                                for r in records])
-    out["points"] = design.assign(config_hash=[config_hash(c) for c in sweep.configs])
     return out
+
+
+def small_tables(sweep: Sweep, design: pd.DataFrame,
+                 records: list[RunRecord]) -> dict[str, pd.DataFrame]:
+    """``kpis`` (one row per successful run), ``runs`` (status, error, wall time, cache
+    key of every run) and ``points`` (the design with each point's config hash)."""
+    ok = [r for r in records if r.status == "ok"]
+    kp = pd.DataFrame([{"point": r.point, "replication": r.replication, **r.kpis} for r in ok])
+    return {
+        "kpis": design.merge(kp, on="point", how="right") if len(kp) else kp,
+        "runs": pd.DataFrame([{"point": r.point, "replication": r.replication,
+                               "status": r.status, "error": r.error,
+                               "wall_s": r.wall_s, "cached": r.cached, "key": r.key}
+                              for r in records]),
+        "points": design.assign(config_hash=[config_hash(c) for c in sweep.configs])}
+
+
+def assemble(sweep: Sweep, records: Iterable[RunRecord]) -> dict[str, pd.DataFrame]:
+    """Every table of a sweep in memory (records with their tables, :func:`run_sweep`
+    without ``on_point``): one tidy table per kind for all runs with the design columns
+    (:func:`point_tables`), plus :func:`small_tables`. An experiment streams the large
+    ones to disk instead (:class:`sim.store.PointStore`)."""
+    records = list(records)
+    design = design_frame(sweep)
+    return {**point_tables(design, records), **small_tables(sweep, design, records)}
 
 
 def _design_column(sweep: Sweep, col: str, values: pd.Series) -> pd.Series:

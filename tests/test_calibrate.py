@@ -547,7 +547,7 @@ def test_a_lost_calibration_worker_is_one_line_and_exit_4(monkeypatch, capsys) -
 @pytest.mark.parametrize("args, needle", [
     (["foo=1"], "foo= is not allowed: options are population_size="),
     (["until=2021-12", "apply=true"], "apply=true is not allowed with until=2021-12"),
-    (["scheduler=localhost"], "scheduler='localhost' is not allowed: a Dask scheduler"),
+    (["scheduler=localhost"], "scheduler='localhost' is not allowed: it is now executor=dask"),
     (["nosuchspec"], "calibration='nosuchspec' is not allowed: one of historical"),
     (["historical", "extra"], "'extra' is not allowed: one spec name"),
     (["strategy=foo"], "strategy='foo' is not allowed: one of efa"),

@@ -1,6 +1,6 @@
 """``ozg-sim-calibrate``: calibrate uncertain parameters against the official counts.
 
-    ozg-sim-calibrate [NAME=historical] [key=value ...] [workers=N] [scheduler=tcp://HOST:PORT]
+    ozg-sim-calibrate [NAME=historical] [key=value ...] [workers=N] [executor=dask ...]
                       [out=DIR] [apply=true] [until=YYYY-MM]
 
 ``NAME`` is a spec ``conf/calibration/NAME.yaml`` (its first line is this command). A
@@ -13,8 +13,10 @@
 overrides the spec; one whose key is an ozg-sim config key or group (``world=toy``,
 ``funding=none``, ``staffing.bund_fte=200``) is added to the spec's ``overrides``.
 ``workers`` (default: all cores; results do not depend on it),
-``scheduler`` (a Dask distributed scheduler that runs every simulation instead of the local
-pool; results do not depend on it either), ``out`` (default ``outputs/calibration``),
+``executor=dask`` with ``executor.address=tcp://HOST:PORT`` or ``executor.scheduler_file``
+(a Dask distributed cluster runs every simulation instead of the local pool, with one
+thread per worker process; results do not depend on it either; :mod:`sim.executor`),
+``out`` (default ``outputs/calibration``),
 ``apply=true`` (also write ``conf/calibrated/NAME.yaml`` and
 ``conf/calibrated/NAME_posterior.csv`` of the checkout; not with ``until``, not from an
 installed package, not for a parameter a shipped scenario file sets: :func:`check_apply`).
@@ -48,8 +50,6 @@ from concurrent.futures.process import BrokenProcessPool
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
-
-import distributed
 
 from sim.calibration.backtest import backtest_table, verdict_table
 from sim.calibration.method import CalibrationResult, calibrate, summary_lines
@@ -89,7 +89,9 @@ from sim.config import (
     load_config,
     scenario_keys,
 )
+from sim.engines import DaskEngine, open_engine
 from sim.errors import ConfigError, DataError
+from sim.executor import ExecutorParams
 from sim.figures.calibration import draw_calibration_figures
 from sim.io import OutputError, check_writable, staged_folder, timestamp
 from sim.keys import to_dict
@@ -103,6 +105,9 @@ from sim.world import build_world
 #: package's copy, :func:`check_apply`).
 CALIBRATED_DIR = CONF_DIR / "calibrated"
 OPTION_KEYS = ("workers", "out", "apply", "scheduler")
+#: The config group of where the simulations run (:mod:`sim.executor`): its overrides
+#: choose the engine and are not part of the calibration's scenario.
+EXECUTOR_ROOT = "executor"
 DEFAULT_NAME = "historical"
 COMMAND_LINE = CommandLine(
     TOOL, f"{TOOL} [NAME] [key=value ...]",
@@ -116,10 +121,12 @@ COMMAND_LINE = CommandLine(
         "out": Option("DIR", "root of the output folders (default: outputs/calibration)"),
         "apply": Option("true|false", "also write conf/calibrated/NAME.yaml and its "
                                       "posterior (default: false; not with until)"),
-        "scheduler": Option("tcp://HOST:PORT", "a Dask scheduler that runs the simulations "
-                                               "(default: the local pool)")},
+        "scheduler": Option("URL", "no longer used: executor=dask executor.address=URL")},
     notes=("A key=value whose key is an ozg-sim config key or group (world=toy, "
-           "funding=none) is added to the spec's overrides; until=YYYY-MM makes a backtest.",),
+           "funding=none) is added to the spec's overrides; until=YYYY-MM makes a backtest.",
+           "executor=dask runs the simulations on a Dask cluster (executor.address=tcp://"
+           "HOST:PORT or executor.scheduler_file=PATH; neither: a local one); the same "
+           "particles as executor=local.",),
     pool=True)
 
 
@@ -173,9 +180,9 @@ def parse_args(argv: list[str]) -> tuple[str, dict[str, str], dict[str, str], li
         raise ConfigError("out= is not allowed empty: a folder")
     if opts.get("apply", "false").lower() not in ("true", "false"):
         raise ConfigError(f"apply={opts['apply']!r} is not allowed: one of true, false")
-    if "scheduler" in opts and "://" not in opts["scheduler"]:
-        raise ConfigError(f"scheduler={opts['scheduler']!r} is not allowed: a Dask scheduler "
-                          "address such as tcp://127.0.0.1:8786")
+    if "scheduler" in opts:
+        raise ConfigError(f"scheduler={opts['scheduler']!r} is not allowed: it is now "
+                          f"executor=dask executor.address={opts['scheduler']}")
     spec_opts = {k: v for k, v in opts.items() if k in SPEC_OPTION_KEYS}
     cmd_opts = {k: v for k, v in opts.items() if k in OPTION_KEYS}
     return name, spec_opts, cmd_opts, overrides
@@ -259,17 +266,20 @@ def write_outputs(folder: Path, result: CalibrationResult, meta: dict[str, Any],
     return rows
 
 
-def _executor(stack: ExitStack, scheduler: str | None) -> tuple[Executor | None, int]:
-    """A Dask client's executor and its worker count, or ``(None, 0)`` for the local pool."""
-    if not scheduler:
-        return None, 0
-    try:
-        client = stack.enter_context(distributed.Client(scheduler, timeout="20s"))
-    except OSError as exc:
-        raise ConfigError(f"scheduler={scheduler!r} is not allowed: no Dask scheduler "
-                          f"answers there ({exc})") from exc
-    n = sum(client.nthreads().values()) or 1
-    return client.get_executor(), n
+def _executor(stack: ExitStack, params: ExecutorParams,
+              workers: int | None) -> tuple[Executor | None, int]:
+    """A Dask client's executor and its worker count (``executor=dask``), or ``(None, n)``
+    for the local pool of ``n`` workers."""
+    engine = stack.enter_context(open_engine(params, workers))
+    if not isinstance(engine, DaskEngine):
+        return None, engine.workers
+    threads = engine.client.nthreads()
+    many = sorted(w for w, n in threads.items() if n > 1)
+    if many:  # pyabc's proposals seed NumPy's global generator: one thread per worker
+        raise ConfigError(f"executor: Dask worker {many[0]} has {threads[many[0]]} threads; a "
+                          "calibration needs one per worker process (dask worker ... "
+                          "--nthreads 1 --nworkers N), else its particles depend on timing")
+    return engine.client.get_executor(), engine.workers
 
 
 def _apply(name: str, yaml_text: str, posterior_text: str) -> None:
@@ -310,6 +320,9 @@ def check_apply(name: str, parameters: list[str]) -> None:
 def run_calibration(argv: list[str]) -> Path:
     """Parse, calibrate and write; returns the output folder."""
     name, spec_opts, opts, overrides = parse_args(argv)
+    executor_overrides = [o for o in overrides
+                          if o.partition("=")[0].lstrip("+~").split(".")[0] == EXECUTOR_ROOT]
+    overrides = [o for o in overrides if o not in executor_overrides]
     spec = load_spec(name, spec_opts, overrides)
     apply = opts.get("apply", "false").lower() == "true"
     if apply and spec.until:
@@ -326,8 +339,8 @@ def run_calibration(argv: list[str]) -> Path:
     t0 = time.perf_counter()
     progress = _PhaseProgress()
     with ExitStack() as stack:
-        executor, n_dask = _executor(stack, opts.get("scheduler"))
-        workers = n_dask or int(opts.get("workers", 0)) or default_workers()
+        executor, workers = _executor(stack, load_config(executor_overrides).executor,
+                                      int(opts.get("workers", 0)) or default_workers())
         budget = (f"history matching in {spec.waves} waves of {spec.design_runs} "
                   f"simulations, then ABC-SMC on the emulator with {spec.population_size} "
                   "particles per generation" if spec.method == "emulator" else
@@ -336,7 +349,7 @@ def run_calibration(argv: list[str]) -> Path:
                   "simulations")
         log.info("%s: %d parameters; %s, %d predictive draws, on %d worker(s)%s",
                  name, len(spec.parameters), budget, spec.predictive_draws, workers,
-                 f" of {opts['scheduler']}" if executor else "")
+                 " of a Dask cluster" if executor else "")
         stage = stack.enter_context(staged_folder(out_root, f"{timestamp()}_{name}"))
         try:
             result = calibrate(base, world, spec, workers=workers, progress=progress,

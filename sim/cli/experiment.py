@@ -51,6 +51,7 @@ from sim.cli.common import (
 from sim.cli.sensitivity import run_sensitivity
 from sim.config import GROUPS, check_overrides, check_repeats
 from sim.discovery import check_questions, parse_questions
+from sim.engines import open_engine
 from sim.errors import ConfigError, DataError
 from sim.exports import write_folder_exports
 from sim.figures.recipes import draw_experiment_figures
@@ -58,20 +59,22 @@ from sim.figures.tables import MIN_REPLICATIONS_PER_CHART
 from sim.io import OutputError, check_writable, staged_folder, timestamp
 from sim.keys import to_dict
 from sim.metrics import summarise_kpis
+from sim.outputs import read_folder
 from sim.pool import WorkerLostError, default_workers
 from sim.posterior import draws_record
 from sim.provenance import config_hash, stamp
 from sim.sensitivity.quantities import kpi_names
 from sim.sensitivity.spec import OPTION_KEYS as SENSITIVITY_OPTIONS  # its options
+from sim.store import PointStore
 from sim.sweep import (
     Sweep,
-    assemble,
     execute_run,
     expand_design,
     experiment_names,
     load_spec,
     make_sweep,
     run_sweep,
+    small_tables,
 )
 
 TOOL = "ozg-sim-experiment"
@@ -191,17 +194,19 @@ def dry_run(sweep: Sweep, workers: int, cache_dir: Path | None, pilot_runs: int 
 
 
 def write_outputs(folder: Path, spec: dict[str, Any], sweep: Sweep,
-                  tables: dict[str, pd.DataFrame], wall_s: float, workers: int,
-                  lang: str) -> list[str]:
-    """Tables, summary, manifest and figures into ``folder`` (a staging folder)."""
+                  small: dict[str, pd.DataFrame], datasets: dict[str, int], wall_s: float,
+                  engine: str, workers: int, lang: str) -> list[str]:
+    """The small tables (``kpis``, ``runs``, ``points``), summary, manifest and figures
+    into ``folder`` (a staging folder), where the sweep's :class:`sim.store.PointStore`
+    has written the datasets of the large tables (``datasets``: their rows)."""
     folder.mkdir(parents=True, exist_ok=True)
-    rows = {}
-    for name, df in tables.items():
+    rows = {f"{name}/": n for name, n in datasets.items()}
+    for name, df in small.items():
         df.to_parquet(folder / f"{name}.parquet", index=False)
         rows[f"{name}.parquet"] = len(df)
-    summary = summarise_points(tables)
+    summary = summarise_points(small)
     summary.to_csv(folder / "summary.csv", index=False, float_format="%.6g")
-    runs = tables["runs"]
+    runs = small["runs"]
     failures = runs[runs["status"] != "ok"]
     manifest = {
         **stamp(TOOL), "experiment": spec["name"],
@@ -218,13 +223,14 @@ def write_outputs(folder: Path, spec: dict[str, Any], sweep: Sweep,
         "config_of_first_point": to_dict(sweep.configs[0]) if sweep.configs else None,
         "calibrated_draws": draws_record(sweep.configs[0].calibrated_draws,
                                          sweep.configs[0].posterior) if sweep.configs else None,
-        "timings": {"wall_s": round(wall_s, 3), "workers": workers,
+        "timings": {"wall_s": round(wall_s, 3), "engine": engine, "workers": workers,
                     "runs": len(runs), "cached": int(runs["cached"].sum()),
                     "run_wall_s_total": round(float(runs["wall_s"].sum()), 3)},
         "failures": failures[["point", "replication", "error"]].to_dict("records"),
         "rows": rows, "lang": lang,
     }
     (folder / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str))
+    _man, tables = read_folder(folder)  # the datasets are read as the figures need them
     return [*draw_experiment_figures(folder, lang, progress=log_figure),
             *write_folder_exports(folder, manifest, tables)]
 
@@ -263,22 +269,27 @@ def run_experiment(argv: list[str]) -> Path | None:
         print(dry_run(sweep, workers, cache_dir))
         return None
     lang = opts.get("lang", "en")
-    log.info("%s: %d points x %d replications = %d runs on %d worker(s)", spec["name"],
-             len(sweep.points), sweep.replications, sweep.n_runs, workers)
     log_cache(cache_dir)
     t0 = time.perf_counter()
     cached = sum(is_cached(cache_dir, key) for *_rest, key in sweep.runs())
-    progress = Progress(sweep.n_runs, unit="run", desc="runs", initial=cached, every=0.1)
-    try:
-        records = run_sweep(sweep, workers, cache_dir, progress)
-    finally:
-        progress.close()
-    tables = assemble(sweep, records)
-    wall = time.perf_counter() - t0
-    with staged_folder(out_root, timestamp()) as stage:
-        write_outputs(stage.path, spec, sweep, tables, wall, workers, lang)
+    with staged_folder(out_root, timestamp()) as stage, \
+            open_engine(sweep.configs[0].executor, workers) as engine:
+        log.info("%s: %d points x %d replications = %d runs on %s", spec["name"],
+                 len(sweep.points), sweep.replications, sweep.n_runs, engine.describe())
+        store = PointStore(stage.path, sweep)  # each point's tables on disk as it completes
+        progress = Progress(sweep.n_runs, unit="run", desc="runs", initial=cached, every=0.1)
+        try:
+            records = run_sweep(sweep, workers, cache_dir, progress, engine=engine,
+                                on_point=store.add)
+        finally:
+            progress.close()
+        datasets = store.close()
+        small = small_tables(sweep, store.design, records)
+        wall = time.perf_counter() - t0
+        write_outputs(stage.path, spec, sweep, small, datasets, wall, engine.name,
+                      engine.workers, lang)
     final = stage.final
-    runs = tables["runs"]
+    runs = small["runs"]
     failed = runs[runs["status"] != "ok"]
     log.info("done in %.1f s: %d runs (%d from the cache), %d failed", wall, len(runs),
              int(runs["cached"].sum()), len(failed))

@@ -68,13 +68,15 @@ SENSITIVITY_RECIPES = ("morris", "sobol", "contrast_morris", "contrast_sobol",
                        "contrast_evolution")
 
 
-def read_experiment(folder: Path) -> tuple[dict[str, Any], dict[str, pd.DataFrame]]:
-    """The manifest and every Parquet table (by stem) of an experiment folder, checked
-    (:func:`sim.outputs.read_folder`: a damaged file gives a one-line ``DataError``)."""
+def read_experiment(folder: Path) -> tuple[dict[str, Any], Mapping[str, pd.DataFrame]]:
+    """The manifest and every Parquet table (by name) of an experiment folder, checked
+    and read as used (:func:`sim.outputs.read_folder`: a damaged file gives a one-line
+    ``DataError``)."""
     return read_folder(folder)
 
 
-def _provenance(manifest: dict[str, Any], tables: dict[str, pd.DataFrame]) -> dict[str, Any]:
+def _provenance(manifest: dict[str, Any], tables: Mapping[str, pd.DataFrame]
+                ) -> dict[str, Any]:
     pts = tables.get("points")
     return {"experiment": manifest.get("experiment"),
             "code_version": manifest.get("code_version"),
@@ -205,7 +207,7 @@ def draws_sentence(manifest: dict[str, Any], lang: Lang) -> str:
 
 
 class _Ctx:
-    def __init__(self, folder: Path, out: Path, tables: dict[str, pd.DataFrame],
+    def __init__(self, folder: Path, out: Path, tables: Mapping[str, pd.DataFrame],
                  prov: dict[str, Any], lang: str, ref: dict[str, str],
                  manifest: dict[str, Any]) -> None:
         self.folder, self.out, self.t, self.prov = folder, out, tables, prov
