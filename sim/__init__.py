@@ -4,7 +4,7 @@ The four entry points (also available as ``sim.load_config`` etc.)::
 
     from sim.config import load_config      # Hydra overrides -> validated Config
     from sim.world import build_world       # the embedded data -> World
-    from sim.runner import run_replications # replications in a process pool -> Results
+    from sim.runner import run_replications # replications on an engine -> Results
     from sim.model import simulate          # one replication -> RunResult
 
 The house, floor by floor (a module only imports from its own floor or below):
@@ -21,13 +21,16 @@ ground floor        ``errors``, ``calendar`` (model time, the OZG deadline), ``d
                     across replications, "not reached"), ``stats`` (statistics over
                     replications), ``config`` (the Hydra boundary), ``world``, ``rng``,
                     ``posterior`` (the posterior sample replications draw calibrated
-                    parameters from)
+                    parameters from), ``executor`` (where replications run: the settings),
+                    ``pool`` (the local process pool)
 ``model/``          the SimPy model, one room per mechanism: ``records``, ``money``,
                     ``operation`` (running costs), ``staff``, ``sharing``, ``municipalities``,
                     and ``simulation`` that wires them
-above the model     ``metrics`` (a run's raw arrays -> tidy tables, key figures), ``runner``
-                    (replications, the one process pool), ``cache`` (the run cache: signed,
+above the model     ``metrics`` (a run's raw arrays -> tidy tables, key figures), ``engines``
+                    (the local pool and Dask distributed behind one interface), ``runner``
+                    (replications on an engine), ``cache`` (the run cache: signed,
                     verified entries), ``sweep`` (designs, runs through the cache),
+                    ``store`` (a sweep's tables streamed to Parquet datasets),
                     ``io`` (writing run folders, the one staged-folder writer),
                     ``exports`` (a folder's ``summary.xlsx`` and coverage GeoJSON; the
                     boundaries through ``figures.geo``)

@@ -65,8 +65,11 @@ class ExecutorParams:
             _fail(f"{prefix}.scheduler_file", self.scheduler_file,
                   "null when executor.address is set (one way to find the scheduler)")
         for name, bound in BOUNDS_BY_CLASS["ExecutorParams"].items():
-            if getattr(self, name) is not None:
-                check_bound(f"{prefix}.{name}", getattr(self, name), bound)
+            value = getattr(self, name)
+            if isinstance(value, (list, bool, str)):
+                _fail(f"{prefix}.{name}", value, "a number")
+            if value is not None:
+                check_bound(f"{prefix}.{name}", value, bound)
 
     @property
     def cluster(self) -> str | None:

@@ -478,11 +478,12 @@ def _unreadable(path: Path, exc: Exception) -> DataError:
     return DataError(f"{path}: not a readable Parquet file ({first})")
 
 
-def _check_shape(path: Path, n: int, columns: list[str], rows: int | None) -> None:
+def _check_shape(path: Path, n: int, columns: list[str], rows: int | None,
+                 name: str | None = None) -> None:
     if rows is not None and n != rows:
         raise DataError(f"{path}: has {n} rows, manifest.json says {rows}: the file was "
                         "changed after it was written")
-    name = path.stem if path.suffix == ".parquet" else path.name
+    name = name or (path.stem if path.suffix == ".parquet" else path.name)
     missing = [c for c in required_columns(name) if c not in columns]
     if missing:
         raise DataError(f"{path}: column(s) {missing} missing: the table "
@@ -504,17 +505,19 @@ def check_table(path: str | Path, rows: int | None = None) -> None:
     if not path.exists():
         raise DataError(f"{path}: missing" + (" (manifest.json lists it)" if rows is not None
                                               else ""))
-    n, columns = 0, []
+    n = 0
     for f in files:
         try:
             meta = pq.read_metadata(f)
         except Exception as exc:  # pyarrow raises OSError, ArrowInvalid and others
             raise _unreadable(f, exc) from exc
         n += meta.num_rows
-        columns = meta.schema.names
-    if path.is_dir() and (path / COMMON_METADATA).is_file():
-        columns = pq.read_schema(path / COMMON_METADATA).names
-    _check_shape(path, n, columns if files else list(required_columns(path.name)), rows)
+        if path.is_dir():  # every file of a dataset has every declared column
+            _check_shape(f, meta.num_rows, meta.schema.names, None, path.name)
+        else:
+            _check_shape(path, n, meta.schema.names, rows)
+    if path.is_dir():
+        _check_shape(path, n, list(required_columns(path.name)), rows)
 
 
 def read_table(path: str | Path, rows: int | None = None,

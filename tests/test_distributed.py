@@ -72,7 +72,7 @@ def start_cluster(folder: Path, n_workers: int = 2) -> CliCluster:
     """A scheduler on 127.0.0.1 (a free port) and ``n_workers`` single-threaded workers
     without a nanny (a killed worker stays dead), each its own process."""
     sf = folder / "scheduler.json"
-    log = open(folder / "cluster.log", "ab")  # noqa: SIM115 - lives as long as the cluster
+    log = open(folder / "cluster.log", "ab")  # lives as long as the cluster
     quiet = {**os.environ, "DASK_DISTRIBUTED__LOGGING__DISTRIBUTED": "error"}
     sched = subprocess.Popen([DASK, "scheduler", "--host", "127.0.0.1", "--port", "0",
                               "--no-dashboard", "--scheduler-file", str(sf)],
@@ -278,7 +278,7 @@ def test_dask_not_installed_is_one_line_and_exit_2(monkeypatch: pytest.MonkeyPat
 def test_a_worker_on_other_code_is_refused(cluster_address: str,
                                            monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(engines, "code_version", lambda: "0" * 16)
-    with pytest.raises(ConfigError, match="runs ozg-sim code .* this machine 0000"):
+    with pytest.raises(ConfigError, match=r"runs ozg-sim code .* this machine 0000"):
         with open_engine(_dask(cluster_address)):
             pass
 

@@ -50,12 +50,16 @@ def test_efa_vs_efv_end_to_end(efa_vs_efv: Path) -> None:
     man = json.loads((out / "manifest.json").read_text())
     assert man["experiment"] == "efa_vs_efv" and man["failures"] == []
     assert len(man["points"]) == 12 and man["replications"] == 3
-    nat = pd.read_parquet(out / "national.parquet")
+    nat = pd.read_parquet(out / "national")
     assert set(nat["strategy"]) == {"efa", "efv", "einzel", "mixed"}
     assert set(nat["funding"]) == {"none", "konjunkturpaket", "competitive"}
     assert len(nat) == 12 * 3 * nat["month"].nunique()
-    for t in ("by_state", "by_kreis", "kpis", "runs", "points"):
+    for t in ("kpis", "runs", "points"):
         assert (out / f"{t}.parquet").is_file()
+    for t in ("national", "by_state", "by_kreis"):  # a dataset, one file per design point
+        assert len(list((out / t).glob("point-*.parquet"))) == 12
+        assert (out / t / "_common_metadata").is_file()
+        assert man["rows"][f"{t}/"] == len(pd.read_parquet(out / t))
     assert (out / "summary.csv").is_file()
     figs = _figures(out)
     for stem in ("fan_population_coverage", "difference_population_coverage_konjunkturpaket",
@@ -77,8 +81,8 @@ def test_rerun_resumes_from_the_cache_with_identical_results(efa_vs_efv: Path) -
     assert again is not None and again != efa_vs_efv
     runs = pd.read_parquet(again / "runs.parquet")
     assert runs["cached"].all()
-    pd.testing.assert_frame_equal(pd.read_parquet(again / "national.parquet"),
-                                  pd.read_parquet(efa_vs_efv / "national.parquet"))
+    pd.testing.assert_frame_equal(pd.read_parquet(again / "national"),
+                                  pd.read_parquet(efa_vs_efv / "national"))
 
 
 def test_redraw_in_german_from_the_saved_folder(efa_vs_efv: Path, tmp_path: Path) -> None:
@@ -92,7 +96,7 @@ def test_redraw_in_german_from_the_saved_folder(efa_vs_efv: Path, tmp_path: Path
     assert "fan_population_coverage_de.png" in _figures(copy)
     assert "fan_population_coverage.png" not in _figures(copy)  # German files only
     sidecar = pd.read_csv(copy / "figures" / "fan_population_coverage_de.csv", comment="#")
-    nat = pd.read_parquet(copy / "national.parquet")
+    nat = pd.read_parquet(copy / "national")
     assert sidecar["strategy"].nunique() == nat["strategy"].nunique()
 
 
@@ -230,7 +234,7 @@ def test_cliff_end_to_end_in_german(cliff: Path) -> None:
     out = cliff
     man = json.loads((out / "manifest.json").read_text())
     assert man["failures"] == [] and len(man["points"]) == 5
-    nat = pd.read_parquet(out / "national.parquet")
+    nat = pd.read_parquet(out / "national")
     assert set(nat["operation"]) == set(OPERATIONS)
     assert nat["funding"].nunique() == 1 and nat["strategy"].nunique() == 1
     figs = _figures(out)
@@ -248,7 +252,7 @@ def test_cliff_end_to_end_in_german(cliff: Path) -> None:
     diff = _side(out, "difference_population_coverage_de")
     assert list(diff["comparison"].unique()) == [f"{o} - central" for o in OPERATIONS[1:]]
     # the sweep keeps running costs per year and payer; they add up to the KPIs
-    rc = pd.read_parquet(out / "running_costs.parquet")
+    rc = pd.read_parquet(out / "running_costs")
     kp = pd.read_parquet(out / "kpis.parquet").set_index(["operation", "replication"])
     sums = rc.groupby(["operation", "replication", "payer"])["eur"].sum().unstack(fill_value=0)
     for payer in ("land", "municipal", "bund", "pool"):
@@ -269,7 +273,7 @@ def test_cliff_end_to_end_in_german(cliff: Path) -> None:
     # per-Land sidecar: mean paired difference to central, at Dec 2022 and Dec 2026
     sd = _side(out, "state_differences_de", parse_dates=["date"])
     assert sorted(sd["date"].dt.strftime("%Y-%m").unique()) == ["2022-12", "2026-12"]
-    bs = pd.read_parquet(out / "by_state.parquet")
+    bs = pd.read_parquet(out / "by_state")
     bs = bs[bs["date"].isin(sd["date"].unique())]
     wide = bs.pivot_table(index=["date", "state", "replication"], columns="operation",
                           values="population_coverage")
@@ -297,7 +301,7 @@ def test_funding_allocation_end_to_end(tmp_path: Path) -> None:
     np.testing.assert_allclose(cost.set_index("funding")["x_median"], hand.loc[FUNDINGS])
     # size classes at Dec 2022 and the last month: median over replications
     sc = _side(out, "size_classes", parse_dates=["date"])
-    bsc = pd.read_parquet(out / "by_size_class.parquet")
+    bsc = pd.read_parquet(out / "by_size_class")
     assert sorted(sc["date"].dt.strftime("%Y-%m").unique()) == [
         "2022-12", bsc["date"].max().strftime("%Y-%m")]
     assert set(sc["size_class"]) == set(bsc.loc[bsc["n_admins"] > 0, "size_class"])

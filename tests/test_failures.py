@@ -354,12 +354,15 @@ def _manifest(edit: Callable[[dict], object]) -> Callable[[Path], None]:
     return change
 
 
+#: A file of the sweep folder's dataset of the national table (sim/store.py).
+POINT_FILE = "national/point-000000.parquet"
 DAMAGE: dict[str, tuple[str, Callable[[Path], None], str]] = {
-    "table missing": ("national.parquet", Path.unlink, "missing"),
-    "table truncated": ("national.parquet", _truncate, "not a readable Parquet file"),
-    "table garbage": ("national.parquet", lambda p: p.write_bytes(b"PAR1" + b"\0" * 64),
+    "table missing": ("national", shutil.rmtree, "missing"),
+    "table truncated": (POINT_FILE, _truncate, "not a readable Parquet file"),
+    "table garbage": (POINT_FILE, lambda p: p.write_bytes(b"PAR1" + b"\0" * 64),
                       "not a readable Parquet file"),
-    "column missing": ("national.parquet", _drop_column, "population_coverage"),
+    "column missing": (POINT_FILE, _drop_column, "population_coverage"),
+    "point file missing": (POINT_FILE, Path.unlink, "manifest.json says"),
     "manifest missing": ("manifest.json", Path.unlink, "missing"),
     "manifest not JSON": ("manifest.json", lambda p: p.write_text("{not json"), "not JSON"),
     "manifest a list": ("manifest.json", lambda p: p.write_text("[1]"), "not a JSON object"),
@@ -369,7 +372,7 @@ DAMAGE: dict[str, tuple[str, Callable[[Path], None], str]] = {
     "manifest wrong type": ("manifest.json", _manifest(lambda m: {**m, "replications": "2"}),
                             "'replications' is str"),
     "rows changed": ("manifest.json",
-                     _manifest(lambda m: {**m, "rows": {**m["rows"], "national.parquet": 1}}),
+                     _manifest(lambda m: {**m, "rows": {**m["rows"], "national/": 1}}),
                      "manifest.json says 1"),
 }
 
@@ -386,7 +389,7 @@ def test_a_damaged_folder_is_one_line_naming_the_file(
     out = tmp_path / "cmp"
     args = [str(folder)] if cmd == "figures" else [str(folder), f"out={out}"]
     code, err = _call(figures.main if cmd == "figures" else compare.main, args, capsys)
-    named = "national.parquet" if case == "rows changed" else name
+    named = "national" if case in ("rows changed", "point file missing") else name
     _one_line(code, err, 2, named, words)
     assert not out.exists()
     assert sorted(p.name for p in (folder / "figures").iterdir()) == before
@@ -403,7 +406,7 @@ def test_a_table_cut_anywhere_or_with_a_flipped_footer_is_a_data_error(
         sweep_folder: Path, tmp_path: Path) -> None:
     """Cut at offsets spread over the whole file, and bytes spread over its footer flipped: the
     reader says so in one line naming the file, never another exception or a wrong table."""
-    src = sweep_folder / "national.parquet"
+    src = sweep_folder / POINT_FILE
     data = src.read_bytes()
     rows = len(pd.read_parquet(src))
     target = tmp_path / "national.parquet"

@@ -83,7 +83,7 @@ def checked(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Checked,
     run_dir = root / "run"  # one design point's tables as a run folder
     run_dir.mkdir()
     for table in ("national", "by_state", "by_kreis"):
-        df = pd.read_parquet(exp / f"{table}.parquet")
+        df = pd.read_parquet(exp / table)  # the sweep's dataset (sim/store.py)
         one = df[(df["strategy"] == "efa") & (df["funding"] == "konjunkturpaket")]
         one.drop(columns=["point", "strategy", "funding"]).to_parquet(
             run_dir / f"{table}.parquet", index=False)

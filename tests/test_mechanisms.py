@@ -375,7 +375,7 @@ def experiment(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_the_experiment_end_to_end_in_both_languages(experiment: Path) -> None:
     out = experiment
-    nat = pd.read_parquet(out / "national.parquet")
+    nat = pd.read_parquet(out / "national")
     assert list(dict.fromkeys(nat["mechanisms.switched_off"])) == [NONE, *MECHANISMS, ALL]
     draw_experiment_figures(out, "de", ["waterfall"])
     figs = {p.name for p in (out / "figures").iterdir()}

@@ -125,7 +125,7 @@ def test_the_recipe_writes_a_ranked_table_and_figures_in_both_languages(
         assert lines[0].startswith("# ") and any("code_version" in ln for ln in lines)
     t = pd.read_csv(figs / "regret.csv", comment="#")
     assert list(dict.fromkeys(t["outcome"])) == [REGRET_COVERAGE, REGRET_MONTHS_KPI]
-    horizon = pd.read_parquet(exploration / "national.parquet")["month"].max() + 1
+    horizon = pd.read_parquet(exploration / "national")["month"].max() + 1
     levers = ["strategy", "funding"]  # every combination of the two levers is ranked
     for _, sub in t.groupby("outcome"):
         assert sorted(map(tuple, sub[levers].to_numpy())) == [

@@ -276,9 +276,11 @@ def test_damaged_table_exits_2(experiment: Path, tmp_path: Path,
     for f in experiment.iterdir():
         if f.is_file() and not f.name.startswith("report"):
             (damaged / f.name).write_bytes(f.read_bytes())
-    (damaged / "national.parquet").write_bytes(b"not parquet")
+        elif f.is_dir() and f.name != "figures":  # a table's dataset
+            shutil.copytree(f, damaged / f.name)
+    (damaged / "national" / "point-000000.parquet").write_bytes(b"not parquet")
     code, _, err = _main([str(damaged)], capsys)
-    assert code == 2 and "national.parquet" in err
+    assert code == 2 and "national/point-000000.parquet" in err
     assert not list(damaged.glob("report*"))
 
 

@@ -169,7 +169,7 @@ def test_experiment_recipe_draws_the_topic_timeline_per_level(tmp_path: Path) ->
     files = recipes.draw_experiment_figures(exp, "en", ["timeline"], out=tmp_path / "figs")
     assert "timeline.png" in files
     side = pd.read_csv(tmp_path / "figs" / "timeline.csv", comment="#")
-    bt = pd.read_parquet(exp / "by_topic.parquet")
+    bt = pd.read_parquet(exp / "by_topic")
     main = bt[bt["funding"] == recipes.MAIN_LEVEL["funding"]]
     assert set(side["strategy"]) == set(main["strategy"])
     want = topic_timeline_table(main, "strategy")
@@ -197,7 +197,7 @@ def test_every_experiment_level_gets_the_runs_timeline(toy_run: Path, tmp_path: 
     exp = run_experiment([str(spec), "world=toy", "workers=1", f"out={tmp_path / 'exp'}",
                           "--no-cache"])
     assert exp is not None
-    ms = pd.read_parquet(exp / "milestones.parquet")
+    ms = pd.read_parquet(exp / "milestones")
     assert set(ms["replication"]) == {0, 1, 2} and set(ms["panel"]) == {"topic", "state"}
     # every Land of the world has a lane in every run, reached or not
     assert ms.groupby(["point", "replication"])["lane"].nunique().nunique() == 1
