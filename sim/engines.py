@@ -24,6 +24,7 @@ without it gives one line saying how to install it.
 
 from __future__ import annotations
 
+import ctypes
 import importlib.util
 import logging
 import math
@@ -39,10 +40,11 @@ from sim.provenance import code_version
 try:  # optional: pip install -e '.[dask]'
     import dask
     import distributed
-    from distributed import Client, LocalCluster, as_completed
+    from distributed import Client, LocalCluster, WorkerPlugin, as_completed
     from distributed.scheduler import KilledWorker
 except ImportError:  # pragma: no cover - exercised by monkeypatching DASK_IMPORT_ERROR
     distributed = None  # type: ignore[assignment]
+    WorkerPlugin = object  # type: ignore[assignment,misc]
 
 log = logging.getLogger("ozg-sim")
 
@@ -58,6 +60,15 @@ TASKS_PER_WORKER = 4
 #: Times a Dask task may lose its worker before the command gives up (Dask's
 #: ``distributed.scheduler.allowed-failures``; its default).
 MAX_TASK_FAILURES = 3
+#: glibc's ``mallopt`` parameters (``<malloc.h>``) and the values a worker sets: arrays up
+#: to 32 MiB come from the heap, which is trimmed only above 128 MiB free. Dask's nanny
+#: starts workers with ``MALLOC_TRIM_THRESHOLD_=65536``, which also fixes glibc's mmap
+#: threshold at 128 KiB: every NumPy array above it is then mapped and unmapped again, and a
+#: full-Germany replication took 10-15 % longer on a worker than in the local pool
+#: (BENCHMARKS.md, 5 Dec 2026). 32 MiB is glibc's own dynamic ceiling on 64-bit systems.
+M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3
+WORKER_TRIM_THRESHOLD = 128 * 1024 * 1024
+WORKER_MMAP_THRESHOLD = 32 * 1024 * 1024
 #: What the one-line error says when Dask is missing.
 INSTALL_HINT = "pip install -e '.[dask]' (or pip install 'ozg-sim[dask]')"
 
@@ -137,6 +148,27 @@ def _run_batch(fn: Callable[..., R], shared: Any,
 
 def _worker_code_version() -> str:
     return code_version()
+
+
+def tune_malloc() -> bool:
+    """Give this process glibc's large-array allocation back (see :data:`M_MMAP_THRESHOLD`);
+    whether it could (not on other C libraries)."""
+    try:
+        libc = ctypes.CDLL(None)
+        return bool(libc.mallopt(M_TRIM_THRESHOLD, WORKER_TRIM_THRESHOLD)
+                    and libc.mallopt(M_MMAP_THRESHOLD, WORKER_MMAP_THRESHOLD))
+    except (OSError, AttributeError):  # pragma: no cover - not glibc
+        return False
+
+
+class MallocPlugin(WorkerPlugin):  # type: ignore[misc]
+    """Runs :func:`tune_malloc` on every worker of the cluster, those that join later (a
+    restarted worker) included."""
+
+    name = "ozg-sim-malloc"
+
+    def setup(self, worker: Any) -> None:
+        tune_malloc()
 
 
 class DaskEngine:
@@ -268,6 +300,7 @@ def open_engine(params: ExecutorParams, workers: int | None = None) -> Iterator[
             {"distributed.scheduler.allowed-failures": MAX_TASK_FAILURES}):
         client = _connect(params, workers, stack)
         _check_workers(client, params.connect_timeout_s, params.cluster or "a LocalCluster")
+        client.register_plugin(MallocPlugin())
         engine = DaskEngine(client, params)
         log.info("running on %s", engine.describe())
         link = client.dashboard_link if client.scheduler_info().get("services", {}).get(

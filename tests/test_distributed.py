@@ -135,9 +135,32 @@ def test_a_run_gives_the_same_tables_on_the_cluster(cluster_address: str) -> Non
     pd.testing.assert_frame_equal(local.kpis, dask.kpis)
 
 
+def test_ozg_sim_on_the_cluster_writes_the_same_bytes(cluster_address: str,
+                                                      tmp_path: Path) -> None:
+    base = [sys.executable, "-m", "sim", *TOY, "replications=3", "map_months=[2021-12]"]
+    for name, extra in (("local", ["workers=2"]),
+                        ("dask", ["executor=dask", f"executor.address={cluster_address}"])):
+        res = subprocess.run([*base, *extra, f"hydra.run.dir={tmp_path / name}"],
+                             capture_output=True, text=True, timeout=300, check=False)
+        assert res.returncode == 0, res.stderr[-2000:]
+    assert "Dask worker thread(s) of " + cluster_address in (
+        tmp_path / "dask" / "ozg-sim.log").read_text()
+    tables = sorted(p.name for p in (tmp_path / "local").glob("*.parquet"))
+    assert "national.parquet" in tables
+    for name in tables:
+        assert filecmp.cmp(tmp_path / "local" / name, tmp_path / "dask" / name,
+                           shallow=False), name
+
+
 def test_an_experiment_writes_the_same_bytes_on_either_engine(cluster_address: str,
                                                               tmp_path: Path) -> None:
-    args = ["efa_vs_efv", *TOY, "replications=2", "--no-cache"]
+    spec = tmp_path / "dist.yaml"  # 6 points x 2 replications, one figure: seconds, not minutes
+    spec.write_text(json.dumps({
+        "name": "dist", "title": "Both engines", "replications": 2, "seed": 3,
+        "base": TOY, "figures": ["fan"],
+        "design": {"grid": {"strategy": ["efa", "efv", "einzel"],
+                            "funding": ["none", "konjunkturpaket"]}}}))
+    args = [str(spec), "--no-cache"]
     local = experiment_cli.run_experiment([*args, "workers=2", f"out={tmp_path / 'l'}"])
     dask = experiment_cli.run_experiment([*args, "executor=dask",
                                           f"executor.address={cluster_address}",
@@ -152,7 +175,9 @@ def test_an_experiment_writes_the_same_bytes_on_either_engine(cluster_address: s
         if name == "runs":  # wall times differ, nothing else
             a, b = a.drop(columns="wall_s"), b.drop(columns="wall_s")
         pd.testing.assert_frame_equal(a, b, obj=name)
-    for path in sorted(local.glob("*/point-*.parquet")):  # every dataset file, byte for byte
+    files = sorted(local.glob("*/point-*.parquet"))
+    assert len(files) >= 6 * 5  # every dataset file, byte for byte
+    for path in files:
         assert filecmp.cmp(path, dask / path.relative_to(local), shallow=False), path
     assert filecmp.cmp(local / "summary.csv", dask / "summary.csv", shallow=False)
 
