@@ -63,9 +63,10 @@ class CliCluster:
                 p.terminate()
         for p in self.processes:
             try:
-                p.wait(timeout=20)
-            except subprocess.TimeoutExpired:
+                p.wait(timeout=5)
+            except subprocess.TimeoutExpired:  # a worker still looking for its scheduler
                 p.kill()
+                p.wait()
 
 
 def start_cluster(folder: Path, n_workers: int = 2) -> CliCluster:
