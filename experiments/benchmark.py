@@ -350,6 +350,11 @@ def part_distributed(overrides: list[str], results: dict, runs: int = 1000,
     from sim.sweep import make_sweep, run_sweep, small_tables
 
     unpin()
+    if runs <= 0:  # the memory measurement alone
+        mem = parent_memory_of_toy_sweep(memory_runs)
+        _print_memory(mem)
+        results["distributed"] = {"memory": mem}
+        return
     reps = 10
     points = max(1, runs // reps)
     design = {"grid": {"staffing.dev_fte_factor": [0.8 + 0.4 * i / max(1, points - 1)
@@ -397,14 +402,18 @@ def part_distributed(overrides: list[str], results: dict, runs: int = 1000,
                                   "overhead_ms": overhead_ms}
         return
     mem = parent_memory_of_toy_sweep(memory_runs)
-    print(f"  parent of a {mem['runs']:,}-run toy experiment (ozg-sim-experiment, 2 workers): "
-          f"peak RSS {mem['peak_mb']:.0f} MB in {mem['wall_s']:.0f} s  target <= "
-          f"{TARGET_PARENT_MB:.0f} MB -> {ratio(mem['peak_mb'], TARGET_PARENT_MB)}")
+    _print_memory(mem)
     results["distributed"] = {"runs": n, "wall_local": walls["local"],
                               "wall_dask": walls["dask"], "runs_per_s_local": tp["local"],
                               "runs_per_s_dask": tp["dask"], "dask_share": share,
                               "overhead_ms": overhead_ms,
                               "memory": mem}
+
+
+def _print_memory(mem: dict) -> None:
+    print(f"  parent of a {mem['runs']:,}-run toy experiment (ozg-sim-experiment, 2 workers): "
+          f"peak RSS {mem['peak_mb']:.0f} MB in {mem['wall_s']:.0f} s  target <= "
+          f"{TARGET_PARENT_MB:.0f} MB -> {ratio(mem['peak_mb'], TARGET_PARENT_MB)}", flush=True)
 
 
 MEMORY_CHILD = """
@@ -421,12 +430,14 @@ def parent_memory_of_toy_sweep(runs: int) -> dict:
     reps = 2
     with tempfile.TemporaryDirectory() as tmp:
         spec = Path(tmp) / "memory.yaml"
-        spec.write_text(json.dumps({
+        spec.write_text(json.dumps({  # an exploration: hypercube x strategy, robustness
             "name": "memory", "title": "Parent memory of a large sweep", "replications": reps,
-            "seed": 1, "base": ["world=toy"], "figures": ["fan"],
-            "design": {"lhs": {"n": runs // reps,
+            "seed": 1, "base": ["world=toy"], "figures": ["robustness"],
+            "reference": {"factor": "strategy", "level": "efa"},
+            "design": {"lhs": {"n": runs // reps // 2,
                                "ranges": ["sharing.efa.propensity",
-                                          "development.effort_person_days"]}}}))
+                                          "development.effort_person_days"]},
+                       "cross": {"strategy": ["efa", "efv"]}}}))
         out = subprocess.run([sys.executable, "-c", MEMORY_CHILD, str(spec), f"out={tmp}",
                               "workers=2", "--no-cache"], capture_output=True, text=True,
                              check=False)

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import re
 import zipfile
 from collections.abc import Mapping, Sequence
@@ -44,12 +45,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
 from sim import bands
 from sim.calendar import month_label
 from sim.figures.geo import X_SCALE, RegionLevel, region_names, region_polygons, region_states
+
+log = logging.getLogger("ozg-sim")
 
 #: File name of the workbook.
 SUMMARY_XLSX = "summary.xlsx"
@@ -191,24 +195,41 @@ def _cell_values(series: pd.Series) -> tuple[list[Any], str | None]:
 
 
 def _write_sheet(wb: Workbook, name: str, df: pd.DataFrame) -> None:
+    """One sheet, streamed (a write-only workbook: a large experiment's summary has
+    hundreds of thousands of cells, which a workbook held in memory would keep as objects):
+    a bold header row, frozen; column widths from the first rows; number formats; text
+    that starts with "=" stays text, never a formula."""
     ws = wb.create_sheet(name)
     columns = [_cell_values(df[c]) for c in df.columns]
-    ws.append([str(c) for c in df.columns])
-    for row in zip(*(values for values, _ in columns), strict=True):
-        ws.append(list(row))
-    bold = Font(bold=True)
     for j, (col, (values, fmt)) in enumerate(zip(df.columns, columns, strict=True), start=1):
-        ws.cell(1, j).font = bold
-        cells = ws.iter_rows(min_row=2, min_col=j, max_col=j)
-        for (cell,) in cells:
-            if cell.data_type == "f":  # text starting with "=" is text, not a formula
-                cell.data_type = "s"
-            if fmt is not None:
-                cell.number_format = fmt
         sample = [len(str(v)) for v in values[:200] if v is not None and not fmt]
         width = max([len(str(col)), *(sample or [len(fmt or "") or 10])]) + 2
         ws.column_dimensions[get_column_letter(j)].width = min(width, MAX_COLUMN_WIDTH)
     ws.freeze_panes = "A2"
+    bold = Font(bold=True)
+    header = []
+    for col in df.columns:
+        cell = WriteOnlyCell(ws, value=str(col))
+        cell.font = bold
+        header.append(cell)
+    ws.append(header)
+    formats = [fmt for _values, fmt in columns]
+    for row in zip(*(values for values, _ in columns), strict=True):
+        ws.append([_cell(ws, v, fmt) for v, fmt in zip(row, formats, strict=True)])
+
+
+def _cell(ws: Any, value: Any, fmt: str | None) -> Any:
+    """A value as it goes into a write-only sheet: a cell where it needs a format or must
+    stay text."""
+    text_like_formula = isinstance(value, str) and value.startswith("=")
+    if fmt is None and not text_like_formula:
+        return value
+    cell = WriteOnlyCell(ws, value=value)
+    if text_like_formula:
+        cell.data_type = "s"
+    if fmt is not None:
+        cell.number_format = fmt
+    return cell
 
 
 #: The workbook's "last modified" property, which openpyxl sets to "now" when it saves.
@@ -253,8 +274,7 @@ def write_summary_xlsx(folder: Path, provenance: Mapping[str, Any],
     """
     folder = Path(folder)
     sheets, what = summary_sheets(folder)
-    wb = Workbook()
-    wb.remove(wb.active)  # type: ignore[arg-type]
+    wb = Workbook(write_only=True)
     wb.properties.created = wb.properties.modified = FIXED_TIME
     wb.properties.creator = "ozg-sim"
     for name, df in sheets.items():
@@ -375,6 +395,12 @@ def manifest_provenance(manifest: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
+#: Most design points whose coverage a folder's GeoJSON carries (nine columns per point and
+#: region): a large exploration's layer would have tens of thousands of columns per region
+#: and would need its whole ``by_state`` table in memory.
+GEOJSON_MAX_POINTS = 100
+
+
 def write_folder_exports(folder: Path, manifest: Mapping[str, Any],
                          tables: Mapping[str, pd.DataFrame] | None = None,
                          out: Path | None = None) -> list[str]:
@@ -388,14 +414,29 @@ def write_folder_exports(folder: Path, manifest: Mapping[str, Any],
     """
     target = Path(out if out is not None else folder)
     names = []
-    if tables is not None and {"by_kreis", "by_state"} <= set(tables):
+    points = len(manifest.get("points") or [])
+    if points > GEOJSON_MAX_POINTS:
+        log.info("coverage GeoJSON left out: %d design points (at most %d; a layer of "
+                 "that many columns per region serves no map)", points, GEOJSON_MAX_POINTS)
+    elif tables is not None and {"by_kreis", "by_state"} <= set(tables):
         names += [p.name for p in write_coverage_geojson(
             target, tables["by_kreis"], tables["by_state"], tables.get("points"))]
     names.append(write_summary_xlsx(folder, manifest_provenance(manifest), target).name)
     return names
 
 
-__all__ = ["GEOJSON_NAMES", "SUMMARY_XLSX", "coverage_columns", "coverage_geojson",
-           "manifest_provenance", "read_sidecar", "sheet_name", "sidecar_header",
-           "summary_sheets",
-           "write_coverage_geojson", "write_folder_exports", "write_summary_xlsx"]
+__all__ = [
+    "GEOJSON_MAX_POINTS",
+    "GEOJSON_NAMES",
+    "SUMMARY_XLSX",
+    "coverage_columns",
+    "coverage_geojson",
+    "manifest_provenance",
+    "read_sidecar",
+    "sheet_name",
+    "sidecar_header",
+    "summary_sheets",
+    "write_coverage_geojson",
+    "write_folder_exports",
+    "write_summary_xlsx",
+]
