@@ -45,6 +45,12 @@ try:  # optional: pip install -e '.[dask]'
 except ImportError:  # pragma: no cover - exercised by monkeypatching DASK_IMPORT_ERROR
     distributed = None  # type: ignore[assignment]
     WorkerPlugin = object  # type: ignore[assignment,misc]
+    KilledWorker = WorkerLostError  # type: ignore[assignment,misc]
+
+#: What a command catches when a task lost its workers too often: the local pool's
+#: :class:`sim.pool.WorkerLostError` (sweeps and runs raise it for Dask too) and Dask's own
+#: ``KilledWorker`` (out of pyabc's executor in a calibration).
+WORKER_LOST = (WorkerLostError, KilledWorker)
 
 log = logging.getLogger("ozg-sim")
 

@@ -524,16 +524,24 @@ def test_cli_bad_input_exits_2_and_writes_nothing(tmp_path: Path) -> None:
     assert not out.exists()
 
 
-def test_a_lost_calibration_worker_is_one_line_and_exit_4(monkeypatch, capsys) -> None:
-    """A local pool whose worker was killed (BrokenProcessPool) ends the command with one
-    line and sim.cli.common.EXIT_WORKERS_LOST, not a traceback."""
+@pytest.mark.parametrize("engine", ["local", "dask"])
+def test_a_lost_calibration_worker_is_one_line_and_exit_4(engine, monkeypatch,
+                                                         capsys) -> None:
+    """A local pool whose worker was killed (BrokenProcessPool), or a Dask task that lost
+    its worker too often (KilledWorker), ends the command with one line and
+    sim.cli.common.EXIT_WORKERS_LOST, not a traceback."""
     from concurrent.futures.process import BrokenProcessPool
 
     import sim.cli.calibrate as cli
     from sim.cli.common import EXIT_WORKERS_LOST
 
     def broken(args: list[str]) -> None:
-        raise BrokenProcessPool("A process in the process pool was terminated abruptly")
+        if engine == "local":
+            raise BrokenProcessPool("A process in the process pool was terminated abruptly")
+        from types import SimpleNamespace
+
+        from distributed.scheduler import KilledWorker
+        raise KilledWorker("simulate-1", SimpleNamespace(address="tcp://127.0.0.1:1"), 3)
 
     monkeypatch.setattr(cli, "run_calibration", broken)
     with pytest.raises(SystemExit) as exc:

@@ -89,7 +89,7 @@ from sim.config import (
     load_config,
     scenario_keys,
 )
-from sim.engines import DaskEngine, open_engine
+from sim.engines import WORKER_LOST, DaskEngine, open_engine
 from sim.errors import ConfigError, DataError
 from sim.executor import ExecutorParams
 from sim.figures.calibration import draw_calibration_figures
@@ -404,8 +404,10 @@ def main(argv: list[str] | None = None) -> None:
         fail(TOOL, exc)
     except (OutputError, OSError) as exc:
         fail_io(TOOL, exc)
-    except BrokenProcessPool as exc:  # a local worker was killed (out of memory, SIGKILL)
-        fail(TOOL, f"a worker process of the calibration died ({exc or 'killed'}); no output "
+    except (BrokenProcessPool, *WORKER_LOST) as exc:  # a worker was killed (out of memory,
+        # SIGKILL): on the local pool at once, on Dask after a task lost it three times
+        first = (str(exc).strip().splitlines() or ["killed"])[0][:200]
+        fail(TOOL, f"a worker process of the calibration died ({first}); no output "
              "folder was written: start it again (with fewer workers= if memory ran out)",
              EXIT_WORKERS_LOST)
 
