@@ -521,10 +521,11 @@ def check_table(path: str | Path, rows: int | None = None) -> None:
 
 
 def read_table(path: str | Path, rows: int | None = None,
-               columns: list[str] | None = None) -> pd.DataFrame:
+               columns: list[str] | None = None, checked: bool = False) -> pd.DataFrame:
     """One saved table, checked: a Parquet file, or a dataset folder of one file per design
     point (:mod:`sim.store`, read in point order); ``rows`` rows if given, the declared
-    columns (:func:`required_columns`). ``columns`` reads only those (after the check).
+    columns (:func:`required_columns`). ``columns`` reads only those (after the check);
+    ``checked=True`` skips the footers of a dataset that :func:`check_table` has read.
 
     Raises
     ------
@@ -537,7 +538,8 @@ def read_table(path: str | Path, rows: int | None = None,
         raise DataError(f"{path}: missing" + (" (manifest.json lists it)" if rows is not None
                                               else ""))
     if path.is_dir():
-        check_table(path, rows)
+        if not checked:
+            check_table(path, rows)
         files = _dataset_files(path)
         if not files:
             return pd.DataFrame({c: [] for c in columns or required_columns(path.name)})
@@ -571,7 +573,7 @@ class FolderTables(Mapping[str, pd.DataFrame]):
         if name not in self._paths:
             raise KeyError(name)
         if name not in self._kept:
-            self._kept[name] = read_table(*self._paths[name])
+            self._kept[name] = read_table(*self._paths[name], checked=True)  # on opening
             while len(self._kept) > TABLES_KEPT:
                 self._kept.popitem(last=False)
         self._kept.move_to_end(name)

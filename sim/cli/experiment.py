@@ -230,7 +230,9 @@ def write_outputs(folder: Path, spec: dict[str, Any], sweep: Sweep,
         "rows": rows, "lang": lang,
     }
     (folder / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str))
-    _man, tables = read_folder(folder)  # the datasets are read as the figures need them
+    # the exports read only the tables of the coverage GeoJSON (the figures open the folder
+    # themselves), each when it is needed
+    _man, tables = read_folder(folder, ("by_kreis", "by_state", "points"))
     return [*draw_experiment_figures(folder, lang, progress=log_figure),
             *write_folder_exports(folder, manifest, tables)]
 
