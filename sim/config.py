@@ -44,6 +44,7 @@ from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import ConfigAttributeError, ConfigKeyError, OmegaConfBaseException
 
+from sim.calendar import OZG_DEADLINE, OZG_DEADLINE_MONTH, month_index
 from sim.errors import ConfigError
 from sim.params import Config
 from sim.posterior import PosteriorSample, parse_posterior, parse_reference
@@ -443,3 +444,23 @@ def read_yaml(path: Path) -> Any:
 def to_yaml(obj: Any) -> str:
     """YAML text of a plain mapping or list (as Hydra writes it)."""
     return OmegaConf.to_yaml(OmegaConf.create(obj))
+
+
+def check_run_dates(cfg: Config) -> None:
+    """The dates a run's outputs need: ``end`` not before the OZG deadline (the key figures
+    and the closing lines are read there) and no ``map_months`` after ``end`` (it would have
+    no map). The library simulates shorter horizons (a calibration backtest ends earlier),
+    so this is the command's check, not :meth:`Config.validate`'s.
+
+    Raises
+    ------
+    ConfigError
+        Naming the key, its value and what is allowed.
+    """
+    if month_index(cfg.end, "end") < OZG_DEADLINE_MONTH:
+        raise ConfigError(f"end={cfg.end!r} is not allowed: a month from {OZG_DEADLINE} on "
+                          "(ozg-sim reads its key figures at the OZG deadline)")
+    late = [m for m in cfg.map_months if month_index(m, "map_months") > cfg.horizon_months - 1]
+    if late:
+        raise ConfigError(f"map_months={list(cfg.map_months)!r} is not allowed: months not "
+                          f"after end={cfg.end} ({late[0]} is; e.g. map_months=[{OZG_DEADLINE}])")

@@ -113,9 +113,15 @@ def run_replications(world: World, cfg: Config, workers: int | None = None,
         outs.append(out)
         if progress:
             progress(len(outs), n)
-    outs.sort(key=lambda o: o.replication)
+    return collect(outs)
+
+
+def collect(outs: list[ReplicationOutput], names: tuple[str, ...] = TABLES) -> Results:
+    """The :class:`Results` of replications (in any order): the tables ``names``
+    concatenated in replication order, the key figures per replication and across them."""
+    outs = sorted(outs, key=lambda o: o.replication)
     tables = {name: pd.concat([o.tables[name] for o in outs], ignore_index=True)
-              for name in TABLES}
+              for name in names}
     kpis = pd.DataFrame([{"replication": o.replication, **o.kpis} for o in outs])
     return Results(tables=tables, kpis=kpis, kpi_summary=summarise_kpis(kpis),
                    wall_s=[o.wall_s for o in outs],

@@ -28,7 +28,6 @@ from hydra.core.override_parser.overrides_parser import OverridesParser
 
 from sim import __version__
 from sim.bounds import DEFAULT_MAX_COST_S, check_cost
-from sim.calendar import OZG_DEADLINE, OZG_DEADLINE_MONTH, month_index
 from sim.cli.common import (
     EXIT_WORKERS_LOST,
     Progress,
@@ -43,6 +42,7 @@ from sim.config import (
     CONF_DIR,
     CONFIG_NAME,
     check_repeats,
+    check_run_dates,
     explain,
     hydra_session,
     hydra_settings,
@@ -55,7 +55,6 @@ from sim.errors import ConfigError, DataError
 from sim.io import OutputError, check_writable, write_run
 from sim.keys import to_dict
 from sim.metrics import headline
-from sim.params import Config
 from sim.pool import WorkerLostError
 from sim.posterior import draws_record
 from sim.runner import run_replications
@@ -64,26 +63,6 @@ from sim.world import build_world
 TOOL = "ozg-sim"
 _PASS_THROUGH = ("-h", "--help", "--hydra-help", "--info", "-i", "--cfg", "-c", "--resolve",
                  "--package", "-p", "--version", "--shell-completion", "-sc")
-
-
-def check_run_dates(cfg: Config) -> None:
-    """The dates a run's outputs need: ``end`` not before the OZG deadline (the key figures
-    and the closing lines are read there) and no ``map_months`` after ``end`` (it would have
-    no map). The library simulates shorter horizons (a calibration backtest ends earlier),
-    so this is the command's check, not :meth:`Config.validate`'s.
-
-    Raises
-    ------
-    ConfigError
-        Naming the key, its value and what is allowed.
-    """
-    if month_index(cfg.end, "end") < OZG_DEADLINE_MONTH:
-        raise ConfigError(f"end={cfg.end!r} is not allowed: a month from {OZG_DEADLINE} on "
-                          "(ozg-sim reads its key figures at the OZG deadline)")
-    late = [m for m in cfg.map_months if month_index(m, "map_months") > cfg.horizon_months - 1]
-    if late:
-        raise ConfigError(f"map_months={list(cfg.map_months)!r} is not allowed: months not "
-                          f"after end={cfg.end} ({late[0]} is; e.g. map_months=[{OZG_DEADLINE}])")
 
 
 def run(cfg_node: object) -> Path:
