@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 import sim
-from sim.cli import cache, calibrate, compare, experiment, figures, report
+from sim.cli import app, cache, calibrate, compare, experiment, figures, report
 from sim.cli.common import EXIT_INTERRUPTED, CommandLine, Option
 from sim.errors import ConfigError
 
@@ -26,7 +26,7 @@ PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
 #: The small commands and their parsers.
 SMALL = {"ozg-sim-experiment": experiment, "ozg-sim-figures": figures,
          "ozg-sim-compare": compare, "ozg-sim-calibrate": calibrate, "ozg-sim-cache": cache,
-         "ozg-sim-report": report}
+         "ozg-sim-report": report, "ozg-sim-app": app}
 
 
 def _module(script: str) -> str:

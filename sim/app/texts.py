@@ -24,7 +24,7 @@ TEXTS: dict[str, tuple[str, str]] = {
                  "Change a lever, run, compare with the calibrated baseline "
                  "(same random numbers: a paired comparison)."),
     "language": ("Sprache", "Language"),
-    "run_section": ("Lauf", "Run"),
+    "run_section": ("Welt und Replikationen", "World and replications"),
     "policy": ("Politik und Geld", "Policy and money"),
     "staffing": ("Personal", "Staff"),
     "calibrated": ("Unsichere Parameter (kalibriert)", "Uncertain parameters (calibrated)"),
@@ -86,6 +86,8 @@ TEXTS: dict[str, tuple[str, str]] = {
                   "Save as DIR/whatif.yaml and run `ozg-sim --config-dir DIR --config-name "
                   "whatif`."),
     "export": ("Abbildungen und Zahlen exportieren (ZIP)", "Export figures and numbers (ZIP)"),
+    "zip": ("ZIP herunterladen", "Download the ZIP"),
+    "exported": ("Exportiert nach {dir}", "Exported to {dir}"),
     "xlsx": ("Zahlen als Excel-Datei (xlsx)", "Numbers as an Excel file (xlsx)"),
     "export_help": ("Abbildungen als PNG (300 dpi), SVG und PDF mit ihren Daten (CSV), "
                     "Kennzahlen und Differenzen als CSV und Excel; auch im Exportordner {dir}.",
@@ -141,12 +143,18 @@ def option_label(group: str, option: str, lang: Lang) -> str:
     return label_value(group, option, lang)
 
 
+#: Longest control name that fits the sidebar beside its value.
+LABEL_CHARS = 56
+
+
 def control_label(key: str, lang: Lang, programme: str | None = None) -> str:
     """Readable name of a control's key (the first programme's money names it)."""
     if key == "funding.programmes.0.amount_eur":
         name = programme_label(programme, lang) if programme else t("amount_none", lang)
         return f"{t('amount', lang)} – {name}"
     label = param_label(key, lang)
+    if len(label) > LABEL_CHARS:  # a slider's title does not wrap: the short name
+        label = param_label(key, lang, short=True)
     return label[:1].upper() + label[1:]
 
 

@@ -144,7 +144,7 @@ class Session:
 
     def _build_widgets(self) -> None:
         self.w_lang = pn.widgets.RadioButtonGroup(options=LANGS, value=self.lang,
-                                                  button_type="default")
+                                                  color="default")
         self.w_world = pn.widgets.Select(options=list(whatif.WORLDS), value="germany", **WIDE)
         self.w_reps = pn.widgets.IntSlider(start=whatif.MIN_REPLICATIONS,
                                            end=whatif.MAX_REPLICATIONS, value=10, step=1,
@@ -181,10 +181,10 @@ class Session:
                   *self.w_fix.values()]:
             w.param.watch(self._prefetch, "value")
         self.w_lang.param.watch(self._lang_changed, "value")
-        self.b_run = pn.widgets.Button(button_type="primary", width=110)
-        self.b_reset = pn.widgets.Button(button_type="default", width=110)
-        self.b_pin = pn.widgets.Button(button_type="default", width=110, disabled=True)
-        self.b_unpin = pn.widgets.Button(button_type="light", disabled=True)
+        self.b_run = pn.widgets.Button(color="primary", width=110)
+        self.b_reset = pn.widgets.Button(color="default", width=110)
+        self.b_pin = pn.widgets.Button(color="default", width=110, disabled=True)
+        self.b_unpin = pn.widgets.Button(color="light", disabled=True)
         self.b_run.on_click(self.run)
         self.b_reset.on_click(lambda _e: self.reset())
         self.b_pin.on_click(self.pin)
@@ -225,13 +225,13 @@ class Session:
         self.v_command = pn.pane.HTML("", sizing_mode="stretch_width", css_classes=["command"],
                                       stylesheets=[CSS])
         self.d_yaml = pn.widgets.FileDownload(callback=self._yaml_file, filename="whatif.yaml",
-                                              disabled=True, button_type="default")
-        self.b_export = pn.widgets.Button(button_type="default", disabled=True)
+                                              disabled=True, color="default")
+        self.b_export = pn.widgets.Button(color="default", disabled=True)
         self.b_export.on_click(self.export)
         self.d_zip = pn.widgets.FileDownload(file=None, filename="export.zip", disabled=True,
-                                             button_type="success")
+                                             color="success")
         self.d_xlsx = pn.widgets.FileDownload(file=None, filename="summary.xlsx",
-                                              disabled=True, button_type="success")
+                                              disabled=True, color="success")
         self.export_help = pn.pane.HTML("", stylesheets=[CSS])
         self.tab_bodies = [
             pn.Column(self.v_png["fan"], self.v_table),
@@ -284,15 +284,18 @@ class Session:
         self.b_pin.name, self.b_unpin.name = t("pin", lang), t("unpin", lang)
         self.b_export.name = t("export", lang)
         self.d_yaml.label = t("yaml", lang)
-        self.d_zip.label, self.d_xlsx.label = "ZIP", t("xlsx", lang)
+        self.d_zip.label, self.d_xlsx.label = t("zip", lang), t("xlsx", lang)
         self.export_help.object = html.escape(t("export_help", lang, dir=self.exports))
         names = ("tab_overview", "tab_difference", "tab_states", "tab_pinned", "tab_reproduce")
-        active = self.tabs.active
-        self.tabs[:] = [(t(key, lang), body) for key, body in zip(names, self.tab_bodies,
-                                                                  strict=True)]
-        self.tabs.active = active
+        # Panel sends changed tab titles to the browser only with a new Tabs: swap it in.
+        tabs = pn.Tabs(*[(t(key, lang), body) for key, body in zip(names, self.tab_bodies,
+                                                                    strict=True)],
+                       active=self.tabs.active, dynamic=False, **WIDE)
+        if self.tabs in self.main.objects:
+            self.main[self.main.objects.index(self.tabs)] = tabs
+        self.tabs = tabs
         if not self.status.object or self.shown is None:
-            self._say(t("ready", lang))
+            self._say(t("ready", lang), state="ready")
 
     def _funding_changed(self, event: Any) -> None:
         self._amount_to_funding(event.new)
@@ -353,9 +356,13 @@ class Session:
 
     # ------------------------------------------------------------------ running
 
-    def _say(self, text: str, error: bool = False) -> None:
+    def _say(self, text: str, error: bool = False, state: str = "running") -> None:
+        """Say ``text`` in the status line; its ``data-run`` and ``data-state`` attributes
+        (``running``, ``done``, ``error``) say which run it is about."""
         cls = "ozg-error" if error else "ozg-note"
-        new = f"<span class='{cls}'>{html.escape(text)}</span>"
+        state = "error" if error else state
+        new = (f"<span class='{cls}' data-run='{self._generation}' data-state='{state}'>"
+               f"{html.escape(text)}</span>")
         if self.status.object != new:  # only changes go to the browser
             self.status.object = new
 
@@ -406,7 +413,7 @@ class Session:
         total = time.perf_counter() - job.started
         self._say(t("done", self.lang, s=_seconds(answered or total, self.lang),
                     all=_seconds(total, self.lang), cached=job.scenario.cached,
-                    total=job.scenario.total))
+                    total=job.scenario.total), state="done")
 
     def _show_progress(self, job: Job) -> None:
         b, s = job.base, job.scenario
@@ -580,7 +587,7 @@ class Session:
         self.d_xlsx.file = io.BytesIO(xlsx_of(folder))
         self.d_xlsx.filename = f"{folder.name}.xlsx"
         self.d_zip.disabled = self.d_xlsx.disabled = False
-        self._say(str(folder))
+        self._say(t("exported", self.lang, dir=folder), state="exported")
 
     def _write_export(self, shown: Shown, lang: Lang) -> Path:
         table = shown.table
@@ -671,13 +678,17 @@ def pinned_html(pinned: list[Shown], lang: Lang) -> str:
     commands = "".join(f"<p><b>{t('scenario', lang)} {p.label}:</b> "
                        f"<code>{html.escape(whatif.command_line(p.scenario))}</code></p>"
                        for p in pinned)
-    return (f"<table class='ozg-table' id='pinned'><tr><th>{t('key_figure', lang)}</th>"
-            f"<th>{t('baseline', lang)}</th>{head}</tr>{''.join(rows)}</table>{commands}")
+    return (f"<div id='pinned-view'><table class='ozg-table' id='pinned'><tr><th>"
+            f"{t('key_figure', lang)}</th><th>{t('baseline', lang)}</th>{head}</tr>"
+            f"{''.join(rows)}</table>{commands}</div>")
 
 
 def create(bench: Workbench, exports: Path,
-           programmes: dict[str, tuple[str, float]] | None = None) -> Callable[[], Any]:
+           programmes: dict[str, tuple[str, float]] | None = None,
+           lang: str = "de") -> Callable[[], Any]:
     """The function Panel calls for each new browser tab: a new :class:`Session`."""
+    start: Lang = "en" if lang == "en" else "de"
+
     def session() -> Any:
-        return Session(bench, exports, programmes=programmes).layout
+        return Session(bench, exports, start, programmes=programmes).layout
     return session

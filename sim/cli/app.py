@@ -1,27 +1,34 @@
 """``ozg-sim-app``: the what-if workbench in the browser (:mod:`sim.app`).
 
-Usage: ``ozg-sim-app [--host HOST] [--port PORT] [--workers N] [--exports DIR]``. Serves on
+Usage: ``ozg-sim-app [host=ADDRESS] [port=N] [workers=N] [exports=DIR] [lang=de|en]`` (also
+``--host ADDRESS``, ``--port N``: every option as ``--key value``). Serves on
 ``http://127.0.0.1:5006/`` by default (only this computer can connect); ``--host 0.0.0.0``
 lets other devices of the room's network connect (a workshop laptop on a projector, the
 participants' tablets). The worker processes start and the calibrated baseline is computed
 before the address is printed, so the first scenario answers at once. Writes only into the
-export folder (``--exports``, default ``outputs/app``), and only when asked to export.
+export folder (``exports=``, default ``outputs/app``), and only when asked to export.
 Ctrl-C stops it.
 """
 
 from __future__ import annotations
 
-import argparse
 import logging
 import socket
 import sys
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
-from sim import __version__
-from sim.app.ui import create
-from sim.cli.common import EXIT_BAD_INPUT, fail, interrupted, log, setup_logging
+from sim.cli.common import (
+    CommandLine,
+    Option,
+    fail,
+    interrupted,
+    log,
+    parse_int,
+    setup_logging,
+)
 from sim.errors import ConfigError
 from sim.io import check_writable
 from sim.pool import default_workers
@@ -30,6 +37,8 @@ from sim.workbench import Workbench
 
 try:  # optional: pip install -e '.[app]'
     import panel as pn
+
+    from sim.app.ui import create
 except ImportError:  # pragma: no cover - exercised by tests that hide panel
     pn = None
 
@@ -37,47 +46,62 @@ TOOL = "ozg-sim-app"
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 5006
 DEFAULT_EXPORTS = Path("outputs") / "app"
+#: Highest port number.
+MAX_PORT = 65535
 #: Hosts only this computer reaches.
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # type: ignore[override]
-        fail(TOOL, f"{message} (see {TOOL} --help)", EXIT_BAD_INPUT)
+COMMAND_LINE = CommandLine(
+    TOOL, f"{TOOL} [host=ADDRESS] [port=N] [workers=N] [exports=DIR] [lang=de|en]",
+    "The what-if workbench of ozg-sim in the browser: change a lever, run, compare with "
+    "the calibrated baseline (paired, same seeds), export the figures and numbers, copy "
+    "the ozg-sim command that reproduces it.",
+    options={"host": Option("ADDRESS", "address to listen on (default 127.0.0.1: this "
+                                       "computer only; 0.0.0.0: every device of the network)"),
+             "port": Option("N", "port (default 5006; 0: any free port)"),
+             "workers": Option("N", "worker processes (default: all cores)"),
+             "exports": Option("DIR", "folder exports are written into (default outputs/app)"),
+             "lang": Option("de|en", "language a new browser tab starts in (default de; "
+                                     "each tab can switch)")},
+    flags={"--no-baseline": "do not compute the calibrated baseline before serving"},
+    notes=("Also --host ADDRESS, --port N (any option as --key value). Writes only into the "
+           "export folder, and only when asked to export; results are kept in memory.",))
 
 
-def parse(argv: list[str]) -> argparse.Namespace:
-    """The options (one-line error and exit 2 for a bad one)."""
-    p = _Parser(prog=TOOL, description="The what-if workbench of ozg-sim in the browser: "
-                "change a lever, run, compare with the calibrated baseline.",
-                epilog="exit codes: 0 stopped, 2 bad input, 130 interrupted (Ctrl-C)")
-    p.add_argument("--host", default=DEFAULT_HOST,
-                   help="address to listen on (default 127.0.0.1: this computer only; "
-                   "0.0.0.0: every device of the network)")
-    p.add_argument("--port", type=int, default=DEFAULT_PORT,
-                   help="port (default 5006; 0: any free port)")
-    p.add_argument("--workers", type=int, default=None,
-                   help="worker processes (default: all cores)")
-    p.add_argument("--exports", type=Path, default=DEFAULT_EXPORTS,
-                   help="folder exports are written into (default outputs/app)")
-    p.add_argument("--no-baseline", action="store_true",
-                   help="do not compute the calibrated baseline before serving")
-    p.add_argument("--version", action="version", version=f"{TOOL} {__version__}")
-    args = p.parse_args(argv)
-    if not 0 <= args.port <= 65535:
-        fail(TOOL, f"--port {args.port} is not allowed: a port from 0 to 65535")
-    if args.workers is not None and not 1 <= args.workers <= 256:
-        fail(TOOL, f"--workers {args.workers} is not allowed: a whole number from 1 to 256")
+@dataclass(frozen=True)
+class Settings:
+    """The checked options."""
+
+    host: str
+    port: int
+    workers: int
+    exports: Path
+    lang: str
+    baseline: bool
+
+
+def parse(argv: list[str]) -> Settings:
+    """The options, checked (:class:`ConfigError` naming the option and what is allowed)."""
+    cmd = COMMAND_LINE.parse(argv)
+    if cmd.positionals:
+        raise ConfigError(f"{cmd.positionals[0]!r} is not allowed: {TOOL} takes options only "
+                          f"(see {TOOL} --help)")
+    o = cmd.options
+    port = parse_int("port", o.get("port", str(DEFAULT_PORT)), 0)
+    if port > MAX_PORT:
+        raise ConfigError(f"port={port} is not allowed: a port from 0 to {MAX_PORT}")
+    workers = parse_int("workers", o["workers"], 1) if "workers" in o else default_workers()
+    host = o.get("host", DEFAULT_HOST)
     try:
-        socket.getaddrinfo(args.host, None)
-    except (OSError, UnicodeError):
-        fail(TOOL, f"--host {args.host!r} is not allowed: an address or host name of this "
-             "computer (127.0.0.1, 0.0.0.0, ...)")
-    try:
-        check_writable(args.exports, "--exports")
-    except ConfigError as exc:
-        fail(TOOL, exc)
-    return args
+        socket.getaddrinfo(host, None)
+    except (OSError, UnicodeError) as exc:
+        raise ConfigError(f"host={host!r} is not allowed: an address or name of this "
+                          "computer (127.0.0.1, 0.0.0.0, ...)") from exc
+    exports = Path(o.get("exports", str(DEFAULT_EXPORTS)))
+    check_writable(exports, "exports")
+    return Settings(host, port, workers, exports, o.get("lang", "de"),
+                    "--no-baseline" not in cmd.flags)
 
 
 def free_port(host: str) -> int:
@@ -89,21 +113,27 @@ def free_port(host: str) -> int:
 
 def main(argv: list[str] | None = None) -> None:
     """Console entry point."""
-    args = parse(list(sys.argv[1:] if argv is None else argv))
+    try:
+        args = parse(list(sys.argv[1:] if argv is None else argv))
+    except ConfigError as exc:
+        fail(TOOL, exc)
     if pn is None:
         fail(TOOL, "the workbench needs Panel: pip install -e '.[app]' (or pip install "
              "'ozg-sim[app]')")
     setup_logging()
     logging.getLogger("bokeh").setLevel(logging.WARNING)
-    port = args.port or free_port(args.host)
-    bench = Workbench(args.workers or default_workers())
+    try:
+        port = args.port or free_port(args.host)
+    except OSError as exc:
+        fail(TOOL, f"host={args.host}: {exc.strerror or exc}")
+    bench = Workbench(args.workers)
     try:
         t0 = time.perf_counter()
         base = base_config()
         programmes = first_programmes()
         log.info("starting %d worker processes", bench.workers)
         bench.warm(base.world)
-        if not args.no_baseline:
+        if args.baseline:
             threading.Thread(target=bench.run, args=(scenario_config(Scenario()),),
                              daemon=True).start()
         log.info("ready in %.1f s", time.perf_counter() - t0)
@@ -116,7 +146,7 @@ def main(argv: list[str] | None = None) -> None:
                         "connect", args.host)
         print(f"{TOOL}: the what-if workbench is at http://{shown}:{port}/ (Ctrl-C stops it)",
               flush=True)
-        pn.serve({"/": create(bench, args.exports, programmes)}, port=port,
+        pn.serve({"/": create(bench, args.exports, programmes, args.lang)}, port=port,
                  address=args.host, websocket_origin=origins, show=False,
                  title="ozg-sim", verbose=False)
     except KeyboardInterrupt:
@@ -124,7 +154,7 @@ def main(argv: list[str] | None = None) -> None:
         interrupted(TOOL, "stopped")
     except OSError as exc:
         bench.close()
-        fail(TOOL, f"--port {port} on {args.host}: {exc.strerror or exc}")
+        fail(TOOL, f"port={port} on {args.host}: {exc.strerror or exc}")
     bench.close()
 
 

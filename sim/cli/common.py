@@ -114,7 +114,7 @@ def log_figure(done: int, total: int, name: str) -> None:
 
 #: Options whose values are paths (any characters a file name may hold); the values of all
 #: other options are names and numbers, whose digits must be ASCII.
-PATH_OPTIONS = ("out", "cache")
+PATH_OPTIONS = ("out", "cache", "exports")
 
 
 def _foreign_digit(value: str) -> str | None:
