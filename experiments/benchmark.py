@@ -27,6 +27,13 @@ Parts (each prints its figures and the ratio to its target, see BENCHMARKS.md):
   (``--memory-runs``) end to end with ``ozg-sim-experiment`` (runs, Parquet datasets,
   summary, its fan chart), measured in a fresh process. Not in the default set (~15 min);
   ``--only distributed``.
+- ``app``: the what-if workbench (``ozg-sim-app``) on 2 worker processes, as a browser
+  tab drives it (a :class:`sim.app.ui.Session`, no browser): the start (workers, world,
+  the calibrated baseline of full Germany with 10 replications), then for each of several
+  new scenarios (one lever each, 10 replications, nothing cached) the seconds until the
+  key figures and the overview chart are shown (the answer) and until every view is drawn,
+  and the same scenario again from the cache. Not in the default set (~1 min; needs
+  ``pip install -e '.[app]'``); ``--only app``.
 
 Overrides of the default scenario are passed as ``key=value`` (Hydra syntax), e.g.
 ``python experiments/benchmark.py --only single strategy=einzel funding=koenigstein``.
@@ -35,6 +42,7 @@ Overrides of the default scenario are passed as ``key=value`` (Hydra syntax), e.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import cProfile
 import json
 import os
@@ -51,16 +59,24 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from sim import whatif
 from sim.config import load_config
 from sim.metrics import tables_for_replication
 from sim.model import simulate
 from sim.params import Config
+from sim.workbench import Workbench
 from sim.world import World, build_world
 
+try:  # the workbench's extra: pip install -e '.[app]'
+    from sim.app.ui import Session
+except ImportError:
+    Session = None  # type: ignore[assignment,misc]
+
 HERE = Path(__file__).resolve().parent
-PARTS = ("single", "scaling", "sweep", "overhead", "naive", "profile", "distributed")
-#: Parts a plain ``python experiments/benchmark.py`` leaves out (they take long).
-OPT_IN = ("distributed",)
+PARTS = ("single", "scaling", "sweep", "overhead", "naive", "profile", "distributed", "app")
+#: Parts a plain ``python experiments/benchmark.py`` leaves out (they take long, or need
+#: the workbench's extra).
+OPT_IN = ("distributed", "app")
 
 # Targets of the speed requirement (BENCHMARKS.md).
 TARGET_S_PER_REP = 1.0
@@ -71,6 +87,7 @@ TARGET_EFFICIENCY = 0.85
 TARGET_DASK_SHARE = 0.85      # a loopback Dask cluster's throughput / the local pool's
 TARGET_PARENT_MB = 1024.0     # peak RSS of the parent of a 10,000-run toy sweep
 TARGET_OVERHEAD_MS = 20.0
+TARGET_APP_S = 5.0            # the workbench's answer to a new full-Germany scenario
 
 ADMIN_FACTORS = (0.25, 0.5, 1.0, 2.0)
 SERVICE_FACTORS = (0.5, 1.0, 2.0)
@@ -448,6 +465,49 @@ def parent_memory_of_toy_sweep(runs: int) -> dict:
     return {"runs": runs, "peak_mb": int(kb) / 1024, "wall_s": float(wall)}
 
 
+#: The scenarios the ``app`` part times: one lever each, as a workshop would change it.
+APP_LEVERS: tuple[dict[str, object], ...] = (
+    {"strategy": "efv"}, {"funding": "koenigstein"}, {"operation": "land_for_municipalities"},
+    {"staffing.dev_fte_factor": 1.5}, {"state_programmes": []},
+    {"sharing.efa.propensity": 0.95})
+
+
+def part_app(results: dict) -> None:
+    """The workbench's answer times (module docstring)."""
+    if Session is None:
+        print("\n[app] skipped: the workbench needs Panel (pip install -e '.[app]')")
+        return
+    unpin()
+    print("\n[app] what-if workbench, full Germany, 10 replications, 2 worker processes")
+    t0 = time.perf_counter()
+    bench = Workbench(2)
+    bench.warm(whatif.base_config().world)
+    bench.run(whatif.scenario_config(whatif.Scenario()))
+    start = time.perf_counter() - t0
+    print(f"  start (workers, world, calibrated baseline): {start:.1f} s")
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for levers in APP_LEVERS:
+            s = Session(bench, Path(tmp))
+            for key, value in levers.items():
+                if key in s.w_fix:
+                    s.w_fix[key].value = True
+                s.w[key].value = value
+            asyncio.run(s.run())
+            first = dict(s.timing)
+            asyncio.run(s.run())
+            rows.append({"levers": levers, "answer_s": first["answer"],
+                         "all_views_s": first["all"], "cached_s": s.timing["all"]})
+            print(f"  {whatif.command_line(s.scenario()).removeprefix('ozg-sim '):<70} "
+                  f"answer {first['answer']:.2f} s, all views {first['all']:.2f} s, "
+                  f"again (cached) {s.timing['all']:.2f} s")
+    bench.close()
+    worst = max(r["answer_s"] for r in rows)
+    print(f"  slowest answer {worst:.2f} s ({ratio(worst, TARGET_APP_S)}); slowest all views "
+          f"{max(r['all_views_s'] for r in rows):.2f} s")
+    results["app"] = {"start_s": start, "scenarios": rows, "slowest_answer_s": worst}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("overrides", nargs="*", help="config overrides (key=value)")
@@ -507,6 +567,8 @@ def main() -> None:
         elif part == "distributed":
             part_distributed(args.overrides, results, args.distributed_runs,
                              args.memory_runs)
+        elif part == "app":
+            part_app(results)
     print(f"\nbenchmark done in {time.perf_counter() - t_all:.0f} s")
     if args.json:
         args.json.write_text(json.dumps(results, indent=2, default=float))

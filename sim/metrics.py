@@ -16,7 +16,7 @@ A state "at month m" counts every event with time ``t < m + 1`` (end of the mont
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -200,10 +200,12 @@ def listed_federal(world: World, share: float) -> np.ndarray:
 def tables_for_replication(world: World, r: RunResult,
                            map_dates: Sequence[str] = MAP_MONTHS,
                            observation: ObservationParams | None = None,
-                           observables: bool = False) -> dict[str, pd.DataFrame]:
+                           observables: bool = False,
+                           names: Sequence[str] | None = None) -> dict[str, pd.DataFrame]:
     """All tidy tables of one replication (``by_kreis`` at ``map_dates`` and the last month),
     as declared in :mod:`sim.outputs`; with ``observables`` also the ``observables`` table
-    that a sweep's run record keeps (:func:`observables_table`).
+    that a sweep's run record keeps (:func:`observables_table`); with ``names`` only those
+    tables (the same as in the full set: the what-if workbench computes only what it shows).
 
     ``observation`` is the measurement model of the official counts (default: the
     documented rules of :class:`~sim.params.ObservationParams`), used only for the
@@ -213,12 +215,14 @@ def tables_for_replication(world: World, r: RunResult,
     svc_cov = c.service_population_curves() / float(c.pop_admin.sum())  # (S, H) national
     obs = observation or ObservationParams()
     reported = c.t_reported(obs)
-    out = {"national": _national(world, r, c, svc_cov, reported),
-           "by_state": _by_state(world, r, c, reported),
-           "by_topic": _by_topic(world, r, c, svc_cov),
-           "by_size_class": _by_size_class(world, r, c),
-           "by_kreis": _by_kreis(world, r, c, map_dates),
-           "events": _events(world, r, c), "spending": _spending(r)}
+    makers: dict[str, Callable[[], pd.DataFrame]] = {
+        "national": lambda: _national(world, r, c, svc_cov, reported),
+        "by_state": lambda: _by_state(world, r, c, reported),
+        "by_topic": lambda: _by_topic(world, r, c, svc_cov),
+        "by_size_class": lambda: _by_size_class(world, r, c),
+        "by_kreis": lambda: _by_kreis(world, r, c, map_dates),
+        "events": lambda: _events(world, r, c), "spending": lambda: _spending(r)}
+    out = {name: make() for name, make in makers.items() if names is None or name in names}
     if observables:
         out["observables"] = observables_table(world, r, obs, c)
     return out

@@ -13,7 +13,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -77,14 +77,17 @@ def replication_config(cfg: Config, replication: int) -> Config:
 
 
 def run_replication(world: World, cfg: Config, replication: int,
-                    observables: bool = False) -> ReplicationOutput:
+                    observables: bool = False,
+                    names: Sequence[str] | None = None) -> ReplicationOutput:
     """Simulate one replication (at its drawn calibrated parameters, :func:`replication_config`)
     and turn it into tables (with ``observables``: also the ``observables`` table a sweep's
-    run record keeps)."""
+    run record keeps; with ``names``: only those tables, which must include ``national``
+    and ``spending``, the key figures' sources)."""
     t0 = time.perf_counter()
     cfg = replication_config(cfg, replication)
     r = simulate(world, cfg, replication)
-    tables = tables_for_replication(world, r, cfg.map_months, cfg.observation, observables)
+    tables = tables_for_replication(world, r, cfg.map_months, cfg.observation, observables,
+                                    names)
     kpis = kpis_for_replication(tables["national"], tables["spending"], r.budgets,
                                 r.commitments)
     return ReplicationOutput(replication, tables, kpis, time.perf_counter() - t0,

@@ -31,6 +31,7 @@ from __future__ import annotations
 import math
 import shlex
 import threading
+from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
@@ -281,14 +282,25 @@ def checked_scenario(world: str, replications: int, seed: int, values: Mapping[s
 _COMPOSE = threading.Lock()
 
 
-@lru_cache(maxsize=256)
+#: Configurations composed so far, most recent last (at most :data:`MAX_CONFIGS`).
+_CONFIGS: OrderedDict[Scenario, Config] = OrderedDict()
+MAX_CONFIGS = 256
+
+
 def scenario_config(scenario: Scenario) -> Config:
     """The validated configuration of ``scenario``, composed exactly as ``ozg-sim`` with
     its overrides composes it (and with the same checks); the same object for the same
-    scenario (do not change it)."""
+    scenario (do not change it). A caller that finds another composing the same scenario
+    waits for it rather than composing again."""
     with _COMPOSE:
+        if scenario in _CONFIGS:
+            _CONFIGS.move_to_end(scenario)
+            return _CONFIGS[scenario]
         cfg = load_config(scenario.overrides())
-    check_run_dates(cfg)
+        check_run_dates(cfg)
+        _CONFIGS[scenario] = cfg
+        while len(_CONFIGS) > MAX_CONFIGS:
+            _CONFIGS.popitem(last=False)
     return cfg
 
 
@@ -438,16 +450,16 @@ def paired_key_figures(scenario: pd.DataFrame, baseline: pd.DataFrame,
     """Per key figure: the mean paired difference scenario − baseline over the
     replications both have (same seeds), with its t-interval (``lo``, ``hi``) and
     ``n_pairs`` (pairs where both reached it)."""
-    long = pd.concat([scenario.assign(side="scenario"), baseline.assign(side="baseline")],
-                     ignore_index=True)
-    rows = []
-    for fig in KEY_FIGURES:
-        d = paired_difference(long[["replication", "side", fig.name]], "side", "scenario",
-                              "baseline", fig.name, keys=["replication"], level=level)
-        rows.append({"key_figure": fig.name, "mean_diff": float(d["mean_diff"].iloc[0]),
-                     "lo": float(d["lo"].iloc[0]), "hi": float(d["hi"].iloc[0]),
-                     "n_pairs": int(d["n_pairs"].iloc[0])})
-    return pd.DataFrame(rows)
+    names = [f.name for f in KEY_FIGURES]
+    long = pd.concat([
+        df.melt(id_vars="replication", value_vars=names, var_name="key_figure").assign(
+            side=side) for side, df in (("scenario", scenario), ("baseline", baseline))],
+        ignore_index=True)
+    d = paired_difference(long, "side", "scenario", "baseline", "value",
+                          keys=["replication", "key_figure"], level=level)
+    d = d.set_index("key_figure").reindex(names).reset_index()
+    return d[["key_figure", "mean_diff", "lo", "hi", "n_pairs"]].astype(
+        {"n_pairs": int})
 
 
 def key_figure_table(scenario: pd.DataFrame, baseline: pd.DataFrame | None = None,

@@ -48,9 +48,9 @@ from sim.world import World, build_world
 
 log = logging.getLogger("ozg-sim")
 
-#: Tables of a replication the workbench keeps (the rest, e.g. the event log, is dropped in
-#: the worker): coverage over time nationally and per Land, and the spending the key
-#: figures and exports read.
+#: Tables of a replication the workbench computes (the others, e.g. the event log, are not
+#: made): coverage over time nationally and per Land, and the spending the key figures and
+#: exports read.
 APP_TABLES = ("national", "by_state", "spending")
 #: Replications kept in memory: about 0.2 MB each at full scale (the three tables), so
 #: about 0.3 GB at most; 120 full-Germany scenarios of 10 replications.
@@ -77,10 +77,8 @@ def _warm(params: WorldParams, pause_s: float) -> int:
 
 
 def _run_task(cfg: Config, replication: int) -> ReplicationOutput:
-    """One replication, as ``ozg-sim`` runs it, with only :data:`APP_TABLES` kept."""
-    out = run_replication(_world(cfg.world), cfg, replication)
-    out.tables = {name: out.tables[name] for name in APP_TABLES}
-    return out
+    """One replication, as ``ozg-sim`` runs it, with only :data:`APP_TABLES` made."""
+    return run_replication(_world(cfg.world), cfg, replication, names=APP_TABLES)
 
 
 def _draw_task(draw: Callable[..., tuple[Any, Any]], args: tuple[Any, ...],

@@ -135,6 +135,9 @@ class Session:
         self.defaults = {c.key: c.default for c in self.controls}
         self.shown: Shown | None = None
         self.pinned: list[Shown] = []
+        #: Seconds of the last finished run: ``answer`` (key figures and overview chart
+        #: shown) and ``all`` (every view drawn).
+        self.timing: dict[str, float] = {}
         self._generation = 0
         self._build_widgets()
         self._build_views()
@@ -411,6 +414,7 @@ class Session:
             return
         self.progress.value = 100
         total = time.perf_counter() - job.started
+        self.timing = {"answer": answered or total, "all": total}
         self._say(t("done", self.lang, s=_seconds(answered or total, self.lang),
                     all=_seconds(total, self.lang), cached=job.scenario.cached,
                     total=job.scenario.total), state="done")
