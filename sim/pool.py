@@ -69,6 +69,27 @@ def process_pool(workers: int, initializer: Callable[..., None] | None = None,
                                initargs=(os.getpid(), initializer, initargs))
 
 
+def spawned_pool(workers: int) -> ProcessPoolExecutor:
+    """A pool of ``workers`` spawned processes (fresh interpreters, nothing inherited: safe
+    to start from a process with threads running, such as a web server), each dying with
+    this process however it ends (:func:`_init_spawned_worker`). The what-if workbench's."""
+    return ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn"),
+                               initializer=_init_spawned_worker, initargs=(os.getpid(),))
+
+
+def _init_spawned_worker(parent_pid: int) -> None:
+    """Initializer of a :func:`spawned_pool` worker: Ctrl-C is the parent's, and a daemon
+    thread ends the worker within :data:`PARENT_POLL_S` of the parent's end. Not the
+    kernel's ``PR_SET_PDEATHSIG`` of :func:`_die_with_parent`: a spawned pool starts its
+    workers on demand from whichever thread submits, and the kernel would end a worker
+    with the *thread* that started it."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if os.getppid() != parent_pid:
+        os._exit(_ORPHAN_EXIT)
+    threading.Thread(target=_watch_parent, args=(parent_pid,), name="ozg-sim-watch-parent",
+                     daemon=True).start()
+
+
 def _init_pool_worker(parent_pid: int, initializer: Callable[..., None] | None,
                       initargs: tuple[Any, ...]) -> None:
     """Initializer of every pool worker: tie its life to the parent's, then run the

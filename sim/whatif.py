@@ -41,7 +41,7 @@ import numpy as np
 import pandas as pd
 
 from sim import bands
-from sim.calendar import month_date, month_index
+from sim.calendar import month_index
 from sim.config import check_run_dates, load_config, to_yaml
 from sim.declarations import Declarations, declarations
 from sim.errors import ConfigError
@@ -484,11 +484,6 @@ def paired_coverage(scenario: pd.DataFrame, baseline: pd.DataFrame,
                      ignore_index=True)[["replication", "month", "date", "side", value]]
     return paired_difference(long, "side", "scenario", "baseline", value,
                              keys=["replication", "month"], level=level)
-
-
-def month_text(months: float) -> str:
-    """A month-valued key figure as ``YYYY-MM`` (``""`` if not reached)."""
-    return month_date(months)
 
 
 def changed(values: Iterable[tuple[str, Any]], defaults: Mapping[str, Any]) -> list[str]:

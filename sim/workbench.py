@@ -12,8 +12,9 @@ drawn in the same workers.
   the 10 new ones, and going back to a scenario shown before is immediate.
 - **One run per request, shared.** Two tabs asking for the same replication at once wait
   for the same task (:meth:`Workbench.run` is thread-safe).
-- **Never blocking the app.** Workers are separate processes started by ``forkserver``
-  (not forked from the app's threads); each builds a world once and keeps it. The app
+- **Never blocking the app.** Workers are spawned processes (not forked from the app's
+  threads); each builds a world once and keeps it, and dies with the app however the app
+  ends (:func:`sim.pool.spawned_pool`). The app
   calls :meth:`Workbench.run` from a thread of its own and polls a :class:`RunProgress`.
 - **Figures in the workers.** Matplotlib is not thread-safe and a 16-Land figure takes a
   second to draw, so figures are drawn in the pool, several at once
@@ -27,7 +28,6 @@ from __future__ import annotations
 
 import io
 import logging
-import multiprocessing as mp
 import threading
 import time
 from collections import OrderedDict
@@ -41,7 +41,7 @@ import matplotlib
 import matplotlib.pyplot as plt
 
 from sim.params import Config, WorldParams
-from sim.pool import WorkerLostError, default_workers
+from sim.pool import WorkerLostError, default_workers, spawned_pool
 from sim.provenance import config_hash
 from sim.runner import ReplicationOutput, Results, collect, run_replication
 from sim.world import World, build_world
@@ -126,8 +126,7 @@ class Workbench:
     def _executor(self) -> ProcessPoolExecutor:
         with self._lock:
             if self._pool is None:
-                method = "forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn"
-                self._pool = ProcessPoolExecutor(self.workers, mp.get_context(method))
+                self._pool = spawned_pool(self.workers)
             return self._pool
 
     def _broken(self) -> None:

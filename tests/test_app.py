@@ -8,6 +8,8 @@ from __future__ import annotations
 import asyncio
 import io
 import re
+import subprocess
+import sys
 import zipfile
 from pathlib import Path
 
@@ -184,3 +186,20 @@ def test_a_bad_value_in_a_session_gives_the_one_line_error(bench: Workbench,
     s.w_seed.value = -3  # IntInput's own bound is 0; a value forced past it is refused
     asyncio.run(s.run())
     assert "ozg-error" in s.status.object and "seed=-3 is not allowed" in s.status.object
+
+
+def test_the_workers_die_with_the_app_however_it_ends(tmp_path: Path) -> None:
+    """A workbench killed with SIGKILL (no cleanup runs) leaves no worker behind."""
+    psutil = pytest.importorskip("psutil")
+    proc = subprocess.Popen([sys.executable, "-m", "sim.cli.app", "port=0", "workers=2",
+                             f"exports={tmp_path}", "--no-baseline"], stdout=subprocess.PIPE,
+                            stderr=subprocess.DEVNULL, text=True)
+    try:
+        assert "is at http://127.0.0.1:" in proc.stdout.readline()
+        children = psutil.Process(proc.pid).children(recursive=True)
+        assert len(children) >= 2  # the workers (and multiprocessing's resource tracker)
+    finally:
+        proc.kill()
+        proc.wait(timeout=30)
+    _gone, alive = psutil.wait_procs(children, timeout=20)
+    assert not alive, [p.cmdline()[:3] for p in alive]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import io
 import re
 import zipfile
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -69,6 +69,3 @@ def xlsx_of(folder: Path) -> bytes:
     """The ``summary.xlsx`` of an export folder."""
     return (Path(folder) / SUMMARY_XLSX).read_bytes()
 
-
-def names(paths: Sequence[Path]) -> list[str]:
-    return [p.name for p in paths]

@@ -26,6 +26,7 @@ import html
 import io
 import logging
 import math
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -139,6 +140,9 @@ class Session:
         #: shown) and ``all`` (every view drawn).
         self.timing: dict[str, float] = {}
         self._generation = 0
+        self._prefetch_lock = threading.Lock()
+        self._prefetch_next: Scenario | None = None
+        self._prefetching = False
         self._build_widgets()
         self._build_views()
         self._relabel()
@@ -338,13 +342,30 @@ class Session:
                                        int(self.w_seed.value), values, self.controls)
 
     def _prefetch(self, _event: Any = None) -> None:
-        """Compose the configuration of what the widgets now say, in a thread, so that
-        "Run" finds it ready (Hydra takes about half a second per composition)."""
+        """Compose the configuration of what the widgets now say (and its baseline's), in
+        a thread, so that "Run" finds it ready (Hydra takes about half a second per
+        composition). Only the latest wish is composed: a burst of changes (a reset)
+        costs one composition after the one under way."""
         try:
             scenario = self.scenario()
         except ConfigError:
             return  # "Run" will say why
-        THREADS.submit(_compose_quietly, scenario)
+        with self._prefetch_lock:
+            self._prefetch_next = scenario
+            if self._prefetching:
+                return
+            self._prefetching = True
+        THREADS.submit(self._prefetch_loop)
+
+    def _prefetch_loop(self) -> None:
+        while True:
+            with self._prefetch_lock:
+                scenario, self._prefetch_next = self._prefetch_next, None
+                if scenario is None:
+                    self._prefetching = False
+                    return
+            _compose_quietly(scenario)
+            _compose_quietly(scenario.baseline())
 
     def reset(self) -> None:
         """Every widget back to the baseline's value."""
