@@ -150,8 +150,10 @@ LABEL_CHARS = 56
 def control_label(key: str, lang: Lang, programme: str | None = None) -> str:
     """Readable name of a control's key (the first programme's money names it)."""
     if key == "funding.programmes.0.amount_eur":
-        name = programme_label(programme, lang) if programme else t("amount_none", lang)
-        return f"{t('amount', lang)} – {name}"
+        if not programme:
+            return f"{t('amount', lang)} {t('amount_none', lang)}"
+        name = programme_label(programme, lang)
+        return t("amount", lang) if name == programme else f"{t('amount', lang)} – {name}"
     label = param_label(key, lang)
     if len(label) > LABEL_CHARS:  # a slider's title does not wrap: the short name
         label = param_label(key, lang, short=True)
@@ -180,3 +182,19 @@ def format_difference(value: float, unit: str, lang: Lang) -> str:
         return f"{format_number(value, lang, 1, sign=True)} {t('months', lang)}"
     money = format_number(value / 1e6, lang, 0, sign=True)
     return f"{money} Mio. €" if lang == "de" else f"€{money} M"
+
+
+def format_bound(value: float, unit: str, lang: Lang) -> str:
+    """A bound of a difference's interval: the number with its sign, no unit (the
+    difference beside it names the unit)."""
+    if value is None or not np.isfinite(value):
+        return "–"
+    scale, decimals = {"share": (100.0, 1), "month": (1.0, 1)}.get(unit, (1e-6, 0))
+    return format_number(value * scale, lang, decimals, sign=True)
+
+
+def format_range(low: float, high: float, unit: str, lang: Lang) -> str:
+    """The 5–95 % range of a key figure (``–`` if neither end is reached)."""
+    if not (np.isfinite(low) or np.isfinite(high)):
+        return "–"
+    return f"{format_value(low, unit, lang)} – {format_value(high, unit, lang)}"

@@ -28,7 +28,8 @@ import logging
 import math
 import threading
 import time
-from collections.abc import Callable
+from collections import OrderedDict
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -44,7 +45,9 @@ from sim.app.texts import (
     LANGS,
     Lang,
     control_label,
+    format_bound,
     format_difference,
+    format_range,
     format_value,
     option_label,
     t,
@@ -75,6 +78,11 @@ VIEWS = ("fan", "difference", "map", "states")
 SIDEBAR_PX = 360
 #: Width of the figures on screen, pixels.
 FIGURE_PX = 760
+#: Views drawn so far, shared by every tab: (scenario hash, baseline hash, replications,
+#: language, view) -> PNG; at most MAX_CACHED_FIGURES (about 100 KB each).
+_FIGURES: OrderedDict[tuple[Any, ...], bytes] = OrderedDict()
+_FIGURES_LOCK = threading.Lock()
+MAX_CACHED_FIGURES = 400
 #: Widgets take the sidebar's width.
 WIDE: dict[str, Any] = {"sizing_mode": "stretch_width"}
 #: Amount slider: billions of euros per step.
@@ -83,7 +91,8 @@ AMOUNT_STEP_BN = 0.05
 CSS = """
 .ozg-table {border-collapse: collapse; font-size: 13px; width: 100%;}
 .ozg-table th, .ozg-table td {padding: 4px 8px; border-bottom: 1px solid #ddd;
-  text-align: right; vertical-align: top;}
+  text-align: right; vertical-align: top; white-space: nowrap;}
+.ozg-table td:first-child {white-space: normal;}
 .ozg-table th:first-child, .ozg-table td:first-child {text-align: left;}
 .ozg-table .sig {font-weight: bold;}
 .ozg-note {color: #555; font-size: 12px;}
@@ -474,7 +483,7 @@ class Session:
         shown = Shown(t("scenario", job.lang), scenario, results, baseline, diff,
                       (config_hash(cfg), config_hash(base_cfg)),
                       whatif.changed(scenario.values, self.defaults))
-        drawn = self.bench.draw(self._figure_jobs(shown, job.lang), SCREEN_DPI)
+        drawn = self._draw(shown, job.lang)
         job.figures_total = len(VIEWS)
         shown.values = whatif.key_figure_values(results.tables["national"], results.kpis)
         shown.base_values = whatif.key_figure_values(baseline.tables["national"],
@@ -503,11 +512,31 @@ class Session:
                 ("difference", figures.difference, (shown.diff, lang, t("diff_title", lang), n)),
                 ("map", figures.land_map, (by_state, lang, t("map_title", lang)))]
 
+    def _draw(self, shown: Shown, lang: Lang) -> Iterator[tuple[str, bytes]]:
+        """The views of ``shown`` in ``lang``: from the figure cache (shared by every tab),
+        the rest drawn in the workers (submitted before this returns)."""
+        key = (*shown.hashes, shown.scenario.replications, lang)
+        with _FIGURES_LOCK:
+            cached = {v: _FIGURES[(*key, v)] for v in VIEWS if (*key, v) in _FIGURES}
+        jobs = [j for j in self._figure_jobs(shown, lang) if j[0] not in cached]
+        drawn = self.bench.draw(jobs, SCREEN_DPI) if jobs else iter(())
+
+        def all_views() -> Iterator[tuple[str, bytes]]:
+            yield from cached.items()
+            for name, png in drawn:
+                with _FIGURES_LOCK:
+                    _FIGURES[(*key, name)] = png
+                    while len(_FIGURES) > MAX_CACHED_FIGURES:
+                        _FIGURES.popitem(last=False)
+                yield name, png
+
+        return all_views()
+
     async def _redraw(self, shown: Shown, lang: Lang) -> None:
         """Draw the views again (after a language change), in the workers."""
         loop = asyncio.get_running_loop()
         pngs = await loop.run_in_executor(
-            THREADS, lambda: dict(self.bench.draw(self._figure_jobs(shown, lang), SCREEN_DPI)))
+            THREADS, lambda: dict(self._draw(shown, lang)))
         shown.pngs.update(pngs)
         if self.shown is shown:
             for name, png in pngs.items():
@@ -668,12 +697,11 @@ def key_figure_html(table: pd.DataFrame, n: int, lang: Lang, is_baseline: bool) 
             diff = "–"
         else:
             diff = (f"{format_difference(r.mean_diff, unit, lang)} "
-                    f"[{format_difference(r.lo, unit, lang)}; "
-                    f"{format_difference(r.hi, unit, lang)}]")
+                    f"[{format_bound(r.lo, unit, lang)}; {format_bound(r.hi, unit, lang)}]")
         rows.append(
             f"<tr data-key='{r.key_figure}'><td>{html.escape(name)}{reached}</td>"
             f"<td data-value='{r.median!r}'>{format_value(r.median, unit, lang)}</td>"
-            f"<td>{format_value(r.q05, unit, lang)} – {format_value(r.q95, unit, lang)}</td>"
+            f"<td>{format_range(r.q05, r.q95, unit, lang)}</td>"
             f"<td data-value='{r.baseline_median!r}'>"
             f"{format_value(r.baseline_median, unit, lang)}</td>"
             f"<td data-value='{r.mean_diff!r}' class='{'sig' if sig else ''}'>"
