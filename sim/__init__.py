@@ -33,7 +33,9 @@ above the model     ``metrics`` (a run's raw arrays -> tidy tables, key figures)
                     ``store`` (a sweep's tables streamed to Parquet datasets),
                     ``io`` (writing run folders, the one staged-folder writer),
                     ``exports`` (a folder's ``summary.xlsx`` and coverage GeoJSON; the
-                    boundaries through ``figures.geo``)
+                    boundaries through ``figures.geo``), ``whatif`` (what-if scenarios as
+                    ``ozg-sim`` overrides, their key figures and paired differences),
+                    ``workbench`` (the what-if workbench's worker pool and its cache)
 ``figures/``        every chart and its words; never imports the model
 ``calibration/``    spec, targets, ABC-SMC (pyabc), method, backtest, report of the
                     calibration to the record
@@ -42,6 +44,8 @@ above the model     ``metrics`` (a run's raw arrays -> tidy tables, key figures)
                     included
 ``report/``         reports of a saved folder (HTML, PDF, DOCX; English and German): the
                     document built once from the folder's tables, then rendered
+``app/``            the what-if workbench in the browser (Panel): sessions, texts, figures,
+                    exports
 ``cli/``            the console scripts; nothing imports them
 ==================  ==========================================================================
 

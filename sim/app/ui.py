@@ -693,7 +693,7 @@ def key_figure_html(table: pd.DataFrame, n: int, lang: Lang, is_baseline: bool) 
         reached = "" if r.n_reached == n else \
             f" <span class='ozg-note'>{t('not_all', lang, k=r.n_reached, n=n)}</span>"
         sig = (math.isfinite(r.lo) and math.isfinite(r.hi) and (r.lo > 0 or r.hi < 0))
-        if is_baseline:
+        if is_baseline or not math.isfinite(r.mean_diff):
             diff = "–"
         else:
             diff = (f"{format_difference(r.mean_diff, unit, lang)} "
