@@ -82,12 +82,13 @@ def _run_task(cfg: Config, replication: int) -> ReplicationOutput:
 
 
 def _draw_task(draw: Callable[..., tuple[Any, Any]], args: tuple[Any, ...],
-               dpi: float) -> bytes:
-    """PNG bytes of the figure ``draw(*args)`` returns (its first value)."""
+               width_px: float) -> bytes:
+    """PNG bytes of the figure ``draw(*args)`` returns (its first value), ``width_px``
+    pixels wide (so that it is shown sharp at that width)."""
     matplotlib.use("agg")
     fig, _data = draw(*args)
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=dpi)
+    fig.savefig(buffer, format="png", dpi=width_px / fig.get_figwidth())
     plt.close(fig)
     return buffer.getvalue()
 
@@ -229,15 +230,17 @@ class Workbench:
             self._broken()
             raise WorkerLostError("a worker process of the workbench died; run again") from exc
 
-    def draw(self, jobs: Sequence[tuple[str, Callable[..., tuple[Any, Any]], tuple[Any, ...]]],
-             dpi: float = 110) -> Iterator[tuple[str, bytes]]:
-        """``(name, PNG bytes)`` of each job ``(name, draw, args)`` as it is drawn, in the
-        workers (``draw(*args)`` returns a figure and its data, as the figure functions of
-        :mod:`sim.figures.charts` do; it must be a module-level function). The jobs are
-        submitted at once, in their order (put the slowest first), before this returns."""
+    def draw(self, jobs: Sequence[tuple[str, Callable[..., tuple[Any, Any]], tuple[Any, ...],
+                                       float]]) -> Iterator[tuple[str, bytes]]:
+        """``(name, PNG bytes)`` of each job ``(name, draw, args, width_px)`` as it is
+        drawn, in the workers (``draw(*args)`` returns a figure and its data, as the figure
+        functions of :mod:`sim.figures.charts` do; it must be a module-level function; the
+        PNG is ``width_px`` wide). The jobs are submitted at once, in their order, before
+        this returns."""
         pool = self._executor()
         try:
-            futures = {pool.submit(_draw_task, fn, args, dpi): name for name, fn, args in jobs}
+            futures = {pool.submit(_draw_task, fn, args, px): name
+                       for name, fn, args, px in jobs}
         except BrokenProcessPool as exc:
             self._broken()
             raise WorkerLostError("a worker process of the workbench died; run again") from exc

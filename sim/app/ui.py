@@ -68,16 +68,15 @@ log = logging.getLogger("ozg-sim")
 THREADS = ThreadPoolExecutor(max_workers=16, thread_name_prefix="ozg-sim-app")
 #: Most scenarios pinned side by side (besides the baseline).
 MAX_PINNED = 4
-#: Resolution of the figures on screen (dots per inch); exports take 300.
-SCREEN_DPI = 100
 #: Letters naming pinned scenarios.
 PIN_NAMES = "ABCD"
 #: The views and their figures (name -> draw function, table it takes).
 VIEWS = ("fan", "difference", "map", "states")
 #: Sidebar width in pixels.
 SIDEBAR_PX = 360
-#: Width of the figures on screen, pixels.
-FIGURE_PX = 760
+#: Width of each view on screen, pixels (drawn at that width, so shown sharp; exports are
+#: 300 dpi).
+WIDTH_PX = {"fan": 760, "difference": 640, "map": 560, "states": 860}
 #: Views drawn so far, shared by every tab: (scenario hash, baseline hash, replications,
 #: language, view) -> PNG; at most MAX_CACHED_FIGURES (about 100 KB each).
 _FIGURES: OrderedDict[tuple[Any, ...], bytes] = OrderedDict()
@@ -234,8 +233,8 @@ class Session:
         self.header = pn.pane.HTML("", sizing_mode="stretch_width", stylesheets=[CSS])
         self.v_table = pn.pane.HTML("", sizing_mode="stretch_width", css_classes=["key-figures"],
                                stylesheets=[CSS])
-        self.v_png = {v: pn.pane.PNG(None, width=FIGURE_PX, css_classes=[f"fig-{v}"])
-                      for v in (*VIEWS, "pinned")}
+        self.v_png = {v: pn.pane.PNG(None, width=WIDTH_PX["fan" if v == "pinned" else v],
+                                     css_classes=[f"fig-{v}"]) for v in (*VIEWS, "pinned")}
         self.v_pinned = pn.pane.HTML("", sizing_mode="stretch_width", css_classes=["pinned"],
                                      stylesheets=[CSS])
         self.v_command = pn.pane.HTML("", sizing_mode="stretch_width", css_classes=["command"],
@@ -507,10 +506,13 @@ class Session:
         by_state = figures.labelled([(base, b["by_state"]), (scen, r["by_state"])])
         n = shown.scenario.replications
         # The overview first; then the 16-Land figure, the longest, while the others draw.
-        return [("fan", figures.fan, (national, lang, t("fan_title", lang))),
-                ("states", figures.states, (by_state, lang, t("states_title", lang))),
-                ("difference", figures.difference, (shown.diff, lang, t("diff_title", lang), n)),
-                ("map", figures.land_map, (by_state, lang, t("map_title", lang)))]
+        return [("fan", figures.fan, (national, lang, t("fan_title", lang)), WIDTH_PX["fan"]),
+                ("states", figures.states, (by_state, lang, t("states_title", lang)),
+                 WIDTH_PX["states"]),
+                ("difference", figures.difference, (shown.diff, lang, t("diff_title", lang), n),
+                 WIDTH_PX["difference"]),
+                ("map", figures.land_map, (by_state, lang, t("map_title", lang)),
+                 WIDTH_PX["map"])]
 
     def _draw(self, shown: Shown, lang: Lang) -> Iterator[tuple[str, bytes]]:
         """The views of ``shown`` in ``lang``: from the figure cache (shared by every tab),
@@ -519,7 +521,7 @@ class Session:
         with _FIGURES_LOCK:
             cached = {v: _FIGURES[(*key, v)] for v in VIEWS if (*key, v) in _FIGURES}
         jobs = [j for j in self._figure_jobs(shown, lang) if j[0] not in cached]
-        drawn = self.bench.draw(jobs, SCREEN_DPI) if jobs else iter(())
+        drawn = self.bench.draw(jobs) if jobs else iter(())
 
         def all_views() -> Iterator[tuple[str, bytes]]:
             yield from cached.items()
@@ -606,10 +608,11 @@ class Session:
             [(t("baseline", lang), pinned[0].baseline.tables["national"])] +
             [(f"{t('scenario', lang)} {p.label}", p.results.tables["national"])
              for p in pinned])
-        jobs = [("pinned", figures.fan, (national, lang, t("pinned_title", lang)))]
+        jobs = [("pinned", figures.fan, (national, lang, t("pinned_title", lang)),
+                 WIDTH_PX["fan"])]
         loop = asyncio.get_running_loop()
         pngs = await loop.run_in_executor(
-            THREADS, lambda: dict(self.bench.draw(jobs, SCREEN_DPI)))
+            THREADS, lambda: dict(self.bench.draw(jobs)))
         if [id(p) for p in self.pinned] == [id(p) for p in pinned]:
             self.v_png["pinned"].object = pngs["pinned"]
 
@@ -630,20 +633,26 @@ class Session:
         self.b_export.disabled = True
         loop = asyncio.get_running_loop()
         try:
-            folder = await loop.run_in_executor(THREADS, self._write_export, shown, self.lang)
+            folder, zipped, xlsx = await loop.run_in_executor(THREADS, self._write_export,
+                                                              shown, self.lang)
         except (OutputError, OSError, WorkerLostError) as exc:
             self._say(t("error", self.lang, msg=exc), error=True)
             return
         finally:
             self.b_export.disabled = False
         shown.export = folder
-        self.d_zip.file, self.d_zip.filename = io.BytesIO(zip_folder(folder)), f"{folder.name}.zip"
-        self.d_xlsx.file = io.BytesIO(xlsx_of(folder))
+        self.d_zip.file, self.d_zip.filename = io.BytesIO(zipped), f"{folder.name}.zip"
+        self.d_xlsx.file = io.BytesIO(xlsx)
         self.d_xlsx.filename = f"{folder.name}.xlsx"
         self.d_zip.disabled = self.d_xlsx.disabled = False
         self._say(t("exported", self.lang, dir=folder), state="exported")
 
-    def _write_export(self, shown: Shown, lang: Lang) -> Path:
+    def _write_export(self, shown: Shown, lang: Lang) -> tuple[Path, bytes, bytes]:
+        """In a thread: the export folder, and its ZIP and workbook to download."""
+        folder = self._export_folder(shown, lang)
+        return folder, zip_folder(folder), xlsx_of(folder)
+
+    def _export_folder(self, shown: Shown, lang: Lang) -> Path:
         table = shown.table
         per_rep = pd.concat([shown.values.assign(scenario="scenario"),
                              shown.base_values.assign(scenario="baseline")], ignore_index=True)
@@ -655,7 +664,7 @@ class Session:
 
         def draw(out: Path) -> None:
             self.bench.map(save_task, [(fn, args, str(out), name, provenance)
-                                       for name, fn, args in jobs])
+                                       for name, fn, args, _px in jobs])
 
         return write_export(
             self.exports, shown.label, {"key_figures": table,

@@ -210,6 +210,9 @@ def fan_figure(national: pd.DataFrame, by: str | Sequence[str] = "strategy",
 
 #: Characters of a bold panel title across a full-width figure (divided among its panels).
 PANEL_TITLE_CHARS = 84
+#: Narrowest difference figure (inches): its legend's three entries need this much (one
+#: panel alone was 3.2 inches and cut the legend off at both sides).
+DIFF_MIN_WIDTH = 5.0
 #: At most this many panels side by side; more comparisons wrap into further rows.
 MAX_PANELS_PER_ROW = 4
 
@@ -257,7 +260,8 @@ def difference_figure(diffs: pd.DataFrame | Mapping[str, pd.DataFrame], lang: La
                                      for comp in comparisons))
     body_h = 3.0 if nrow == 1 else 2.55 * nrow
     with styled():
-        fig, body = new_figure(min(WIDTH_FULL, 2.4 * ncol + 0.8), body_h, note, title)
+        fig, body = new_figure(min(WIDTH_FULL, max(2.4 * ncol + 0.8, DIFF_MIN_WIDTH)), body_h,
+                               note, title)
         grid = body.subplots(nrow, ncol, sharey=True, sharex=nrow > 1, squeeze=False)
         axes = grid.ravel()
         for i, (ax, comp) in enumerate(zip(axes, comparisons, strict=False)):
