@@ -168,8 +168,8 @@ def format_value(value: float, unit: str, lang: Lang) -> str:
         return format_percent(value, lang, 1)
     if unit == "month":
         return month_date(value)
-    return f"{format_number(value / 1e6, lang, 0)} Mio. €" if lang == "de" else \
-        f"€{format_number(value / 1e6, lang, 0)} M"
+    money = format_number(value / 1e6, lang, _money_decimals(value))
+    return f"{money} Mio. €" if lang == "de" else f"€{money} M"
 
 
 def format_difference(value: float, unit: str, lang: Lang) -> str:
@@ -180,7 +180,7 @@ def format_difference(value: float, unit: str, lang: Lang) -> str:
         return f"{format_number(100 * value, lang, 1, sign=True)} {t('pp', lang)}"
     if unit == "month":
         return f"{format_number(value, lang, 1, sign=True)} {t('months', lang)}"
-    money = format_number(value / 1e6, lang, 0, sign=True)
+    money = format_number(value / 1e6, lang, _money_decimals(value), sign=True)
     return f"{money} Mio. €" if lang == "de" else f"€{money} M"
 
 
@@ -189,7 +189,8 @@ def format_bound(value: float, unit: str, lang: Lang) -> str:
     difference beside it names the unit)."""
     if value is None or not np.isfinite(value):
         return "–"
-    scale, decimals = {"share": (100.0, 1), "month": (1.0, 1)}.get(unit, (1e-6, 0))
+    scale, decimals = {"share": (100.0, 1), "month": (1.0, 1)}.get(
+        unit, (1e-6, _money_decimals(value)))
     return format_number(value * scale, lang, decimals, sign=True)
 
 
@@ -198,3 +199,9 @@ def format_range(low: float, high: float, unit: str, lang: Lang) -> str:
     if not (np.isfinite(low) or np.isfinite(high)):
         return "–"
     return f"{format_value(low, unit, lang)} – {format_value(high, unit, lang)}"
+
+
+def _money_decimals(value: float) -> int:
+    """Decimals of an amount in million €: one below 10 million (so that 0.3 M is not
+    shown as 0), none above."""
+    return 1 if abs(value) < 10e6 else 0

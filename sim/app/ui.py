@@ -82,6 +82,9 @@ WIDTH_PX = {"fan": 760, "difference": 640, "map": 560, "states": 860}
 _FIGURES: OrderedDict[tuple[Any, ...], bytes] = OrderedDict()
 _FIGURES_LOCK = threading.Lock()
 MAX_CACHED_FIGURES = 400
+#: A difference's interval counts as excluding 0 only beyond this share of the baseline
+#: (sums of many floating-point amounts differ in their last digits).
+SIGNIFICANT_TOL = 1e-9
 #: Widgets take the sidebar's width.
 WIDE: dict[str, Any] = {"sizing_mode": "stretch_width"}
 #: Amount slider: billions of euros per step.
@@ -701,7 +704,9 @@ def key_figure_html(table: pd.DataFrame, n: int, lang: Lang, is_baseline: bool) 
         name = t(f"kf_{r.key_figure}", lang, end=end)
         reached = "" if r.n_reached == n else \
             f" <span class='ozg-note'>{t('not_all', lang, k=r.n_reached, n=n)}</span>"
-        sig = (math.isfinite(r.lo) and math.isfinite(r.hi) and (r.lo > 0 or r.hi < 0))
+        tol = SIGNIFICANT_TOL * max(1.0, abs(r.baseline_median) if math.isfinite(
+            r.baseline_median) else 1.0)  # sums of money: rounding is not a difference
+        sig = math.isfinite(r.lo) and math.isfinite(r.hi) and (r.lo > tol or r.hi < -tol)
         if is_baseline or not math.isfinite(r.mean_diff):
             diff = "–"
         else:
