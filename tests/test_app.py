@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import io
 import re
+import signal
 import subprocess
 import sys
 import zipfile
@@ -203,3 +204,22 @@ def test_the_workers_die_with_the_app_however_it_ends(tmp_path: Path) -> None:
         proc.wait(timeout=30)
     _gone, alive = psutil.wait_procs(children, timeout=20)
     assert not alive, [p.cmdline()[:3] for p in alive]
+
+
+def test_ctrl_c_stops_the_app_in_one_line_with_its_workers(tmp_path: Path) -> None:
+    psutil = pytest.importorskip("psutil")
+    proc = subprocess.Popen([sys.executable, "-m", "sim.cli.app", "port=0", "workers=1",
+                             f"exports={tmp_path}", "--no-baseline"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        assert "is at http://127.0.0.1:" in proc.stdout.readline()
+        children = psutil.Process(proc.pid).children(recursive=True)
+        proc.send_signal(signal.SIGINT)
+        _out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130
+    assert err.strip().splitlines()[-1] == "ozg-sim-app: interrupted; stopped"
+    _gone, alive = psutil.wait_procs(children, timeout=20)
+    assert not alive

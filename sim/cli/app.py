@@ -155,7 +155,8 @@ def main(argv: list[str] | None = None) -> None:
     except OSError as exc:
         bench.close()
         fail(TOOL, f"port={port} on {args.host}: {exc.strerror or exc}")
-    bench.close()
+    bench.close()  # the server returns only when stopped (Ctrl-C): say so, exit 130
+    interrupted(TOOL, "stopped")
 
 
 if __name__ == "__main__":
