@@ -15,7 +15,6 @@ from __future__ import annotations
 import logging
 import socket
 import sys
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -133,9 +132,9 @@ def main(argv: list[str] | None = None) -> None:
         programmes = first_programmes()
         log.info("starting %d worker processes", bench.workers)
         bench.warm(base.world)
-        if args.baseline:
-            threading.Thread(target=bench.run, args=(scenario_config(Scenario()),),
-                             daemon=True).start()
+        if args.baseline:  # the first question then waits only for its own runs
+            log.info("computing the calibrated baseline (full Germany, 10 replications)")
+            bench.run(scenario_config(Scenario()))
         log.info("ready in %.1f s", time.perf_counter() - t0)
         local = args.host in LOOPBACK
         shown = "127.0.0.1" if args.host in ("0.0.0.0", "::") else args.host
