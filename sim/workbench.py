@@ -34,7 +34,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import matplotlib
@@ -102,11 +102,6 @@ class RunProgress:
     done: int = 0
     cached: int = 0
     phase: str = "waiting"
-    started: float = field(default_factory=time.perf_counter)
-
-    @property
-    def share(self) -> float:
-        return self.done / self.total if self.total else 0.0
 
 
 class Workbench:
@@ -151,12 +146,6 @@ class Workbench:
             pool.shutdown(wait=True, cancel_futures=True)
 
     # ------------------------------------------------------------------ runs
-
-    def cached(self, cfg: Config) -> int:
-        """How many of ``cfg``'s replications are in the cache."""
-        h = config_hash(cfg)
-        with self._lock:
-            return sum((h, r) in self._cache for r in range(cfg.replications))
 
     def _remember(self, key: tuple[str, int], fut: Future[ReplicationOutput]) -> None:
         with self._lock:

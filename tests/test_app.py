@@ -189,14 +189,24 @@ def test_a_bad_value_in_a_session_gives_the_one_line_error(bench: Workbench,
     assert "ozg-error" in s.status.object and "seed=-3 is not allowed" in s.status.object
 
 
+def _start_app(exports: Path, workers: int) -> subprocess.Popen[str]:
+    """``ozg-sim-app`` on a free port, once it has printed its address."""
+    proc = subprocess.Popen([sys.executable, "-m", "sim.cli.app", "port=0",
+                             f"workers={workers}", f"exports={exports}", "--no-baseline"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    line = proc.stdout.readline()
+    if "is at http://127.0.0.1:" not in line:
+        proc.kill()
+        pytest.fail(f"ozg-sim-app printed no address: {line!r}")
+    return proc
+
+
 def test_the_workers_die_with_the_app_however_it_ends(tmp_path: Path) -> None:
     """A workbench killed with SIGKILL (no cleanup runs) leaves no worker behind."""
     psutil = pytest.importorskip("psutil")
-    proc = subprocess.Popen([sys.executable, "-m", "sim.cli.app", "port=0", "workers=2",
-                             f"exports={tmp_path}", "--no-baseline"], stdout=subprocess.PIPE,
-                            stderr=subprocess.DEVNULL, text=True)
+    proc = _start_app(tmp_path, 2)
     try:
-        assert "is at http://127.0.0.1:" in proc.stdout.readline()
         children = psutil.Process(proc.pid).children(recursive=True)
         assert len(children) >= 2  # the workers (and multiprocessing's resource tracker)
     finally:
@@ -208,11 +218,8 @@ def test_the_workers_die_with_the_app_however_it_ends(tmp_path: Path) -> None:
 
 def test_ctrl_c_stops_the_app_in_one_line_with_its_workers(tmp_path: Path) -> None:
     psutil = pytest.importorskip("psutil")
-    proc = subprocess.Popen([sys.executable, "-m", "sim.cli.app", "port=0", "workers=1",
-                             f"exports={tmp_path}", "--no-baseline"], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    proc = _start_app(tmp_path, 1)
     try:
-        assert "is at http://127.0.0.1:" in proc.stdout.readline()
         children = psutil.Process(proc.pid).children(recursive=True)
         proc.send_signal(signal.SIGINT)
         _out, err = proc.communicate(timeout=60)

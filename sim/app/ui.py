@@ -117,7 +117,6 @@ class Shown:
     base_values: pd.DataFrame = field(default_factory=pd.DataFrame)
     table: pd.DataFrame = field(default_factory=pd.DataFrame)
     pngs: dict[str, bytes] = field(default_factory=dict)
-    export: Path | None = None
 
 
 @dataclass
@@ -643,7 +642,6 @@ class Session:
             return
         finally:
             self.b_export.disabled = False
-        shown.export = folder
         self.d_zip.file, self.d_zip.filename = io.BytesIO(zipped), f"{folder.name}.zip"
         self.d_xlsx.file = io.BytesIO(xlsx)
         self.d_xlsx.filename = f"{folder.name}.xlsx"
